@@ -1,0 +1,6 @@
+//! Server functions, one area a file: guard → service call → DTO. Each has a stable endpoint
+//! under `/api/` so tests and the authorization matrix can call it by name.
+
+pub mod auth;
+pub mod directory;
+pub mod portal;

@@ -1,0 +1,141 @@
+//! Building blocks shared by the pages: the team shell, the portal shell and badges.
+
+use crate::api::auth::{current_user, Logout};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+use models::{EnrollmentStatus, SessionInfo};
+
+const NAV: &[(&str, &str)] = &[
+    ("/directory", "Directory"),
+    ("/analytics", "Analytics"),
+    ("/tiers", "Tiers"),
+    ("/communication", "Communication"),
+    ("/finance", "Finance"),
+    ("/settings", "Settings"),
+];
+
+/// Signs out and returns to the sign-in page.
+#[component]
+fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate("/login", Default::default());
+        }
+    });
+    view! {
+        <ActionForm action=logout attr:class="signout">
+            <button type="submit" class="btn btn-ghost">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
+/// Who is signed in; partner users are sent to the portal and visitors to the sign-in page.
+fn with_user(
+    want_partner: bool,
+    render: impl Fn(SessionInfo) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    let render = std::sync::Arc::new(render);
+    view! {
+        <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                match me.await {
+                    Ok(user) if user.is_partner == want_partner => render(user),
+                    Ok(user) => view! { <Redirect path=user.home()/> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                }
+            })}}
+        </Suspense>
+    }
+}
+
+/// The team dashboard frame: navigation on the left, the page on the right.
+#[component]
+pub fn TeamShell(children: ChildrenFn) -> impl IntoView {
+    let children = StoredValue::new(children);
+    with_user(false, move |user| {
+        let path = use_location().pathname;
+        let roles = user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+        view! {
+            <div class="team">
+                <aside class="sidebar">
+                    <a class="brand" href="/directory">
+                        <span class="logo" aria-hidden="true">"◆"</span>
+                        " Trellis"
+                    </a>
+                    <div class="account">{user.account_name.clone()}</div>
+                    <nav>
+                        {NAV
+                            .iter()
+                            .map(|(href, label)| {
+                                let active = move || path.get().starts_with(href);
+                                view! {
+                                    <a href=*href class:active=active aria-current=move || active().then_some("page")>
+                                        {*label}
+                                    </a>
+                                }
+                            })
+                            .collect_view()}
+                    </nav>
+                    <div class="me">
+                        <div class="me-name">{user.name.clone()}</div>
+                        <div class="me-roles">{roles}</div>
+                        <SignOut/>
+                    </div>
+                </aside>
+                <main class="content">{children.read_value()()}</main>
+            </div>
+        }
+        .into_any()
+    })
+}
+
+/// The partner portal frame.
+#[component]
+pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
+    let children = StoredValue::new(children);
+    with_user(true, move |user| {
+        view! {
+            <div class="portal">
+                <header class="portal-top">
+                    <a class="brand" href="/portal">
+                        <span class="logo" aria-hidden="true">"◆"</span>
+                        " Partner portal"
+                    </a>
+                    <div class="portal-me">
+                        <span>{user.name.clone()}</span>
+                        <SignOut/>
+                    </div>
+                </header>
+                <main class="portal-main">{children.read_value()()}</main>
+            </div>
+        }
+        .into_any()
+    })
+}
+
+/// A coloured label for an enrollment status.
+#[component]
+pub fn StatusBadge(status: EnrollmentStatus) -> impl IntoView {
+    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
+}
+
+/// A coloured label for a tier.
+#[component]
+pub fn TierBadge(tier: String) -> impl IntoView {
+    let class = format!("badge tier tier-{}", tier.to_lowercase());
+    view! { <span class=class>{tier}</span> }
+}
+
+/// An error in words, as a page shows it.
+#[component]
+pub fn ErrorNote(error: AppError) -> impl IntoView {
+    view! { <div class="error" role="alert">{error.to_string()}</div> }
+}

@@ -1,0 +1,57 @@
+//! Trellis pages, components and server functions. Feature-neutral: the server enables `ssr`,
+//! the browser build `hydrate`.
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <link rel="stylesheet" href="/pkg/trellis.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes for the team dashboard and the partner portal.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Trellis".to_string() } else { format!("{page} · Trellis") }/>
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory") view=pages::DirectoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/analytics") view=|| pages::coming("Analytics", "KPI dashboard, tier cohort trends, health scores and at-risk partners.") ssr=SsrMode::Async/>
+                <Route path=path!("/tiers") view=|| pages::coming("Tiers", "Tier rules, automatic upgrades and the what-if simulator.") ssr=SsrMode::Async/>
+                <Route path=path!("/communication") view=|| pages::coming("Communication", "Messages, email sequences and broadcasts.") ssr=SsrMode::Async/>
+                <Route path=path!("/finance") view=|| pages::coming("Finance", "Commission review, approval and payout batches.") ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=|| pages::coming("Settings", "Team members and roles, programs, API keys and the audit log.") ssr=SsrMode::Async/>
+                <Route path=path!("/portal") view=pages::PortalPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,70 @@
+//! The pages of the app.
+
+mod directory;
+mod login;
+mod portal;
+
+pub use directory::DirectoryPage;
+pub use login::LoginPage;
+pub use portal::PortalPage;
+
+use crate::api::auth::current_user;
+use crate::components::{ErrorNote, TeamShell};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+/// `/`: sends each user to their landing page.
+#[component]
+pub fn Home() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(user) => view! { <Redirect path=user.home()/> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A team page whose capability is still being built.
+pub fn coming(title: &'static str, what: &'static str) -> impl IntoView {
+    view! {
+        <TeamShell>
+            <Title text=title/>
+            <header class="page-head">
+                <h1>{title}</h1>
+            </header>
+            <section class="card coming">
+                <h2>"Coming soon"</h2>
+                <p>{what}</p>
+                <p class="muted">"The partner directory is ready to use today."</p>
+                <a class="btn" href="/directory">"Open the directory"</a>
+            </section>
+        </TeamShell>
+    }
+}
+
+/// Unknown URL.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <div class="center-page">
+            <div class="card narrow">
+                <h1>"Page not found"</h1>
+                <p>"There is nothing at this address."</p>
+                <a class="btn" href="/">"Go to Trellis"</a>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,132 @@
+//! Server-side glue of the server functions: the shared context, the one guard (session,
+//! account, role) and the translation of service errors.
+
+use crate::error::AppError;
+use backend::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+use backend::{Actor, Clock, DatabaseConnection};
+use http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use models::Role;
+use tower_sessions::Session;
+
+/// How long a sign-in lasts at most, active or not.
+pub const ABSOLUTE_SESSION_HOURS: i64 = 24 * 7;
+
+/// What every server function can reach: provided once to both the SSR handler and the
+/// server-function handler.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The clock.
+    pub clock: Clock,
+}
+
+/// What a server function requires of the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// Any team member.
+    Team,
+    /// A team member with one of these roles (admins pass every check).
+    Roles(&'static [Role]),
+    /// A partner user.
+    Partner,
+    /// Anyone signed in.
+    Any,
+}
+
+/// The shared context.
+pub fn context() -> Result<AppContext, AppError> {
+    use_context::<AppContext>().ok_or_else(|| fail(backend::Error::Internal("AppContext missing".into())))
+}
+
+/// The request's session.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| fail(backend::Error::Internal(format!("session layer missing: {e}"))))
+}
+
+/// The signed-in actor, if any; expired or revoked sign-ins count as none.
+pub async fn current_actor(ctx: &AppContext) -> Result<Option<Actor>, AppError> {
+    let session = session().await?;
+    let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(|e| fail(backend::Error::Internal(e.to_string())))?;
+    let Some(user_id) = user_id else { return Ok(None) };
+    let signed_in_at: Option<i64> = session.get(SIGNED_IN_AT_KEY).await.ok().flatten();
+    let fresh = signed_in_at.is_some_and(|t| ctx.clock.now().timestamp() - t < ABSOLUTE_SESSION_HOURS * 3600);
+    if !fresh {
+        let _ = session.flush().await;
+        return Ok(None);
+    }
+    match backend::auth::actor_for_user(&ctx.db, user_id).await {
+        Ok(actor) => Ok(Some(actor)),
+        Err(backend::Error::Unauthenticated) => {
+            let _ = session.flush().await;
+            Ok(None)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// The one guard of every server function: a valid session, then the role.
+pub async fn guard(need: Need) -> Result<(AppContext, Actor), AppError> {
+    let ctx = context()?;
+    let actor = current_actor(&ctx).await?.ok_or_else(|| fail(backend::Error::Unauthenticated))?;
+    let allowed = match need {
+        Need::Team => actor.require_team(),
+        Need::Roles(roles) => actor.require_any(roles),
+        Need::Partner => actor.require_partner().map(|_| ()),
+        Need::Any => Ok(()),
+    };
+    allowed.map_err(fail)?;
+    Ok((ctx, actor))
+}
+
+/// Translates a service error for the page and sets the HTTP status; causes are logged, with
+/// a correlation id that the page shows.
+pub fn fail(e: backend::Error) -> AppError {
+    use backend::Error as E;
+    let (status, err) = match e {
+        E::Unauthenticated => (StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
+        E::Forbidden => (StatusCode::FORBIDDEN, AppError::Forbidden),
+        E::NotFound(what) => (StatusCode::NOT_FOUND, AppError::NotFound(capitalise(what))),
+        E::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(format!("{field}: {message}"))),
+        E::Conflict(m) => (StatusCode::CONFLICT, AppError::Conflict(m)),
+        E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, AppError::RateLimited),
+        E::Db(db) => {
+            let id = correlation_id();
+            tracing::error!(correlation_id = %id, error = ?db, "database error in server function");
+            let unavailable = matches!(db, sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_));
+            if unavailable {
+                (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable(id))
+            } else {
+                (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal(id))
+            }
+        }
+        E::Internal(m) => {
+            let id = correlation_id();
+            tracing::error!(correlation_id = %id, error = %m, "internal error in server function");
+            (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal(id))
+        }
+    };
+    // Only a server-function call answers with the error's status; a page rendered on the
+    // server keeps its own (a page that calls `me` for a visitor redirects, it does not fail).
+    let in_server_fn = use_context::<http::request::Parts>().is_some_and(|p| p.uri.path().starts_with("/api/"));
+    if in_server_fn {
+        if let Some(res) = use_context::<ResponseOptions>() {
+            res.set_status(status);
+        }
+    }
+    err
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+fn correlation_id() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::rng().random::<u32>())
+}

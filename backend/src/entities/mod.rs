@@ -1,0 +1,14 @@
+//! SeaORM entities, one per table, kept free of behaviour (that lives in the services).
+
+pub mod account;
+pub mod api_key;
+pub mod audit_entry;
+pub mod custom_field;
+pub mod enrollment;
+pub mod login_attempt;
+pub mod partner;
+pub mod program;
+pub mod session;
+pub mod tier;
+pub mod timeline_event;
+pub mod user;

@@ -1,0 +1,21 @@
+//! The server-only core of Trellis: entities, the services where every business rule lives,
+//! authentication, demo data and scheduler jobs. Every service takes the connection, the acting
+//! user and (where time matters) a [`Clock`] explicitly.
+
+pub mod accounts;
+pub mod auth;
+mod clock;
+pub mod db;
+pub mod demo;
+pub mod directory;
+pub mod entities;
+mod error;
+pub mod portal;
+pub mod scheduler;
+pub mod session_store;
+pub mod timeline;
+
+pub use auth::Actor;
+pub use clock::Clock;
+pub use error::{Error, Result};
+pub use sea_orm::DatabaseConnection;

@@ -1,0 +1,16 @@
+//! Schema migrations. Every migration is written once with SeaQuery's builders and runs on both
+//! SQLite and PostgreSQL. Migrations are expand/contract: each must work with the previous
+//! release still running, so columns are added nullable or with defaults and dropped a release later.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_core;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_core::Migration)]
+    }
+}

@@ -1,0 +1,8 @@
+//! Types shared by the Trellis server and the browser. No server-only dependency may enter
+//! this crate: it is compiled to WebAssembly.
+
+pub mod dto;
+pub mod value;
+
+pub use dto::*;
+pub use value::*;

@@ -1,0 +1,484 @@
+//! Validated value types. Their `parse` constructors are the only way to build them, so an
+//! invalid email, amount or rate cannot exist past the edge where it was parsed. Both the
+//! server and the browser use them, which keeps form validation and service validation equal.
+
+use rust_decimal::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a value was refused; the message is written for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err(msg: impl Into<String>) -> ParseError {
+    ParseError(msg.into())
+}
+
+/// An ISO 4217 currency with a defined number of minor-unit digits (`USD` → 2, `JPY` → 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
+
+impl Currency {
+    /// Parses a three-letter ISO 4217 code (case-insensitive).
+    pub fn parse(code: &str) -> Result<Self, ParseError> {
+        let upper = code.trim().to_ascii_uppercase();
+        let known = iso_currency::Currency::from_code(&upper)
+            .ok_or_else(|| err(format!("'{}' is not an ISO 4217 currency code", code.trim())))?;
+        let exponent = known
+            .exponent()
+            .ok_or_else(|| err(format!("{upper} has no minor unit and cannot be used for money")))?;
+        let bytes = upper.as_bytes();
+        Ok(Self { code: [bytes[0], bytes[1], bytes[2]], exponent: exponent as u8 })
+    }
+
+    /// The three-letter code, upper case.
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.code).expect("parsed from ASCII")
+    }
+
+    /// Digits after the decimal point of the currency's minor unit.
+    pub fn exponent(&self) -> u32 {
+        self.exponent as u32
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> Self {
+        c.code().to_string()
+    }
+}
+
+/// Amounts must stay below 10^12 major units (api.md).
+const MAX_MAJOR: i64 = 1_000_000_000_000;
+
+/// An exact amount of money in integer minor units of its currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    /// Signed minor units (cents for USD).
+    pub minor: i64,
+    /// The currency the minor units are of.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// Builds money from minor units.
+    pub fn from_minor(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// Parses a non-negative decimal string such as `"123.45"`: at most the currency's minor-unit
+    /// decimals, below 10^12.
+    pub fn parse(text: &str, currency: Currency) -> Result<Self, ParseError> {
+        let text = text.trim();
+        let value = Decimal::from_str_exact(text)
+            .map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(err("the amount must not be negative"));
+        }
+        Self::from_decimal(value, currency)
+    }
+
+    /// Like [`Money::parse`] but allows a negative sign (manual adjustments, clawbacks).
+    pub fn parse_signed(text: &str, currency: Currency) -> Result<Self, ParseError> {
+        let text = text.trim();
+        let value = Decimal::from_str_exact(text)
+            .map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
+        Self::from_decimal(value, currency)
+    }
+
+    fn from_decimal(value: Decimal, currency: Currency) -> Result<Self, ParseError> {
+        let value = value.normalize();
+        if value.scale() > currency.exponent() {
+            return Err(err(format!(
+                "{} allows at most {} decimal places",
+                currency.code(),
+                currency.exponent()
+            )));
+        }
+        if value.abs() >= Decimal::from(MAX_MAJOR) {
+            return Err(err("the amount must be below 1,000,000,000,000"));
+        }
+        let minor = (value * Decimal::from(10i64.pow(currency.exponent())))
+            .to_i64()
+            .ok_or_else(|| err("the amount is out of range"))?;
+        Ok(Self { minor, currency })
+    }
+
+    /// The amount as a decimal.
+    pub fn to_decimal(&self) -> Decimal {
+        Decimal::new(self.minor, self.currency.exponent())
+    }
+
+    /// The amount as a plain decimal string with exactly the currency's decimals (`"1234.50"`).
+    pub fn amount_string(&self) -> String {
+        format!("{:.*}", self.currency.exponent() as usize, self.to_decimal())
+    }
+
+    /// The amount for people: grouped thousands and the code (`"1,234.50 USD"`).
+    pub fn display(&self) -> String {
+        format!("{} {}", group_thousands(&self.amount_string()), self.currency.code())
+    }
+}
+
+/// Inserts thousands separators into a plain decimal string.
+pub fn group_thousands(plain: &str) -> String {
+    let (sign, rest) = plain.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", plain));
+    let (int, frac) = rest.split_once('.').map(|(i, f)| (i, Some(f))).unwrap_or((rest, None));
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// A commission: a percentage of the conversion amount, or a flat amount per conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommissionRate {
+    /// Percent of the amount, 0–100, at most 4 decimals.
+    Percent(Decimal),
+    /// Flat amount in minor units of the program's currency.
+    Flat(i64),
+}
+
+impl CommissionRate {
+    /// Parses a percentage such as `"10"` or `"12.5"`.
+    pub fn parse_percent(text: &str) -> Result<Self, ParseError> {
+        let text = text.trim();
+        let value = Decimal::from_str_exact(text)
+            .map_err(|_| err(format!("'{text}' is not a percentage such as 12.5")))?
+            .normalize();
+        if value.is_sign_negative() || value > Decimal::from(100) {
+            return Err(err("a percentage must be between 0 and 100"));
+        }
+        if value.scale() > 4 {
+            return Err(err("a percentage allows at most 4 decimal places"));
+        }
+        Ok(Self::Percent(value))
+    }
+
+    /// Parses a flat amount such as `"5.00"` in the given currency.
+    pub fn parse_flat(text: &str, currency: Currency) -> Result<Self, ParseError> {
+        Ok(Self::Flat(Money::parse(text, currency)?.minor))
+    }
+
+    /// Parses the stored form: kind (`percent` / `flat`) and value.
+    pub fn parse_stored(kind: &str, value: &str, currency: Currency) -> Result<Self, ParseError> {
+        match kind {
+            "percent" => Self::parse_percent(value),
+            "flat" => Self::parse_flat(value, currency),
+            other => Err(err(format!("unknown commission kind '{other}'"))),
+        }
+    }
+
+    /// The stored form: `(kind, value)`.
+    pub fn to_stored(&self, currency: Currency) -> (&'static str, String) {
+        match self {
+            Self::Percent(p) => ("percent", p.to_string()),
+            Self::Flat(minor) => ("flat", Money::from_minor(*minor, currency).amount_string()),
+        }
+    }
+
+    /// The commission on `amount`: percent × amount / 100 rounded half away from zero to the
+    /// minor unit, or the flat amount.
+    pub fn commission_on(&self, amount_minor: i64) -> i64 {
+        match self {
+            Self::Percent(p) => (Decimal::from(amount_minor) * p / Decimal::from(100))
+                .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                .to_i64()
+                .expect("amounts below 10^12 major units stay in range"),
+            Self::Flat(minor) => *minor,
+        }
+    }
+
+    /// For people: `"10%"` or `"5.00 USD"`.
+    pub fn display(&self, currency: Currency) -> String {
+        match self {
+            Self::Percent(p) => format!("{p}%"),
+            Self::Flat(minor) => Money::from_minor(*minor, currency).display(),
+        }
+    }
+}
+
+/// A normalised (trimmed, lower-case) email address with a plausible shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PartnerEmail(String);
+
+impl PartnerEmail {
+    /// Accepts `local@domain.tld` with no spaces, at most 254 characters.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let email = text.trim().to_lowercase();
+        let bad = || err(format!("'{}' is not an email address", text.trim()));
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Self(email))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PartnerEmail {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PartnerEmail> for String {
+    fn from(e: PartnerEmail) -> Self {
+        e.0
+    }
+}
+
+impl fmt::Display for PartnerEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal / $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire form.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// A label for people.
+            pub fn label(&self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// Parses the stored and wire form.
+            pub fn parse(text: &str) -> Result<Self, ParseError> {
+                match text.trim() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(err(format!(
+                        concat!("'{}' is not a valid ", stringify!($name), "; expected one of: {}"),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// A team member's role; a user may hold several.
+    Role {
+        /// Everything, including team, keys and programs.
+        Admin = "admin" / "Admin",
+        /// Directory, tiers, sequences, broadcasts.
+        ProgramManager = "program_manager" / "Program manager",
+        /// Their own partners.
+        RelationshipOwner = "relationship_owner" / "Relationship owner",
+        /// Read-only analytics.
+        AnalyticsViewer = "analytics_viewer" / "Analytics viewer",
+        /// Commission review, approval and payouts.
+        FinanceApprover = "finance_approver" / "Finance approver",
+    }
+}
+
+string_enum! {
+    /// The state of a partner's enrollment in a program.
+    EnrollmentStatus {
+        /// Applied, awaiting review.
+        Pending = "pending" / "Pending",
+        /// Earning commissions.
+        Active = "active" / "Active",
+        /// Temporarily not earning.
+        Paused = "paused" / "Paused",
+        /// Stopped by the team.
+        Suspended = "suspended" / "Suspended",
+        /// Application refused.
+        Rejected = "rejected" / "Rejected",
+    }
+}
+
+impl Role {
+    /// Parses a comma-separated list, as stored.
+    pub fn parse_list(text: &str) -> Result<Vec<Role>, ParseError> {
+        let mut roles: Vec<Role> = text
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(Role::parse)
+            .collect::<Result<_, _>>()?;
+        roles.sort();
+        roles.dedup();
+        Ok(roles)
+    }
+
+    /// The stored form of a list of roles.
+    pub fn join(roles: &[Role]) -> String {
+        roles.iter().map(Role::as_str).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn usd() -> Currency {
+        Currency::parse("usd").unwrap()
+    }
+
+    #[test]
+    fn money_parses_exact_minor_units() {
+        assert_eq!(Money::parse("123.45", usd()).unwrap().minor, 12345);
+        assert_eq!(Money::parse("0", usd()).unwrap().minor, 0);
+        assert_eq!(Money::parse("7.5", usd()).unwrap().minor, 750);
+        assert_eq!(Money::parse("100", Currency::parse("JPY").unwrap()).unwrap().minor, 100);
+        assert_eq!(Money::parse("1.234", Currency::parse("KWD").unwrap()).unwrap().minor, 1234);
+    }
+
+    #[test]
+    fn money_refuses_negative_too_precise_and_huge_amounts() {
+        assert!(Money::parse("-1", usd()).is_err());
+        assert!(Money::parse("1.001", usd()).is_err());
+        assert!(Money::parse("1.5", Currency::parse("JPY").unwrap()).is_err());
+        assert!(Money::parse("1000000000000", usd()).is_err());
+        assert!(Money::parse("999999999999.99", usd()).is_ok());
+        assert!(Money::parse("abc", usd()).is_err());
+        assert!(Money::parse("1e5", usd()).is_err());
+    }
+
+    #[test]
+    fn trailing_zeros_beyond_the_minor_unit_are_accepted() {
+        assert_eq!(Money::parse("1.500", usd()).unwrap().minor, 150);
+    }
+
+    #[test]
+    fn currency_rejects_unknown_codes_and_metals() {
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(Currency::parse("XAU").is_err());
+        assert_eq!(Currency::parse(" eur ").unwrap().code(), "EUR");
+    }
+
+    #[test]
+    fn percent_commission_rounds_half_away_from_zero() {
+        let rate = CommissionRate::parse_percent("10").unwrap();
+        assert_eq!(rate.commission_on(12345), 1235); // 1234.5 → 1235
+        assert_eq!(rate.commission_on(-12345), -1235);
+        let rate = CommissionRate::parse_percent("12.5").unwrap();
+        assert_eq!(rate.commission_on(100), 13); // 12.5 → 13
+        assert_eq!(CommissionRate::Flat(500).commission_on(0), 500);
+    }
+
+    #[test]
+    fn percent_outside_zero_to_hundred_is_refused() {
+        assert!(CommissionRate::parse_percent("100.01").is_err());
+        assert!(CommissionRate::parse_percent("-1").is_err());
+        assert!(CommissionRate::parse_percent("1.00001").is_err());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(PartnerEmail::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        for bad in ["", "ana", "ana@", "@x.com", "ana@x", "a b@x.com", "a@@x.com", "a@x..com"] {
+            assert!(PartnerEmail::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn roles_parse_from_a_stored_list() {
+        assert_eq!(
+            Role::parse_list("finance_approver,admin,admin").unwrap(),
+            vec![Role::Admin, Role::FinanceApprover]
+        );
+        assert!(Role::parse_list("admin,owner").is_err());
+    }
+
+    #[test]
+    fn money_serialises_its_currency_as_a_code() {
+        let m = Money::from_minor(150, usd());
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"minor":150,"currency":"USD"}"#);
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands("1234567.89"), "1,234,567.89");
+        assert_eq!(group_thousands("-1000"), "-1,000");
+        assert_eq!(group_thousands("999"), "999");
+    }
+
+    proptest! {
+        #[test]
+        fn money_round_trips_through_its_string(minor in 0i64..99_999_999_999_999) {
+            let m = Money::from_minor(minor, usd());
+            prop_assert_eq!(Money::parse(&m.amount_string(), usd()).unwrap(), m);
+        }
+
+        #[test]
+        fn money_parse_never_panics(text in ".{0,40}") {
+            let _ = Money::parse(&text, usd());
+        }
+
+        #[test]
+        fn percent_commission_is_within_half_a_minor_unit(amount in 0i64..10_000_000_000, bp in 0u32..=10_000) {
+            let rate = CommissionRate::Percent(Decimal::new(bp as i64, 2));
+            let exact = Decimal::from(amount) * Decimal::new(bp as i64, 2) / Decimal::from(100);
+            let got = Decimal::from(rate.commission_on(amount));
+            prop_assert!((got - exact).abs() <= Decimal::new(5, 1));
+        }
+
+        #[test]
+        fn email_parse_never_panics(text in ".{0,80}") {
+            let _ = PartnerEmail::parse(&text);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Configuration from the environment (a `.env` file may supply it). Every value is checked at
+//! start-up; a bad one stops the process with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Base URL for tracking links and email links, without a trailing slash.
+    pub public_url: String,
+    /// SMTP server for the outbox; unset keeps mail in the outbox.
+    pub smtp_url: Option<String>,
+    /// Whether this replica runs background jobs.
+    pub scheduler: bool,
+    /// Where the built site (`pkg/`, static assets) lives.
+    pub site_root: PathBuf,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}: {message}")]
+pub struct ConfigError {
+    /// The variable at fault.
+    pub var: &'static str,
+    /// Why.
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the configuration through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/trellis.db?mode=rwc".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad("DATABASE_URL", format!("'{database_url}' is neither sqlite://… nor postgres://…")));
+        }
+        let addr_text = get("TRELLIS_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr: SocketAddr = addr_text
+            .parse()
+            .map_err(|_| bad("TRELLIS_ADDR", format!("'{addr_text}' is not an address such as 127.0.0.1:3000")))?;
+        let public_url = get("TRELLIS_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let scheme_ok = public_url.starts_with("http://") || public_url.starts_with("https://");
+        let host = public_url.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+        if !scheme_ok || host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(bad("TRELLIS_PUBLIC_URL", format!("'{public_url}' is not an http(s) URL")));
+        }
+        let smtp_url = get("TRELLIS_SMTP_URL");
+        if let Some(s) = &smtp_url {
+            if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
+                return Err(bad("TRELLIS_SMTP_URL", format!("'{s}' is not an smtp:// or smtps:// URL")));
+            }
+        }
+        let scheduler = match get("TRELLIS_SCHEDULER").as_deref().unwrap_or("on") {
+            "on" => true,
+            "off" => false,
+            other => return Err(bad("TRELLIS_SCHEDULER", format!("'{other}' is neither on nor off"))),
+        };
+        let site_root = PathBuf::from(get("TRELLIS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
+        Ok(Self { database_url, addr, public_url, smtp_url, scheduler, site_root })
+    }
+
+    /// True when served over HTTPS (cookies get `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/trellis.db?mode=rwc");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert!(c.scheduler);
+        assert!(c.smtp_url.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("TRELLIS_ADDR", "localhost"),
+            ("TRELLIS_PUBLIC_URL", "ftp://x"),
+            ("TRELLIS_SMTP_URL", "http://x"),
+            ("TRELLIS_SCHEDULER", "maybe"),
+        ] {
+            let e = with(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, var);
+            assert!(e.to_string().starts_with(&format!("invalid {var}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        assert_eq!(with(&[("TRELLIS_PUBLIC_URL", "https://p.example/")]).unwrap().public_url, "https://p.example");
+    }
+}

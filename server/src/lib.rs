@@ -1,0 +1,9 @@
+//! The `trellis` server: configuration, the HTTP router, the CLI commands and the scheduler
+//! runner. The binary in `main.rs` only parses arguments and calls in here, so integration
+//! tests drive exactly what the binary runs.
+
+pub mod cli;
+pub mod config;
+pub mod web;
+
+pub use config::Config;

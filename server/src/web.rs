@@ -1,0 +1,144 @@
+//! The HTTP router: Leptos pages and server functions, health endpoints, sessions and the
+//! cross-site request check.
+
+use crate::config::Config;
+use app::ssr::AppContext;
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use backend::session_store::DbSessionStore;
+use backend::{Clock, DatabaseConnection};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "trellis_session";
+/// A session ends after this long without a request.
+pub const IDLE_EXPIRY_HOURS: i64 = 12;
+
+#[derive(Clone)]
+struct Health {
+    db: DatabaseConnection,
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(h): State<Health>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), backend::db::ping(&h.db)).await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+/// The allowed origin of browser requests.
+#[derive(Clone)]
+struct Origin(String);
+
+/// Refuses state-changing requests that a browser marks as cross-site. Requests without the
+/// browser headers (scripts, the REST API with its bearer keys) are not cookie-authenticated
+/// by a victim's browser and pass.
+async fn same_origin_only(State(origin): State<Origin>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    if safe || path.starts_with("/api/v1/") {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross_site = match fetch_site {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            Some(o) => {
+                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                o != origin.0 && o != format!("http://{host}") && o != format!("https://{host}")
+            }
+            None => false,
+        },
+    };
+    if cross_site {
+        tracing::warn!(path, "refused a cross-site state-changing request");
+        return (StatusCode::FORBIDDEN, "cross-site requests are not allowed").into_response();
+    }
+    next.run(req).await
+}
+
+/// Leptos options for the built site under `cfg.site_root` (`pkg/trellis.js`, `pkg/trellis_bg.wasm`).
+pub fn leptos_options(cfg: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("trellis")
+        .site_root(cfg.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(cfg.addr)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// The whole application router.
+pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Router {
+    let options = leptos_options(cfg);
+    let routes = generate_route_list(App);
+    let ctx = AppContext { db: db.clone(), clock };
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_same_site(SameSite::Strict)
+        .with_http_only(true)
+        .with_secure(cfg.https())
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(IDLE_EXPIRY_HOURS)));
+
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(Health { db });
+
+    let leptos_app = Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(ctx.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(Origin(cfg.public_url.clone()), same_origin_only));
+
+    Router::new().merge(health).merge(leptos_app).layer(CompressionLayer::new())
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+

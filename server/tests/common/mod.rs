@@ -1,0 +1,214 @@
+//! The test harness: a fresh database per test (SQLite: a temp file; PostgreSQL: a clone of a
+//! migrated template database) and the real server on an ephemeral port.
+#![allow(dead_code)]
+
+use backend::{Clock, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database};
+use server::Config;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the body once on SQLite and once on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)(common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// The maintenance URL of the test PostgreSQL server.
+pub fn pg_admin_url() -> String {
+    std::env::var("TRELLIS_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_url_for(db: &str) -> String {
+    let admin = pg_admin_url();
+    let (base, _) = admin.rsplit_once('/').expect("PG URL has a database");
+    format!("{base}/{db}")
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}_{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// The migrated template database of this test process, created once.
+fn pg_template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let name = unique("trellis_tpl");
+                let admin = Database::connect(pg_admin_url()).await.expect(
+                    "PostgreSQL for tests: set TRELLIS_TEST_PG_URL or run one on 127.0.0.1:5432 (scripts/test.sh starts one)",
+                );
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+                let db = Database::connect(pg_url_for(&name)).await.unwrap();
+                backend::db::migrate(&db).await.unwrap();
+                db.close().await.unwrap();
+                admin.close().await.unwrap();
+                name
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A fresh, migrated database.
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+                let db = backend::db::connect(&url).await.unwrap();
+                backend::db::migrate(&db).await.unwrap();
+                db.close().await.unwrap();
+                Self { url, backend, pg_name: None, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let template = pg_template();
+                let name = unique("trellis_t");
+                let admin = Database::connect(pg_admin_url()).await.unwrap();
+                // Concurrent clones of one template may briefly collide; retry.
+                let mut tries = 0;
+                loop {
+                    match admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await {
+                        Ok(_) => break,
+                        Err(e) if tries < 50 => {
+                            tries += 1;
+                            let _ = e;
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("cannot clone the template database: {e}"),
+                    }
+                }
+                admin.close().await.unwrap();
+                Self { url: pg_url_for(&name), backend, pg_name: Some(name), _dir: None }
+            }
+        }
+    }
+
+    /// A connection pool to it.
+    pub async fn connect(&self) -> DatabaseConnection {
+        backend::db::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = Database::connect(pg_admin_url()).await {
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = admin.close().await;
+                    }
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// The real server on an ephemeral port, with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub test_db: TestDb,
+    pub clock: Clock,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Spawns the server on a fresh database.
+    pub async fn spawn(backend: Backend) -> Self {
+        let test_db = TestDb::new(backend).await;
+        let db = test_db.connect().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let url = test_db.url.clone();
+        let cfg = Config::from_lookup(move |k| match k {
+            "DATABASE_URL" => Some(url.clone()),
+            "TRELLIS_ADDR" => Some(addr.to_string()),
+            "TRELLIS_SCHEDULER" => Some("off".into()),
+            _ => None,
+        })
+        .unwrap();
+        let clock = Clock::system();
+        let router = server::web::router(&cfg, db.clone(), clock.clone());
+        let server = tokio::spawn(async move {
+            server::web::serve(listener, router).await.unwrap();
+        });
+        Self { base: format!("http://{addr}"), db, test_db, clock, server }
+    }
+
+    /// Spawns the server with the demo account loaded.
+    pub async fn with_demo(backend: Backend) -> Self {
+        let app = Self::spawn(backend).await;
+        backend::demo::load(&app.db, &app.clock).await.unwrap();
+        app
+    }
+
+    /// A client with its own cookie jar that does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Calls a server function by endpoint with form-encoded arguments.
+    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client.post(self.url(&format!("/api/{endpoint}"))).form(form).send().await.unwrap()
+    }
+
+    /// A client signed in as `email` with the demo password.
+    pub async fn login(&self, email: &str) -> reqwest::Client {
+        let c = self.client();
+        let res = self.call(&c, "login", &[("email", email), ("password", backend::demo::DEMO_PASSWORD)]).await;
+        assert_eq!(res.status(), 200, "login as {email}: {}", res.text().await.unwrap_or_default());
+        c
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
