@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 profile=dev
 [ "${1:-}" = "--release" ] && profile=release
 site=target/site
+target=${CARGO_TARGET_DIR:-target}
 # Leptos' hydration script expects pkg/trellis.js and pkg/trellis_bg.wasm unless
 # LEPTOS_OUTPUT_NAME is set at compile time; keep it unset so both builds agree.
 unset LEPTOS_OUTPUT_NAME
@@ -17,7 +18,7 @@ cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_p
 wasm_dir=$wasm_profile
 [ "$wasm_profile" = dev ] && wasm_dir=debug
 mkdir -p "$site/pkg"
-wasm-bindgen "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm" \
+wasm-bindgen "$target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm" \
   --target web --no-typescript --out-dir "$site/pkg" --out-name trellis
 if command -v wasm-opt >/dev/null && [ "$wasm_profile" = wasm-release ]; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

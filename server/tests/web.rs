@@ -1,0 +1,213 @@
+//! The walking skeleton over real HTTP, on SQLite and PostgreSQL: sign-in and sessions, the
+//! guard of every server function, account isolation, the directory, health and CSRF.
+
+mod common;
+
+use backend::demo::DEMO_PASSWORD;
+use common::{Backend, TestApp};
+use models::{DirectoryPage, EnrollmentStatus, PortalHome, SessionInfo};
+
+const MANAGER: &str = "manager@demo.trellis.dev";
+const PARTNER: &str = "ava.thompson@partners.example";
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("trellis_session="))
+        .map(str::to_string)
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn directory(app: &TestApp, c: &reqwest::Client, form: &[(&str, &str)]) -> DirectoryPage {
+    let res = app.call(c, "directory", form).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+on_both!(every_server_function_but_login_refuses_a_visitor_with_401, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.client();
+    let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()).collect();
+    assert!(paths.len() >= 5, "server functions are registered: {paths:?}");
+    for path in paths.iter().filter(|p| *p != "/api/login") {
+        let res = c.post(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{path} must refuse a visitor");
+    }
+});
+
+on_both!(a_partner_user_calling_a_team_function_gets_403, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let partner = app.login(PARTNER).await;
+    assert_eq!(app.call(&partner, "directory", &[]).await.status(), 403);
+    let manager = app.login(MANAGER).await;
+    assert_eq!(app.call(&manager, "portal/home", &[]).await.status(), 403);
+    let home: PortalHome = app.call(&partner, "portal/home", &[]).await.json().await.unwrap();
+    assert_eq!(home.partner_name, "Ava Thompson");
+    assert_eq!(home.enrollments.len(), 1);
+});
+
+on_both!(a_team_user_of_one_account_never_sees_another_accounts_partners, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    // Account B with its own program, tier, partner and admin.
+    let clock = app.clock.clone();
+    let other = backend::accounts::ensure_account(&app.db, &clock, "other", Some("Other Co")).await.unwrap();
+    backend::accounts::create_user(
+        &app.db,
+        &clock,
+        other.id,
+        backend::accounts::NewUser { email: "admin@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None },
+    )
+    .await
+    .unwrap();
+    let demo_admin = app.login("admin@demo.trellis.dev").await;
+    let other_admin = app.login("admin@other.example").await;
+
+    let page = directory(&app, &other_admin, &[]).await;
+    assert_eq!(page.total, 0, "account B sees none of account A's partners");
+    assert!(page.programs.is_empty());
+    let demo_program = directory(&app, &demo_admin, &[]).await.programs[0].id.to_string();
+    let page = directory(&app, &other_admin, &[("program_id", &demo_program)]).await;
+    assert_eq!(page.total, 0, "naming account A's program does not help");
+    assert!(page.items.is_empty());
+});
+
+on_both!(the_directory_counts_filters_searches_and_pages_on_the_server, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.login(MANAGER).await;
+    let all = directory(&app, &c, &[]).await;
+    assert_eq!(all.counts.all, backend::demo::DEMO_PARTNERS as u64);
+    assert_eq!(all.total, all.counts.all);
+    assert_eq!(all.items.len(), 50);
+    let sum = all.counts.active + all.counts.pending + all.counts.paused + all.counts.suspended;
+    assert!(sum < all.counts.all, "the demo has rejected applications too");
+    assert!(all.counts.active > 0 && all.counts.pending > 0 && all.counts.paused > 0 && all.counts.suspended > 0);
+
+    for status in [EnrollmentStatus::Active, EnrollmentStatus::Pending, EnrollmentStatus::Paused] {
+        let page = directory(&app, &c, &[("status", status.as_str()), ("page", "1")]).await;
+        assert!(page.items.iter().all(|r| r.status == status));
+        assert_eq!(page.counts, all.counts, "counts ignore the status filter");
+    }
+    let active = directory(&app, &c, &[("status", "active")]).await;
+    assert_eq!(active.total, all.counts.active);
+
+    let page3 = directory(&app, &c, &[("page", "3")]).await;
+    assert_eq!(page3.items.len(), 50);
+    let mut names: Vec<_> = all.items.iter().chain(directory(&app, &c, &[("page", "2")]).await.items.iter()).map(|r| r.email.clone()).collect();
+    names.extend(page3.items.iter().map(|r| r.email.clone()));
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 150, "pages do not overlap");
+
+    let found = directory(&app, &c, &[("q", "THOMPSON")]).await;
+    assert!(found.total > 0 && found.items.iter().all(|r| r.name.contains("Thompson") || r.email.contains("thompson")));
+    let none = directory(&app, &c, &[("q", "%")]).await;
+    assert_eq!(none.total, 0, "LIKE wildcards in the search are literal");
+
+    let bad = app.call(&c, "directory", &[("status", "sleeping")]).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("status"));
+});
+
+on_both!(signing_in_rotates_the_session_id_and_sets_strict_http_only_cookies, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.client();
+    let first = app.call(&c, "login", &[("email", MANAGER), ("password", DEMO_PASSWORD)]).await;
+    assert_eq!(first.status(), 200);
+    let cookie1 = session_cookie(&first).expect("a session cookie");
+    let lower = cookie1.to_lowercase();
+    assert!(lower.contains("httponly") && lower.contains("samesite=strict"), "{cookie1}");
+    assert!(!lower.contains("secure"), "no Secure flag over plain http");
+    let second = app.call(&c, "login", &[("email", MANAGER), ("password", DEMO_PASSWORD)]).await;
+    let cookie2 = session_cookie(&second).expect("a new session cookie");
+    assert_ne!(cookie_pair(&cookie1), cookie_pair(&cookie2), "the id changes at sign-in");
+
+    // The old id no longer signs anybody in.
+    let raw = reqwest::Client::new();
+    let res = raw.post(app.url("/api/me")).header("cookie", cookie_pair(&cookie1)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = raw.post(app.url("/api/me")).header("cookie", cookie_pair(&cookie2)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let me: SessionInfo = res.json().await.unwrap();
+    assert_eq!(me.email, MANAGER);
+    assert_eq!(me.roles, vec![models::Role::ProgramManager]);
+});
+
+on_both!(signing_out_revokes_the_session_on_the_server, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.client();
+    let res = app.call(&c, "login", &[("email", MANAGER), ("password", DEMO_PASSWORD)]).await;
+    let cookie = cookie_pair(&session_cookie(&res).unwrap());
+    assert_eq!(app.call(&c, "logout", &[]).await.status(), 200);
+    let raw = reqwest::Client::new();
+    let replay = raw.post(app.url("/api/directory")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(replay.status(), 401, "a copied cookie is useless after sign-out");
+});
+
+on_both!(wrong_passwords_are_refused_and_throttled_per_email, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.client();
+    let res = app.call(&c, "login", &[("email", "nobody@nowhere.example"), ("password", "whatever1")]).await;
+    assert_eq!(res.status(), 401);
+    for _ in 0..4 {
+        let res = app.call(&c, "login", &[("email", MANAGER), ("password", "wrong-password")]).await;
+        assert_eq!(res.status(), 401);
+        let err: app::error::AppError = res.json().await.unwrap();
+        assert_eq!(err, app::error::AppError::BadCredentials);
+    }
+    // Five failures from this IP in the last minute: even the right password waits.
+    let res = app.call(&c, "login", &[("email", MANAGER), ("password", DEMO_PASSWORD)]).await;
+    assert_eq!(res.status(), 429);
+});
+
+on_both!(cross_site_posts_with_a_valid_session_change_nothing, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.login(MANAGER).await;
+    let res = c.post(app.url("/api/logout")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = c.post(app.url("/api/logout")).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.call(&c, "me", &[]).await.status(), 200, "still signed in");
+    let res = c.post(app.url("/api/logout")).header("sec-fetch-site", "same-origin").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+});
+
+on_both!(pages_render_on_the_server_and_send_visitors_to_sign_in, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let visitor = app.client();
+    let res = visitor.get(app.url("/directory")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login");
+    let login = visitor.get(app.url("/login")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.unwrap().contains("Sign in"));
+
+    let c = app.login(MANAGER).await;
+    let html = c.get(app.url("/directory?status=active")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Partner directory") && html.contains("<tbody>"));
+    assert!(html.contains("status-active") && !html.contains("status-pending\""));
+    let missing = c.get(app.url("/no-such-page")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+});
+
+on_both!(health_answers_and_readiness_follows_the_database, |b: Backend| async move {
+    let app = TestApp::spawn(b).await;
+    let c = app.client();
+    assert_eq!(c.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    app.db.clone().close().await.unwrap();
+    assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status(), 503);
+    assert_eq!(c.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+});
+
+on_both!(the_demo_loads_once_and_again_changes_nothing, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let logins = backend::demo::load(&app.db, &app.clock).await.unwrap();
+    assert_eq!(logins.len(), 6);
+    let c = app.login(MANAGER).await;
+    assert_eq!(directory(&app, &c, &[]).await.counts.all, 150);
+});
