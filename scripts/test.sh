@@ -41,8 +41,9 @@ echo "PostgreSQL for tests: $TRELLIS_TEST_PG_URL"
 
 step "no server-only crate in the wasm build"
 for crate in tokio sea-orm sqlx axum argon2 backend; do
-  if cargo tree -p frontend --target wasm32-unknown-unknown -e normal -i "$crate" >/dev/null 2>&1; then
-    echo "server-only crate '$crate' reaches the wasm build:"; cargo tree -p frontend --target wasm32-unknown-unknown -e normal -i "$crate" | head -20
+  found=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal -i "$crate" 2>/dev/null || true)
+  if [ -n "$found" ]; then
+    echo "server-only crate '$crate' reaches the wasm build:"; echo "$found" | head -20
     exit 1
   fi
 done
