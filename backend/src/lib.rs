@@ -5,15 +5,20 @@
 pub mod accounts;
 pub mod auth;
 mod clock;
+pub mod conversions;
 pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod entities;
 mod error;
+pub mod ledger;
 pub mod portal;
+pub mod programs;
+pub mod rollups;
 pub mod scheduler;
 pub mod session_store;
 pub mod timeline;
+pub mod tracking;
 
 pub use auth::Actor;
 pub use clock::Clock;

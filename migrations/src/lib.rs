@@ -5,12 +5,13 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_core;
+mod m0002_tracking;
 
 /// The ordered list of migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core::Migration)]
+        vec![Box::new(m0001_core::Migration), Box::new(m0002_tracking::Migration)]
     }
 }

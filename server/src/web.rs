@@ -4,8 +4,13 @@
 use crate::config::Config;
 use app::ssr::AppContext;
 use app::{shell, App};
-use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use crate::rest::RestState;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::Html;
+use backend::tracking::{ClickMeta, ClickRecorder};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -84,8 +89,24 @@ pub fn leptos_options(cfg: &Config) -> LeptosOptions {
         .build()
 }
 
+/// The application: its router and the click buffer that must be flushed on shutdown.
+pub struct Web {
+    /// Every route.
+    pub router: Router,
+    /// The click buffer.
+    pub clicks: Arc<ClickRecorder>,
+}
+
 /// The whole application router.
-pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Router {
+pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
+    let clicks = ClickRecorder::new(db.clone(), clock.clone());
+    let rest = crate::rest::router(RestState {
+        db: db.clone(),
+        clock: clock.clone(),
+        clicks: clicks.clone(),
+        public_url: cfg.public_url.clone(),
+    });
+    let tracking = Router::new().route("/r/{code}", get(redirect)).with_state(clicks.clone());
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
     let ctx = AppContext { db: db.clone(), clock };
@@ -117,15 +138,80 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(Origin(cfg.public_url.clone()), same_origin_only));
 
-    Router::new().merge(health).merge(leptos_app).layer(CompressionLayer::new())
+    let router = Router::new()
+        .nest("/api/v1", rest)
+        .merge(tracking)
+        .merge(health)
+        .merge(leptos_app)
+        .layer(CompressionLayer::new());
+    Web { router, clicks }
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+/// Serves until Ctrl-C or SIGTERM, flushing buffered clicks every 250 ms and at the end.
+pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
+    let flusher = web.clicks.clone().spawn_flusher(Duration::from_millis(250));
+    let result = axum::serve(listener, web.router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    flusher.abort();
+    for _ in 0..3 {
+        match web.clicks.flush().await {
+            Ok(_) => break,
+            Err(e) => tracing::error!(error = %e, pending = web.clicks.pending(), "final click flush failed"),
+        }
+    }
+    result
 }
+
+const VISITOR_COOKIE: &str = "trellis_vid";
+
+/// `GET /r/{code}`: 302 to the link's stored destination with the click id appended, and the
+/// visitor cookie. The click is buffered, never awaited.
+async fn redirect(
+    State(clicks): State<Arc<ClickRecorder>>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let target = match clicks.resolve(&code).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "link lookup failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response();
+        }
+    };
+    let cookie_vid = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == VISITOR_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| backend::tracking::is_visitor_id(v));
+    let visitor = cookie_vid.unwrap_or_else(backend::tracking::new_visitor_id);
+    let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    let click_id = clicks.record(
+        &target,
+        ClickMeta {
+            visitor_id: &visitor,
+            referrer: text(header::REFERER),
+            user_agent: text(header::USER_AGENT),
+            ip: &peer.ip().to_string(),
+        },
+    );
+    let cookie = format!("{VISITOR_COOKIE}={visitor}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax");
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, target.location(&click_id)), (header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".to_string())],
+    )
+        .into_response()
+}
+
+const NOT_FOUND_PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link not found · Trellis</title>\
+<link rel=\"stylesheet\" href=\"/pkg/trellis.css\"></head><body><div class=\"center-page\"><div class=\"card narrow\">\
+<h1>Link not found</h1><p>This tracking link does not exist or is no longer active.</p></div></div></body></html>";
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -146,6 +146,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub test_db: TestDb,
     pub clock: Clock,
+    pub clicks: std::sync::Arc<backend::tracking::ClickRecorder>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -165,11 +166,12 @@ impl TestApp {
         })
         .unwrap();
         let clock = Clock::system();
-        let router = server::web::router(&cfg, db.clone(), clock.clone());
+        let web = server::web::router(&cfg, db.clone(), clock.clone());
+        let clicks = web.clicks.clone();
         let server = tokio::spawn(async move {
-            server::web::serve(listener, router).await.unwrap();
+            server::web::serve(listener, web).await.unwrap();
         });
-        Self { base: format!("http://{addr}"), db, test_db, clock, server }
+        Self { base: format!("http://{addr}"), db, test_db, clock, clicks, server }
     }
 
     /// Spawns the server with the demo account loaded.

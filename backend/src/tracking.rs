@@ -1,0 +1,334 @@
+//! Tracking links and clicks. The redirect must not wait on the database: link codes are
+//! cached in memory and clicks are buffered and written in batches (with their rollups)
+//! within a second, and once more on shutdown.
+
+use crate::entities::{click, enrollment, link, partner};
+use crate::programs;
+use crate::rollups::{self, Delta};
+use crate::{Clock, Error, Result};
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Clicks from one IP inside a minute above which they are flagged as a burst.
+pub const BURST_CLICKS_PER_MINUTE: u32 = 30;
+
+/// Characters of link codes: unambiguous letters and digits.
+const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+}
+
+/// A new click id (about 100 random bits).
+pub fn new_click_id() -> String {
+    random_string(b"abcdefghijklmnopqrstuvwxyz234567", 20)
+}
+
+/// A new visitor id for the `trellis_vid` cookie.
+pub fn new_visitor_id() -> String {
+    random_string(b"abcdefghijklmnopqrstuvwxyz234567", 26)
+}
+
+/// True when `vid` has the shape of a visitor id we issued (anything else is replaced).
+pub fn is_visitor_id(vid: &str) -> bool {
+    vid.len() == 26 && vid.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// A link as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedLink {
+    /// Row id.
+    pub id: i64,
+    /// The short code.
+    pub code: String,
+    /// The tracking URL (`{public_url}/r/{code}`).
+    pub url: String,
+    /// Where it leads.
+    pub destination: String,
+}
+
+/// Creates a tracking link for a partner's enrollment in a program. The destination defaults to
+/// the program's website and must be an http(s) URL on an allowed host (no open redirect).
+pub async fn create_link(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    account_id: i64,
+    public_url: &str,
+    partner_id: i64,
+    program_id: i64,
+    destination: Option<&str>,
+) -> Result<CreatedLink> {
+    let program = programs::load(db, account_id, program_id).await?;
+    partner::Entity::find_by_id(partner_id)
+        .filter(partner::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("partner"))?;
+    let e = enrollment::Entity::find()
+        .filter(enrollment::Column::PartnerId.eq(partner_id))
+        .filter(enrollment::Column::ProgramId.eq(program_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::invalid("partner_id", "the partner is not enrolled in this program"))?;
+    let destination = destination.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&program.row.website).to_string();
+    let (url, host) = programs::parse_web_url("destination", &destination)?;
+    if !program.allows_host(&host) {
+        return Err(Error::invalid(
+            "destination",
+            format!("{host} is not one of the program's allowed domains ({})", program.hosts.join(", ")),
+        ));
+    }
+    let destination = url.to_string();
+    for _ in 0..8 {
+        let code = random_string(CODE_ALPHABET, 8);
+        let saved = link::ActiveModel {
+            account_id: Set(account_id),
+            program_id: Set(program_id),
+            enrollment_id: Set(e.id),
+            partner_id: Set(partner_id),
+            code: Set(code.clone()),
+            destination: Set(destination.clone()),
+            created_at: Set(clock.now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        match saved {
+            Ok(l) => return Ok(CreatedLink { id: l.id, url: format!("{public_url}/r/{code}"), code, destination }),
+            Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(Error::Internal("could not find a free link code".into()))
+}
+
+/// What a link code resolves to, cached.
+#[derive(Debug)]
+pub struct LinkTarget {
+    /// Link row id.
+    pub link_id: i64,
+    /// Account.
+    pub account_id: i64,
+    /// Program.
+    pub program_id: i64,
+    /// Enrollment credited with the click.
+    pub enrollment_id: i64,
+    /// The stored destination.
+    pub destination: url::Url,
+}
+
+impl LinkTarget {
+    /// The redirect target: the stored destination with `trellis_click` appended. Nothing from
+    /// the request goes into it.
+    pub fn location(&self, click_id: &str) -> String {
+        let mut u = self.destination.clone();
+        u.query_pairs_mut().append_pair("trellis_click", click_id);
+        u.to_string()
+    }
+}
+
+/// A click as seen by the redirect.
+pub struct ClickMeta<'a> {
+    /// The visitor id (cookie).
+    pub visitor_id: &'a str,
+    /// `Referer`, if any.
+    pub referrer: Option<&'a str>,
+    /// `User-Agent`, if any.
+    pub user_agent: Option<&'a str>,
+    /// Client IP.
+    pub ip: &'a str,
+}
+
+/// The link cache and the click buffer.
+pub struct ClickRecorder {
+    db: DatabaseConnection,
+    clock: Clock,
+    links: RwLock<HashMap<String, Option<Arc<LinkTarget>>>>,
+    buffer: Mutex<Vec<click::ActiveModel>>,
+    bursts: Mutex<HashMap<String, (Instant, u32)>>,
+    bots: isbot::Bots,
+}
+
+/// Unknown codes remembered at most, so random probing cannot grow memory without bound.
+const NEGATIVE_CACHE: usize = 10_000;
+
+impl ClickRecorder {
+    /// A recorder writing to `db`.
+    pub fn new(db: DatabaseConnection, clock: Clock) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            clock,
+            links: RwLock::new(HashMap::new()),
+            buffer: Mutex::new(Vec::new()),
+            bursts: Mutex::new(HashMap::new()),
+            bots: isbot::Bots::default(),
+        })
+    }
+
+    /// Resolves a code, from memory when it was seen before.
+    pub async fn resolve(&self, code: &str) -> Result<Option<Arc<LinkTarget>>> {
+        if let Some(hit) = self.links.read().expect("not poisoned").get(code) {
+            return Ok(hit.clone());
+        }
+        if code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let found = link::Entity::find().filter(link::Column::Code.eq(code)).one(&self.db).await?;
+        let target = match found {
+            Some(l) => Some(Arc::new(LinkTarget {
+                link_id: l.id,
+                account_id: l.account_id,
+                program_id: l.program_id,
+                enrollment_id: l.enrollment_id,
+                destination: url::Url::parse(&l.destination).map_err(|e| Error::Internal(e.to_string()))?,
+            })),
+            None => None,
+        };
+        let mut cache = self.links.write().expect("not poisoned");
+        if target.is_none() && cache.len() >= NEGATIVE_CACHE {
+            cache.retain(|_, v| v.is_some());
+        }
+        if target.is_some() || cache.len() < NEGATIVE_CACHE {
+            cache.insert(code.to_string(), target.clone());
+        }
+        Ok(target)
+    }
+
+    /// Forgets a cached code (a link created after a miss on the same code).
+    pub fn forget(&self, code: &str) {
+        self.links.write().expect("not poisoned").remove(code);
+    }
+
+    /// Records a click in the buffer and returns its id. Bots and bursts are flagged here.
+    pub fn record(&self, target: &LinkTarget, meta: ClickMeta<'_>) -> String {
+        let id = new_click_id();
+        let ip_hash = hex::encode(Sha256::digest(format!("trellis-ip:{}", meta.ip).as_bytes()));
+        let is_bot = meta.user_agent.is_none_or(|ua| ua.trim().is_empty() || self.bots.is_bot(ua));
+        let burst = {
+            let mut b = self.bursts.lock().expect("not poisoned");
+            if b.len() > 100_000 {
+                b.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
+            }
+            let entry = b.entry(ip_hash.clone()).or_insert((Instant::now(), 0));
+            if entry.0.elapsed() >= Duration::from_secs(60) {
+                *entry = (Instant::now(), 0);
+            }
+            entry.1 += 1;
+            entry.1 > BURST_CLICKS_PER_MINUTE
+        };
+        let flag = if is_bot {
+            Some("bot".to_string())
+        } else if burst {
+            Some("click_burst".to_string())
+        } else {
+            None
+        };
+        let clip = |s: Option<&str>| s.map(|s| s.chars().take(1000).collect::<String>());
+        let row = click::ActiveModel {
+            id: Set(id.clone()),
+            account_id: Set(target.account_id),
+            program_id: Set(target.program_id),
+            link_id: Set(target.link_id),
+            enrollment_id: Set(target.enrollment_id),
+            visitor_id: Set(meta.visitor_id.to_string()),
+            at: Set(self.clock.now()),
+            referrer: Set(clip(meta.referrer)),
+            user_agent: Set(clip(meta.user_agent)),
+            ip_hash: Set(ip_hash),
+            is_bot: Set(is_bot),
+            flag: Set(flag),
+        };
+        self.buffer.lock().expect("not poisoned").push(row);
+        id
+    }
+
+    /// Clicks waiting in the buffer.
+    pub fn pending(&self) -> usize {
+        self.buffer.lock().expect("not poisoned").len()
+    }
+
+    /// Writes every buffered click and its rollups in one transaction. On failure the clicks
+    /// go back into the buffer for the next attempt, so none is lost.
+    pub async fn flush(&self) -> Result<usize> {
+        let batch = std::mem::take(&mut *self.buffer.lock().expect("not poisoned"));
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let n = batch.len();
+        match self.write(&batch).await {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                let mut buf = self.buffer.lock().expect("not poisoned");
+                let newer = std::mem::take(&mut *buf);
+                *buf = batch;
+                buf.extend(newer);
+                Err(e)
+            }
+        }
+    }
+
+    async fn write(&self, batch: &[click::ActiveModel]) -> Result<()> {
+        let mut per_day: HashMap<(i64, i64, i64, chrono::NaiveDate), i64> = HashMap::new();
+        for c in batch {
+            let key = (
+                *c.account_id.as_ref(),
+                *c.program_id.as_ref(),
+                *c.enrollment_id.as_ref(),
+                c.at.as_ref().date_naive(),
+            );
+            *per_day.entry(key).or_default() += 1;
+        }
+        let txn = self.db.begin().await?;
+        for chunk in batch.chunks(500) {
+            click::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        }
+        for ((account_id, program_id, enrollment_id, day), clicks) in per_day {
+            rollups::add(&txn, account_id, program_id, enrollment_id, day, Delta { clicks, ..Default::default() }).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Flushes every `period` until the process ends.
+    pub fn spawn_flusher(self: Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.flush().await {
+                    tracing::warn!(error = %e, pending = self.pending(), "click flush failed; will retry");
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_location_is_the_stored_destination_plus_the_click_id() {
+        let t = LinkTarget {
+            link_id: 1,
+            account_id: 1,
+            program_id: 1,
+            enrollment_id: 1,
+            destination: url::Url::parse("https://shop.example/p?x=1#top").unwrap(),
+        };
+        assert_eq!(t.location("abc"), "https://shop.example/p?x=1&trellis_click=abc#top");
+    }
+
+    #[test]
+    fn visitor_ids_are_recognised_by_shape() {
+        assert!(is_visitor_id(&new_visitor_id()));
+        assert!(!is_visitor_id("../../etc"));
+    }
+}
