@@ -14,7 +14,7 @@ use models::{CommissionRate, EnrollmentStatus, Money};
 use rust_decimal::prelude::*;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -196,7 +196,7 @@ pub async fn ingest(
     let (amount, occurred_at) = validate(&program, input, now)?;
     let attribution = attribute(db, clicks, &program, input, occurred_at).await?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     match write(&txn, &program, input, &external_id, amount, occurred_at, now, hash, attribution).await {
         Ok(answer) => {
             txn.commit().await?;
@@ -399,7 +399,7 @@ pub struct RefundOutcome {
 /// fully refunded conversion changes nothing.
 pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, conversion_id: i64, amount: Option<&str>) -> Result<RefundOutcome> {
     let now = clock.now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let conv = conversion::Entity::find_by_id(conversion_id)
         .filter(conversion::Column::AccountId.eq(account_id))
         .one(&txn)

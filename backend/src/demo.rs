@@ -9,7 +9,7 @@ use models::{EnrollmentStatus, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 /// The demo account's slug.
@@ -72,7 +72,7 @@ pub async fn load(db: &DatabaseConnection, clock: &Clock) -> Result<Vec<DemoLogi
     }
     let now = clock.now();
     let mut rng = StdRng::seed_from_u64(42);
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let acc = ensure_account(&tx, clock, DEMO_SLUG, Some("Northwind Outfitters")).await?;
 
     let prog = program::ActiveModel {

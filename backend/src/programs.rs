@@ -6,7 +6,6 @@ use crate::{Clock, Error, Result};
 use models::{CommissionRate, Currency, Money};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -237,7 +236,7 @@ pub async fn create(db: &DatabaseConnection, clock: &Clock, account_id: i64, inp
 
     let now = clock.now();
     let (kind, value) = default.to_stored(currency);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = program::ActiveModel {
         account_id: Set(account_id),
         name: Set(name.to_string()),

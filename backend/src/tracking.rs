@@ -8,7 +8,7 @@ use crate::rollups::{self, Delta};
 use crate::{Clock, Error, Result};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -154,6 +154,9 @@ pub struct ClickRecorder {
     buffer: Mutex<Vec<click::ActiveModel>>,
     bursts: Mutex<HashMap<String, (Instant, u32)>>,
     bots: isbot::Bots,
+    /// Held while a batch is being written, so a flush returns only after every click
+    /// buffered before it is in the database (whoever took the batch).
+    flushing: tokio::sync::Mutex<()>,
 }
 
 /// Unknown codes remembered at most, so random probing cannot grow memory without bound.
@@ -169,6 +172,7 @@ impl ClickRecorder {
             buffer: Mutex::new(Vec::new()),
             bursts: Mutex::new(HashMap::new()),
             bots: isbot::Bots::default(),
+            flushing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -257,6 +261,7 @@ impl ClickRecorder {
     /// Writes every buffered click and its rollups in one transaction. On failure the clicks
     /// go back into the buffer for the next attempt, so none is lost.
     pub async fn flush(&self) -> Result<usize> {
+        let _writing = self.flushing.lock().await;
         let batch = std::mem::take(&mut *self.buffer.lock().expect("not poisoned"));
         if batch.is_empty() {
             return Ok(0);
@@ -285,7 +290,7 @@ impl ClickRecorder {
             );
             *per_day.entry(key).or_default() += 1;
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         for chunk in batch.chunks(500) {
             click::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
         }

@@ -1,0 +1,383 @@
+//! Tracking and money over real HTTP on SQLite and PostgreSQL: links, the redirect, the
+//! conversion and refund API, attribution, commissions, the ledger and rollups.
+
+mod common;
+
+use backend::entities::{click, conversion, daily_rollup, enrollment, ledger_entry};
+use common::{Backend, TestApp};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{json, Value};
+
+struct Api {
+    app: TestApp,
+    key: String,
+    http: reqwest::Client,
+    program: i64,
+}
+
+impl Api {
+    async fn new(b: Backend) -> Self {
+        let app = TestApp::with_demo(b).await;
+        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        let http = app.client();
+        Api { app, key, http, program: 1 }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self.http.post(self.app.url(path)).bearer_auth(&self.key).json(&body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            assert_eq!(ct, "application/problem+json", "errors are problem+json: {v}");
+            assert!(v["code"].is_string() && v["detail"].is_string() && v["title"].is_string());
+        }
+        (status, v)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.http.get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn link(&self, partner_id: i64) -> String {
+        let (s, v) = self.post("/api/v1/links", json!({"partner_id": partner_id, "program_id": self.program})).await;
+        assert_eq!(s, 201, "{v}");
+        v["code"].as_str().unwrap().to_string()
+    }
+
+    async fn click(&self, code: &str, ua: &str) -> String {
+        let res = self.http.get(self.app.url(&format!("/r/{code}"))).header("user-agent", ua).send().await.unwrap();
+        assert_eq!(res.status(), 302);
+        let loc = res.headers()["location"].to_str().unwrap().to_string();
+        loc.split("trellis_click=").nth(1).unwrap().to_string()
+    }
+
+    async fn conversions(&self) -> u64 {
+        conversion::Entity::find().count(&self.app.db).await.unwrap()
+    }
+
+    async fn entries(&self) -> u64 {
+        ledger_entry::Entity::find().count(&self.app.db).await.unwrap()
+    }
+}
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+on_both!(links_accept_only_allowed_http_destinations, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let (s, v) = api.post("/api/v1/links", json!({"partner_id": 1, "program_id": 1})).await;
+    assert_eq!(s, 201);
+    assert_eq!(v["destination"], "https://northwind.example/");
+    assert!(v["url"].as_str().unwrap().ends_with(&format!("/r/{}", v["code"].as_str().unwrap())));
+    for ok in ["https://shop.northwind.example/a?b=c", "http://deep.shop.northwind.example/"] {
+        let (s, v) = api.post("/api/v1/links", json!({"partner_id": 1, "program_id": 1, "destination": ok})).await;
+        assert_eq!(s, 201, "{ok}: {v}");
+    }
+    for bad in ["https://evil.example/", "https://northwind.example.evil.com/", "javascript:alert(1)", "ftp://northwind.example/", "//evil.example", "https://user:pw@northwind.example/"] {
+        let (s, v) = api.post("/api/v1/links", json!({"partner_id": 1, "program_id": 1, "destination": bad})).await;
+        assert_eq!(s, 422, "{bad}: {v}");
+        assert_eq!(v["code"], "invalid_destination");
+    }
+    let (s, _) = api.post("/api/v1/links", json!({"partner_id": 1, "program_id": 999})).await;
+    assert_eq!(s, 404);
+    let (s, _) = api.post("/api/v1/links", json!({"partner_id": 99999, "program_id": 1})).await;
+    assert_eq!(s, 404);
+});
+
+on_both!(the_redirect_sends_only_the_stored_destination_and_records_every_click_once, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let code = api.link(1).await;
+    let mut ids = Vec::new();
+    for _ in 0..25 {
+        let res = api
+            .http
+            .get(api.app.url(&format!("/r/{code}?next=https://evil.example&url=//evil.example")))
+            .header("user-agent", BROWSER)
+            .header("referer", "https://blog.example/post")
+            .header("host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        let loc = res.headers()["location"].to_str().unwrap();
+        assert!(loc.starts_with("https://northwind.example/?trellis_click="), "{loc}");
+        let cookie = res.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("trellis_vid="));
+        ids.push(loc.split('=').nth(1).unwrap().to_string());
+    }
+    let bot = api.click(&code, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)").await;
+    let missing = api.http.get(api.app.url("/r/doesnotexist")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+
+    api.app.clicks.flush().await.unwrap();
+    let stored = click::Entity::find().count(&api.app.db).await.unwrap();
+    assert_eq!(stored, 26, "every click stored exactly once");
+    let one = click::Entity::find_by_id(ids[0].clone()).one(&api.app.db).await.unwrap().unwrap();
+    assert_eq!(one.referrer.as_deref(), Some("https://blog.example/post"));
+    assert!(!one.is_bot && one.ip_hash.len() == 64 && one.ip_hash != "127.0.0.1");
+    let all_same_visitor = click::Entity::find().filter(click::Column::VisitorId.eq(one.visitor_id.clone())).count(&api.app.db).await.unwrap();
+    assert_eq!(all_same_visitor, 26, "the visitor cookie is kept across clicks");
+    let bot_row = click::Entity::find_by_id(bot).one(&api.app.db).await.unwrap().unwrap();
+    assert!(bot_row.is_bot && bot_row.flag.as_deref() == Some("bot"));
+    let rolled: i64 = daily_rollup::Entity::find().all(&api.app.db).await.unwrap().iter().map(|r| r.clicks).sum();
+    assert_eq!(rolled, 26, "rollups count the clicks in the same write");
+});
+
+on_both!(a_replayed_conversion_answers_the_first_answer_and_a_changed_one_conflicts, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let body = json!({"program_id": 1, "external_id": "order-1", "amount": "100.00", "partner_id": 1});
+    let (s1, first) = api.post("/api/v1/conversions", body.clone()).await;
+    assert_eq!(s1, 201, "{first}");
+    // Same JSON value with keys in another order is the same request.
+    let reordered = json!({"partner_id": 1, "amount": "100.00", "external_id": "order-1", "program_id": 1});
+    let (s2, second) = api.post("/api/v1/conversions", reordered).await;
+    assert_eq!(s2, 200);
+    assert_eq!(first, second);
+    let (s3, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "order-1", "amount": "100.01", "partner_id": 1})).await;
+    assert_eq!(s3, 409);
+    assert_eq!(v["code"], "conflict");
+    assert_eq!(api.conversions().await, 1);
+    assert_eq!(api.entries().await, 1);
+});
+
+on_both!(concurrent_duplicates_store_one_conversion_and_answer_alike, |b: Backend| async move {
+    let api = std::sync::Arc::new(Api::new(b).await);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "race", "amount": "50.00", "partner_id": 1})).await
+        }));
+    }
+    let mut created = 0;
+    let mut answers = Vec::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert!(s == 201 || s == 200, "{s} {v}");
+        created += (s == 201) as u32;
+        answers.push(v);
+    }
+    assert_eq!(created, 1);
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(api.conversions().await, 1);
+    assert_eq!(api.entries().await, 1);
+});
+
+on_both!(attribution_follows_click_then_link_then_partner, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let code = api.link(1).await;
+    let c1 = api.click(&code, BROWSER).await;
+    let c2 = api.click(&code, BROWSER).await;
+    // Another partner's link: an explicit click id wins over link and partner.
+    let other = enrollment::Entity::find()
+        .filter(enrollment::Column::Status.eq("active"))
+        .filter(enrollment::Column::PartnerId.ne(1))
+        .one(&api.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let other_code = api.link(other.partner_id).await;
+    let (s, v) = api
+        .post("/api/v1/conversions", json!({"program_id": 1, "external_id": "c", "amount": "10.00", "click_id": c2, "link_code": other_code, "partner_id": other.partner_id}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["attributed_via"], "click_id");
+    assert_eq!(v["partner_id"], 1);
+    assert_eq!(v["click_path"], json!([c1, c2].iter().collect::<Vec<_>>()), "the visitor's whole path, oldest first");
+
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "l", "amount": "10.00", "link_code": other_code, "partner_id": 1})).await;
+    assert_eq!(v["attributed_via"], "link_code");
+    assert_eq!(v["partner_id"], other.partner_id);
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "p", "amount": "10.00", "partner_id": other.partner_id})).await;
+    assert_eq!(v["attributed_via"], "partner_id");
+    let (s, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "n", "amount": "10.00"})).await;
+    assert_eq!(s, 201);
+    assert_eq!(v["status"], "unattributed");
+    assert_eq!(v["partner_id"], Value::Null);
+    assert_eq!(v["commission"]["amount"], "0.00");
+
+    for (field, value) in [("click_id", json!("nosuchclick")), ("link_code", json!("nosuch")), ("partner_id", json!(999_999))] {
+        let (s, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": format!("bad-{field}"), "amount": "1.00", field: value})).await;
+        assert_eq!(s, 422, "{field}: {v}");
+        assert_eq!(v["code"], format!("invalid_{field}"));
+    }
+
+    let bot = api.click(&code, "curl/8.0 (compatible; bingbot/2.0)").await;
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "b", "amount": "10.00", "click_id": bot})).await;
+    assert_eq!(v["status"], "unattributed", "bot clicks never attribute: {v}");
+    assert_eq!(api.conversions().await, 5);
+});
+
+on_both!(the_cookie_window_includes_its_last_second_and_nothing_after, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let code = api.link(1).await;
+    let link = backend::entities::link::Entity::find().filter(backend::entities::link::Column::Code.eq(code)).one(&api.app.db).await.unwrap().unwrap();
+    use chrono::SubsecRound;
+    let occurred = (chrono::Utc::now() - chrono::Duration::hours(1)).trunc_subsecs(0);
+    let insert = |id: &str, age: chrono::Duration| click::ActiveModel {
+        id: Set(id.to_string()),
+        account_id: Set(1),
+        program_id: Set(1),
+        link_id: Set(link.id),
+        enrollment_id: Set(link.enrollment_id),
+        visitor_id: Set(format!("v-{id}")),
+        at: Set(occurred - age),
+        referrer: Set(None),
+        user_agent: Set(Some(BROWSER.into())),
+        ip_hash: Set("x".repeat(64)),
+        is_bot: Set(false),
+        flag: Set(None),
+    };
+    insert("edge", chrono::Duration::days(30)).insert(&api.app.db).await.unwrap();
+    insert("late", chrono::Duration::days(30) + chrono::Duration::seconds(1)).insert(&api.app.db).await.unwrap();
+    let at = occurred.to_rfc3339();
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "edge", "amount": "10.00", "click_id": "edge", "occurred_at": at})).await;
+    assert_eq!(v["status"], "attributed", "{v}");
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "late", "amount": "10.00", "click_id": "late", "occurred_at": at})).await;
+    assert_eq!(v["status"], "unattributed");
+    assert!(v["reason"].as_str().unwrap().contains("30-day cookie window"));
+});
+
+on_both!(commissions_follow_the_tier_or_the_override_and_inactive_partners_earn_nothing, |b: Backend| async move {
+    let api = Api::new(b).await;
+    // Partner 1 is Silver at 15%: 123.45 × 15% = 18.5175 → 18.52.
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t1", "amount": "123.45", "partner_id": 1})).await;
+    assert_eq!(v["commission"], json!({"amount": "18.52", "rate": "15%", "tier": "Silver"}));
+    // 0.10 × 15% = 0.015 → 0.02 (half away from zero).
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t2", "amount": "0.10", "partner_id": 1})).await;
+    assert_eq!(v["commission"]["amount"], "0.02");
+    // A custom commission for a top partner overrides the tier.
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(1)).one(&api.app.db).await.unwrap().unwrap();
+    let mut a: enrollment::ActiveModel = e.into();
+    a.commission_kind = Set(Some("flat".into()));
+    a.commission_value = Set(Some("7.50".into()));
+    a.update(&api.app.db).await.unwrap();
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t3", "amount": "0", "partner_id": 1})).await;
+    assert_eq!(v["commission"]["amount"], "7.50", "a zero-amount sign-up earns a flat commission");
+    let paused = enrollment::Entity::find().filter(enrollment::Column::Status.eq("paused")).one(&api.app.db).await.unwrap().unwrap();
+    let before = api.entries().await;
+    let (s, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t4", "amount": "10.00", "partner_id": paused.partner_id})).await;
+    assert_eq!(s, 201);
+    assert_eq!(v["status"], "ineligible");
+    assert_eq!(v["reason"], "the enrollment is paused");
+    assert_eq!(api.entries().await, before, "no ledger entry for a paused partner");
+});
+
+on_both!(refunds_claw_back_exactly_the_refunded_share_once, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "r", "amount": "123.45", "partner_id": 1})).await;
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = api.post(&format!("/api/v1/conversions/{id}/refund"), json!({"amount": "23.45"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["clawback"]["amount"], "3.52"); // 18.52 × 23.45 / 123.45 = 3.518
+    let (s, v) = api.post(&format!("/api/v1/conversions/{id}/refund"), json!({"amount": "100.01"})).await;
+    assert_eq!(s, 422, "more than remains: {v}");
+    let (_, v) = api.post(&format!("/api/v1/conversions/{id}/refund"), json!({})).await;
+    assert_eq!(v["clawback"]["amount"], "15.00", "the rest, so the total is exactly the commission");
+    assert_eq!(v["conversion"]["refunded"], "123.45");
+    assert_eq!(v["conversion"]["commission_net"], "0.00");
+    let (s, v) = api.post(&format!("/api/v1/conversions/{id}/refund"), json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["clawback"]["amount"], "0.00", "a second full refund is a no-op");
+    let (_, list) = api.get("/api/v1/commissions?partner_id=1").await;
+    let sum: f64 = list["items"].as_array().unwrap().iter().map(|e| e["amount"].as_str().unwrap().parse::<f64>().unwrap()).sum();
+    assert!(sum.abs() < 1e-9, "net zero after a full refund: {list}");
+    assert_eq!(list["total"], 3);
+    let (s, _) = api.post("/api/v1/conversions/999999/refund", json!({})).await;
+    assert_eq!(s, 404);
+    let rollup_revenue: i64 = daily_rollup::Entity::find().all(&api.app.db).await.unwrap().iter().map(|r| r.revenue_minor).sum();
+    assert_eq!(rollup_revenue, 0, "revenue net of refunds");
+});
+
+on_both!(bad_input_gets_a_clear_problem_and_writes_nothing, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let cases = [
+        (json!({"program_id": 1, "external_id": "x", "amount": "-1.00"}), 422, "invalid_amount"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "1000000000000"}), 422, "invalid_amount"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "1.001"}), 422, "invalid_amount"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "ten"}), 422, "invalid_amount"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "1.00", "currency": "EUR"}), 422, "invalid_currency"),
+        (json!({"program_id": 1, "external_id": "", "amount": "1.00"}), 422, "invalid_external_id"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "1.00", "occurred_at": "yesterday"}), 422, "invalid_occurred_at"),
+        (json!({"program_id": 1, "external_id": "x", "amount": 1.5}), 422, "invalid_body"),
+        (json!({"program_id": 1, "external_id": "x", "amount": "1.00", "extra": true}), 422, "invalid_body"),
+        (json!({"program_id": 424242, "external_id": "x", "amount": "1.00"}), 404, "not_found"),
+    ];
+    for (body, status, code) in cases {
+        let (s, v) = api.post("/api/v1/conversions", body.clone()).await;
+        assert_eq!((s, v["code"].as_str().unwrap()), (status, code), "{body} → {v}");
+    }
+    let res = api.http.post(api.app.url("/api/v1/conversions")).bearer_auth(&api.key).header("content-type", "application/json").body("{\"program_id\": 1,").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let big = format!("{{\"program_id\":1,\"external_id\":\"{}\",\"amount\":\"1.00\"}}", "x".repeat(70 * 1024));
+    let res = api.http.post(api.app.url("/api/v1/conversions")).bearer_auth(&api.key).header("content-type", "application/json").body(big).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(api.conversions().await, 0, "no partial rows");
+    assert_eq!(api.entries().await, 0);
+});
+
+on_both!(keys_act_for_their_own_account_only, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let res = api.http.post(api.app.url("/api/v1/conversions")).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = api.http.get(api.app.url("/api/v1/commissions")).bearer_auth("trl_000000000000_nope").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "mine", "amount": "10.00", "partner_id": 1})).await;
+    let conv = v["id"].as_i64().unwrap();
+    // Another account's key sees none of it.
+    let other = backend::accounts::ensure_account(&api.app.db, &api.app.clock, "other", None).await.unwrap();
+    let other_key = backend::auth::create_api_key(&api.app.db, &api.app.clock, other.id, "o").await.unwrap().secret;
+    let c = &api.http;
+    let r = c.get(api.app.url("/api/v1/programs/1")).bearer_auth(&other_key).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c.post(api.app.url(&format!("/api/v1/conversions/{conv}/refund"))).bearer_auth(&other_key).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c.post(api.app.url("/api/v1/conversions")).bearer_auth(&other_key).json(&json!({"program_id": 1, "external_id": "theirs", "amount": "1.00"})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c.post(api.app.url("/api/v1/links")).bearer_auth(&other_key).json(&json!({"program_id": 1, "partner_id": 1})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let list: Value = c.get(api.app.url("/api/v1/commissions")).bearer_auth(&other_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    assert_eq!(api.conversions().await, 1);
+});
+
+on_both!(programs_are_created_with_checked_tiers, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let body = json!({
+        "name": "Content affiliates", "currency": "eur", "website": "https://shop.example", "allowed_domains": ["Blog.Example"],
+        "cookie_days": 45, "default_commission": {"percent": "8"},
+        "tiers": [
+            {"name": "Gold", "rank": 3, "commission": {"percent": "15"}, "rule": {"min_conversions": 50, "min_revenue": "10000.00", "window_days": 90}, "retroactive": true},
+            {"name": "Bronze", "rank": 1, "commission": {"percent": "8"}},
+            {"name": "Silver", "rank": 2, "commission": {"flat": "5.00"}, "rule": {"min_conversions": 20, "window_days": 60}}
+        ]
+    });
+    let (s, v) = api.post("/api/v1/programs", body).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["currency"], "EUR");
+    assert_eq!(v["allowed_domains"], json!(["blog.example"]));
+    let names: Vec<_> = v["tiers"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["Bronze", "Silver", "Gold"]);
+    assert_eq!(v["tiers"][1]["commission"], json!({"flat": "5.00"}));
+    let (s, got) = api.get(&format!("/api/v1/programs/{}", v["id"])).await;
+    assert_eq!(s, 200);
+    assert_eq!(got, v);
+    for (patch, code) in [
+        (json!({"currency": "XXX"}), "invalid_currency"),
+        (json!({"website": "ftp://x.example"}), "invalid_website"),
+        (json!({"cookie_days": 0}), "invalid_cookie_days"),
+        (json!({"default_commission": {"percent": "101"}}), "invalid_default_commission"),
+        (json!({"default_commission": {"percent": "1", "flat": "1.00"}}), "invalid_default_commission"),
+        (json!({"allowed_domains": ["bad host"]}), "invalid_allowed_domains"),
+        (json!({"tiers": [{"name": "A", "rank": 1, "commission": {"percent": "1"}}, {"name": "B", "rank": 2, "commission": {"percent": "2"}}]}), "invalid_tiers"),
+    ] {
+        let mut body = json!({"name": "P", "currency": "USD", "website": "https://x.example", "cookie_days": 30, "default_commission": {"percent": "10"}});
+        for (k, val) in patch.as_object().unwrap() {
+            body[k] = val.clone();
+        }
+        let (s, v) = api.post("/api/v1/programs", body).await;
+        assert_eq!((s, v["code"].as_str().unwrap()), (422, code), "{v}");
+    }
+});
