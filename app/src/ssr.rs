@@ -48,25 +48,32 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| fail(backend::Error::Internal(format!("session layer missing: {e}"))))
 }
 
-/// The signed-in actor, if any; expired or revoked sign-ins count as none.
-pub async fn current_actor(ctx: &AppContext) -> Result<Option<Actor>, AppError> {
-    let session = session().await?;
-    let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(|e| fail(backend::Error::Internal(e.to_string())))?;
+/// The actor a session belongs to, if any; expired or revoked sign-ins count as none (and the
+/// session is cleared). Shared by server functions and plain routes such as CSV downloads.
+pub async fn actor_of_session(db: &DatabaseConnection, clock: &Clock, session: &Session) -> Result<Option<Actor>, backend::Error> {
+    let internal = |e: tower_sessions::session::Error| backend::Error::Internal(e.to_string());
+    let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(internal)?;
     let Some(user_id) = user_id else { return Ok(None) };
     let signed_in_at: Option<i64> = session.get(SIGNED_IN_AT_KEY).await.ok().flatten();
-    let fresh = signed_in_at.is_some_and(|t| ctx.clock.now().timestamp() - t < ABSOLUTE_SESSION_HOURS * 3600);
+    let fresh = signed_in_at.is_some_and(|t| clock.now().timestamp() - t < ABSOLUTE_SESSION_HOURS * 3600);
     if !fresh {
         let _ = session.flush().await;
         return Ok(None);
     }
-    match backend::auth::actor_for_user(&ctx.db, user_id).await {
+    match backend::auth::actor_for_user(db, user_id).await {
         Ok(actor) => Ok(Some(actor)),
         Err(backend::Error::Unauthenticated) => {
             let _ = session.flush().await;
             Ok(None)
         }
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(e),
     }
+}
+
+/// The signed-in actor of this request, if any.
+pub async fn current_actor(ctx: &AppContext) -> Result<Option<Actor>, AppError> {
+    let session = session().await?;
+    actor_of_session(&ctx.db, &ctx.clock, &session).await.map_err(fail)
 }
 
 /// The one guard of every server function: a valid session, then the role.

@@ -517,3 +517,75 @@ fn conversion_view(conv: &conversion::Model, currency: models::Currency, clawed:
     v["commission_net"] = json!(Money::from_minor(earned - clawed, currency).amount_string());
     Ok(v)
 }
+
+/// Everything about one conversion of the account, for the team: attribution, the visitor's
+/// click path and the ledger entries.
+pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> Result<models::ConversionDetail> {
+    actor.require_team()?;
+    let conv = conversion::Entity::find_by_id(id)
+        .filter(conversion::Column::AccountId.eq(actor.account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("conversion"))?;
+    let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
+    let program = programs::load(db, actor.account_id, conv.program_id).await?;
+    let partner = match conv.partner_id {
+        Some(pid) => partner::Entity::find_by_id(pid).one(db).await?.map(|p| (p.id, p.name)),
+        None => None,
+    };
+    let path_ids: Vec<String> = serde_json::from_str(&conv.click_path).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut clicks = click::Entity::find()
+        .filter(click::Column::Id.is_in(path_ids.clone()))
+        .filter(click::Column::ProgramId.eq(conv.program_id))
+        .order_by_asc(click::Column::At)
+        .all(db)
+        .await?;
+    if clicks.is_empty() {
+        if let Some(c) = &conv.click_id {
+            clicks = click::Entity::find_by_id(c.clone()).all(db).await?;
+        }
+    }
+    let entries = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.eq(conv.id))
+        .order_by_asc(ledger_entry::Column::Id)
+        .all(db)
+        .await?;
+    Ok(models::ConversionDetail {
+        id: conv.id,
+        external_id: conv.external_id.clone(),
+        program: program.row.name,
+        partner,
+        amount: Money::from_minor(conv.amount_minor, currency).display(),
+        refunded: Money::from_minor(conv.refunded_minor, currency).display(),
+        status: conv.status.clone(),
+        reason: conv.reason.clone(),
+        attributed_via: conv.attributed_via.clone(),
+        customer_id: conv.customer_id.clone(),
+        occurred: conv.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        click_path: clicks
+            .into_iter()
+            .map(|c| models::ClickView {
+                attributed: conv.click_id.as_deref() == Some(c.id.as_str()),
+                at: c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                referrer: c.referrer,
+                user_agent: c.user_agent,
+                flag: c.flag,
+                id: c.id,
+            })
+            .collect(),
+        entries: entries
+            .into_iter()
+            .map(|e| models::EntryRow {
+                id: e.id,
+                amount: Money::from_minor(e.amount_minor, currency).display(),
+                kind: e.kind,
+                rate: e.rate,
+                tier: e.tier,
+                status: e.status,
+                created: e.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                approved_by: e.approved_by,
+                note: e.note,
+            })
+            .collect(),
+    })
+}

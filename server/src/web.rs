@@ -123,7 +123,12 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .route("/readyz", get(readyz))
         .with_state(Health { db });
 
+    let csv_ctx = ctx.clone();
     let leptos_app = Router::new()
+        .route(
+            "/finance/batches/{id}/csv",
+            get(move |session: tower_sessions::Session, Path(id): Path<String>| batch_csv(csv_ctx.clone(), session, id)),
+        )
         .leptos_routes_with_context(
             &options,
             routes,
@@ -161,6 +166,35 @@ pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Resu
         }
     }
     result
+}
+
+/// `GET /finance/batches/{id}/csv`: the payout file of a batch, for finance approvers.
+async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
+    let actor = match app::ssr::actor_of_session(&ctx.db, &ctx.clock, &session).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
+    match backend::finance::batch_csv(&ctx.db, &actor, id).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"payout-batch-{id}.csv\"")),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "finance approvers only").into_response(),
+        Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "batch CSV failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 const VISITOR_COOKIE: &str = "trellis_vid";

@@ -2,5 +2,7 @@
 //! under `/api/` so tests and the authorization matrix can call it by name.
 
 pub mod auth;
+pub mod conversions;
 pub mod directory;
+pub mod finance;
 pub mod portal;

@@ -1,10 +1,14 @@
 //! The pages of the app.
 
+mod conversion;
 mod directory;
+mod finance;
 mod login;
 mod portal;
 
+pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
+pub use finance::FinancePage;
 pub use login::LoginPage;
 pub use portal::PortalPage;
 

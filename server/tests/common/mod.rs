@@ -174,8 +174,15 @@ impl TestApp {
         Self { base: format!("http://{addr}"), db, test_db, clock, clicks, server }
     }
 
-    /// Spawns the server with the demo account loaded.
+    /// Spawns the server with the demo account loaded (without its activity, for speed).
     pub async fn with_demo(backend: Backend) -> Self {
+        let app = Self::spawn(backend).await;
+        backend::demo::load_with(&app.db, &app.clock, false).await.unwrap();
+        app
+    }
+
+    /// Spawns the server with the whole demo account, activity included.
+    pub async fn with_full_demo(backend: Backend) -> Self {
         let app = Self::spawn(backend).await;
         backend::demo::load(&app.db, &app.clock).await.unwrap();
         app
