@@ -421,7 +421,7 @@ async fn generate_activity(
             let conv = fix.update(tx).await?;
             n_conv += 1;
             let paid = days_ago > 62;
-            let approved = !paid && days_ago > 30;
+            let approved = !paid && days_ago > 34;
             if paid {
                 payout_total += commission;
                 batch_entries += 1;

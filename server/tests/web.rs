@@ -32,12 +32,63 @@ async fn directory(app: &TestApp, c: &reqwest::Client, form: &[(&str, &str)]) ->
 on_both!(every_server_function_but_login_refuses_a_visitor_with_401, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let c = app.client();
-    let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()).collect();
-    assert!(paths.len() >= 5, "server functions are registered: {paths:?}");
+    let paths = common::server_fn_paths();
+    assert!(paths.len() >= 12, "server functions are registered: {paths:?}");
     for path in paths.iter().filter(|p| *p != "/api/login") {
-        let res = c.post(app.url(path)).send().await.unwrap();
+        let res = app.call_sample(&c, path).await;
         assert_eq!(res.status(), 401, "{path} must refuse a visitor");
     }
+});
+
+/// Who may call what: every server function against every kind of user. Calls a role lacks
+/// the right for answer 403 and change nothing.
+on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Backend| async move {
+    use backend::entities::{ledger_entry, payout_batch};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = TestApp::with_demo(b).await;
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    app.client()
+        .post(app.url("/api/v1/conversions"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"program_id": 1, "external_id": "m1", "amount": "10.00", "partner_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    let users = [
+        ("admin", "admin@demo.trellis.dev"),
+        ("program_manager", MANAGER),
+        ("relationship_owner", "owner@demo.trellis.dev"),
+        ("analytics_viewer", "analyst@demo.trellis.dev"),
+        ("finance_approver", "finance@demo.trellis.dev"),
+        ("partner", PARTNER),
+    ];
+    let allowed = |path: &str, who: &str| -> bool {
+        match path {
+            "/api/me" | "/api/logout" | "/api/login" => true,
+            "/api/directory" | "/api/conversions/detail" => who != "partner",
+            "/api/portal/home" => who == "partner",
+            "/api/finance/adjust" => matches!(who, "admin" | "finance_approver" | "program_manager"),
+            p if p.starts_with("/api/finance/") => matches!(who, "admin" | "finance_approver"),
+            other => panic!("no rule for {other} in the authorization matrix"),
+        }
+    };
+    let state = |db: sea_orm::DatabaseConnection| async move {
+        let entries = ledger_entry::Entity::find().all(&db).await.unwrap();
+        let statuses: Vec<(i64, String)> = entries.iter().map(|e| (e.id, e.status.clone())).collect();
+        (statuses, payout_batch::Entity::find().count(&db).await.unwrap())
+    };
+    let before = state(app.db.clone()).await;
+    for (who, email) in users {
+        let c = app.login(email).await;
+        for path in common::server_fn_paths() {
+            if allowed(&path, who) || path == "/api/logout" || path == "/api/login" {
+                continue;
+            }
+            let res = app.call_sample(&c, &path).await;
+            assert_eq!(res.status(), 403, "{who} calling {path}");
+        }
+    }
+    assert_eq!(state(app.db.clone()).await, before, "refused calls changed nothing");
 });
 
 on_both!(a_partner_user_calling_a_team_function_gets_403, |b: Backend| async move {

@@ -221,3 +221,47 @@ impl Drop for TestApp {
         self.server.abort();
     }
 }
+
+/// A request body for a server function.
+pub enum Args {
+    Form(Vec<(&'static str, &'static str)>),
+    Json(serde_json::Value),
+}
+
+/// Well-formed sample arguments for every server function, so authorization tests reach the
+/// guard. A new server function must be added here (the tests fail until it is).
+pub fn sample_args(path: &str) -> Args {
+    use serde_json::json;
+    match path {
+        "/api/login" => Args::Form(vec![("email", "nobody@example.com"), ("password", "wrong-password")]),
+        "/api/logout" | "/api/me" | "/api/directory" | "/api/portal/home" | "/api/finance/queue" | "/api/finance/batches" => Args::Form(vec![]),
+        "/api/conversions/detail" => Args::Form(vec![("id", "1")]),
+        "/api/finance/approve" => Args::Json(json!({"ids": [1, 2, 3]})),
+        "/api/finance/void" => Args::Json(json!({"ids": [1, 2, 3], "reason": "test"})),
+        "/api/finance/adjust" => Args::Form(vec![("partner_id", "1"), ("program_id", "1"), ("amount", "5.00"), ("reason", "test")]),
+        "/api/finance/create_batch" => Args::Form(vec![("program_id", "1")]),
+        "/api/finance/mark_paid" => Args::Form(vec![("batch_id", "1")]),
+        other => panic!("add sample arguments for the server function {other} in tests/common/mod.rs"),
+    }
+}
+
+impl TestApp {
+    /// Calls a server function by path with its sample arguments.
+    pub async fn call_sample(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        let req = client.post(self.url(path));
+        match sample_args(path) {
+            Args::Form(f) => req.form(&f),
+            Args::Json(v) => req.json(&v),
+        }
+        .send()
+        .await
+        .unwrap()
+    }
+}
+
+/// Every registered server function path.
+pub fn server_fn_paths() -> Vec<String> {
+    let mut paths: Vec<String> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()).collect();
+    paths.sort();
+    paths
+}
