@@ -21,7 +21,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// A conversion as an integrator reports it (api.md `POST /api/v1/conversions`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversionInput {
     /// The program.
@@ -50,6 +50,65 @@ pub struct ConversionInput {
     pub occurred_at: Option<String>,
 }
 
+/// The commission a conversion earned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommissionAnswer {
+    /// Decimal amount (`"0.00"` when nothing was earned).
+    pub amount: String,
+    /// Rate applied (`"15%"` or a flat amount); null when nothing was earned.
+    pub rate: Option<String>,
+    /// Tier at the time; null when nothing was earned.
+    pub tier: Option<String>,
+}
+
+/// The answer to `POST /api/v1/conversions`, stored and replayed verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConversionAnswer {
+    /// Conversion id.
+    pub id: i64,
+    /// The merchant's id.
+    pub external_id: String,
+    /// Program.
+    pub program_id: i64,
+    /// Decimal amount.
+    pub amount: String,
+    /// Currency code.
+    pub currency: String,
+    /// The partner credited, if attributed.
+    pub partner_id: Option<i64>,
+    /// `click_id`, `link_code` or `partner_id`; null when unattributed.
+    pub attributed_via: Option<String>,
+    /// The visitor's clicks inside the cookie window, oldest first.
+    pub click_path: Vec<String>,
+    /// `attributed`, `unattributed` or `ineligible`.
+    pub status: String,
+    /// Why it earns nothing, if it does not.
+    pub reason: Option<String>,
+    /// When it happened (RFC 3339).
+    pub occurred_at: String,
+    /// What it earned.
+    pub commission: CommissionAnswer,
+}
+
+/// A conversion after a refund.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefundedConversion {
+    /// The conversion as first answered.
+    #[serde(flatten)]
+    pub conversion: ConversionAnswer,
+    /// Refunded so far (decimal).
+    pub refunded: String,
+    /// Commission net of clawbacks (decimal).
+    pub commission_net: String,
+}
+
+/// An amount clawed back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClawbackAnswer {
+    /// Decimal amount clawed back by this refund (positive; the ledger entry is negative).
+    pub amount: String,
+}
+
 /// The canonical hash of a request body: same JSON value, same hash, whatever the key order
 /// or whitespace.
 pub fn request_hash(body: &serde_json::Value) -> String {
@@ -60,9 +119,9 @@ pub fn request_hash(body: &serde_json::Value) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// First time: 201.
-    Created(serde_json::Value),
+    Created(ConversionAnswer),
     /// Same body again: 200 with the first answer.
-    Replayed(serde_json::Value),
+    Replayed(ConversionAnswer),
 }
 
 struct Attribution {
@@ -223,9 +282,9 @@ async fn write(
     now: DateTime<Utc>,
     hash: &str,
     a: Attribution,
-) -> Result<serde_json::Value> {
+) -> Result<ConversionAnswer> {
     let currency = program.currency;
-    let visitor_path = match &a.click {
+    let visitor_path: Vec<String> = match &a.click {
         Some(c) if a.enrollment.is_some() => click::Entity::find()
             .filter(click::Column::ProgramId.eq(program.row.id))
             .filter(click::Column::VisitorId.eq(c.visitor_id.clone()))
@@ -292,30 +351,30 @@ async fn write(
     .insert(txn)
     .await?;
 
-    let commission_json = match &earned {
-        Some((rate, t, c)) => json!({
-            "amount": Money::from_minor(*c, currency).amount_string(),
-            "rate": rate_label(rate, currency),
-            "tier": t.name,
-        }),
-        None => json!({ "amount": Money::from_minor(0, currency).amount_string(), "rate": null, "tier": null }),
+    let commission = match &earned {
+        Some((rate, t, c)) => CommissionAnswer {
+            amount: Money::from_minor(*c, currency).amount_string(),
+            rate: Some(rate_label(rate, currency)),
+            tier: Some(t.name.clone()),
+        },
+        None => CommissionAnswer { amount: Money::from_minor(0, currency).amount_string(), rate: None, tier: None },
     };
-    let answer = json!({
-        "id": conv.id,
-        "external_id": conv.external_id,
-        "program_id": program.row.id,
-        "amount": amount.amount_string(),
-        "currency": currency.code(),
-        "partner_id": conv.partner_id,
-        "attributed_via": conv.attributed_via,
-        "click_path": visitor_path,
-        "status": status,
-        "reason": reason,
-        "occurred_at": occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "commission": commission_json,
-    });
+    let answer = ConversionAnswer {
+        id: conv.id,
+        external_id: conv.external_id.clone(),
+        program_id: program.row.id,
+        amount: amount.amount_string(),
+        currency: currency.code().to_string(),
+        partner_id: conv.partner_id,
+        attributed_via: conv.attributed_via.clone(),
+        click_path: visitor_path,
+        status: status.to_string(),
+        reason: reason.clone(),
+        occurred_at: occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        commission,
+    };
     let mut active: conversion::ActiveModel = conv.clone().into();
-    active.response = Set(answer.to_string());
+    active.response = Set(serde_json::to_string(&answer).expect("plain data serialises"));
     active.update(txn).await?;
 
     if let (Some(e), Some(p)) = (&a.enrollment, &partner_row) {
@@ -386,12 +445,12 @@ pub fn rate_label(rate: &CommissionRate, currency: models::Currency) -> String {
 }
 
 /// A refund's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefundOutcome {
-    /// The conversion after the refund (the stored answer plus refund figures).
-    pub conversion: serde_json::Value,
+    /// The conversion after the refund.
+    pub conversion: RefundedConversion,
     /// The clawback written by this refund.
-    pub clawback: serde_json::Value,
+    pub clawback: ClawbackAnswer,
 }
 
 /// Refunds all (when `amount` is `None`) or part of a conversion and claws back the same share
@@ -434,7 +493,7 @@ pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, con
         txn.rollback().await?;
         return Ok(RefundOutcome {
             conversion: conversion_view(&conv, currency, clawed, earned_total)?,
-            clawback: json!({ "amount": Money::from_minor(0, currency).amount_string() }),
+            clawback: ClawbackAnswer { amount: Money::from_minor(0, currency).amount_string() },
         });
     }
     let refunded_after = conv.refunded_minor + refund_minor;
@@ -507,15 +566,16 @@ pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, con
     txn.commit().await?;
     Ok(RefundOutcome {
         conversion: conversion_view(&conv, currency, clawed + claw, earned_total)?,
-        clawback: json!({ "amount": Money::from_minor(claw, currency).amount_string() }),
+        clawback: ClawbackAnswer { amount: Money::from_minor(claw, currency).amount_string() },
     })
 }
 
-fn conversion_view(conv: &conversion::Model, currency: models::Currency, clawed: i64, earned: i64) -> Result<serde_json::Value> {
-    let mut v: serde_json::Value = serde_json::from_str(&conv.response).map_err(|e| Error::Internal(e.to_string()))?;
-    v["refunded"] = json!(Money::from_minor(conv.refunded_minor, currency).amount_string());
-    v["commission_net"] = json!(Money::from_minor(earned - clawed, currency).amount_string());
-    Ok(v)
+fn conversion_view(conv: &conversion::Model, currency: models::Currency, clawed: i64, earned: i64) -> Result<RefundedConversion> {
+    Ok(RefundedConversion {
+        conversion: serde_json::from_str(&conv.response).map_err(|e| Error::Internal(e.to_string()))?,
+        refunded: Money::from_minor(conv.refunded_minor, currency).amount_string(),
+        commission_net: Money::from_minor(earned - clawed, currency).amount_string(),
+    })
 }
 
 /// Everything about one conversion of the account, for the team: attribution, the visitor's

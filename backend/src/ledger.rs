@@ -28,7 +28,7 @@ pub struct EntryFilter {
 }
 
 /// A ledger entry as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     /// Entry id.
     pub id: i64,

@@ -10,7 +10,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 /// A commission on the wire: `{"percent": "10"}` or `{"flat": "5.00"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommissionInput {
     /// Percent of the amount.
@@ -41,7 +41,7 @@ impl CommissionInput {
 }
 
 /// A tier qualification rule on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
     /// Minimum attributed conversions inside the window.
@@ -55,7 +55,7 @@ pub struct RuleInput {
 }
 
 /// A tier on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierInput {
     /// Name, unique in the program.
@@ -73,7 +73,7 @@ pub struct TierInput {
 }
 
 /// A new program on the wire (api.md `POST /api/v1/programs`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramInput {
     /// Name.

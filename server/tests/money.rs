@@ -381,3 +381,27 @@ on_both!(programs_are_created_with_checked_tiers, |b: Backend| async move {
         assert_eq!((s, v["code"].as_str().unwrap()), (422, code), "{v}");
     }
 });
+
+on_both!(the_openapi_document_describes_every_v1_route, |b: Backend| async move {
+    let app = TestApp::spawn(b).await;
+    let res = app.client().get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/programs", "post"),
+        ("/api/v1/programs/{id}", "get"),
+        ("/api/v1/links", "post"),
+        ("/api/v1/conversions", "post"),
+        ("/api/v1/conversions/{id}/refund", "post"),
+        ("/api/v1/commissions", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} documented");
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in ["ConversionInput", "ConversionAnswer", "ProgramInput", "ProgramOut", "RefundOutcome", "EntryView", "ProblemDoc"] {
+        assert!(schemas.contains_key(s), "schema {s}");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+});

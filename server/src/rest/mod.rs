@@ -11,13 +11,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use backend::conversions::{self, ConversionInput, Outcome};
+use backend::conversions::{self, ConversionAnswer, ConversionInput, Outcome, RefundOutcome};
+use backend::ledger::EntryView;
 use backend::programs::{self, CommissionInput, ProgramInput, RuleInput};
 use backend::tracking::ClickRecorder;
 use backend::{Clock, DatabaseConnection};
 use models::Money;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -66,9 +68,36 @@ fn id_param(raw: &str, what: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::not_found(what))
 }
 
-fn program_view(p: &programs::Program, tiers: &[backend::entities::tier::Model]) -> Result<serde_json::Value, Problem> {
+/// A tier as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct TierOut {
+    id: i64,
+    name: String,
+    rank: i32,
+    commission: CommissionInput,
+    /// Null for the lowest tier, where every enrollment starts.
+    rule: Option<RuleInput>,
+    retroactive: bool,
+}
+
+/// A program as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ProgramOut {
+    id: i64,
+    name: String,
+    currency: String,
+    website: String,
+    allowed_domains: Vec<String>,
+    cookie_days: i32,
+    default_commission: CommissionInput,
+    /// Lowest rank first.
+    tiers: Vec<TierOut>,
+    created_at: String,
+}
+
+fn program_view(p: &programs::Program, tiers: &[backend::entities::tier::Model]) -> Result<ProgramOut, Problem> {
     let c = p.currency;
-    let tier_views = tiers
+    let tiers = tiers
         .iter()
         .enumerate()
         .map(|(i, t)| {
@@ -79,59 +108,80 @@ fn program_view(p: &programs::Program, tiers: &[backend::entities::tier::Model])
                 min_revenue: t.min_revenue_minor.map(|m| Money::from_minor(m, c).amount_string()),
                 window_days: t.window_days.into(),
             });
-            Ok(json!({
-                "id": t.id,
-                "name": t.name,
-                "rank": t.rank,
-                "commission": CommissionInput::from_rate(&rate, c),
-                "rule": rule,
-                "retroactive": t.retroactive,
-            }))
+            Ok(TierOut {
+                id: t.id,
+                name: t.name.clone(),
+                rank: t.rank,
+                commission: CommissionInput::from_rate(&rate, c),
+                rule,
+                retroactive: t.retroactive,
+            })
         })
         .collect::<Result<Vec<_>, Problem>>()?;
-    let mut domains = p.hosts.clone();
-    if !domains.is_empty() {
-        domains.remove(0);
+    let mut allowed_domains = p.hosts.clone();
+    if !allowed_domains.is_empty() {
+        allowed_domains.remove(0);
     }
-    Ok(json!({
-        "id": p.row.id,
-        "name": p.row.name,
-        "currency": c.code(),
-        "website": p.row.website,
-        "allowed_domains": domains,
-        "cookie_days": p.row.cookie_days,
-        "default_commission": CommissionInput::from_rate(&p.default_commission()?, c),
-        "tiers": tier_views,
-        "created_at": p.row.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }))
+    Ok(ProgramOut {
+        id: p.row.id,
+        name: p.row.name.clone(),
+        currency: c.code().to_string(),
+        website: p.row.website.clone(),
+        allowed_domains,
+        cookie_days: p.row.cookie_days,
+        default_commission: CommissionInput::from_rate(&p.default_commission()?, c),
+        tiers,
+        created_at: p.row.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
 }
 
+#[utoipa::path(post, path = "/api/v1/programs", tag = "programs", request_body = ProgramInput,
+    responses((status = 201, body = ProgramOut), (status = 401, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<ProgramInput>) -> Result<Response, Problem> {
     let (p, tiers) = programs::create(&st.db, &st.clock, acc, &input).await?;
     Ok((StatusCode::CREATED, Json(program_view(&p, &tiers)?)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/programs/{id}", tag = "programs", params(("id" = i64, Path, description = "Program id")),
+    responses((status = 200, body = ProgramOut), (status = 404, body = ProblemDoc)))]
 async fn get_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
     let p = programs::load(&st.db, acc, id_param(&id, "program")?).await?;
     let tiers = programs::tiers(&st.db, p.row.id).await?;
     Ok(Json(program_view(&p, &tiers)?).into_response())
 }
 
-#[derive(Deserialize)]
+/// A new tracking link.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LinkInput {
+pub struct LinkInput {
     partner_id: i64,
     program_id: i64,
+    /// http(s) URL on the program's website or allowed domains; default the website.
     #[serde(default)]
     destination: Option<String>,
 }
 
+/// A tracking link.
+#[derive(Serialize, ToSchema)]
+pub struct LinkOut {
+    id: i64,
+    code: String,
+    /// `{TRELLIS_PUBLIC_URL}/r/{code}`.
+    url: String,
+    destination: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/links", tag = "tracking", request_body = LinkInput,
+    responses((status = 201, body = LinkOut), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_link(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<LinkInput>) -> Result<Response, Problem> {
     let l = backend::tracking::create_link(&st.db, &st.clock, acc, &st.public_url, input.partner_id, input.program_id, input.destination.as_deref()).await?;
     st.clicks.forget(&l.code);
-    Ok((StatusCode::CREATED, Json(json!({ "id": l.id, "code": l.code, "url": l.url, "destination": l.destination }))).into_response())
+    Ok((StatusCode::CREATED, Json(LinkOut { id: l.id, code: l.code, url: l.url, destination: l.destination })).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/conversions", tag = "tracking", request_body = ConversionInput,
+    responses((status = 201, description = "Created", body = ConversionAnswer), (status = 200, description = "The same body again: the first answer", body = ConversionAnswer),
+        (status = 409, description = "The same external_id with a different body", body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, raw): ApiJson<ConversionInput>) -> Result<Response, Problem> {
     let hash = conversions::request_hash(&raw);
     Ok(match conversions::ingest(&st.db, Some(&st.clicks), &st.clock, acc, &input, &hash).await? {
@@ -140,13 +190,17 @@ async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAcco
     })
 }
 
-#[derive(Deserialize, Default)]
+/// A refund; no amount refunds everything that remains.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefundInput {
+pub struct RefundInput {
     #[serde(default)]
     amount: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/conversions/{id}/refund", tag = "tracking", request_body = RefundInput,
+    params(("id" = i64, Path, description = "Conversion id")),
+    responses((status = 200, body = RefundOutcome), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, Problem> {
     let input: RefundInput = if body.iter().all(u8::is_ascii_whitespace) {
         RefundInput::default()
@@ -170,6 +224,17 @@ fn query_num<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str) -> Re
         .transpose()
 }
 
+/// A page of ledger entries.
+#[derive(Serialize, ToSchema)]
+pub struct EntryPage {
+    items: Vec<EntryView>,
+    total: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/commissions", tag = "ledger",
+    params(("partner_id" = Option<i64>, Query), ("program_id" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, approved, paid or void"),
+        ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
+    responses((status = 200, body = EntryPage), (status = 422, body = ProblemDoc)))]
 async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let filter = backend::ledger::EntryFilter {
         partner_id: query_num(&q, "partner_id")?,
@@ -179,7 +244,41 @@ async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccou
         per_page: query_num(&q, "per_page")?.unwrap_or(50),
     };
     let (items, total) = backend::ledger::list(&st.db, acc, &filter).await?;
-    Ok(Json(json!({ "items": items, "total": total })).into_response())
+    Ok(Json(EntryPage { items, total }).into_response())
+}
+
+/// An error answer (RFC 9457), `application/problem+json`.
+#[derive(Serialize, ToSchema)]
+pub struct ProblemDoc {
+    status: u16,
+    title: String,
+    detail: String,
+    /// Stable machine-readable code, e.g. `invalid_amount`, `not_found`, `conflict`.
+    code: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI document of `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Trellis REST API", version = "1", description = "Send conversions and refunds server-to-server, read programs and commissions. Authenticate with `Authorization: Bearer {api key}`; a key acts for its one account. Money is a decimal string in the program's currency; times are RFC 3339 UTC."),
+    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions),
+    components(schemas(ProblemDoc)),
+    modifiers(&BearerAuth),
+    security(("api_key" = []))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }
 
 async fn not_found() -> Problem {
@@ -195,6 +294,7 @@ pub fn router(state: RestState) -> Router {
         .route("/conversions", post(create_conversion))
         .route("/conversions/{id}/refund", post(refund_conversion))
         .route("/commissions", get(list_commissions))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
