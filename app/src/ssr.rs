@@ -21,6 +21,8 @@ pub struct AppContext {
     pub db: DatabaseConnection,
     /// The clock.
     pub clock: Clock,
+    /// Base of tracking links.
+    pub public_url: String,
 }
 
 /// What a server function requires of the caller.

@@ -33,7 +33,10 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
         let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
         let t = tier::Entity::find_by_id(e.tier_id).one(db).await?.ok_or(Error::NotFound("tier"))?;
         let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
+        let hosts = crate::programs::load(db, actor.account_id, prog.id).await?.hosts;
         enrollments.push(PortalEnrollment {
+            program_id: prog.id,
+            allowed_hosts: hosts,
             program: prog.name,
             status: EnrollmentStatus::parse(&e.status).map_err(|e| Error::Internal(e.0))?,
             commission: effective_commission(&e, &t, currency)?.display(currency),

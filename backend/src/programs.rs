@@ -139,6 +139,7 @@ impl Program {
         let currency = Currency::parse(&row.currency).map_err(|e| Error::Internal(e.0))?;
         let mut hosts: Vec<String> = serde_json::from_str(&row.allowed_domains).map_err(|e| Error::Internal(e.to_string()))?;
         if let Ok((_, h)) = parse_web_url("website", &row.website) {
+            hosts.retain(|x| *x != h);
             hosts.insert(0, h);
         }
         Ok(Self { row, currency, hosts })

@@ -337,3 +337,53 @@ mod tests {
         assert!(!is_visitor_id("../../etc"));
     }
 }
+
+/// A partner's links with clicks and conversions, newest first. Partner users see their own;
+/// team members any partner of the account.
+pub async fn links_of(db: &DatabaseConnection, actor: &crate::Actor, partner_id: i64, public_url: &str) -> Result<Vec<models::LinkRow>> {
+    use crate::entities::{conversion, program};
+    use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect, QueryTrait};
+    match actor.partner_id {
+        Some(own) if own != partner_id => return Err(Error::NotFound("partner")),
+        Some(_) => {}
+        None => actor.require_team()?,
+    }
+    let links = link::Entity::find()
+        .filter(link::Column::AccountId.eq(actor.account_id))
+        .filter(link::Column::PartnerId.eq(partner_id))
+        .order_by_desc(link::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    let programs: HashMap<i64, String> = program::Entity::find()
+        .filter(program::Column::AccountId.eq(actor.account_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let mut out = Vec::with_capacity(links.len());
+    for l in links {
+        let clicks = click::Entity::find().filter(click::Column::LinkId.eq(l.id)).count(db).await?;
+        let through_link = click::Entity::find()
+            .select_only()
+            .column(click::Column::Id)
+            .filter(click::Column::LinkId.eq(l.id))
+            .into_query();
+        let conversions = conversion::Entity::find()
+            .filter(conversion::Column::ClickId.in_subquery(through_link))
+            .filter(conversion::Column::Status.eq("attributed"))
+            .count(db)
+            .await?;
+        out.push(models::LinkRow {
+            url: format!("{public_url}/r/{}", l.code),
+            code: l.code,
+            destination: l.destination,
+            program: programs.get(&l.program_id).cloned().unwrap_or_default(),
+            clicks,
+            conversions,
+            created: l.created_at.format("%Y-%m-%d").to_string(),
+        });
+    }
+    Ok(out)
+}

@@ -112,6 +112,10 @@ pub struct DirectoryPage {
 /// A partner's enrollment as the portal shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalEnrollment {
+    /// Program id.
+    pub program_id: i64,
+    /// Hosts links may point at.
+    pub allowed_hosts: Vec<String>,
     /// Program name.
     pub program: String,
     /// Status.
@@ -293,4 +297,23 @@ pub struct ConversionDetail {
     pub click_path: Vec<ClickView>,
     /// Its ledger entries.
     pub entries: Vec<EntryRow>,
+}
+
+/// A tracking link with its performance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRow {
+    /// Short code.
+    pub code: String,
+    /// The tracking URL to share.
+    pub url: String,
+    /// Where it leads.
+    pub destination: String,
+    /// Program name.
+    pub program: String,
+    /// Clicks so far.
+    pub clicks: u64,
+    /// Conversions attributed through its clicks.
+    pub conversions: u64,
+    /// Created, `YYYY-MM-DD`.
+    pub created: String,
 }

@@ -109,7 +109,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let tracking = Router::new().route("/r/{code}", get(redirect)).with_state(clicks.clone());
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
-    let ctx = AppContext { db: db.clone(), clock };
+    let ctx = AppContext { db: db.clone(), clock, public_url: cfg.public_url.clone() };
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
         .with_name(SESSION_COOKIE)

@@ -65,8 +65,9 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
     let allowed = |path: &str, who: &str| -> bool {
         match path {
             "/api/me" | "/api/logout" | "/api/login" => true,
-            "/api/directory" | "/api/conversions/detail" => who != "partner",
-            "/api/portal/home" => who == "partner",
+            "/api/directory" | "/api/conversions/detail" | "/api/links/list" => who != "partner",
+            p if p.starts_with("/api/portal/") => who == "partner",
+            "/api/links/create" => matches!(who, "admin" | "program_manager" | "relationship_owner"),
             "/api/finance/adjust" => matches!(who, "admin" | "finance_approver" | "program_manager"),
             p if p.starts_with("/api/finance/") => matches!(who, "admin" | "finance_approver"),
             other => panic!("no rule for {other} in the authorization matrix"),
@@ -77,6 +78,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
         let statuses: Vec<(i64, String)> = entries.iter().map(|e| (e.id, e.status.clone())).collect();
         (statuses, payout_batch::Entity::find().count(&db).await.unwrap())
     };
+    let links = || async { backend::entities::link::Entity::find().count(&app.db).await.unwrap() };
+    let links_before = links().await;
     let before = state(app.db.clone()).await;
     for (who, email) in users {
         let c = app.login(email).await;
@@ -89,6 +92,7 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
         }
     }
     assert_eq!(state(app.db.clone()).await, before, "refused calls changed nothing");
+    assert_eq!(links().await, links_before, "no link created by a refused call");
 });
 
 on_both!(a_partner_user_calling_a_team_function_gets_403, |b: Backend| async move {
@@ -261,4 +265,32 @@ on_both!(the_demo_loads_once_and_again_changes_nothing, |b: Backend| async move 
     assert_eq!(logins.len(), 6);
     let c = app.login(MANAGER).await;
     assert_eq!(directory(&app, &c, &[]).await.counts.all, 150);
+});
+
+on_both!(partners_create_and_see_their_own_links_only, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let partner = app.login(PARTNER).await;
+    let url: String = app.call(&partner, "portal/create_link", &[("program_id", "1"), ("destination", "https://shop.northwind.example/boots")]).await.json().await.unwrap();
+    assert!(url.contains("/r/"));
+    let bad = app.call(&partner, "portal/create_link", &[("program_id", "1"), ("destination", "https://evil.example/")]).await;
+    assert_eq!(bad.status(), 422);
+    let code = url.rsplit('/').next().unwrap();
+    for _ in 0..3 {
+        let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+            .get(app.url(&format!("/r/{code}"))).header("user-agent", "Mozilla/5.0 Firefox/128.0").send().await.unwrap();
+        assert_eq!(res.status(), 302);
+    }
+    app.clicks.flush().await.unwrap();
+    let links: Vec<models::LinkRow> = app.call(&partner, "portal/links", &[]).await.json().await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!((links[0].clicks, links[0].conversions), (3, 0));
+    assert_eq!(links[0].destination, "https://shop.northwind.example/boots");
+    // A partner cannot create links for, or list, another partner.
+    assert_eq!(app.call(&partner, "links/list", &[("partner_id", "2")]).await.status(), 403);
+    assert_eq!(app.call(&partner, "links/create", &[("partner_id", "2"), ("program_id", "1")]).await.status(), 403);
+    let manager = app.login(MANAGER).await;
+    let team_view: Vec<models::LinkRow> = app.call(&manager, "links/list", &[("partner_id", "1")]).await.json().await.unwrap();
+    assert_eq!(team_view, links);
+    let made: String = app.call(&manager, "links/create", &[("partner_id", "2"), ("program_id", "1")]).await.json().await.unwrap();
+    assert!(made.contains("/r/"));
 });

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod conversions;
 pub mod directory;
 pub mod finance;
+pub mod links;
 pub mod portal;

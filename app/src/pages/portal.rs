@@ -1,5 +1,6 @@
 //! The partner portal landing page.
 
+use crate::api::links::{my_links, CreateMyLink};
 use crate::api::portal::load_portal_home;
 use crate::components::{ErrorNote, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;
@@ -15,7 +16,9 @@ pub fn PortalPage() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     match home.await {
-                        Ok(h) => view! {
+                        Ok(h) => {
+                            let programs: Vec<_> = h.enrollments.iter().filter(|e| e.status == models::EnrollmentStatus::Active).map(|e| (e.program_id, e.program.clone(), e.allowed_hosts.clone())).collect();
+                            view! {
                             <section class="portal-hero">
                                 <h1>"Welcome back, " {h.partner_name.clone()}</h1>
                                 <p class="muted">"Your partnership with " {h.account_name.clone()}</p>
@@ -35,11 +38,90 @@ pub fn PortalPage() -> impl IntoView {
                                     </article>
                                 }).collect_view()}
                             </section>
-                        }.into_any(),
+                            <Links programs/>
+                        }.into_any()},
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
         </PortalShell>
+    }
+}
+
+/// Copies text to the clipboard (in the browser).
+fn copy(text: String) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().navigator().clipboard().write_text(&text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+/// The partner's tracking links and a form to create one.
+#[component]
+fn Links(programs: Vec<(i64, String, Vec<String>)>) -> impl IntoView {
+    let create = ServerAction::<CreateMyLink>::new();
+    let links = Resource::new(move || create.version().get(), |_| my_links());
+    let copied = RwSignal::new(None::<String>);
+    let hosts = programs.first().map(|p| p.2.join(", ")).unwrap_or_default();
+    let can_create = !programs.is_empty();
+    view! {
+        <section class="portal-links">
+            <h2 class="section">"Your links"</h2>
+            {can_create.then(|| view! {
+                <ActionForm action=create attr:class="card link-form">
+                    <label>
+                        "Program"
+                        <select name="program_id">
+                            {programs.iter().map(|(id, name, _)| view! { <option value=*id>{name.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="grow">
+                        "Page to link to (optional)"
+                        <input type="url" name="destination" placeholder="https://…"/>
+                        <span class="sub">{format!("Allowed: {hosts} and their subdomains")}</span>
+                    </label>
+                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create link"</button>
+                </ActionForm>
+            })}
+            {move || create.value().get().map(|r| match r {
+                Ok(url) => view! { <div class="notice" role="status">"New link: " <code>{url}</code></div> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <div class="loading">"Loading links…"</div> }>
+                {move || Suspend::new(async move {
+                    match links.await {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No links yet: create one above and share it."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <div class="card table-card">
+                                <table class="table links">
+                                    <thead><tr><th>"Link"</th><th>"Leads to"</th><th class="right">"Clicks"</th><th class="right">"Conversions"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|l| {
+                                            let url = l.url.clone();
+                                            let shown = l.url.clone();
+                                            let is_copied = move || copied.get().as_deref() == Some(shown.as_str());
+                                            view! {
+                                                <tr>
+                                                    <td><code class="link-url">{l.url.clone()}</code><div class="sub">{format!("{} · {}", l.program, l.created)}</div></td>
+                                                    <td class="sub dest">{l.destination}</td>
+                                                    <td class="num right">{l.clicks}</td>
+                                                    <td class="num right">{l.conversions}</td>
+                                                    <td><button class="btn" on:click=move |_| { copy(url.clone()); copied.set(Some(url.clone())); }>
+                                                        {move || if is_copied() { "Copied" } else { "Copy" }}
+                                                    </button></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
