@@ -314,7 +314,16 @@ async fn write(
             status = "ineligible";
             reason = Some(format!("the enrollment is {}", st.as_str()));
         } else {
-            let t = tier::Entity::find_by_id(e.tier_id).one(txn).await?.ok_or(Error::NotFound("tier"))?;
+            let current = tier::Entity::find_by_id(e.tier_id).one(txn).await?.ok_or(Error::NotFound("tier"))?;
+            // The conversion that crosses a threshold already earns the new tier's rate.
+            let t = crate::tiers::check_at_conversion(txn, &program.row, e, current, amount.minor, occurred_at, now).await?;
+            if e.dormant_since.is_some() {
+                enrollment::Entity::update_many()
+                    .col_expr(enrollment::Column::DormantSince, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+                    .filter(enrollment::Column::Id.eq(e.id))
+                    .exec(txn)
+                    .await?;
+            }
             let rate = effective_commission(e, &t, currency)?;
             let commission = rate.commission_on(amount.minor);
             if input.customer_id.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(&p.email)) {

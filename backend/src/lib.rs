@@ -14,11 +14,13 @@ pub mod entities;
 mod error;
 pub mod finance;
 pub mod ledger;
+pub mod outbox;
 pub mod portal;
 pub mod programs;
 pub mod rollups;
 pub mod scheduler;
 pub mod session_store;
+pub mod tiers;
 pub mod timeline;
 pub mod tracking;
 

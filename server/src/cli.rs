@@ -171,7 +171,11 @@ pub async fn run(cli: Cli, cfg: Config) -> CliResult {
                 }
             }
             let db = open(&cfg).await?;
-            let reports = backend::scheduler::run_once(&db, job.as_deref(), now).await.map_err(|e| e.to_string())?;
+            let holder = format!("cli:{}", std::process::id());
+            let reports = backend::scheduler::run_once(&db, job.as_deref(), now, &holder).await.map_err(|e| e.to_string())?;
+            if reports.is_empty() {
+                println!("no job was due as of {}", now.to_rfc3339());
+            }
             for (name, r) in reports {
                 println!("{name}: examined {}, changed {}", r.examined, r.changed);
             }
@@ -193,21 +197,15 @@ async fn serve(cfg: Config, clock: Clock) -> CliResult {
     web::serve(listener, web::router(&cfg, db, clock)).await.map_err(|e| e.to_string())
 }
 
-/// Runs each job on its period. (Leader election across replicas arrives with the lease table.)
+/// This replica's scheduler: every 15 s it runs the jobs that are due and whose lease it gets,
+/// so with several replicas each job still runs once per period.
 async fn run_scheduler(db: DatabaseConnection, clock: Clock) {
-    let mut last_run: Vec<Option<std::time::Instant>> = vec![None; backend::scheduler::JOBS.len()];
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let holder = format!("server:{}:{}", std::process::id(), backend::tracking::new_click_id());
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
     loop {
         tick.tick().await;
-        for (i, job) in backend::scheduler::JOBS.iter().enumerate() {
-            if last_run[i].is_some_and(|t| t.elapsed() < job.period) {
-                continue;
-            }
-            last_run[i] = Some(std::time::Instant::now());
-            match (job.run)(&db, clock.now()).await {
-                Ok(r) => tracing::info!(job = job.name, examined = r.examined, changed = r.changed, "job finished"),
-                Err(e) => tracing::error!(job = job.name, error = %e, "job failed"),
-            }
+        if let Err(e) = backend::scheduler::tick(&db, clock.now(), &holder).await {
+            tracing::warn!(error = %e, "scheduler tick failed");
         }
     }
 }

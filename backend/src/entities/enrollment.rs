@@ -16,6 +16,8 @@ pub struct Model {
     pub commission_value: Option<String>,
     pub joined_at: DateTimeUtc,
     pub status_changed_at: DateTimeUtc,
+    pub tier_changed_at: Option<DateTimeUtc>,
+    pub dormant_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,9 @@ pub struct Model {
     pub at_risk_threshold: i32,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// `never`, `monthly` or `quarterly`.
+    pub downgrade_policy: String,
+    pub last_review_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,32 @@
+//! Entity of the `outbox` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub account_id: i64,
+    pub program_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub kind: String,
+    pub to_email: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: DateTimeUtc,
+    pub next_attempt_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    /// Makes a queued email unique per cause (e.g. one re-engagement mail per dormancy spell).
+    pub dedupe_key: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
