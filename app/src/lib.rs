@@ -46,11 +46,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/directory") view=pages::DirectoryPage ssr=SsrMode::Async/>
                 <Route path=path!("/analytics") view=|| pages::coming("Analytics", "KPI dashboard, tier cohort trends, health scores and at-risk partners.") ssr=SsrMode::Async/>
-                <Route path=path!("/tiers") view=|| pages::coming("Tiers", "Tier rules, automatic upgrades and the what-if simulator.") ssr=SsrMode::Async/>
+                <Route path=path!("/tiers") view=pages::TiersPage ssr=SsrMode::Async/>
                 <Route path=path!("/communication") view=|| pages::coming("Communication", "Messages, email sequences and broadcasts.") ssr=SsrMode::Async/>
                 <Route path=path!("/finance") view=pages::FinancePage ssr=SsrMode::Async/>
+                <Route path=path!("/partners/:id") view=pages::PartnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/conversions/:id") view=pages::ConversionPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings") view=|| pages::coming("Settings", "Team members and roles, programs, API keys and the audit log.") ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::PortalPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

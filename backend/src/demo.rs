@@ -106,9 +106,9 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
     .await?;
 
     let tiers = [
-        ("Bronze", 1, "10", None, None, 60, false),
-        ("Silver", 2, "15", Some(20), None, 60, false),
-        ("Gold", 3, "20", Some(50), Some(1_000_000i64), 90, true),
+        ("Bronze", 1, "10", None, None, 0, false),
+        ("Silver", 2, "15", Some(5), None, 60, false),
+        ("Gold", 3, "20", Some(12), Some(250_000i64), 60, true),
     ];
     let mut tier_ids = Vec::new();
     for (name, rank, pct, min_conv, min_rev, window, retro) in tiers {

@@ -396,3 +396,33 @@ mod tests {
         assert_eq!(cycle_start("never", at), None);
     }
 }
+
+fn run_view(r: &job_run::Model) -> models::JobRunView {
+    models::JobRunView {
+        job: r.job.clone(),
+        started: r.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        as_of: r.as_of.format("%Y-%m-%d %H:%M UTC").to_string(),
+        outcome: r.outcome.clone(),
+        examined: r.examined,
+        changed: r.changed,
+        error: r.error.clone(),
+        holder: r.holder.clone(),
+    }
+}
+
+/// Every job with its latest run and next due time, and the 50 latest runs (admins).
+pub async fn status(db: &DatabaseConnection, actor: &crate::Actor, now: DateTime<Utc>) -> Result<(Vec<models::JobStatus>, Vec<models::JobRunView>)> {
+    actor.require_any(&[])?;
+    let mut jobs = Vec::new();
+    for j in JOBS {
+        let last = job_run::Entity::find().filter(job_run::Column::Job.eq(j.name)).order_by_desc(job_run::Column::Id).one(db).await?;
+        let next = match next_due(db, j).await? {
+            Some(t) if t > now => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            _ => "now".to_string(),
+        };
+        let every = if j.period_secs % 86_400 == 0 { format!("every {} day(s)", j.period_secs / 86_400) } else { format!("every {} min", j.period_secs / 60) };
+        jobs.push(models::JobStatus { name: j.name.into(), about: j.about.into(), every, last: last.as_ref().map(run_view), next });
+    }
+    let recent = job_run::Entity::find().order_by_desc(job_run::Column::Id).limit(50).all(db).await?;
+    Ok((jobs, recent.iter().map(run_view).collect()))
+}

@@ -62,7 +62,7 @@ test('a partner signs in and lands in the portal', async () => {
   await login(page, 'ava.thompson@partners.example');
   await page.waitForURL(`${BASE}/portal`);
   await page.getByText('Welcome back, Ava Thompson').waitFor();
-  assert.match(await page.locator('article.enrollment').first().innerText(), /Silver/);
+  assert.match(await page.locator('article.enrollment').first().innerText(), /Tier\s+(Bronze|Silver|Gold)/);
   await page.screenshot({ path: `${SHOTS}/portal.png` });
   const phone = await newPage(browser, { width: 375, height: 760 });
   await login(phone, 'ava.thompson@partners.example');

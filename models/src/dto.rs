@@ -317,3 +317,168 @@ pub struct LinkRow {
     /// Created, `YYYY-MM-DD`.
     pub created: String,
 }
+
+/// A tier's rule as edited on the tiers page (strings as typed; the server parses them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierDraft {
+    /// Tier id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Rank (higher is better).
+    pub rank: i32,
+    /// `percent` or `flat`.
+    pub commission_kind: String,
+    /// The percentage or flat amount.
+    pub commission_value: String,
+    /// Minimum conversions in the window, empty for none.
+    pub min_conversions: String,
+    /// Minimum revenue in the window, empty for none.
+    pub min_revenue: String,
+    /// Window in days.
+    pub window_days: String,
+    /// Re-rate recent conversions on upgrade.
+    pub retroactive: bool,
+}
+
+/// A program's tier rules for the tiers page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierRules {
+    /// The program shown.
+    pub program_id: i64,
+    /// Its currency.
+    pub currency: String,
+    /// Every program of the account.
+    pub programs: Vec<ProgramSummary>,
+    /// Tiers, lowest first.
+    pub tiers: Vec<TierDraft>,
+    /// Active enrollments per tier name.
+    pub members: Vec<(String, u64)>,
+}
+
+/// One enrollment that a draft would move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mover {
+    /// Partner id.
+    pub partner_id: i64,
+    /// Partner name.
+    pub partner: String,
+    /// Tier now.
+    pub from: String,
+    /// Tier under the draft.
+    pub to: String,
+    /// Conversions in the draft tier's window.
+    pub conversions: i64,
+    /// Revenue in that window, for people.
+    pub revenue: String,
+}
+
+/// What a draft of tier rules would do, computed on real history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Simulation {
+    /// Active enrollments evaluated.
+    pub evaluated: u64,
+    /// Enrollments that would move up.
+    pub up: Vec<Mover>,
+    /// Enrollments that would move down (at the next review, if the program reviews).
+    pub down: Vec<Mover>,
+    /// Days of history costed.
+    pub window_days: i64,
+    /// Commission earned in that window under today's rules, for people.
+    pub cost_now: String,
+    /// The same conversions under the draft, for people.
+    pub cost_draft: String,
+    /// Draft minus now, for people (signed).
+    pub difference: String,
+}
+
+/// A scheduler job and its latest run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// Job name.
+    pub name: String,
+    /// What it does.
+    pub about: String,
+    /// Period in words.
+    pub every: String,
+    /// Latest run: start time, outcome, items examined/changed, error.
+    pub last: Option<JobRunView>,
+    /// Next due, `YYYY-MM-DD HH:MM UTC`, or "now".
+    pub next: String,
+}
+
+/// One recorded run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRunView {
+    /// Job name.
+    pub job: String,
+    /// Started, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub started: String,
+    /// The moment evaluated.
+    pub as_of: String,
+    /// `running`, `ok` or `failed`.
+    pub outcome: String,
+    /// Items looked at.
+    pub examined: i64,
+    /// Items changed.
+    pub changed: i64,
+    /// Error, if it failed.
+    pub error: Option<String>,
+    /// Which runner.
+    pub holder: String,
+}
+
+/// One event of a partner's activity timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineItem {
+    /// When, `YYYY-MM-DD HH:MM UTC`.
+    pub at: String,
+    /// Kind (`conversion`, `tier_changed`, `status_changed`, …).
+    pub kind: String,
+    /// Who did it.
+    pub actor: String,
+    /// One line for people.
+    pub summary: String,
+}
+
+/// An enrollment on the partner profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEnrollment {
+    /// Program name.
+    pub program: String,
+    /// Status.
+    pub status: EnrollmentStatus,
+    /// Tier.
+    pub tier: String,
+    /// Commission in words (custom rates say so).
+    pub commission: String,
+    /// Joined, `YYYY-MM-DD`.
+    pub joined: String,
+    /// Dormant since, if dormant.
+    pub dormant_since: Option<String>,
+}
+
+/// A partner's profile for the team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerProfile {
+    /// Partner id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Company.
+    pub company: Option<String>,
+    /// Acquisition source.
+    pub source: Option<String>,
+    /// Partner since, `YYYY-MM-DD`.
+    pub since: String,
+    /// Enrollments.
+    pub enrollments: Vec<ProfileEnrollment>,
+    /// Commission balances for people: pending, approved, paid.
+    pub balances: (String, String, String),
+    /// Timeline events, newest first (matching the kind filter).
+    pub timeline: Vec<TimelineItem>,
+    /// Every kind that occurs on this timeline, for the filter.
+    pub kinds: Vec<String>,
+}

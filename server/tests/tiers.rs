@@ -314,3 +314,40 @@ on_both!(runs_are_recorded_and_failures_back_off, |b: Backend| async move {
     let due = scheduler::next_due(&app.db, job).await.unwrap().unwrap();
     assert_eq!(due, fail_at + Duration::seconds(1) + Duration::minutes(2));
 });
+
+on_both!(the_simulator_shows_movers_and_cost_before_a_save, |b: Backend| async move {
+    let t = setup(b).await;
+    for i in 0..2 {
+        t.history(&format!("s{i}"), 10_000, 5).await;
+    }
+    // Partner 1 has 2 conversions (200.00 at Bronze = 20.00 if earned; history has no entries).
+    let analyst = t.app.login("analyst@demo.trellis.dev").await;
+    let rules: models::TierRules = t.app.call(&analyst, "tiers/rules", &[("program_id", &t.program.to_string())]).await.json().await.unwrap();
+    assert_eq!(rules.tiers.len(), 3);
+    assert_eq!(rules.members.iter().find(|(n, _)| n == "Bronze").unwrap().1, 1);
+    let mut draft = rules.tiers.clone();
+    draft[1].min_conversions = "2".into();
+    let visitor = t.app.client().post(t.app.url("/api/tiers/simulate")).json(&json!({"program_id": t.program, "tiers": draft})).send().await.unwrap();
+    assert_eq!(visitor.status(), 401);
+    let res = analyst.post(t.app.url("/api/tiers/simulate")).json(&json!({"program_id": t.program, "tiers": draft})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let sim: models::Simulation = res.json().await.unwrap();
+    assert_eq!(sim.up.len(), 1);
+    assert_eq!((sim.up[0].from.as_str(), sim.up[0].to.as_str(), sim.up[0].conversions), ("Bronze", "Silver", 2));
+    assert_eq!(sim.cost_now, "0.00 USD");
+    assert_eq!(sim.cost_draft, "30.00 USD", "200.00 at Silver's 15%");
+    assert_eq!(sim.difference, "+30.00 USD");
+    // An analyst may look but not save; a program manager saves; the pass then upgrades.
+    let res = analyst.post(t.app.url("/api/tiers/save")).json(&json!({"program_id": t.program, "tiers": draft})).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let manager = t.app.login("manager@demo.trellis.dev").await;
+    let mut bad = draft.clone();
+    bad[2].window_days = "0".into();
+    let res = manager.post(t.app.url("/api/tiers/save")).json(&json!({"program_id": t.program, "tiers": bad})).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let res = manager.post(t.app.url("/api/tiers/save")).json(&json!({"program_id": t.program, "tiers": draft})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(t.tier().await, "Bronze", "saving moves nobody by itself");
+    scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "t").await.unwrap();
+    assert_eq!(t.tier().await, "Silver");
+});

@@ -65,7 +65,9 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
     let allowed = |path: &str, who: &str| -> bool {
         match path {
             "/api/me" | "/api/logout" | "/api/login" => true,
-            "/api/directory" | "/api/conversions/detail" | "/api/links/list" => who != "partner",
+            "/api/directory" | "/api/conversions/detail" | "/api/links/list" | "/api/tiers/rules" | "/api/tiers/simulate" | "/api/partners/profile" => who != "partner",
+            "/api/tiers/save" => matches!(who, "admin" | "program_manager"),
+            p if p.starts_with("/api/settings/") => who == "admin",
             p if p.starts_with("/api/portal/") => who == "partner",
             "/api/links/create" => matches!(who, "admin" | "program_manager" | "relationship_owner"),
             "/api/finance/adjust" => matches!(who, "admin" | "finance_approver" | "program_manager"),
@@ -293,4 +295,21 @@ on_both!(partners_create_and_see_their_own_links_only, |b: Backend| async move {
     assert_eq!(team_view, links);
     let made: String = app.call(&manager, "links/create", &[("partner_id", "2"), ("program_id", "1")]).await.json().await.unwrap();
     assert!(made.contains("/r/"));
+});
+
+on_both!(a_partner_profile_shows_the_timeline_to_the_team_of_its_account_only, |b: Backend| async move {
+    let app = TestApp::with_full_demo(b).await;
+    let manager = app.login(MANAGER).await;
+    let p: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1")]).await.json().await.unwrap();
+    assert_eq!(p.name, "Ava Thompson");
+    assert!(p.timeline.iter().any(|t| t.kind == "conversion"));
+    assert!(p.kinds.contains(&"enrolled".to_string()));
+    let only: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1"), ("kind", "enrolled")]).await.json().await.unwrap();
+    assert!(!only.timeline.is_empty() && only.timeline.iter().all(|t| t.kind == "enrolled"));
+    let html = manager.get(app.url("/partners/1")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Activity timeline") && html.contains("Ava Thompson"));
+    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
+    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "o@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let outsider = app.login("o@other.example").await;
+    assert_eq!(app.call(&outsider, "partners/profile", &[("id", "1")]).await.status(), 404);
 });

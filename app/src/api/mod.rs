@@ -6,4 +6,6 @@ pub mod conversions;
 pub mod directory;
 pub mod finance;
 pub mod links;
+pub mod partners;
 pub mod portal;
+pub mod tiers;

@@ -190,7 +190,7 @@ fn DirectoryView(page: Page, filter: Filter) -> impl IntoView {
                             .map(|row| view! {
                                 <tr>
                                     <td>
-                                        <div class="name">{row.name}</div>
+                                        <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name}</a>
                                         <div class="sub">{row.email}</div>
                                     </td>
                                     <td>{row.company.unwrap_or_else(|| "—".into())}</td>

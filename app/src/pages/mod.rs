@@ -4,13 +4,19 @@ mod conversion;
 mod directory;
 mod finance;
 mod login;
+mod partner;
 mod portal;
+mod settings;
+mod tiers;
 
 pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
 pub use finance::FinancePage;
 pub use login::LoginPage;
+pub use partner::PartnerPage;
 pub use portal::PortalPage;
+pub use settings::SettingsPage;
+pub use tiers::TiersPage;
 
 use crate::api::auth::current_user;
 use crate::components::{ErrorNote, TeamShell};

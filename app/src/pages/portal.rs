@@ -10,6 +10,10 @@ use leptos_meta::Title;
 #[component]
 pub fn PortalPage() -> impl IntoView {
     let home = Resource::new(|| (), |_| load_portal_home());
+    // Created here, not inside the Suspend below, so server and browser create resources in the
+    // same order during hydration.
+    let create = ServerAction::<CreateMyLink>::new();
+    let links = Resource::new(move || create.version().get(), |_| my_links());
     view! {
         <PortalShell>
             <Title text="Portal"/>
@@ -38,7 +42,7 @@ pub fn PortalPage() -> impl IntoView {
                                     </article>
                                 }).collect_view()}
                             </section>
-                            <Links programs/>
+                            <Links programs create links/>
                         }.into_any()},
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     }
@@ -60,9 +64,11 @@ fn copy(text: String) {
 
 /// The partner's tracking links and a form to create one.
 #[component]
-fn Links(programs: Vec<(i64, String, Vec<String>)>) -> impl IntoView {
-    let create = ServerAction::<CreateMyLink>::new();
-    let links = Resource::new(move || create.version().get(), |_| my_links());
+fn Links(
+    programs: Vec<(i64, String, Vec<String>)>,
+    create: ServerAction<CreateMyLink>,
+    links: Resource<Result<Vec<models::LinkRow>, crate::error::AppError>>,
+) -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let hosts = programs.first().map(|p| p.2.join(", ")).unwrap_or_default();
     let can_create = !programs.is_empty();

@@ -1,0 +1,42 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, SHOTS, launch, newPage, login, noProblems } from './helpers.js';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('a manager simulates a looser Silver rule, sees movers and cost, saves; the pass upgrades and the timeline shows it', async () => {
+  const page = await newPage(browser);
+  await login(page, 'admin@demo.trellis.dev');
+  await page.waitForURL(`${BASE}/directory`);
+  await page.click('nav a[href="/tiers"]');
+  await page.waitForURL(`${BASE}/tiers`);
+  const silverMin = page.getByLabel('Silver minimum conversions');
+  await silverMin.waitFor();
+  await silverMin.fill('2');
+  await page.getByRole('button', { name: 'Simulate on real history' }).click();
+  const sim = page.getByRole('region', { name: 'Simulation' });
+  await sim.waitFor();
+  const up = Number(await sim.locator('.kpi-value.up').innerText());
+  assert.ok(up > 0, 'a looser rule moves Bronze partners up');
+  assert.match(await sim.locator('.kpi-value.cost').innerText(), /^[+-]?[\d,]+\.\d\d USD$/);
+  const firstMover = (await sim.locator('table.movers tbody tr').first().locator('td').first().innerText()).trim();
+  await page.screenshot({ path: `${SHOTS}/tiers-simulator.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+
+  await page.click('nav a[href="/settings"]');
+  await page.waitForURL(`${BASE}/settings`);
+  const row = page.locator('table tbody tr', { hasText: 'tier_evaluation' }).first();
+  await row.getByRole('button', { name: 'Run now' }).click();
+  await page.getByRole('status').filter({ hasText: /tier_evaluation: examined \d+, changed [1-9]/ }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/settings-jobs.png` });
+
+  await page.goto(`${BASE}/directory?q=${encodeURIComponent(firstMover)}`);
+  await page.locator('table tbody a.name', { hasText: firstMover }).first().click();
+  await page.waitForURL(/\/partners\/\d+/);
+  await page.locator('.timeline .ev-tier_changed', { hasText: 'Bronze → Silver' }).first().waitFor();
+  await page.screenshot({ path: `${SHOTS}/partner-profile.png`, fullPage: false });
+  noProblems(page);
+});
