@@ -100,13 +100,15 @@ pub struct Web {
 /// The whole application router.
 pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let clicks = ClickRecorder::new(db.clone(), clock.clone());
+    let metrics = crate::metrics::Metrics::new(clicks.clone());
     let rest = crate::rest::router(RestState {
         db: db.clone(),
         clock: clock.clone(),
         clicks: clicks.clone(),
         public_url: cfg.public_url.clone(),
+        metrics: metrics.clone(),
     });
-    let tracking = Router::new().route("/r/{code}", get(redirect)).with_state(clicks.clone());
+    let tracking = Router::new().route("/r/{code}", get(redirect)).with_state((clicks.clone(), metrics.clone()));
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
     let ctx = AppContext { db: db.clone(), clock, public_url: cfg.public_url.clone() };
@@ -143,11 +145,14 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(Origin(cfg.public_url.clone()), same_origin_only));
 
+    let metrics_route = Router::new().route("/metrics", get(crate::metrics::endpoint)).with_state(metrics.clone());
     let router = Router::new()
         .nest("/api/v1", rest)
         .merge(tracking)
         .merge(health)
+        .merge(metrics_route)
         .merge(leptos_app)
+        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(CompressionLayer::new());
     Web { router, clicks }
 }
@@ -202,7 +207,7 @@ const VISITOR_COOKIE: &str = "trellis_vid";
 /// `GET /r/{code}`: 302 to the link's stored destination with the click id appended, and the
 /// visitor cookie. The click is buffered, never awaited.
 async fn redirect(
-    State(clicks): State<Arc<ClickRecorder>>,
+    State((clicks, metrics)): State<(Arc<ClickRecorder>, Arc<crate::metrics::Metrics>)>,
     Path(code): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -235,6 +240,7 @@ async fn redirect(
             ip: &peer.ip().to_string(),
         },
     );
+    metrics.click();
     let cookie = format!("{VISITOR_COOKIE}={visitor}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax");
     (
         StatusCode::FOUND,

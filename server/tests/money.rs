@@ -405,3 +405,25 @@ on_both!(the_openapi_document_describes_every_v1_route, |b: Backend| async move 
     }
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
 });
+
+on_both!(metrics_count_clicks_conversions_and_requests, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let code = api.link(1).await;
+    api.click(&code, BROWSER).await;
+    api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "m", "amount": "1.00", "partner_id": 1})).await;
+    api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "m", "amount": "1.00", "partner_id": 1})).await;
+    let res = api.http.get(api.app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = res.text().await.unwrap();
+    for needle in [
+        "trellis_clicks_total 1",
+        "trellis_conversions_total{outcome=\"created\"} 1",
+        "trellis_conversions_total{outcome=\"replayed\"} 1",
+        "trellis_http_requests_total{route=\"/r/{code}\",status=\"302\"} 1",
+        "trellis_click_buffer_pending",
+        "trellis_http_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+});

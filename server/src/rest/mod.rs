@@ -37,6 +37,8 @@ pub struct RestState {
     pub clicks: Arc<ClickRecorder>,
     /// Base of tracking URLs.
     pub public_url: String,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The account an API key acts for.
@@ -184,7 +186,13 @@ async fn create_link(State(st): State<RestState>, ApiAccount(acc): ApiAccount, A
         (status = 409, description = "The same external_id with a different body", body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, raw): ApiJson<ConversionInput>) -> Result<Response, Problem> {
     let hash = conversions::request_hash(&raw);
-    Ok(match conversions::ingest(&st.db, Some(&st.clicks), &st.clock, acc, &input, &hash).await? {
+    let outcome = conversions::ingest(&st.db, Some(&st.clicks), &st.clock, acc, &input, &hash).await;
+    st.metrics.conversion(match &outcome {
+        Ok(Outcome::Created(_)) => "created",
+        Ok(Outcome::Replayed(_)) => "replayed",
+        Err(_) => "rejected",
+    });
+    Ok(match outcome? {
         Outcome::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Outcome::Replayed(v) => (StatusCode::OK, Json(v)).into_response(),
     })
