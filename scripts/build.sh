@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the site (wasm + JS glue + CSS + assets into target/site) and the `trellis` binary.
 # Does what `cargo leptos build` does, without needing cargo-leptos installed:
-#   scripts/build.sh            debug server, size-optimised wasm
-#   scripts/build.sh --release  release server too
+#   scripts/build.sh             debug server, size-optimised wasm
+#   scripts/build.sh --release   release server too
+#   scripts/build.sh --site-only the site alone (the tests' build already made the binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=dev
 [ "${1:-}" = "--release" ] && profile=release
+site_only=false
+[ "${1:-}" = "--site-only" ] && site_only=true
 site=target/site
 target=${CARGO_TARGET_DIR:-target}
 # Leptos' hydration script expects pkg/trellis.js and pkg/trellis_bg.wasm unless
@@ -27,4 +30,4 @@ if command -v wasm-opt >/dev/null && [ "$wasm_profile" = wasm-release ]; then
 fi
 cp style/main.css "$site/pkg/trellis.css"
 cp -r public/. "$site/"
-cargo build -p server --bin trellis --profile "$profile"
+$site_only || cargo build -p server --bin trellis --profile "$profile"

@@ -56,8 +56,8 @@ cargo test -p app --features ssr --lib
 step "integration tests (SQLite and PostgreSQL)"
 cargo test -p server
 
-step "build the site and the server"
-scripts/build.sh
+step "build the site (the integration tests built target/debug/trellis)"
+scripts/build.sh --site-only
 
 step "end-to-end tests in Chromium"
 e2e_dir=$(mktemp -d)
