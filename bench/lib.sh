@@ -49,6 +49,14 @@ stop_pid() {
     return 0
 }
 
+# Copies $TRELLIS to a private name in directory $1 and points TRELLIS at the copy, so that a
+# developer's `pkill trellis` on this shared machine cannot stop the server under test (this
+# happened once during a run: a SIGTERM from outside in the middle of P1).
+private_trellis() {
+    cp "$TRELLIS" "$1/tb-server-under-test"
+    TRELLIS="$1/tb-server-under-test"
+}
+
 # Starts `trellis serve` in the background with the current DATABASE_URL/TRELLIS_ADDR,
 # logging to $1; sets TRELLIS_PID.
 start_trellis() {
@@ -65,6 +73,15 @@ demo_and_key() {
     TRELLIS_SCHEDULER=off "$TRELLIS" api-key create --account demo --name bench | grep -Eo 'trl_[0-9a-f]+_[0-9a-f]+' | head -1
 }
 
+# Dies with a clear message when pid $1 (what: $2) is no longer running.
+assert_alive() {
+    if ! kill -0 "$1" 2>/dev/null; then
+        local rc=0
+        wait "$1" 2>/dev/null || rc=$?
+        die "$2 (pid $1) exited on its own, status $rc, before the script stopped it"
+    fi
+}
+
 bench_cleanup_pids() {
     local pid
     for pid in "${BENCH_PIDS[@]}"; do
@@ -79,4 +96,14 @@ require_tools() {
     [ -x "$TRELLIS" ] || die "$TRELLIS missing: cargo build --release -p server --bin trellis"
     local t
     for t in "$@"; do command -v "$t" >/dev/null || [ -x "$t" ] || die "$t not found"; done
+}
+
+# The machine as the run saw it: cores, load averages, and the busiest other processes.
+machine_json() {
+    local top
+    top=$(ps -eo pcpu=,comm= --sort=-pcpu | head -5 | awk '{printf "%s %s%%\n", $2, $1}' | jq -Rn '[inputs]')
+    jq -n --arg cores "$(nproc)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson top "$top" \
+        --arg commit "$( (cd "$ROOT" && git rev-parse --short HEAD) 2>/dev/null || echo unknown)" \
+        --arg binary "$TRELLIS" \
+        '{cores: ($cores | tonumber), load_average_1_5_15: $load, busiest_processes_now: $top, bench_repo_commit: $commit, trellis_binary: $binary}'
 }

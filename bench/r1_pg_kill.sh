@@ -31,6 +31,7 @@ BENCH_BIN=$ROOT/target/release/trellis-bench
 [ "$(id -u)" = 0 ] || die "run as root (initdb runs as the postgres user via runuser)"
 require_tools "$PG_BIN/initdb" "$PG_BIN/pg_ctl" runuser curl jq psql
 mkdir -p "$OUT"
+machine_json >"$OUT/machine-start.json"
 TMP=$(mktemp -d /tmp/trellis-r1.XXXXXX)
 PGDATA_R1=$TMP/pgdata
 PORT=$(free_port 54400)
@@ -42,6 +43,7 @@ pg_start() { pgctl -o "-p $PORT -c listen_addresses=127.0.0.1 -k $PGDATA_R1" -l 
 
 cleanup() {
     local rc=$?
+    machine_json >"$OUT/machine-end.json" 2>/dev/null || true
     for p in $BENCH_PID $PROBE_PID; do kill -0 "$p" 2>/dev/null && kill "$p" 2>/dev/null || true; done
     bench_cleanup_pids
     if [ -f "$PGDATA_R1/postmaster.pid" ]; then pgctl -m immediate -w -t 30 stop >/dev/null 2>&1 || true; fi
