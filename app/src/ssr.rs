@@ -106,7 +106,7 @@ pub fn fail(e: backend::Error) -> AppError {
         E::Db(db) => {
             let id = correlation_id();
             tracing::error!(correlation_id = %id, error = ?db, "database error in server function");
-            let unavailable = matches!(db, sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_));
+            let unavailable = backend::db::is_unavailable(&db);
             if unavailable {
                 (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable(id))
             } else {

@@ -137,7 +137,7 @@ async fn find_click(db: &impl sea_orm::ConnectionTrait, program_id: i64, id: &st
 
 async fn attribute(
     db: &DatabaseConnection,
-    clicks: Option<&ClickRecorder>,
+    clicks: Option<&std::sync::Arc<ClickRecorder>>,
     program: &Program,
     input: &ConversionInput,
     occurred_at: DateTime<Utc>,
@@ -240,7 +240,7 @@ fn replay(found: conversion::Model, hash: &str) -> Result<Outcome> {
 /// Ingests a conversion for an account. `hash` is [`request_hash`] of the body as received.
 pub async fn ingest(
     db: &DatabaseConnection,
-    clicks: Option<&ClickRecorder>,
+    clicks: Option<&std::sync::Arc<ClickRecorder>>,
     clock: &Clock,
     account_id: i64,
     input: &ConversionInput,

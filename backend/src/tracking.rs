@@ -159,6 +159,24 @@ pub struct ClickRecorder {
     flushing: tokio::sync::Mutex<()>,
 }
 
+/// A batch taken out of the buffer; unless it was written, dropping it (on an error) puts it
+/// back, ahead of newer clicks.
+struct Unwritten<'a> {
+    recorder: &'a ClickRecorder,
+    clicks: Option<Vec<click::ActiveModel>>,
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if let Some(batch) = self.clicks.take() {
+            let mut buf = self.recorder.buffer.lock().expect("not poisoned");
+            let newer = std::mem::take(&mut *buf);
+            *buf = batch;
+            buf.extend(newer);
+        }
+    }
+}
+
 /// Unknown codes remembered at most, so random probing cannot grow memory without bound.
 const NEGATIVE_CACHE: usize = 10_000;
 
@@ -258,25 +276,26 @@ impl ClickRecorder {
         self.buffer.lock().expect("not poisoned").len()
     }
 
-    /// Writes every buffered click and its rollups in one transaction. On failure the clicks
-    /// go back into the buffer for the next attempt, so none is lost.
-    pub async fn flush(&self) -> Result<usize> {
+    /// Writes every buffered click and its rollups in one transaction; on failure the clicks go
+    /// back into the buffer for the next attempt. The write runs as its own task, so a caller
+    /// that is cancelled (a dropped request) never interrupts it half-way: a write either
+    /// commits or puts its clicks back, and no click is lost or written twice.
+    pub async fn flush(self: &Arc<Self>) -> Result<usize> {
+        let me = self.clone();
+        tokio::spawn(async move { me.flush_now().await }).await.map_err(|e| Error::Internal(format!("click flush task: {e}")))?
+    }
+
+    async fn flush_now(&self) -> Result<usize> {
         let _writing = self.flushing.lock().await;
-        let batch = std::mem::take(&mut *self.buffer.lock().expect("not poisoned"));
-        if batch.is_empty() {
+        let taken = std::mem::take(&mut *self.buffer.lock().expect("not poisoned"));
+        if taken.is_empty() {
             return Ok(0);
         }
-        let n = batch.len();
-        match self.write(&batch).await {
-            Ok(()) => Ok(n),
-            Err(e) => {
-                let mut buf = self.buffer.lock().expect("not poisoned");
-                let newer = std::mem::take(&mut *buf);
-                *buf = batch;
-                buf.extend(newer);
-                Err(e)
-            }
-        }
+        let mut batch = Unwritten { recorder: self, clicks: Some(taken) };
+        let n = batch.clicks.as_ref().map_or(0, Vec::len);
+        self.write(batch.clicks.as_deref().unwrap_or_default()).await?;
+        batch.clicks = None;
+        Ok(n)
     }
 
     async fn write(&self, batch: &[click::ActiveModel]) -> Result<()> {
@@ -291,7 +310,8 @@ impl ClickRecorder {
             *per_day.entry(key).or_default() += 1;
         }
         let txn = crate::db::begin_write(&self.db).await?;
-        for chunk in batch.chunks(500) {
+        // 12 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's parameter limits.
+        for chunk in batch.chunks(2000) {
             click::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
         }
         for ((account_id, program_id, enrollment_id, day), clicks) in per_day {
@@ -301,14 +321,21 @@ impl ClickRecorder {
         Ok(())
     }
 
-    /// Flushes every `period` until the process ends.
-    pub fn spawn_flusher(self: Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
+    /// Flushes every `period` until `stop` turns true; a flush under way always completes
+    /// (never cancelled mid-write), so stopping loses nothing.
+    pub fn spawn_flusher(self: Arc<Self>, period: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => {}
+                }
                 if let Err(e) = self.flush().await {
                     tracing::warn!(error = %e, pending = self.pending(), "click flush failed; will retry");
+                }
+                if *stop.borrow() {
+                    return;
                 }
             }
         })

@@ -159,11 +159,14 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
 
 /// Serves until Ctrl-C or SIGTERM, flushing buffered clicks every 250 ms and at the end.
 pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
-    let flusher = web.clicks.clone().spawn_flusher(Duration::from_millis(250));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let flusher = web.clicks.clone().spawn_flusher(Duration::from_millis(250), stopped);
     let result = axum::serve(listener, web.router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    flusher.abort();
+    // Let a flush under way finish (aborting it would drop the batch it took), then write the rest.
+    let _ = stop.send(true);
+    let _ = flusher.await;
     for _ in 0..3 {
         match web.clicks.flush().await {
             Ok(_) => break,

@@ -427,3 +427,18 @@ on_both!(metrics_count_clicks_conversions_and_requests, |b: Backend| async move 
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
 });
+
+on_both!(a_click_flush_cancelled_half_way_loses_no_click, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let code = api.link(1).await;
+    for _ in 0..40 {
+        api.click(&code, BROWSER).await;
+    }
+    // Cancel flushes at their first await point, as a dropped request would.
+    for _ in 0..5 {
+        let _ = tokio::time::timeout(std::time::Duration::from_nanos(1), api.app.clicks.flush()).await;
+    }
+    api.app.clicks.flush().await.unwrap();
+    assert_eq!(api.app.clicks.pending(), 0);
+    assert_eq!(click::Entity::find().count(&api.app.db).await.unwrap(), 40, "every click written exactly once");
+});

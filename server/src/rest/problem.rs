@@ -65,7 +65,7 @@ impl From<backend::Error> for Problem {
             E::Db(db) => {
                 let id = correlation_id();
                 tracing::error!(correlation_id = %id, error = ?db, "database error in REST handler");
-                if matches!(db, sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) {
+                if backend::db::is_unavailable(&db) {
                     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", format!("the database is unavailable; retry (reference {id})"))
                 } else {
                     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("reference {id}"))
