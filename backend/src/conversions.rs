@@ -234,7 +234,10 @@ fn replay(found: conversion::Model, hash: &str) -> Result<Outcome> {
             found.external_id
         )));
     }
-    Ok(Outcome::Replayed(serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?))
+    let mut answer: ConversionAnswer = serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?;
+    // The stored answer is written before the row has its id (saving an UPDATE per conversion).
+    answer.id = found.id;
+    Ok(Outcome::Replayed(answer))
 }
 
 /// Ingests a conversion for an account. `hash` is [`request_hash`] of the body as received.
@@ -306,17 +309,16 @@ async fn write(
     let mut reason = a.reason.clone();
     let mut earned: Option<(CommissionRate, tier::Model, i64)> = None;
     let mut hold_reason: Option<&str> = None;
-    let mut partner_row = None;
     if let Some(e) = &a.enrollment {
-        let p = partner::Entity::find_by_id(e.partner_id).one(txn).await?.ok_or(Error::NotFound("partner"))?;
         let st = EnrollmentStatus::parse(&e.status).map_err(|e| Error::Internal(e.0))?;
         if st != EnrollmentStatus::Active {
             status = "ineligible";
             reason = Some(format!("the enrollment is {}", st.as_str()));
         } else {
-            let current = tier::Entity::find_by_id(e.tier_id).one(txn).await?.ok_or(Error::NotFound("tier"))?;
+            let tiers = programs::tiers(txn, program.row.id).await?;
+            let current = tiers.iter().find(|t| t.id == e.tier_id).cloned().ok_or(Error::NotFound("tier"))?;
             // The conversion that crosses a threshold already earns the new tier's rate.
-            let t = crate::tiers::check_at_conversion(txn, &program.row, e, current, amount.minor, occurred_at, now).await?;
+            let t = crate::tiers::check_at_conversion(txn, &program.row, e, &tiers, current, amount.minor, occurred_at, now).await?;
             if e.dormant_since.is_some() {
                 enrollment::Entity::update_many()
                     .col_expr(enrollment::Column::DormantSince, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
@@ -326,15 +328,44 @@ async fn write(
             }
             let rate = effective_commission(e, &t, currency)?;
             let commission = rate.commission_on(amount.minor);
-            if input.customer_id.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(&p.email)) {
+            let self_referral = match input.customer_id.as_deref().map(str::trim).filter(|c| c.contains('@')) {
+                Some(customer) => partner::Entity::find_by_id(e.partner_id)
+                    .one(txn)
+                    .await?
+                    .is_some_and(|p| customer.eq_ignore_ascii_case(&p.email)),
+                None => false,
+            };
+            if self_referral {
                 hold_reason = Some("self_referral");
             } else if a.click.as_ref().and_then(|c| c.flag.as_deref()) == Some("click_burst") {
                 hold_reason = Some("click_burst");
             }
             earned = Some((rate, t, commission));
         }
-        partner_row = Some(p);
     }
+
+    let commission = match &earned {
+        Some((rate, t, c)) => CommissionAnswer {
+            amount: Money::from_minor(*c, currency).amount_string(),
+            rate: Some(rate_label(rate, currency)),
+            tier: Some(t.name.clone()),
+        },
+        None => CommissionAnswer { amount: Money::from_minor(0, currency).amount_string(), rate: None, tier: None },
+    };
+    let mut answer = ConversionAnswer {
+        id: 0,
+        external_id: external_id.to_string(),
+        program_id: program.row.id,
+        amount: amount.amount_string(),
+        currency: currency.code().to_string(),
+        partner_id: a.enrollment.as_ref().map(|e| e.partner_id),
+        attributed_via: a.via.map(str::to_string),
+        click_path: visitor_path.clone(),
+        status: status.to_string(),
+        reason: reason.clone(),
+        occurred_at: occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        commission,
+    };
 
     let conv = conversion::ActiveModel {
         account_id: Set(program.row.account_id),
@@ -354,46 +385,21 @@ async fn write(
         occurred_at: Set(occurred_at),
         created_at: Set(now),
         request_hash: Set(hash.to_string()),
-        response: Set(String::new()),
+        response: Set(serde_json::to_string(&answer).expect("plain data serialises")),
         ..Default::default()
     }
     .insert(txn)
     .await?;
+    answer.id = conv.id;
 
-    let commission = match &earned {
-        Some((rate, t, c)) => CommissionAnswer {
-            amount: Money::from_minor(*c, currency).amount_string(),
-            rate: Some(rate_label(rate, currency)),
-            tier: Some(t.name.clone()),
-        },
-        None => CommissionAnswer { amount: Money::from_minor(0, currency).amount_string(), rate: None, tier: None },
-    };
-    let answer = ConversionAnswer {
-        id: conv.id,
-        external_id: conv.external_id.clone(),
-        program_id: program.row.id,
-        amount: amount.amount_string(),
-        currency: currency.code().to_string(),
-        partner_id: conv.partner_id,
-        attributed_via: conv.attributed_via.clone(),
-        click_path: visitor_path,
-        status: status.to_string(),
-        reason: reason.clone(),
-        occurred_at: occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        commission,
-    };
-    let mut active: conversion::ActiveModel = conv.clone().into();
-    active.response = Set(serde_json::to_string(&answer).expect("plain data serialises"));
-    active.update(txn).await?;
-
-    if let (Some(e), Some(p)) = (&a.enrollment, &partner_row) {
+    if let Some(e) = &a.enrollment {
         let commission = earned.as_ref().map(|(_, _, c)| *c).unwrap_or(0);
         if let Some((rate, t, c)) = &earned {
             ledger_entry::ActiveModel {
                 account_id: Set(program.row.account_id),
                 program_id: Set(program.row.id),
                 enrollment_id: Set(e.id),
-                partner_id: Set(p.id),
+                partner_id: Set(e.partner_id),
                 conversion_id: Set(Some(conv.id)),
                 kind: Set("earned".into()),
                 amount_minor: Set(*c),
@@ -431,7 +437,7 @@ async fn write(
             txn,
             Event {
                 account_id: program.row.account_id,
-                partner_id: p.id,
+                partner_id: e.partner_id,
                 enrollment_id: Some(e.id),
                 kind: "conversion",
                 actor: "api",

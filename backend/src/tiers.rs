@@ -309,18 +309,20 @@ pub async fn pass(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>, downgrad
     Ok(report)
 }
 
-/// The real-time check of a conversion's enrollment, inside the conversion's transaction and
-/// counting the conversion itself. Returns the tier the conversion earns at.
+/// The real-time check of a conversion's enrollment against its program's `tiers`, inside the
+/// conversion's transaction and counting the conversion itself. Returns the tier the conversion
+/// earns at.
+#[expect(clippy::too_many_arguments, reason = "the conversion's context, passed to avoid re-reading it")]
 pub async fn check_at_conversion(
     txn: &impl ConnectionTrait,
     prog: &program::Model,
     e: &enrollment::Model,
+    tiers: &[tier::Model],
     current: tier::Model,
     amount_minor: i64,
     occurred_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<tier::Model> {
-    let tiers = crate::programs::tiers(txn, prog.id).await?;
     let mut cache: HashMap<i32, Standing> = HashMap::new();
     for t in tiers.iter().filter(|t| t.rank > current.rank) {
         if !cache.contains_key(&t.window_days) {
@@ -332,7 +334,7 @@ pub async fn check_at_conversion(
             cache.insert(t.window_days, s);
         }
     }
-    let best = best_tier(&tiers, |t| cache.get(&t.window_days).copied().unwrap_or_default()).clone();
+    let best = best_tier(tiers, |t| cache.get(&t.window_days).copied().unwrap_or_default()).clone();
     if best.rank > current.rank {
         let s = cache[&best.window_days];
         change_tier(txn, prog, e, &current, &best, s, now, Cause::Conversion).await?;
