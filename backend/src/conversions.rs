@@ -416,15 +416,6 @@ async fn write(
             .insert(txn)
             .await?;
         }
-        rollups::add(
-            txn,
-            program.row.account_id,
-            program.row.id,
-            e.id,
-            occurred_at.date_naive(),
-            Delta { conversions: 1, revenue_minor: amount.minor, commission_minor: commission, ..Default::default() },
-        )
-        .await?;
         let mut summary = format!("Conversion {} of {} ", conv.external_id, amount.display());
         match &earned {
             Some((rate, _, c)) => summary.push_str(&format!("earned {} at {}", Money::from_minor(*c, currency).display(), rate.display(currency))),
@@ -445,6 +436,17 @@ async fn write(
                 data: json!({ "conversion_id": conv.id, "external_id": conv.external_id, "amount": amount.amount_string() }),
                 at: now,
             },
+        )
+        .await?;
+        // Last: the day's rollup row is shared by every conversion of the enrollment, so its
+        // lock is held for the shortest time before commit.
+        rollups::add(
+            txn,
+            program.row.account_id,
+            program.row.id,
+            e.id,
+            occurred_at.date_naive(),
+            Delta { conversions: 1, revenue_minor: amount.minor, commission_minor: commission, ..Default::default() },
         )
         .await?;
     }
