@@ -64,6 +64,8 @@ e2e_dir=$(mktemp -d)
 port=${TRELLIS_E2E_PORT:-3199}
 export DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc" TRELLIS_ADDR="127.0.0.1:$port" TRELLIS_SCHEDULER=off
 "$target/debug/trellis" demo >/dev/null
+TRELLIS_E2E_API_KEY=$("$target/debug/trellis" api-key create --account demo --name e2e 2>/dev/null)
+export TRELLIS_E2E_API_KEY
 "$target/debug/trellis" serve >"$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done

@@ -40,3 +40,27 @@ test('a manager simulates a looser Silver rule, sees movers and cost, saves; the
   await page.screenshot({ path: `${SHOTS}/partner-profile.png`, fullPage: false });
   noProblems(page);
 });
+
+test('conversions posted through the API upgrade a partner, and the profile timeline shows it', { skip: !process.env.TRELLIS_E2E_API_KEY }, async () => {
+  const key = process.env.TRELLIS_E2E_API_KEY;
+  const page = await newPage(browser);
+  await login(page, 'manager@demo.trellis.dev');
+  await page.waitForURL(`${BASE}/directory`);
+  // A Bronze partner with an active enrollment: the directory's first such row.
+  await page.goto(`${BASE}/directory?status=active&q=partners.example`);
+  const row = page.locator('table tbody tr', { has: page.locator('.tier-bronze') }).first();
+  await row.waitFor();
+  const href = await row.locator('a.name').getAttribute('href');
+  const partnerId = Number(href.split('/').pop());
+  for (let i = 0; i < 6; i++) {
+    const res = await page.request.post(`${BASE}/api/v1/conversions`, {
+      headers: { Authorization: `Bearer ${key}` },
+      data: { program_id: 1, external_id: `e2e-${partnerId}-${i}`, amount: '80.00', partner_id: partnerId },
+    });
+    assert.ok([200, 201].includes(res.status()), `conversion ${i}: ${res.status()}`);
+  }
+  await page.goto(`${BASE}${href}?kind=tier_changed`);
+  await page.locator('.timeline .ev-tier_changed', { hasText: 'Bronze → Silver' }).first().waitFor();
+  assert.match(await page.locator('.timeline .ev-tier_changed').first().innerText(), /system: conversion/);
+  noProblems(page);
+});
