@@ -16,3 +16,16 @@ impl MigratorTrait for Migrator {
         vec![Box::new(m0001_core::Migration), Box::new(m0002_tracking::Migration), Box::new(m0003_scheduler::Migration)]
     }
 }
+
+/// An index named `ix_{table}_{name}` on `cols`.
+fn index(table: &str, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(format!("ix_{table}_{name}")).table(Alias::new(table));
+    for c in cols {
+        idx.col(Alias::new(*c));
+    }
+    if unique {
+        idx.unique();
+    }
+    idx.to_owned()
+}

@@ -2,6 +2,7 @@
 //! enrollments, custom fields, the activity timeline, the audit log, API keys, sessions and
 //! login throttling.
 
+use crate::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -16,17 +17,6 @@ fn fk(table: &str, col: &str, to: &str) -> ForeignKeyCreateStatement {
         .to_owned()
 }
 
-fn index(table: &str, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(format!("ix_{table}_{name}")).table(Alias::new(table));
-    for c in cols {
-        idx.col(Alias::new(*c));
-    }
-    if unique {
-        idx.unique();
-    }
-    idx.to_owned()
-}
 
 const TABLES: &[&str] = &[
     "login_attempts",

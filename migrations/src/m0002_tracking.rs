@@ -1,22 +1,12 @@
 //! Tracking and money: links, clicks, conversions, the commission ledger, payout batches and
 //! daily rollups per enrollment.
 
+use crate::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn index(table: &str, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(format!("ix_{table}_{name}")).table(Alias::new(table));
-    for c in cols {
-        idx.col(Alias::new(*c));
-    }
-    if unique {
-        idx.unique();
-    }
-    idx.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
