@@ -40,8 +40,8 @@ on_both!(every_server_function_but_login_refuses_a_visitor_with_401, |b: Backend
     }
 });
 
-/// Who may call what: every server function against every kind of user. Calls a role lacks
-/// the right for answer 403 and change nothing.
+// Who may call what: every server function against every kind of user. Calls a role lacks
+// the right for answer 403 and change nothing.
 on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Backend| async move {
     use backend::entities::{ledger_entry, payout_batch};
     use sea_orm::{EntityTrait, PaginatorTrait};
