@@ -22,7 +22,8 @@ wasm_dir=$wasm_profile
 [ "$wasm_profile" = dev ] && wasm_dir=debug
 mkdir -p "$site/pkg"
 wasm-bindgen "$target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm" \
-  --target web --no-typescript --out-dir "$site/pkg" --out-name trellis
+  --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir "$site/pkg" --out-name trellis
 if command -v wasm-opt >/dev/null && [ "$wasm_profile" = wasm-release ]; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types \
