@@ -345,6 +345,8 @@ async fn generate_activity(
             let mut path = Vec::new();
             for k in 0..path_len {
                 let id = format!("d{:05}{:03}{}", i, s, k);
+                let at = occurred - Duration::hours((path_len - k) * 20);
+                rollup.entry((e.id, at.date_naive())).or_default().clicks += 1;
                 clicks.push(click::ActiveModel {
                     id: Set(id.clone()),
                     account_id: Set(account_id),
@@ -352,7 +354,7 @@ async fn generate_activity(
                     link_id: Set(l.id),
                     enrollment_id: Set(e.id),
                     visitor_id: Set(visitor.clone()),
-                    at: Set(occurred - Duration::hours((path_len - k) * 20)),
+                    at: Set(at),
                     referrer: Set(Some(["https://blog.example/review", "https://www.youtube.com/", "https://news.example/deals"][k as usize % 3].into())),
                     user_agent: Set(Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36".into())),
                     ip_hash: Set(format!("{:064x}", i * 1000 + s)),
@@ -471,9 +473,6 @@ async fn generate_activity(
             d.conversions += 1;
             d.revenue_minor += amount;
             d.commission_minor += commission;
-            for c in clicks.iter().rev().take(path_len as usize) {
-                rollup.entry((e.id, c.at.as_ref().date_naive())).or_default().clicks += 1;
-            }
         }
         for chunk in clicks.chunks(500) {
             click::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;

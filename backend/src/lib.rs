@@ -3,6 +3,7 @@
 //! user and (where time matters) a [`Clock`] explicitly.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 mod clock;
 pub mod conversions;

@@ -285,4 +285,6 @@ on_both!(the_full_demo_has_a_living_ledger, |b: Backend| async move {
     let rollup_commission: i64 = backend::entities::daily_rollup::Entity::find().all(&app.db).await.unwrap().iter().map(|r| r.commission_minor).sum();
     let earned: i64 = entries.iter().filter(|e| e.kind == "earned").map(|e| e.amount_minor).sum();
     assert_eq!(rollup_commission, earned, "rollups agree with the ledger");
+    let repaired = backend::scheduler::run_once(&app.db, Some("rollup_repair"), chrono::Utc::now(), "t").await.unwrap();
+    assert_eq!(repaired[0].1.changed, 0, "the demo's rollups equal a recomputation from raw events");
 });

@@ -396,6 +396,7 @@ on_both!(the_openapi_document_describes_every_v1_route, |b: Backend| async move 
         ("/api/v1/conversions", "post"),
         ("/api/v1/conversions/{id}/refund", "post"),
         ("/api/v1/commissions", "get"),
+        ("/api/v1/analytics/summary", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} documented");
     }
@@ -441,4 +442,39 @@ on_both!(a_click_flush_cancelled_half_way_loses_no_click, |b: Backend| async mov
     api.app.clicks.flush().await.unwrap();
     assert_eq!(api.app.clicks.pending(), 0);
     assert_eq!(click::Entity::find().count(&api.app.db).await.unwrap(), 40, "every click written exactly once");
+});
+
+on_both!(the_analytics_summary_equals_a_recomputation_from_raw_events, |b: Backend| async move {
+    use backend::entities::conversion;
+    let app = TestApp::with_full_demo(b).await;
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let now = chrono::Utc::now();
+    // Whole days, and a window with partial days at both edges.
+    for (from, to) in [
+        ((now - chrono::Duration::days(30)).format("%Y-%m-%d").to_string(), now.format("%Y-%m-%d").to_string()),
+        ((now - chrono::Duration::hours(24 * 45 + 7)).to_rfc3339(), (now - chrono::Duration::hours(5)).to_rfc3339()),
+    ] {
+        let res = app.client().get(app.url("/api/v1/analytics/summary")).bearer_auth(&key).query(&[("program_id", "1"), ("from", &from), ("to", &to)]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let s: Value = res.json().await.unwrap();
+        let (f, t) = (backend::analytics::parse_bound("from", &from).unwrap(), backend::analytics::parse_bound("to", &to).unwrap());
+        let convs: Vec<_> = conversion::Entity::find()
+            .filter(conversion::Column::EnrollmentId.is_not_null())
+            .filter(conversion::Column::OccurredAt.gte(f))
+            .filter(conversion::Column::OccurredAt.lt(t))
+            .all(&app.db)
+            .await
+            .unwrap();
+        let clicks = click::Entity::find().filter(click::Column::At.gte(f)).filter(click::Column::At.lt(t)).count(&app.db).await.unwrap();
+        let revenue: i64 = convs.iter().map(|c| c.amount_minor - c.refunded_minor).sum();
+        let ids: Vec<i64> = convs.iter().map(|c| c.id).collect();
+        let commission: i64 = ledger_entry::Entity::find().filter(ledger_entry::Column::ConversionId.is_in(ids)).all(&app.db).await.unwrap().iter().map(|e| e.amount_minor).sum();
+        assert!(convs.len() > 10, "the window has data");
+        assert_eq!(s["conversions"], convs.len() as i64, "{s}");
+        assert_eq!(s["clicks"], clicks as i64);
+        assert_eq!(s["revenue"], models::Money::from_minor(revenue, models::Currency::parse("USD").unwrap()).amount_string());
+        assert_eq!(s["commission"], models::Money::from_minor(commission, models::Currency::parse("USD").unwrap()).amount_string());
+    }
+    let res = app.client().get(app.url("/api/v1/analytics/summary")).bearer_auth(&key).query(&[("from", "yesterday"), ("to", "2026-01-01")]).send().await.unwrap();
+    assert_eq!(res.status(), 422);
 });

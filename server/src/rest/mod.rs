@@ -278,7 +278,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Trellis REST API", version = "1", description = "Send conversions and refunds server-to-server, read programs and commissions. Authenticate with `Authorization: Bearer {api key}`; a key acts for its one account. Money is a decimal string in the program's currency; times are RFC 3339 UTC."),
-    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions),
+    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary),
     components(schemas(ProblemDoc)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
@@ -287,6 +287,19 @@ pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/summary", tag = "analytics",
+    params(("program_id" = Option<i64>, Query), ("from" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), inclusive"),
+        ("to" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), exclusive")),
+    responses((status = 200, body = backend::analytics::Summary), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+    let bound = |k: &str| -> Result<chrono::DateTime<chrono::Utc>, Problem> {
+        let v = q.get(k).filter(|v| !v.is_empty()).ok_or_else(|| Problem::from(backend::Error::invalid(k, "required")))?;
+        Ok(backend::analytics::parse_bound(k, v)?)
+    };
+    let summary = backend::analytics::summary(&st.db, acc, query_num(&q, "program_id")?, bound("from")?, bound("to")?).await?;
+    Ok(Json(summary).into_response())
 }
 
 async fn not_found() -> Problem {
@@ -302,6 +315,7 @@ pub fn router(state: RestState) -> Router {
         .route("/conversions", post(create_conversion))
         .route("/conversions/{id}/refund", post(refund_conversion))
         .route("/commissions", get(list_commissions))
+        .route("/analytics/summary", get(analytics_summary))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

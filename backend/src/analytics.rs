@@ -1,0 +1,147 @@
+//! Analytics read from the daily rollups (never from raw clicks or conversions): KPI summaries
+//! over a window. Whole UTC days come from the rollups; only the partial days at a window's
+//! edges are read from raw events.
+
+use crate::entities::daily_rollup;
+use crate::{Error, Result};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use models::{Currency, Money};
+use rust_decimal::prelude::*;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
+use serde::Serialize;
+
+/// KPIs of a window (api.md `GET /api/v1/analytics/summary`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    /// Revenue of attributed conversions, net of refunds (decimal).
+    pub revenue: String,
+    /// Attributed conversions.
+    pub conversions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions ÷ clicks over the window, 4 decimals (`"0.0000"` without clicks).
+    pub conversion_rate: String,
+    /// Commission earned, net of clawbacks (decimal).
+    pub commission: String,
+    /// The window's start (inclusive, RFC 3339).
+    pub from: String,
+    /// The window's end (exclusive, RFC 3339).
+    pub to: String,
+}
+
+/// Parses a window bound: `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time.
+pub fn parse_bound(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_time(NaiveTime::MIN).and_utc());
+    }
+    Ok(DateTime::parse_from_rfc3339(text)
+        .map_err(|_| Error::invalid(field, format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time")))?
+        .with_timezone(&Utc))
+}
+
+/// Totals from raw events for a stretch shorter than a day at a window's edge, with the same
+/// definitions as the rollups (clicks; attributed conversions with their amounts net of
+/// refunds and their commission entries).
+async fn raw_totals(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<[i64; 4]> {
+    use crate::entities::{click, conversion, ledger_entry};
+    if end <= start {
+        return Ok([0; 4]);
+    }
+    let mut clicks = click::Entity::find().filter(click::Column::AccountId.eq(account_id)).filter(click::Column::At.gte(start)).filter(click::Column::At.lt(end));
+    let mut convs = conversion::Entity::find()
+        .filter(conversion::Column::AccountId.eq(account_id))
+        .filter(conversion::Column::EnrollmentId.is_not_null())
+        .filter(conversion::Column::OccurredAt.gte(start))
+        .filter(conversion::Column::OccurredAt.lt(end));
+    if let Some(p) = program_id {
+        clicks = clicks.filter(click::Column::ProgramId.eq(p));
+        convs = convs.filter(conversion::Column::ProgramId.eq(p));
+    }
+    let n_clicks = clicks.count(db).await? as i64;
+    let convs = convs.all(db).await?;
+    let commission: i64 = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
+        .filter(ledger_entry::Column::Kind.is_in(["earned", "adjustment", "clawback"]))
+        .all(db)
+        .await?
+        .iter()
+        .map(|e| e.amount_minor)
+        .sum();
+    Ok([n_clicks, convs.len() as i64, convs.iter().map(|c| c.amount_minor - c.refunded_minor).sum(), commission])
+}
+
+#[derive(FromQueryResult)]
+struct Totals {
+    clicks: Option<i64>,
+    conversions: Option<i64>,
+    revenue: Option<i64>,
+    commission: Option<i64>,
+}
+
+/// KPIs of the account (one program, or all when they share a currency) over `[from, to)`:
+/// whole UTC days from the rollups, partial days at the edges from raw events.
+pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, from_t: DateTime<Utc>, to_t: DateTime<Utc>) -> Result<Summary> {
+    if to_t <= from_t {
+        return Err(Error::invalid("to", "must be after from"));
+    }
+    let midnight = |t: DateTime<Utc>| t.date_naive().and_time(NaiveTime::MIN).and_utc();
+    let first_full = if midnight(from_t) == from_t { from_t } else { midnight(from_t) + chrono::Duration::days(1) };
+    let last_full = midnight(to_t);
+    let (from, to) = (first_full.date_naive(), last_full.date_naive());
+    let edges = if first_full >= last_full {
+        raw_totals(db, account_id, program_id, from_t, to_t).await?
+    } else {
+        let a = raw_totals(db, account_id, program_id, from_t, first_full).await?;
+        let b = raw_totals(db, account_id, program_id, last_full, to_t).await?;
+        [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+    };
+    let currency = match program_id {
+        Some(p) => crate::programs::load(db, account_id, p).await?.currency,
+        None => {
+            let programs = crate::directory::programs(db, account_id).await?;
+            let mut codes: Vec<&str> = programs.iter().map(|p| p.currency.as_str()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            if codes.len() > 1 {
+                return Err(Error::invalid("program_id", "the account's programs use several currencies: name a program"));
+            }
+            Currency::parse(codes.first().copied().unwrap_or("USD")).map_err(|e| Error::Internal(e.0))?
+        }
+    };
+    use daily_rollup::Column as C;
+    let sum = |c: C| Expr::col(c).sum().cast_as(Alias::new("bigint"));
+    let mut q = Query::select();
+    q.from(daily_rollup::Entity)
+        .expr_as(sum(C::Clicks), Alias::new("clicks"))
+        .expr_as(sum(C::Conversions), Alias::new("conversions"))
+        .expr_as(sum(C::RevenueMinor), Alias::new("revenue"))
+        .expr_as(sum(C::CommissionMinor), Alias::new("commission"))
+        .and_where(Expr::col(C::AccountId).eq(account_id))
+        .and_where(Expr::col(C::Day).gte(from))
+        .and_where(Expr::col(C::Day).lt(to));
+    if let Some(p) = program_id {
+        q.and_where(Expr::col(C::ProgramId).eq(p));
+    }
+    let t = if from < to {
+        Totals::find_by_statement(db.get_database_backend().build(&q)).one(db).await?
+    } else {
+        None
+    }
+    .unwrap_or(Totals { clicks: None, conversions: None, revenue: None, commission: None });
+    let clicks = t.clicks.unwrap_or(0) + edges[0];
+    let conversions = t.conversions.unwrap_or(0) + edges[1];
+    let revenue = t.revenue.unwrap_or(0) + edges[2];
+    let commission = t.commission.unwrap_or(0) + edges[3];
+    let rate = if clicks == 0 { Decimal::ZERO } else { Decimal::from(conversions) / Decimal::from(clicks) };
+    Ok(Summary {
+        revenue: Money::from_minor(revenue, currency).amount_string(),
+        conversions,
+        clicks,
+        conversion_rate: format!("{:.4}", rate.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)),
+        commission: Money::from_minor(commission, currency).amount_string(),
+        from: from_t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        to: to_t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
