@@ -15,6 +15,11 @@ test('finance approves commissions past their hold, batches them and marks the b
   await page.locator('table tbody tr').first().waitFor();
   assert.ok(await page.locator('.badge.flag').count() > 0, 'self-referrals are held for review');
   await page.screenshot({ path: `${SHOTS}/finance-queue.png` });
+  await page.getByLabel('Minimum age').selectOption('30');
+  await page.waitForURL(/age=30/);
+  await page.waitForFunction(() => [...document.querySelectorAll('table tbody tr td:nth-child(7) .sub')].every((d) => parseInt(d.innerText, 10) >= 30));
+  await page.getByLabel('Minimum age').selectOption('');
+  await page.waitForURL((u) => !u.search.includes('age='));
 
   await page.getByRole('button', { name: 'Select all approvable' }).click();
   const selected = Number((await page.locator('.actions .muted').first().innerText()).split(' ')[0]);

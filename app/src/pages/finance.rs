@@ -48,11 +48,12 @@ fn Queue() -> impl IntoView {
     let query = use_query_map();
     let program = Memo::new(move |_| query.read().get("program").and_then(|p| p.parse::<i64>().ok()));
     let held = Memo::new(move |_| query.read().get("held").as_deref() == Some("1"));
+    let age = Memo::new(move |_| query.read().get("age").and_then(|a| a.parse::<i64>().ok()));
     let approve = ServerAction::<ApproveEntries>::new();
     let void = ServerAction::<VoidEntries>::new();
     let data = Resource::new(
-        move || (program.get(), held.get(), approve.version().get(), void.version().get()),
-        |(p, h, _, _)| load_review_queue(p, Some(h), None),
+        move || (program.get(), held.get(), age.get(), approve.version().get(), void.version().get()),
+        |(p, h, a, _, _)| load_review_queue(p, Some(h), a),
     );
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let reason = RwSignal::new(String::new());
@@ -71,7 +72,7 @@ fn Queue() -> impl IntoView {
         }
     });
     let navigate = use_navigate();
-    let href = move |p: Option<i64>, h: bool| {
+    let href = move |p: Option<i64>, h: bool, a: Option<i64>| {
         let mut parts = Vec::new();
         if let Some(p) = p {
             parts.push(format!("program={p}"));
@@ -79,14 +80,21 @@ fn Queue() -> impl IntoView {
         if h {
             parts.push("held=1".to_string());
         }
+        if let Some(a) = a {
+            parts.push(format!("age={a}"));
+        }
         if parts.is_empty() { "/finance".to_string() } else { format!("/finance?{}", parts.join("&")) }
     };
     let nav_program = navigate.clone();
     let on_program = move |ev: leptos::ev::Event| {
-        nav_program(&href(event_target_value(&ev).parse().ok(), held.get_untracked()), Default::default());
+        nav_program(&href(event_target_value(&ev).parse().ok(), held.get_untracked(), age.get_untracked()), Default::default());
+    };
+    let nav_age = navigate.clone();
+    let on_age = move |ev: leptos::ev::Event| {
+        nav_age(&href(program.get_untracked(), held.get_untracked(), event_target_value(&ev).parse().ok()), Default::default());
     };
     let on_held = move |ev: leptos::ev::Event| {
-        navigate(&href(program.get_untracked(), event_target_checked(&ev)), Default::default());
+        navigate(&href(program.get_untracked(), event_target_checked(&ev), age.get_untracked()), Default::default());
     };
 
     view! {
@@ -94,6 +102,7 @@ fn Queue() -> impl IntoView {
             {move || {
             let on_program = on_program.clone();
             let on_held = on_held.clone();
+            let on_age = on_age.clone();
             Suspend::new(async move {
                 let q: ReviewQueue = match data.await {
                     Ok(q) => q,
@@ -109,6 +118,14 @@ fn Queue() -> impl IntoView {
                                 <option value="" selected=program.get_untracked().is_none()>"All programs"</option>
                                 {q.programs.iter().map(|p| view! {
                                     <option value=p.id selected=program.get_untracked() == Some(p.id)>{p.name.clone()}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="picker">
+                            "Older than "
+                            <select on:change=on_age aria-label="Minimum age">
+                                {[(None, "any age"), (Some(7), "7 days"), (Some(30), "30 days"), (Some(60), "60 days")].into_iter().map(|(v, label)| view! {
+                                    <option value=v.map(|d: i64| d.to_string()).unwrap_or_default() selected=age.get_untracked() == v>{label}</option>
                                 }).collect_view()}
                             </select>
                         </label>
