@@ -145,3 +145,73 @@ pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Optio
         to: to_t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
 }
+
+/// One tier's figures in one week (api.md `GET /api/v1/analytics/cohorts`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CohortPoint {
+    /// Monday of the week (UTC), `YYYY-MM-DD`.
+    pub week_start: String,
+    /// The tier the conversions were earned in (the tier at the time, not today's).
+    pub tier: String,
+    /// Revenue net of refunds (decimal).
+    pub revenue: String,
+    /// Conversions.
+    pub conversions: i64,
+    /// Distinct partners converting.
+    pub partners: i64,
+}
+
+/// Revenue, conversions and converting partners per week and tier-at-the-time over the last
+/// `weeks` whole weeks up to `now`'s week, for one program. The tier of a conversion is the tier
+/// recorded on its `earned` ledger entry. (Reads raw conversions; a weekly rollup by tier is the
+/// next step for data set L.)
+pub async fn cohorts(db: &DatabaseConnection, account_id: i64, program_id: i64, weeks: u32, now: DateTime<Utc>) -> Result<Vec<CohortPoint>> {
+    use crate::entities::{conversion, ledger_entry};
+    use chrono::{Datelike, Duration};
+    use std::collections::{BTreeMap, BTreeSet};
+    if !(1..=104).contains(&weeks) {
+        return Err(Error::invalid("weeks", "must be between 1 and 104"));
+    }
+    let program = crate::programs::load(db, account_id, program_id).await?;
+    let this_monday = now.date_naive() - Duration::days(now.weekday().num_days_from_monday() as i64);
+    let first = this_monday - Duration::weeks(weeks as i64 - 1);
+    let start = first.and_time(NaiveTime::MIN).and_utc();
+    let convs = conversion::Entity::find()
+        .filter(conversion::Column::ProgramId.eq(program_id))
+        .filter(conversion::Column::Status.eq("attributed"))
+        .filter(conversion::Column::OccurredAt.gte(start))
+        .filter(conversion::Column::OccurredAt.lte(now))
+        .all(db)
+        .await?;
+    let tiers: std::collections::HashMap<i64, String> = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ProgramId.eq(program_id))
+        .filter(ledger_entry::Column::Kind.eq("earned"))
+        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.conversion_id.map(|c| (c, e.tier)))
+        .collect();
+    let mut acc: BTreeMap<(NaiveDate, String), (i64, i64, BTreeSet<i64>)> = BTreeMap::new();
+    for c in &convs {
+        let Some(tier) = tiers.get(&c.id) else { continue };
+        let day = c.occurred_at.date_naive();
+        let week = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+        let e = acc.entry((week, tier.clone())).or_default();
+        e.0 += c.amount_minor - c.refunded_minor;
+        e.1 += 1;
+        if let Some(p) = c.partner_id {
+            e.2.insert(p);
+        }
+    }
+    Ok(acc
+        .into_iter()
+        .map(|((week, tier), (revenue, conversions, partners))| CohortPoint {
+            week_start: week.to_string(),
+            tier,
+            revenue: Money::from_minor(revenue, program.currency).amount_string(),
+            conversions,
+            partners: partners.len() as i64,
+        })
+        .collect())
+}

@@ -397,6 +397,7 @@ on_both!(the_openapi_document_describes_every_v1_route, |b: Backend| async move 
         ("/api/v1/conversions/{id}/refund", "post"),
         ("/api/v1/commissions", "get"),
         ("/api/v1/analytics/summary", "get"),
+        ("/api/v1/analytics/cohorts", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} documented");
     }
@@ -477,4 +478,27 @@ on_both!(the_analytics_summary_equals_a_recomputation_from_raw_events, |b: Backe
     }
     let res = app.client().get(app.url("/api/v1/analytics/summary")).bearer_auth(&key).query(&[("from", "yesterday"), ("to", "2026-01-01")]).send().await.unwrap();
     assert_eq!(res.status(), 422);
+});
+
+on_both!(cohorts_count_each_conversion_in_the_tier_it_was_earned_in, |b: Backend| async move {
+    let api = Api::new(b).await;
+    // Partner 1 earns at Silver; then becomes Gold by hand; the next conversion earns at Gold.
+    api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "c1", "amount": "100.00", "partner_id": 1})).await;
+    let gold = backend::programs::tiers(&api.app.db, 1).await.unwrap().into_iter().find(|t| t.name == "Gold").unwrap();
+    let e = backend::entities::enrollment::Entity::find().filter(backend::entities::enrollment::Column::PartnerId.eq(1)).one(&api.app.db).await.unwrap().unwrap();
+    let mut a: backend::entities::enrollment::ActiveModel = e.into();
+    a.tier_id = Set(gold.id);
+    a.update(&api.app.db).await.unwrap();
+    api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "c2", "amount": "50.00", "partner_id": 1})).await;
+    api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "c3", "amount": "25.00", "partner_id": 1})).await;
+    let (s, v) = api.get("/api/v1/analytics/cohorts?program_id=1&weeks=2").await;
+    assert_eq!(s, 200, "{v}");
+    let items = v["items"].as_array().unwrap();
+    let find = |tier: &str| items.iter().find(|i| i["tier"] == tier).cloned().unwrap();
+    assert_eq!((find("Silver")["conversions"].as_i64(), find("Silver")["revenue"].as_str()), (Some(1), Some("100.00")));
+    assert_eq!((find("Gold")["conversions"].as_i64(), find("Gold")["revenue"].as_str(), find("Gold")["partners"].as_i64()), (Some(2), Some("75.00"), Some(1)));
+    let (s, _) = api.get("/api/v1/analytics/cohorts?program_id=1&weeks=0").await;
+    assert_eq!(s, 422);
+    let (s, _) = api.get("/api/v1/analytics/cohorts?program_id=999").await;
+    assert_eq!(s, 404);
 });

@@ -278,7 +278,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Trellis REST API", version = "1", description = "Send conversions and refunds server-to-server, read programs and commissions. Authenticate with `Authorization: Bearer {api key}`; a key acts for its one account. Money is a decimal string in the program's currency; times are RFC 3339 UTC."),
-    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary),
+    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary, analytics_cohorts),
     components(schemas(ProblemDoc)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
@@ -302,6 +302,22 @@ async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAcco
     Ok(Json(summary).into_response())
 }
 
+/// Cohort figures.
+#[derive(Serialize, ToSchema)]
+pub struct CohortPage {
+    items: Vec<backend::analytics::CohortPoint>,
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/cohorts", tag = "analytics",
+    params(("program_id" = i64, Query), ("weeks" = Option<u32>, Query, description = "default 12")),
+    responses((status = 200, body = CohortPage), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+async fn analytics_cohorts(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+    let program_id: i64 = query_num(&q, "program_id")?.ok_or_else(|| Problem::from(backend::Error::invalid("program_id", "required")))?;
+    let weeks: u32 = query_num(&q, "weeks")?.unwrap_or(12);
+    let items = backend::analytics::cohorts(&st.db, acc, program_id, weeks, st.clock.now()).await?;
+    Ok(Json(CohortPage { items }).into_response())
+}
+
 async fn not_found() -> Problem {
     Problem::not_found("route")
 }
@@ -316,6 +332,7 @@ pub fn router(state: RestState) -> Router {
         .route("/conversions/{id}/refund", post(refund_conversion))
         .route("/commissions", get(list_commissions))
         .route("/analytics/summary", get(analytics_summary))
+        .route("/analytics/cohorts", get(analytics_cohorts))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
