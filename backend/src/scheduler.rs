@@ -138,7 +138,21 @@ pub async fn run_job(db: &DatabaseConnection, job: &Job, holder: &str, now: Date
     }
     .insert(db)
     .await?;
+    // Renew the lease while the job runs: a pass longer than the lease must not let another
+    // replica start the same job (found by the R3 drill).
+    let heartbeat = {
+        let (db, name, holder) = (db.clone(), job.name, holder.to_string());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs((LEASE_SECS / 3) as u64)).await;
+                if let Err(e) = try_lease(&db, name, &holder, Utc::now()).await {
+                    tracing::warn!(job = name, error = %e, "lease renewal failed");
+                }
+            }
+        })
+    };
     let result = (job.run)(db, now).await;
+    heartbeat.abort();
     let mut done: job_run::ActiveModel = run.into();
     done.finished_at = Set(Some(Utc::now()));
     match &result {
