@@ -340,6 +340,10 @@ on_both!(keys_act_for_their_own_account_only, |b: Backend| async move {
     assert_eq!(r.status(), 404);
     let list: Value = c.get(api.app.url("/api/v1/commissions")).bearer_auth(&other_key).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["total"], 0);
+    for path in ["/api/v1/analytics/summary?program_id=1&from=2026-01-01&to=2026-12-31", "/api/v1/analytics/cohorts?program_id=1"] {
+        let r = c.get(api.app.url(path)).bearer_auth(&other_key).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
     assert_eq!(api.conversions().await, 1);
 });
 
