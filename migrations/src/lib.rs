@@ -7,13 +7,19 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_core;
 mod m0002_tracking;
 mod m0003_scheduler;
+mod m0004_directory;
 
 /// The ordered list of migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core::Migration), Box::new(m0002_tracking::Migration), Box::new(m0003_scheduler::Migration)]
+        vec![
+            Box::new(m0001_core::Migration),
+            Box::new(m0002_tracking::Migration),
+            Box::new(m0003_scheduler::Migration),
+            Box::new(m0004_directory::Migration),
+        ]
     }
 }
 

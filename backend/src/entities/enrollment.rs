@@ -18,6 +18,12 @@ pub struct Model {
     pub status_changed_at: DateTimeUtc,
     pub tier_changed_at: Option<DateTimeUtc>,
     pub dormant_since: Option<DateTimeUtc>,
+    pub revenue_90d_minor: i64,
+    pub conversions_90d: i32,
+    pub clicks_90d: i32,
+    pub last_conversion_at: Option<DateTimeUtc>,
+    /// Latest health score 0–100, null until the health-score job has scored it.
+    pub health_score: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,10 @@ pub struct Model {
     pub company: Option<String>,
     pub source: Option<String>,
     pub owner_user_id: Option<i64>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
     /// JSON object of custom attribute values.
     pub custom: String,
     pub created_at: DateTimeUtc,
