@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 mod clock;
 pub mod conversions;

@@ -221,17 +221,17 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, program_id: i64, draft
         a.window_days = Set(t.window_days);
         a.retroactive = Set(t.retroactive);
         a.update(&txn).await?;
-        crate::entities::audit_entry::ActiveModel {
-            account_id: Set(actor.account_id),
-            actor: Set(actor.label()),
-            kind: Set("tier_rule_changed".into()),
-            subject: Set(format!("{} / {}", p.row.name, t.name)),
-            before: Set(Some(format!("{before:?}"))),
-            after: Set(Some(format!("{t:?}"))),
-            at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
+        crate::audit::record(
+            &txn,
+            actor,
+            Utc::now(),
+            crate::audit::Change {
+                kind: "tier_rule_changed",
+                subject: format!("{} / {}", p.row.name, t.name),
+                before: Some(format!("{before:?}")),
+                after: Some(format!("{t:?}")),
+            },
+        )
         .await?;
     }
     txn.commit().await?;
