@@ -111,9 +111,32 @@ impl Actor {
         self.partner_id.ok_or(Error::Forbidden)
     }
 
+    /// The actor of a REST call: an API key acts for its whole account, as an admin would.
+    pub fn api(account_id: i64) -> Actor {
+        Actor {
+            user_id: 0,
+            account_id,
+            account_name: String::new(),
+            name: "API key".into(),
+            email: String::new(),
+            roles: vec![Role::Admin],
+            partner_id: None,
+        }
+    }
+
     /// How the actor is written on timelines and in the audit log.
     pub fn label(&self) -> String {
+        if self.user_id == 0 {
+            return "api".into();
+        }
         format!("{} <{}>", self.name, self.email)
+    }
+
+    /// True when the actor may change this partner: program managers and admins may change
+    /// any; relationship owners only the partners they own.
+    pub fn can_edit_partner(&self, owner_user_id: Option<i64>) -> bool {
+        self.has_any(&[Role::ProgramManager])
+            || (self.has_any(&[Role::RelationshipOwner]) && owner_user_id == Some(self.user_id))
     }
 }
 

@@ -2,7 +2,7 @@
 //! idempotent: loading it twice changes nothing.
 
 use crate::accounts::{create_user, ensure_account, NewUser};
-use crate::entities::{account, enrollment, partner, program, tier, timeline_event};
+use crate::entities::{account, custom_field, enrollment, partner, program, tier, timeline_event};
 use crate::{Clock, Result};
 use chrono::Duration;
 use models::{EnrollmentStatus, Role};
@@ -139,7 +139,29 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
         }
     }
 
+    // Custom fields: what partner teams typically record about a partner.
+    const NICHES: [&str; 5] = ["Outdoor", "Travel", "Fitness", "Tech", "Fashion"];
+    const COUNTRIES: [&str; 6] = ["US", "US", "GB", "CA", "DE", "AU"];
+    for (key, label, kind, options, required) in [
+        ("niche", "Niche", "select", Some(NICHES.join("\n")), false),
+        ("audience_size", "Audience size", "number", None, false),
+        ("contract_signed", "Contract signed", "date", None, false),
+    ] {
+        custom_field::ActiveModel {
+            account_id: Set(acc.id),
+            key: Set(key.into()),
+            label: Set(label.into()),
+            kind: Set(kind.into()),
+            options: Set(options),
+            required: Set(required),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
+
     let mut partners = Vec::with_capacity(DEMO_PARTNERS);
+    let mut custom_values = Vec::with_capacity(DEMO_PARTNERS);
     for i in 0..DEMO_PARTNERS {
         let first = FIRST[i % FIRST.len()];
         // i = 25a + b gives (first b, last (10a + b) mod 16): unique for the 150 partners.
@@ -150,6 +172,14 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
             format!("{}.{}{}@partners.example", first.to_lowercase(), ascii(last), i)
         };
         let created = now - Duration::days(rng.random_range(5..380));
+        let mut custom = std::collections::BTreeMap::new();
+        custom.insert("niche".to_string(), NICHES[rng.random_range(0..NICHES.len())].to_string());
+        custom.insert("audience_size".to_string(), (rng.random_range(5..500) * 100).to_string());
+        if rng.random_range(0..2) == 0 {
+            custom.insert("contract_signed".to_string(), (created + Duration::days(2)).format("%Y-%m-%d").to_string());
+        }
+        let custom_json = serde_json::to_string(&custom).expect("strings serialise");
+        custom_values.push(custom);
         partners.push(partner::ActiveModel {
             account_id: Set(acc.id),
             email: Set(email),
@@ -157,7 +187,9 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
             company: Set((rng.random_range(0..3) == 0).then(|| COMPANIES[rng.random_range(0..COMPANIES.len())].to_string())),
             source: Set(Some(SOURCES[rng.random_range(0..SOURCES.len())].to_string())),
             owner_user_id: Set((i % 3 == 0).then_some(owner_id).flatten()),
-            custom: Set("{}".into()),
+            phone: Set(Some(format!("+1 555 01{:02}", i % 100))),
+            country: Set(Some(COUNTRIES[i % COUNTRIES.len()].to_string())),
+            custom: Set(custom_json),
             created_at: Set(created),
             updated_at: Set(created),
             ..Default::default()
@@ -169,6 +201,25 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
         .order_by_asc(partner::Column::Id)
         .all(&tx)
         .await?;
+    for (p, values) in saved.iter().zip(&custom_values) {
+        crate::custom_fields::write_values(&tx, acc.id, p.id, values).await?;
+    }
+    for (name, query) in [
+        ("Active Gold partners", r#"{"status":"active","tier":"Gold"}"#),
+        ("Awaiting review", r#"{"status":"pending"}"#),
+        ("Outdoor niche", r#"{"fields":[{"key":"niche","value":"Outdoor"}]}"#),
+    ] {
+        crate::entities::segment::ActiveModel {
+            account_id: Set(acc.id),
+            name: Set(name.into()),
+            query: Set(query.into()),
+            created_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
 
     for (i, p) in saved.iter().enumerate() {
         // Partner 0 is the portal login: an active Silver partner. The rest: mostly active,
@@ -261,6 +312,9 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
         generate_activity(&tx, &mut rng, acc.id, &prog, now).await?;
     }
     tx.commit().await?;
+    if activity {
+        crate::partner_stats::refresh(db, now).await?;
+    }
     Ok(logins())
 }
 

@@ -51,6 +51,12 @@ pub const JOBS: &[Job] = &[
     Job { name: "dormant_detection", about: "Marks partners with no conversion for the program's dormancy days and queues a re-engagement email, once per spell", period_secs: 3600, run: |db, now| Box::pin(dormant_detection(db, now)) },
     Job { name: "rollup_repair", about: "Recomputes yesterday's daily rollups from raw clicks and conversions and repairs any drift", period_secs: 86_400, run: |db, now| Box::pin(rollup_repair(db, now)) },
     Job {
+        name: "partner_stats",
+        about: "Refreshes each enrollment's 90-day revenue, conversions, clicks and last conversion for the directory",
+        period_secs: 900,
+        run: |db, now| Box::pin(crate::partner_stats::refresh(db, now)),
+    },
+    Job {
         name: "session_cleanup",
         about: "Deletes expired sessions",
         period_secs: 3600,

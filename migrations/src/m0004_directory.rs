@@ -26,6 +26,7 @@ impl MigrationTrait for Migration {
         m.create_index(index("enrollments", "account_revenue", &["account_id", "revenue_90d_minor"], false)).await?;
         m.create_index(index("enrollments", "tier_status", &["tier_id", "status"], false)).await?;
         m.create_index(index("partners", "account_owner", &["account_id", "owner_user_id"], false)).await?;
+        m.create_index(index("partners", "account_source", &["account_id", "source"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -82,7 +83,7 @@ impl MigrationTrait for Migration {
         for t in ["imports", "segments", "partner_field_values"] {
             m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
-        for (t, i) in [("partners", "account_owner"), ("enrollments", "tier_status"), ("enrollments", "account_revenue")] {
+        for (t, i) in [("partners", "account_source"), ("partners", "account_owner"), ("enrollments", "tier_status"), ("enrollments", "account_revenue")] {
             m.drop_index(Index::drop().name(format!("ix_{t}_{i}")).table(Alias::new(t)).to_owned()).await?;
         }
         let drop = |table: &str, col: &str| Table::alter().table(Alias::new(table)).drop_column(Alias::new(col)).to_owned();

@@ -1,7 +1,7 @@
 //! Data sent between the server and the browser. Times and money arrive already formatted
 //! by the server, so the browser renders exactly what the server rendered (no hydration drift).
 
-use crate::value::{EnrollmentStatus, Role};
+use crate::value::{DirectorySort, EnrollmentStatus, FieldKind, HealthBand, Role};
 use serde::{Deserialize, Serialize};
 
 /// Who is signed in, as the pages need it.
@@ -41,15 +41,39 @@ pub struct ProgramSummary {
     pub currency: String,
 }
 
-/// Filter of the directory.
+/// One custom-field condition of a directory filter: the field's value equals `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldFilter {
+    /// Field key.
+    pub key: String,
+    /// Value, compared in its canonical form.
+    pub value: String,
+}
+
+/// Filter and order of the directory. Saved as JSON in segments, so every field has a default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DirectoryQuery {
     /// One program, or every program of the account.
     pub program_id: Option<i64>,
     /// One status, or all.
     pub status: Option<EnrollmentStatus>,
+    /// Tier name (tiers are per program; the name matches across programs).
+    pub tier: Option<String>,
+    /// Acquisition source.
+    pub source: Option<String>,
+    /// Relationship owner (user id).
+    pub owner: Option<i64>,
+    /// Health band.
+    pub health: Option<HealthBand>,
+    /// Custom-field conditions, all of which must hold.
+    pub fields: Vec<FieldFilter>,
     /// Free text over name, email and company.
     pub q: Option<String>,
+    /// Order; name when unset.
+    pub sort: Option<DirectorySort>,
+    /// Descending order.
+    pub desc: bool,
     /// Page number from 1.
     pub page: u64,
     /// Rows per page (at most 200).
@@ -69,11 +93,29 @@ pub struct StatusCounts {
     pub paused: u64,
     /// Suspended.
     pub suspended: u64,
+    /// Rejected.
+    pub rejected: u64,
+}
+
+impl StatusCounts {
+    /// The count of one status, or of all.
+    pub fn of(&self, status: Option<EnrollmentStatus>) -> u64 {
+        match status {
+            None => self.all,
+            Some(EnrollmentStatus::Active) => self.active,
+            Some(EnrollmentStatus::Pending) => self.pending,
+            Some(EnrollmentStatus::Paused) => self.paused,
+            Some(EnrollmentStatus::Suspended) => self.suspended,
+            Some(EnrollmentStatus::Rejected) => self.rejected,
+        }
+    }
 }
 
 /// One row of the directory: a partner's enrollment in a program.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryRow {
+    /// Enrollment id (what bulk actions select).
+    pub enrollment_id: i64,
     /// Partner id.
     pub partner_id: i64,
     /// Partner name.
@@ -82,6 +124,12 @@ pub struct DirectoryRow {
     pub email: String,
     /// Company, if any.
     pub company: Option<String>,
+    /// Acquisition source.
+    pub source: Option<String>,
+    /// Relationship owner's name.
+    pub owner: Option<String>,
+    /// Program id.
+    pub program_id: i64,
     /// Program name.
     pub program: String,
     /// Current tier name.
@@ -90,6 +138,29 @@ pub struct DirectoryRow {
     pub status: EnrollmentStatus,
     /// Joined date, `YYYY-MM-DD`.
     pub joined: String,
+    /// Revenue over the last 90 days, formatted with its currency.
+    pub revenue_90d: String,
+    /// Conversions over the last 90 days.
+    pub conversions_90d: i64,
+    /// Clicks over the last 90 days.
+    pub clicks_90d: i64,
+    /// Conversion rate over the last 90 days, `12.5%` (or `—` without clicks).
+    pub conversion_rate: String,
+    /// Day of the last conversion, `YYYY-MM-DD`.
+    pub last_conversion: Option<String>,
+    /// Health score 0–100.
+    pub health: Option<i32>,
+    /// Health band.
+    pub health_band: HealthBand,
+}
+
+/// A team member as offered in pickers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberOption {
+    /// User id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
 }
 
 /// A page of the directory.
@@ -97,6 +168,14 @@ pub struct DirectoryRow {
 pub struct DirectoryPage {
     /// The account's programs, for the program picker.
     pub programs: Vec<ProgramSummary>,
+    /// Tier names of the account's programs, lowest first.
+    pub tiers: Vec<String>,
+    /// Acquisition sources in use.
+    pub sources: Vec<String>,
+    /// Team members who can own partners.
+    pub owners: Vec<MemberOption>,
+    /// The account's custom fields.
+    pub fields: Vec<CustomFieldDef>,
     /// Counts by status.
     pub counts: StatusCounts,
     /// This page's rows.
@@ -107,6 +186,124 @@ pub struct DirectoryPage {
     pub page: u64,
     /// Rows per page.
     pub per_page: u64,
+    /// True when the viewer may change partners (bulk actions, notes, status).
+    pub can_edit: bool,
+    /// The viewer's user id (for "My partners").
+    pub me: i64,
+}
+
+/// A custom field of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldDef {
+    /// Stable key (`[a-z0-9_]`, used in imports, REST and URLs).
+    pub key: String,
+    /// Label for people.
+    pub label: String,
+    /// Value type.
+    pub kind: FieldKind,
+    /// Options of a select.
+    pub options: Vec<String>,
+    /// Every partner must have a value.
+    pub required: bool,
+}
+
+/// A saved segment with its live count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentView {
+    /// Segment id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The saved filter.
+    pub query: DirectoryQuery,
+    /// Enrollments matching it now.
+    pub count: u64,
+    /// Filter in words, e.g. `status active · tier Gold`.
+    pub description: String,
+}
+
+/// Contact details and attributes of a partner, as written by forms, REST and imports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartnerFields {
+    /// Name.
+    pub name: Option<String>,
+    /// Company (empty clears it).
+    pub company: Option<String>,
+    /// Acquisition source (empty clears it).
+    pub source: Option<String>,
+    /// Phone (empty clears it).
+    pub phone: Option<String>,
+    /// Website (empty clears it).
+    pub website: Option<String>,
+    /// ISO country code (empty clears it).
+    pub country: Option<String>,
+    /// Relationship owner: `Some(None)` clears it.
+    pub owner_user_id: Option<Option<i64>>,
+    /// Custom field values by key (empty text clears one).
+    pub custom: std::collections::BTreeMap<String, String>,
+}
+
+/// What a bulk action does to each selected enrollment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum BulkAction {
+    /// Move to a status (through the lifecycle's allowed transitions).
+    SetStatus {
+        /// Target status.
+        status: EnrollmentStatus,
+        /// Optional reason, on the timeline and in the audit log.
+        reason: Option<String>,
+    },
+    /// Put in a tier of its program (by name).
+    SetTier {
+        /// Tier name.
+        tier: String,
+    },
+    /// Set a custom commission (`10%` or `5.00`), or clear it with `None`.
+    SetCommission {
+        /// The commission, or none for the tier's.
+        commission: Option<String>,
+    },
+    /// Give the partner a relationship owner, or none.
+    SetOwner {
+        /// User id.
+        owner: Option<i64>,
+    },
+    /// Add a note to the partner's timeline.
+    AddNote {
+        /// Note text.
+        text: String,
+    },
+}
+
+/// Which enrollments a bulk action applies to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum BulkTarget {
+    /// These enrollments.
+    Ids {
+        /// Enrollment ids.
+        ids: Vec<i64>,
+    },
+    /// Every enrollment matching the filter (paging ignored).
+    Filter {
+        /// The filter.
+        query: DirectoryQuery,
+    },
+}
+
+/// What a bulk action did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkReport {
+    /// Enrollments selected.
+    pub selected: u64,
+    /// Enrollments changed.
+    pub changed: u64,
+    /// Enrollments already as asked (nothing to do).
+    pub unchanged: u64,
+    /// Refused, as `(partner name, reason)`.
+    pub refused: Vec<(String, String)>,
 }
 
 /// A partner's enrollment as the portal shows it.
@@ -433,7 +630,7 @@ pub struct JobRunView {
 pub struct TimelineItem {
     /// When, `YYYY-MM-DD HH:MM UTC`.
     pub at: String,
-    /// Kind (`conversion`, `tier_changed`, `status_changed`, …).
+    /// Kind (`conversion`, `tier_changed`, `status_changed`, `note`, …).
     pub kind: String,
     /// Who did it.
     pub actor: String,
@@ -441,21 +638,57 @@ pub struct TimelineItem {
     pub summary: String,
 }
 
+/// A page of a partner's timeline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    /// Events, newest first.
+    pub items: Vec<TimelineItem>,
+    /// Events matching the filter.
+    pub total: u64,
+    /// Every kind that occurs on this timeline, for the filter.
+    pub kinds: Vec<String>,
+}
+
 /// An enrollment on the partner profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileEnrollment {
+    /// Enrollment id.
+    pub id: i64,
+    /// Program id.
+    pub program_id: i64,
     /// Program name.
     pub program: String,
     /// Status.
     pub status: EnrollmentStatus,
+    /// Statuses it may move to from here.
+    pub next_statuses: Vec<EnrollmentStatus>,
     /// Tier.
     pub tier: String,
+    /// Tiers of its program, lowest first.
+    pub tiers: Vec<String>,
     /// Commission in words (custom rates say so).
     pub commission: String,
+    /// The custom commission as typed (`10%`, `5.00`), if any.
+    pub custom_commission: Option<String>,
     /// Joined, `YYYY-MM-DD`.
     pub joined: String,
     /// Dormant since, if dormant.
     pub dormant_since: Option<String>,
+    /// Health score.
+    pub health: Option<i32>,
+    /// Revenue over the last 90 days.
+    pub revenue_90d: String,
+    /// Conversions over the last 90 days.
+    pub conversions_90d: i64,
+}
+
+/// A custom attribute as the profile shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeView {
+    /// The field.
+    pub field: CustomFieldDef,
+    /// Its value, if any.
+    pub value: Option<String>,
 }
 
 /// A partner's profile for the team.
@@ -471,14 +704,134 @@ pub struct PartnerProfile {
     pub company: Option<String>,
     /// Acquisition source.
     pub source: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// Country code.
+    pub country: Option<String>,
+    /// Relationship owner.
+    pub owner: Option<MemberOption>,
+    /// Team members who can own partners.
+    pub owners: Vec<MemberOption>,
+    /// Custom attributes, every field of the account.
+    pub attributes: Vec<AttributeView>,
     /// Partner since, `YYYY-MM-DD`.
     pub since: String,
     /// Enrollments.
     pub enrollments: Vec<ProfileEnrollment>,
     /// Commission balances for people: pending, approved, paid.
     pub balances: (String, String, String),
-    /// Timeline events, newest first (matching the kind filter).
-    pub timeline: Vec<TimelineItem>,
-    /// Every kind that occurs on this timeline, for the filter.
-    pub kinds: Vec<String>,
+    /// The first timeline page (matching the filter).
+    pub timeline: TimelinePage,
+    /// True when the viewer may change this partner.
+    pub can_edit: bool,
+}
+
+/// What a CSV import brings in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// Partners with contact fields, custom fields and an optional enrollment.
+    Partners,
+    /// Tracking links of existing partners.
+    Links,
+    /// Historical conversions with their commissions.
+    Conversions,
+}
+
+impl ImportKind {
+    /// Stored and wire form.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ImportKind::Partners => "partners",
+            ImportKind::Links => "links",
+            ImportKind::Conversions => "conversions",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<ImportKind> {
+        match s {
+            "partners" => Some(ImportKind::Partners),
+            "links" => Some(ImportKind::Links),
+            "conversions" => Some(ImportKind::Conversions),
+            _ => None,
+        }
+    }
+}
+
+/// A target field an import column can map to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportTarget {
+    /// Key (`email`, `name`, `custom.niche`, …).
+    pub key: String,
+    /// Label.
+    pub label: String,
+    /// Must be mapped.
+    pub required: bool,
+}
+
+/// An uploaded file, ready for the mapping step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    /// Import id.
+    pub id: i64,
+    /// Kind.
+    pub kind: ImportKind,
+    /// File name.
+    pub filename: String,
+    /// Column headers of the file.
+    pub headers: Vec<String>,
+    /// The first rows.
+    pub sample: Vec<Vec<String>>,
+    /// Data rows in the file.
+    pub rows: u64,
+    /// Fields columns can map to.
+    pub targets: Vec<ImportTarget>,
+    /// Suggested target per column (by header name), `""` for none.
+    pub suggested: Vec<String>,
+    /// State: `uploaded`, `running`, `done`, `failed`.
+    pub status: String,
+}
+
+/// One refused row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What an import would do (dry run) or did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows that would create (or created) something.
+    pub created: u64,
+    /// Rows that would change (or changed) something existing.
+    pub updated: u64,
+    /// Rows already as the file says.
+    pub unchanged: u64,
+    /// Rows refused, with why (the first 200).
+    pub errors: Vec<RowError>,
+    /// Rows refused in all.
+    pub error_count: u64,
+    /// True once written.
+    pub committed: bool,
+}
+
+/// Progress of a running import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    /// `uploaded`, `running`, `done`, `failed`.
+    pub status: String,
+    /// Data rows in the file.
+    pub total: u64,
+    /// Rows processed.
+    pub done: u64,
+    /// The report once done.
+    pub report: Option<ImportReport>,
 }

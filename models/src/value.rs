@@ -482,3 +482,166 @@ mod tests {
         }
     }
 }
+
+string_enum! {
+    /// Where an enrollment's health score puts it. At risk is below the program's threshold.
+    HealthBand {
+        /// 70 and above.
+        Healthy = "healthy" / "Healthy",
+        /// Between the at-risk threshold and 70.
+        Watch = "watch" / "Watch",
+        /// Below the program's at-risk threshold.
+        AtRisk = "at_risk" / "At risk",
+        /// Not scored yet.
+        Unscored = "unscored" / "Not scored",
+    }
+}
+
+/// The score from which an enrollment is healthy.
+pub const HEALTHY_FROM: i32 = 70;
+
+impl HealthBand {
+    /// The band of a score under a program's at-risk threshold.
+    pub fn of(score: Option<i32>, at_risk_below: i32) -> HealthBand {
+        match score {
+            None => HealthBand::Unscored,
+            Some(s) if s < at_risk_below => HealthBand::AtRisk,
+            Some(s) if s < HEALTHY_FROM => HealthBand::Watch,
+            Some(_) => HealthBand::Healthy,
+        }
+    }
+}
+
+string_enum! {
+    /// What the directory sorts by.
+    DirectorySort {
+        /// Partner name.
+        Name = "name" / "Name",
+        /// Enrollment date.
+        Joined = "joined" / "Joined",
+        /// Revenue over the last 90 days.
+        Revenue = "revenue" / "Revenue, 90 days",
+        /// Conversions over the last 90 days.
+        Conversions = "conversions" / "Conversions, 90 days",
+        /// Conversions ÷ clicks over the last 90 days.
+        ConversionRate = "conversion_rate" / "Conversion rate",
+        /// Most recent conversion.
+        LastConversion = "last_conversion" / "Last conversion",
+        /// Health score.
+        Health = "health" / "Health",
+    }
+}
+
+string_enum! {
+    /// The type of a custom field.
+    FieldKind {
+        /// Free text up to 500 characters.
+        Text = "text" / "Text",
+        /// A decimal number.
+        Number = "number" / "Number",
+        /// A calendar date, `YYYY-MM-DD`.
+        Date = "date" / "Date",
+        /// Yes or no.
+        Boolean = "boolean" / "Yes / no",
+        /// One of a list of options.
+        Select = "select" / "Choice",
+    }
+}
+
+/// Longest text value of a custom field.
+pub const MAX_FIELD_TEXT: usize = 500;
+
+impl FieldKind {
+    /// The canonical stored form of `text` as a value of this kind (`options` for selects):
+    /// numbers normalised, booleans `true`/`false`, dates `YYYY-MM-DD`. Empty text is no value.
+    pub fn canonical(&self, text: &str, options: &[String]) -> Result<Option<String>, ParseError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let v = match self {
+            FieldKind::Text => {
+                if t.chars().count() > MAX_FIELD_TEXT {
+                    return Err(err(format!("is longer than {MAX_FIELD_TEXT} characters")));
+                }
+                t.to_string()
+            }
+            FieldKind::Number => t
+                .parse::<Decimal>()
+                .map(|d| d.normalize().to_string())
+                .map_err(|_| err(format!("'{t}' is not a number")))?,
+            FieldKind::Date => {
+                parse_date(t).ok_or_else(|| err(format!("'{t}' is not a date (YYYY-MM-DD)")))?;
+                t.to_string()
+            }
+            FieldKind::Boolean => match t.to_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => "true".into(),
+                "false" | "no" | "n" | "0" => "false".into(),
+                _ => return Err(err(format!("'{t}' is not yes or no"))),
+            },
+            FieldKind::Select => options
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(t))
+                .cloned()
+                .ok_or_else(|| err(format!("'{t}' is not one of: {}", options.join(", "))))?,
+        };
+        Ok(Some(v))
+    }
+}
+
+/// `(year, month, day)` of a valid `YYYY-MM-DD` date.
+pub fn parse_date(t: &str) -> Option<(i32, u32, u32)> {
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i32 = t[0..4].parse().ok()?;
+    let m: u32 = t[5..7].parse().ok()?;
+    let d: u32 = t[8..10].parse().ok()?;
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days).contains(&d).then_some((y, m, d))
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+
+    #[test]
+    fn field_values_are_stored_in_one_canonical_form() {
+        let opts = vec!["Blog".to_string(), "Coupon site".to_string()];
+        assert_eq!(FieldKind::Number.canonical(" 12.50 ", &[]).unwrap().as_deref(), Some("12.5"));
+        assert_eq!(FieldKind::Boolean.canonical("Yes", &[]).unwrap().as_deref(), Some("true"));
+        assert_eq!(FieldKind::Date.canonical("2024-02-29", &[]).unwrap().as_deref(), Some("2024-02-29"));
+        assert!(FieldKind::Date.canonical("2023-02-29", &[]).is_err());
+        assert!(FieldKind::Date.canonical("2023-13-01", &[]).is_err());
+        assert_eq!(FieldKind::Select.canonical("blog", &opts).unwrap().as_deref(), Some("Blog"));
+        assert!(FieldKind::Select.canonical("Podcast", &opts).is_err());
+        assert!(FieldKind::Number.canonical("12a", &[]).is_err());
+        assert_eq!(FieldKind::Text.canonical("  ", &[]).unwrap(), None);
+        assert!(FieldKind::Text.canonical(&"x".repeat(501), &[]).is_err());
+    }
+
+    #[test]
+    fn health_bands_follow_the_threshold() {
+        assert_eq!(HealthBand::of(None, 40), HealthBand::Unscored);
+        assert_eq!(HealthBand::of(Some(39), 40), HealthBand::AtRisk);
+        assert_eq!(HealthBand::of(Some(40), 40), HealthBand::Watch);
+        assert_eq!(HealthBand::of(Some(70), 40), HealthBand::Healthy);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_values_are_fixed_points(n in -1_000_000i64..1_000_000, scale in 0u32..4) {
+            let d = Decimal::new(n, scale).to_string();
+            let once = FieldKind::Number.canonical(&d, &[]).unwrap().unwrap();
+            proptest::prop_assert_eq!(FieldKind::Number.canonical(&once, &[]).unwrap().unwrap(), once);
+        }
+    }
+}

@@ -21,3 +21,6 @@ pub mod payout_batch;
 pub mod job_lease;
 pub mod job_run;
 pub mod outbox_email;
+pub mod import;
+pub mod partner_field_values;
+pub mod segment;
