@@ -45,6 +45,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/directory") view=pages::DirectoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory/segments") view=pages::SegmentsPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory/fields") view=pages::FieldsPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory/import") view=pages::ImportPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory/import/:id") view=pages::ImportMapPage ssr=SsrMode::Async/>
+                <Route path=path!("/directory/new") view=pages::NewPartnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/analytics") view=|| pages::coming("Analytics", "KPI dashboard, tier cohort trends, health scores and at-risk partners.") ssr=SsrMode::Async/>
                 <Route path=path!("/tiers") view=pages::TiersPage ssr=SsrMode::Async/>
                 <Route path=path!("/communication") view=|| pages::coming("Communication", "Messages, email sequences and broadcasts.") ssr=SsrMode::Async/>

@@ -367,15 +367,21 @@ async fn partner_row(
     row: &BTreeMap<String, String>,
 ) -> Result<RowOutcome> {
     let email = models::PartnerEmail::parse(get(row, "email").unwrap_or("")).map_err(Error::field("email"))?;
+    // An empty cell leaves the value as it is: a file fills in, it never erases.
+    let cell = |k: &str| get(row, k).map(str::to_string);
     let fields = PartnerFields {
-        name: get(row, "name").map(str::to_string),
-        company: row.get("company").cloned(),
-        source: row.get("source").cloned(),
-        phone: row.get("phone").cloned(),
-        website: row.get("website").cloned(),
-        country: row.get("country").cloned(),
+        name: cell("name"),
+        company: cell("company"),
+        source: cell("source"),
+        phone: cell("phone"),
+        website: cell("website"),
+        country: cell("country"),
         owner_user_id: None,
-        custom: row.iter().filter_map(|(k, v)| k.strip_prefix("custom.").map(|k| (k.to_string(), v.clone()))).collect(),
+        custom: row
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .filter_map(|(k, v)| k.strip_prefix("custom.").map(|k| (k.to_string(), v.clone())))
+            .collect(),
     };
     let status = get(row, "status").map(EnrollmentStatus::parse).transpose().map_err(Error::field("status"))?;
     let prog = get(row, "program").map(|p| find_program(programs, p)).transpose()?;

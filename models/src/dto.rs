@@ -835,3 +835,166 @@ pub struct ImportProgress {
     /// The report once done.
     pub report: Option<ImportReport>,
 }
+
+/// Percent-encodes a query value.
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Decodes a percent-encoded query value (`+` is a space).
+pub fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl DirectoryQuery {
+    /// Reads a filter from URL query pairs (`program`, `status`, `tier`, `source`, `owner`,
+    /// `health`, `cf.{key}`, `q`, `sort`, `desc`, `page`); unknown or invalid values are ignored.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> DirectoryQuery {
+        let mut q = DirectoryQuery::default();
+        // A plain form names the custom field and its value in two inputs.
+        let (mut cf_key, mut cf_value) = (None, None);
+        for (k, v) in pairs {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            match k {
+                "program" => q.program_id = v.parse().ok(),
+                "status" => q.status = EnrollmentStatus::parse(v).ok(),
+                "tier" => q.tier = Some(v.to_string()),
+                "source" => q.source = Some(v.to_string()),
+                "owner" => q.owner = v.parse().ok(),
+                "health" => q.health = HealthBand::parse(v).ok(),
+                "q" => q.q = Some(v.to_string()),
+                "sort" => q.sort = DirectorySort::parse(v).ok(),
+                "desc" => q.desc = v == "1" || v == "true",
+                "page" => q.page = v.parse().unwrap_or(1),
+                "cf_key" => cf_key = Some(v.to_string()),
+                "cf_value" => cf_value = Some(v.to_string()),
+                k => {
+                    if let Some(key) = k.strip_prefix("cf.") {
+                        q.fields.push(FieldFilter { key: key.to_string(), value: v.to_string() });
+                    }
+                }
+            }
+        }
+        if let (Some(key), Some(value)) = (cf_key, cf_value) {
+            if !q.fields.iter().any(|f| f.key == key) {
+                q.fields.push(FieldFilter { key, value });
+            }
+        }
+        q
+    }
+
+    /// Reads a filter from a raw query string (`a=1&b=2`).
+    pub fn from_query_string(s: &str) -> DirectoryQuery {
+        let decoded: Vec<(String, String)> = s
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (url_decode(k), url_decode(v))
+            })
+            .collect();
+        DirectoryQuery::from_pairs(decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// The query string of this filter (without `?`), in a stable order.
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = self.program_id {
+            parts.push(format!("program={p}"));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status={s}"));
+        }
+        if let Some(t) = &self.tier {
+            parts.push(format!("tier={}", url_encode(t)));
+        }
+        if let Some(s) = &self.source {
+            parts.push(format!("source={}", url_encode(s)));
+        }
+        if let Some(o) = self.owner {
+            parts.push(format!("owner={o}"));
+        }
+        if let Some(h) = self.health {
+            parts.push(format!("health={h}"));
+        }
+        for f in &self.fields {
+            parts.push(format!("cf.{}={}", url_encode(&f.key), url_encode(&f.value)));
+        }
+        if let Some(q) = self.q.as_ref().filter(|q| !q.is_empty()) {
+            parts.push(format!("q={}", url_encode(q)));
+        }
+        if let Some(s) = self.sort {
+            parts.push(format!("sort={s}"));
+        }
+        if self.desc {
+            parts.push("desc=1".into());
+        }
+        if self.page > 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        parts.join("&")
+    }
+
+    /// The directory URL of this filter.
+    pub fn href(&self) -> String {
+        match self.to_query_string() {
+            s if s.is_empty() => "/directory".into(),
+            s => format!("/directory?{s}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn directory_filters_round_trip_through_their_url() {
+        let q = DirectoryQuery {
+            program_id: Some(2),
+            status: Some(EnrollmentStatus::Active),
+            tier: Some("Gold".into()),
+            source: Some("Blog & news".into()),
+            owner: Some(7),
+            health: Some(HealthBand::AtRisk),
+            fields: vec![FieldFilter { key: "niche".into(), value: "Outdoor gear".into() }],
+            q: Some("a b&c".into()),
+            sort: Some(DirectorySort::Revenue),
+            desc: true,
+            page: 3,
+            per_page: 0,
+        };
+        let s = q.to_query_string();
+        assert_eq!(DirectoryQuery::from_query_string(&s), q);
+        assert_eq!(DirectoryQuery::default().href(), "/directory");
+        assert_eq!(url_decode("a%20b+c%26"), "a b c&");
+    }
+}

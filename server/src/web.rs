@@ -126,10 +126,24 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .with_state(Health { db });
 
     let csv_ctx = ctx.clone();
+    let (export_ctx, timeline_ctx, upload_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
     let leptos_app = Router::new()
         .route(
             "/finance/batches/{id}/csv",
             get(move |session: tower_sessions::Session, Path(id): Path<String>| batch_csv(csv_ctx.clone(), session, id)),
+        )
+        .route(
+            "/directory/export.csv",
+            get(move |session: tower_sessions::Session, uri: axum::http::Uri| directory_csv(export_ctx.clone(), session, uri)),
+        )
+        .route(
+            "/partners/{id}/timeline.csv",
+            get(move |session: tower_sessions::Session, Path(id): Path<String>| timeline_csv(timeline_ctx.clone(), session, id)),
+        )
+        .route(
+            "/directory/import",
+            axum::routing::post(move |session: tower_sessions::Session, form: axum::extract::Multipart| upload_import(upload_ctx.clone(), session, form))
+                .layer(axum::extract::DefaultBodyLimit::max(backend::imports::MAX_BYTES + 64 * 1024)),
         )
         .leptos_routes_with_context(
             &options,
@@ -174,6 +188,100 @@ pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Resu
         }
     }
     result
+}
+
+/// The signed-in actor of a plain route, or the response to send instead.
+async fn route_actor(ctx: &AppContext, session: &tower_sessions::Session) -> Result<backend::Actor, Response> {
+    match app::ssr::actor_of_session(&ctx.db, &ctx.clock, session).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, "sign in first").into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
+}
+
+/// A CSV download, or the status a service error maps to.
+fn csv_response(result: backend::Result<String>, filename: &str) -> Response {
+    match result {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "your role cannot download this").into_response(),
+        Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(backend::Error::Invalid { field, message }) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {message}")).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "CSV export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /directory/export.csv?{filter}`: the whole filtered directory view.
+async fn directory_csv(ctx: AppContext, session: tower_sessions::Session, uri: axum::http::Uri) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q = models::DirectoryQuery::from_query_string(uri.query().unwrap_or(""));
+    csv_response(backend::directory::export_csv(&ctx.db, &actor, &q).await, "partners.csv")
+}
+
+/// `GET /partners/{id}/timeline.csv`: a partner's whole timeline.
+async fn timeline_csv(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
+    csv_response(backend::partners::timeline_csv(&ctx.db, &actor, id).await, &format!("partner-{id}-timeline.csv"))
+}
+
+/// `POST /directory/import` (multipart: `kind`, `file`): stores the file and sends the browser to
+/// its mapping step; errors go back to the upload form.
+async fn upload_import(ctx: AppContext, session: tower_sessions::Session, mut form: axum::extract::Multipart) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let back = |msg: &str| axum::response::Redirect::to(&format!("/directory/import?error={}", models::url_encode(msg))).into_response();
+    let (mut kind, mut filename, mut content) = (None, String::new(), None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("kind") => kind = field.text().await.ok().as_deref().and_then(models::ImportKind::parse),
+                Some("file") => {
+                    filename = field.file_name().unwrap_or("upload.csv").to_string();
+                    match field.bytes().await {
+                        Ok(b) => match String::from_utf8(b.to_vec()) {
+                            Ok(s) => content = Some(s),
+                            Err(_) => return back("The file is not UTF-8 text; save it as CSV UTF-8 and upload again."),
+                        },
+                        Err(e) => return back(&format!("The upload failed: {e}")),
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) => return back(&format!("The upload failed: {e}")),
+        }
+    }
+    let (Some(kind), Some(content)) = (kind, content) else { return back("Choose what the file holds and a file.") };
+    match backend::imports::upload(&ctx.db, ctx.clock.now(), &actor, kind, &filename, &content).await {
+        Ok(p) => axum::response::Redirect::to(&format!("/directory/import/{}", p.id)).into_response(),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "program managers and admins import").into_response(),
+        Err(backend::Error::Invalid { field, message }) => back(&format!("The {field} {message}.")),
+        Err(e) => {
+            tracing::error!(error = %e, "import upload failed");
+            back("The upload could not be stored; try again.")
+        }
+    }
 }
 
 /// `GET /finance/batches/{id}/csv`: the payout file of a batch, for finance approvers.

@@ -24,7 +24,8 @@ fn cookie_pair(set_cookie: &str) -> String {
 }
 
 async fn directory(app: &TestApp, c: &reqwest::Client, form: &[(&str, &str)]) -> DirectoryPage {
-    let res = app.call(c, "directory", form).await;
+    let query = models::DirectoryQuery::from_pairs(form.iter().copied());
+    let res = app.call_json(c, "directory", serde_json::json!({ "query": query })).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -65,7 +66,14 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
     let allowed = |path: &str, who: &str| -> bool {
         match path {
             "/api/me" | "/api/logout" | "/api/login" => true,
-            "/api/directory" | "/api/conversions/detail" | "/api/links/list" | "/api/tiers/rules" | "/api/tiers/simulate" | "/api/partners/profile" => who != "partner",
+            "/api/directory" | "/api/conversions/detail" | "/api/links/list" | "/api/tiers/rules" | "/api/tiers/simulate" | "/api/partners/profile"
+            | "/api/segments/list" | "/api/fields/list" | "/api/partners/timeline" | "/api/partners/note" => who != "partner",
+            "/api/directory/bulk" | "/api/segments/save" | "/api/partners/create" | "/api/partners/update" | "/api/partners/enrollment" => {
+                matches!(who, "admin" | "program_manager" | "relationship_owner")
+            }
+            "/api/segments/delete" => matches!(who, "admin" | "program_manager"),
+            p if p.starts_with("/api/fields/") => who == "admin",
+            p if p.starts_with("/api/imports/") => matches!(who, "admin" | "program_manager"),
             "/api/tiers/save" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/settings/") => who == "admin",
             p if p.starts_with("/api/portal/") => who == "partner",
@@ -100,7 +108,7 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
 on_both!(a_partner_user_calling_a_team_function_gets_403, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let partner = app.login(PARTNER).await;
-    assert_eq!(app.call(&partner, "directory", &[]).await.status(), 403);
+    assert_eq!(app.call_json(&partner, "directory", serde_json::json!({"query": {}})).await.status(), 403);
     let manager = app.login(MANAGER).await;
     assert_eq!(app.call(&manager, "portal/home", &[]).await.status(), 403);
     let home: PortalHome = app.call(&partner, "portal/home", &[]).await.json().await.unwrap();
@@ -165,9 +173,9 @@ on_both!(the_directory_counts_filters_searches_and_pages_on_the_server, |b: Back
     let none = directory(&app, &c, &[("q", "%")]).await;
     assert_eq!(none.total, 0, "LIKE wildcards in the search are literal");
 
-    let bad = app.call(&c, "directory", &[("status", "sleeping")]).await;
+    let bad = app.call_json(&c, "directory", serde_json::json!({"query": {"per_page": 500}})).await;
     assert_eq!(bad.status(), 422);
-    assert!(bad.text().await.unwrap().contains("status"));
+    assert!(bad.text().await.unwrap().contains("per_page"));
 });
 
 on_both!(signing_in_rotates_the_session_id_and_sets_strict_http_only_cookies, |b: Backend| async move {
@@ -201,7 +209,7 @@ on_both!(signing_out_revokes_the_session_on_the_server, |b: Backend| async move 
     let cookie = cookie_pair(&session_cookie(&res).unwrap());
     assert_eq!(app.call(&c, "logout", &[]).await.status(), 200);
     let raw = reqwest::Client::new();
-    let replay = raw.post(app.url("/api/directory")).header("cookie", cookie).send().await.unwrap();
+    let replay = raw.post(app.url("/api/directory")).header("cookie", cookie).json(&serde_json::json!({"query": {}})).send().await.unwrap();
     assert_eq!(replay.status(), 401, "a copied cookie is useless after sign-out");
 });
 
@@ -302,10 +310,10 @@ on_both!(a_partner_profile_shows_the_timeline_to_the_team_of_its_account_only, |
     let manager = app.login(MANAGER).await;
     let p: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1")]).await.json().await.unwrap();
     assert_eq!(p.name, "Ava Thompson");
-    assert!(p.timeline.iter().any(|t| t.kind == "conversion"));
-    assert!(p.kinds.contains(&"enrolled".to_string()));
+    assert!(p.timeline.items.iter().any(|t| t.kind == "conversion"));
+    assert!(p.timeline.kinds.contains(&"enrolled".to_string()));
     let only: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1"), ("kind", "enrolled")]).await.json().await.unwrap();
-    assert!(!only.timeline.is_empty() && only.timeline.iter().all(|t| t.kind == "enrolled"));
+    assert!(!only.timeline.items.is_empty() && only.timeline.items.iter().all(|t| t.kind == "enrolled"));
     let html = manager.get(app.url("/partners/1")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Activity timeline") && html.contains("Ava Thompson"));
     let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod conversions;
 pub mod directory;
 pub mod finance;
+pub mod imports;
 pub mod links;
 pub mod partners;
 pub mod portal;

@@ -1,94 +1,58 @@
-//! The partner directory: counts by status as filter tabs, search, program picker, pagination.
-//! The filter lives in the URL, so a view can be bookmarked and shared, and changing it
-//! navigates on the client without a reload.
+//! The partner directory: status tabs with counts, filters (program, tier, source, owner,
+//! health, a custom field, free text), sorting, selection and bulk actions, saved segments and
+//! CSV export. The filter lives in the URL, so a view can be bookmarked and shared, and changing
+//! it navigates on the client without a reload.
 
-use crate::api::directory::list_directory;
+use crate::api::directory::{list_directory, BulkApply, SaveSegment};
 use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use models::{DirectoryPage as Page, StatusCounts};
+use leptos_router::hooks::use_location;
+use models::{
+    BulkAction, BulkReport, BulkTarget, DirectoryPage as Page, DirectoryQuery, DirectorySort, EnrollmentStatus, HealthBand,
+};
+use std::collections::BTreeSet;
 
-/// The directory filter as read from the URL.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Filter {
-    program: Option<i64>,
-    status: Option<String>,
-    q: Option<String>,
-    page: u64,
-}
-
-impl Filter {
-    /// The URL of this filter.
-    fn href(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(p) = self.program {
-            parts.push(format!("program={p}"));
-        }
-        if let Some(s) = &self.status {
-            parts.push(format!("status={s}"));
-        }
-        if let Some(q) = self.q.as_ref().filter(|q| !q.is_empty()) {
-            parts.push(format!("q={}", encode(q)));
-        }
-        if self.page > 1 {
-            parts.push(format!("page={}", self.page));
-        }
-        if parts.is_empty() {
-            "/directory".into()
-        } else {
-            format!("/directory?{}", parts.join("&"))
-        }
-    }
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-const TABS: &[(Option<&str>, &str)] = &[
+const TABS: &[(Option<EnrollmentStatus>, &str)] = &[
     (None, "All"),
-    (Some("active"), "Active"),
-    (Some("pending"), "Pending"),
-    (Some("paused"), "Paused"),
-    (Some("suspended"), "Suspended"),
+    (Some(EnrollmentStatus::Active), "Active"),
+    (Some(EnrollmentStatus::Pending), "Pending"),
+    (Some(EnrollmentStatus::Paused), "Paused"),
+    (Some(EnrollmentStatus::Suspended), "Suspended"),
+    (Some(EnrollmentStatus::Rejected), "Rejected"),
 ];
 
-fn count_of(c: &StatusCounts, status: Option<&str>) -> u64 {
-    match status {
-        None => c.all,
-        Some("active") => c.active,
-        Some("pending") => c.pending,
-        Some("paused") => c.paused,
-        Some("suspended") => c.suspended,
-        _ => 0,
+/// A bulk report in one sentence.
+pub fn bulk_summary(r: &BulkReport) -> String {
+    let mut s = format!("{} changed, {} already so", r.changed, r.unchanged);
+    if !r.refused.is_empty() {
+        let reasons: Vec<String> = r.refused.iter().take(3).map(|(who, why)| format!("{who}: {why}")).collect();
+        s.push_str(&format!(", {} refused — {}", r.refused.len(), reasons.join("; ")));
+        if r.refused.len() > 3 {
+            s.push('…');
+        }
+    }
+    s
+}
+
+/// A health score as a coloured pill.
+#[component]
+pub fn HealthPill(score: Option<i32>, band: HealthBand) -> impl IntoView {
+    view! {
+        <span class=format!("health health-{}", band.as_str()) title=band.label()>
+            {score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}
+        </span>
     }
 }
 
 /// `/directory`.
 #[component]
 pub fn DirectoryPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        let q = query.read();
-        Filter {
-            program: q.get("program").and_then(|p| p.parse().ok()),
-            status: q.get("status").filter(|s| !s.is_empty() && s != "all"),
-            q: q.get("q").filter(|s| !s.is_empty()),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        }
-    });
-    let data = Resource::new(
-        move || filter.get(),
-        |f| list_directory(f.program, f.status, f.q, Some(f.page)),
-    );
+    let location = use_location();
+    let filter = Memo::new(move |_| DirectoryQuery::from_query_string(&location.search.get()));
+    let bulk = ServerAction::<BulkApply>::new();
+    let data = Resource::new(move || (filter.get(), bulk.version().get()), |(f, _)| list_directory(f));
 
     view! {
         <TeamShell>
@@ -96,13 +60,19 @@ pub fn DirectoryPage() -> impl IntoView {
             <header class="page-head">
                 <div>
                     <h1>"Partner directory"</h1>
-                    <p class="muted">"Every partner of every program, with their tier and status."</p>
+                    <p class="muted">"Every partner of every program: tier, status, 90-day performance and health."</p>
                 </div>
+                <nav class="head-links">
+                    <a class="btn" href="/directory/segments">"Segments"</a>
+                    <a class="btn" href="/directory/import">"Import CSV"</a>
+                    <a class="btn" href="/directory/fields">"Custom fields"</a>
+                    <a class="btn btn-primary" href="/directory/new">"Add partner"</a>
+                </nav>
             </header>
             <Transition fallback=|| view! { <div class="loading">"Loading partners…"</div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <DirectoryView page filter=filter.get_untracked()/> }.into_any(),
+                        Ok(page) => view! { <DirectoryView page filter=filter.get_untracked() bulk/> }.into_any(),
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     }
                 })}
@@ -112,125 +82,232 @@ pub fn DirectoryPage() -> impl IntoView {
 }
 
 #[component]
-fn DirectoryView(page: Page, filter: Filter) -> impl IntoView {
-    let navigate = use_navigate();
-    let program_filter = filter.clone();
-    let on_program = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        let f = Filter { program: value.parse().ok(), page: 1, ..program_filter.clone() };
-        navigate(&f.href(), Default::default());
-    };
+fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkApply>) -> impl IntoView {
     let last_page = page.total.div_ceil(page.per_page).max(1);
-    let first_row = if page.total == 0 { 0 } else { (page.page - 1) * page.per_page + 1 };
-    let last_row = ((page.page - 1) * page.per_page + page.items.len() as u64).min(page.total);
-    let prev = (page.page > 1).then(|| Filter { page: page.page - 1, ..filter.clone() }.href());
-    let next = (page.page < last_page).then(|| Filter { page: page.page + 1, ..filter.clone() }.href());
-    let selected_program = filter.program;
+    let current = page.page;
+    let first_row = if page.total == 0 { 0 } else { (current - 1) * page.per_page + 1 };
+    let last_row = ((current - 1) * page.per_page + page.items.len() as u64).min(page.total);
+    let at = |p: u64| DirectoryQuery { page: p, ..filter.clone() }.href();
+    let prev = (current > 1).then(|| at(current - 1));
+    let next = (current < last_page).then(|| at(current + 1));
+    let export = format!("/directory/export.csv?{}", DirectoryQuery { page: 0, ..filter.clone() }.to_query_string());
+    let mine = DirectoryQuery { owner: Some(page.me), page: 1, ..filter.clone() }.href();
+    let is_mine = filter.owner == Some(page.me);
+    let sort = filter.sort.unwrap_or(DirectorySort::Name);
+    let field = filter.fields.first().cloned();
+    let can_edit = page.can_edit;
+    let total = page.total;
+
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
+    let all_matching = RwSignal::new(false);
+    let page_ids: Vec<i64> = page.items.iter().map(|r| r.enrollment_id).collect();
+    let action = RwSignal::new("status".to_string());
+    let value = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let segment_name = RwSignal::new(String::new());
+    let save = ServerAction::<SaveSegment>::new();
+    let apply_filter = filter.clone();
+    let apply = move |_| {
+        let v = value.get_untracked();
+        let act = match action.get_untracked().as_str() {
+            "status" => match EnrollmentStatus::parse(&v) {
+                Ok(status) => BulkAction::SetStatus { status, reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()) },
+                Err(_) => return,
+            },
+            "tier" => BulkAction::SetTier { tier: v },
+            "commission" => BulkAction::SetCommission { commission: Some(v).filter(|v| !v.trim().is_empty()) },
+            "owner" => BulkAction::SetOwner { owner: v.parse().ok() },
+            _ => BulkAction::AddNote { text: v },
+        };
+        let target = if all_matching.get_untracked() {
+            BulkTarget::Filter { query: DirectoryQuery { page: 0, ..apply_filter.clone() } }
+        } else {
+            BulkTarget::Ids { ids: selected.get_untracked().into_iter().collect() }
+        };
+        bulk.dispatch(BulkApply { target, action: act });
+    };
+    let save_filter = filter.clone();
+    let tiers = page.tiers.clone();
+    let owners = page.owners.clone();
 
     view! {
         <nav class="tabs" aria-label="Filter by status">
-            {TABS
-                .iter()
-                .map(|(status, label)| {
-                    let href = Filter { status: status.map(str::to_string), page: 1, ..filter.clone() }.href();
-                    let active = filter.status.as_deref() == *status;
-                    let n = count_of(&page.counts, *status);
-                    view! {
-                        <a href=href class="tab" class:active=active data-status=status.unwrap_or("all")>
-                            {*label}
-                            <span class="count">{n}</span>
-                        </a>
-                    }
-                })
-                .collect_view()}
+            {TABS.iter().map(|(status, label)| {
+                let href = DirectoryQuery { status: *status, page: 1, ..filter.clone() }.href();
+                let active = filter.status == *status;
+                view! {
+                    <a href=href class="tab" class:active=active data-status=status.map(|s| s.as_str()).unwrap_or("all")>
+                        {*label}<span class="count">{page.counts.of(*status)}</span>
+                    </a>
+                }
+            }).collect_view()}
+            <a href=mine class="tab" class:active=is_mine data-status="mine">"My partners"</a>
         </nav>
-        <div class="toolbar">
-            <Form method="GET" action="/directory" attr:class="search">
-                {filter.program.map(|p| view! { <input type="hidden" name="program" value=p/> })}
-                {filter.status.clone().map(|s| view! { <input type="hidden" name="status" value=s/> })}
-                <input
-                    type="search"
-                    name="q"
-                    placeholder="Search name, email or company"
-                    value=filter.q.clone().unwrap_or_default()
-                    aria-label="Search partners"
-                />
-                <button type="submit" class="btn">"Search"</button>
-            </Form>
-            <label class="picker">
-                "Program "
-                <select on:change=on_program aria-label="Program">
-                    <option value="" selected=selected_program.is_none()>"All programs"</option>
-                    {page
-                        .programs
-                        .iter()
-                        .map(|p| view! { <option value=p.id selected=selected_program == Some(p.id)>{p.name.clone()}</option> })
-                        .collect_view()}
+        <Form method="GET" action="/directory" attr:class="filters card">
+            {filter.status.map(|s| view! { <input type="hidden" name="status" value=s.as_str()/> })}
+            <input type="search" name="q" placeholder="Name, email or company" value=filter.q.clone().unwrap_or_default() aria-label="Search partners"/>
+            <select name="program" aria-label="Program">
+                <option value="">"All programs"</option>
+                {page.programs.iter().map(|p| view! { <option value=p.id selected=filter.program_id == Some(p.id)>{p.name.clone()}</option> }).collect_view()}
+            </select>
+            <select name="tier" aria-label="Tier">
+                <option value="">"Any tier"</option>
+                {page.tiers.iter().map(|t| view! { <option value=t.clone() selected=filter.tier.as_deref() == Some(t.as_str())>{t.clone()}</option> }).collect_view()}
+            </select>
+            <select name="source" aria-label="Acquisition source">
+                <option value="">"Any source"</option>
+                {page.sources.iter().map(|s| view! { <option value=s.clone() selected=filter.source.as_deref() == Some(s.as_str())>{s.clone()}</option> }).collect_view()}
+            </select>
+            <select name="owner" aria-label="Relationship owner">
+                <option value="">"Any owner"</option>
+                {page.owners.iter().map(|o| view! { <option value=o.id selected=filter.owner == Some(o.id)>{o.name.clone()}</option> }).collect_view()}
+            </select>
+            <select name="health" aria-label="Health">
+                <option value="">"Any health"</option>
+                {HealthBand::ALL.iter().map(|h| view! { <option value=h.as_str() selected=filter.health == Some(*h)>{h.label()}</option> }).collect_view()}
+            </select>
+            {(!page.fields.is_empty()).then(|| view! {
+                <select name="cf_key" aria-label="Custom field">
+                    <option value="">"Custom field…"</option>
+                    {page.fields.iter().map(|f| view! { <option value=f.key.clone() selected=field.as_ref().is_some_and(|x| x.key == f.key)>{f.label.clone()}</option> }).collect_view()}
                 </select>
-            </label>
+                <input type="text" name="cf_value" placeholder="equals" value=field.as_ref().map(|f| f.value.clone()).unwrap_or_default() aria-label="Custom field value"/>
+            })}
+            <select name="sort" aria-label="Sort by">
+                {DirectorySort::ALL.iter().map(|s| view! { <option value=s.as_str() selected=sort == *s>{format!("Sort: {}", s.label())}</option> }).collect_view()}
+            </select>
+            <label class="check"><input type="checkbox" name="desc" value="1" checked=filter.desc/>" descending"</label>
+            <button type="submit" class="btn btn-primary">"Apply"</button>
+            <a class="btn" href="/directory">"Reset"</a>
+        </Form>
+        <div class="toolbar">
+            <span class="muted">{format!("{total} matching")}</span>
+            <a class="btn" href=export download>"Export CSV"</a>
+            {can_edit.then(|| view! {
+                <input type="text" placeholder="Segment name" prop:value=segment_name on:input=move |ev| segment_name.set(event_target_value(&ev)) aria-label="Segment name"/>
+                <button class="btn" disabled=move || segment_name.read().trim().is_empty() || save.pending().get() on:click={
+                    let f = save_filter.clone();
+                    move |_| { save.dispatch(SaveSegment { name: segment_name.get_untracked(), query: f.clone() }); }
+                }>"Save as segment"</button>
+            })}
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <span class="notice inline" role="status">"Segment saved. "<a href="/directory/segments">"See segments"</a></span> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
         </div>
+        {can_edit.then(|| view! {
+            <div class="actions card bulk-bar">
+                <span class="muted">{move || if all_matching.get() { format!("All {total} matching") } else { format!("{} selected", selected.read().len()) }}</span>
+                <label class="check"><input type="checkbox" prop:checked=all_matching on:change=move |ev| all_matching.set(event_target_checked(&ev))/>{format!(" all {total} matching this filter")}</label>
+                <select aria-label="Bulk action" on:change=move |ev| { action.set(event_target_value(&ev)); value.set(String::new()); }>
+                    <option value="status">"Change status"</option>
+                    <option value="tier">"Set tier"</option>
+                    <option value="commission">"Set commission"</option>
+                    <option value="owner">"Set owner"</option>
+                    <option value="note">"Add note"</option>
+                </select>
+                {move || {
+                    let tiers = tiers.clone();
+                    let owners = owners.clone();
+                    match action.get().as_str() {
+                        "status" => view! {
+                            <select aria-label="New status" on:change=move |ev| value.set(event_target_value(&ev))>
+                                <option value="">"to…"</option>
+                                {EnrollmentStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                            </select>
+                            <input type="text" placeholder="Reason (optional)" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev)) aria-label="Reason"/>
+                        }.into_any(),
+                        "tier" => view! {
+                            <select aria-label="New tier" on:change=move |ev| value.set(event_target_value(&ev))>
+                                <option value="">"to…"</option>
+                                {tiers.into_iter().map(|t| { let v = t.clone(); view! { <option value=v>{t}</option> } }).collect_view()}
+                            </select>
+                        }.into_any(),
+                        "owner" => view! {
+                            <select aria-label="New owner" on:change=move |ev| value.set(event_target_value(&ev))>
+                                <option value="">"nobody"</option>
+                                {owners.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect_view()}
+                            </select>
+                        }.into_any(),
+                        "commission" => view! {
+                            <input type="text" placeholder="12.5% or 5.00 (empty: tier rate)" prop:value=value on:input=move |ev| value.set(event_target_value(&ev)) aria-label="Commission"/>
+                        }.into_any(),
+                        _ => view! {
+                            <input type="text" placeholder="Note" prop:value=value on:input=move |ev| value.set(event_target_value(&ev)) aria-label="Note"/>
+                        }.into_any(),
+                    }
+                }}
+                <button class="btn btn-primary" disabled=move || bulk.pending().get() || (!all_matching.get() && selected.read().is_empty()) || (action.get() == "status" && value.read().is_empty()) on:click=apply>"Apply"</button>
+            </div>
+        })}
+        {move || bulk.value().get().map(|r| match r {
+            Ok(r) => view! { <div class="notice" role="status">{bulk_summary(&r)}</div> }.into_any(),
+            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+        })}
         <div class="card table-card">
-            <table class="table">
+            <table class="table directory">
                 <thead>
                     <tr>
+                        {can_edit.then(|| view! { <th><input type="checkbox" aria-label="Select this page" on:change={
+                            let ids = page_ids.clone();
+                            move |ev| if event_target_checked(&ev) { selected.set(ids.iter().copied().collect()) } else { selected.set(BTreeSet::new()) }
+                        }/></th> })}
                         <th>"Partner"</th>
-                        <th>"Company"</th>
                         <th>"Program"</th>
                         <th>"Tier"</th>
                         <th>"Status"</th>
-                        <th>"Joined"</th>
+                        <th class="right">"Revenue 90 d"</th>
+                        <th class="right">"Conv."</th>
+                        <th class="right">"Rate"</th>
+                        <th>"Last conversion"</th>
+                        <th>"Health"</th>
+                        <th>"Owner"</th>
                     </tr>
                 </thead>
                 <tbody>
                     {if page.items.is_empty() {
-                        view! { <tr><td colspan="6" class="empty">"No partners match this filter."</td></tr> }.into_any()
+                        view! { <tr><td colspan="11" class="empty">"No partners match this filter."</td></tr> }.into_any()
                     } else {
-                        page.items
-                            .into_iter()
-                            .map(|row| view! {
+                        page.items.into_iter().map(|row| {
+                            let id = row.enrollment_id;
+                            view! {
                                 <tr>
+                                    {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
+                                        prop:checked=move || selected.read().contains(&id)
+                                        on:change=move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } })/></td> })}
                                     <td>
-                                        <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name}</a>
-                                        <div class="sub">{row.email}</div>
+                                        <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name.clone()}</a>
+                                        <div class="sub">{row.email}{row.company.map(|c| format!(" · {c}"))}</div>
                                     </td>
-                                    <td>{row.company.unwrap_or_else(|| "—".into())}</td>
-                                    <td>{row.program}</td>
+                                    <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
                                     <td><TierBadge tier=row.tier/></td>
                                     <td><StatusBadge status=row.status/></td>
-                                    <td class="num">{row.joined}</td>
+                                    <td class="num right">{row.revenue_90d}</td>
+                                    <td class="num right">{row.conversions_90d}</td>
+                                    <td class="num right">{row.conversion_rate}</td>
+                                    <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
+                                    <td><HealthPill score=row.health band=row.health_band/></td>
+                                    <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
                                 </tr>
-                            })
-                            .collect_view()
-                            .into_any()
+                            }
+                        }).collect_view().into_any()
                     }}
                 </tbody>
             </table>
         </div>
         <div class="pager">
-            <span class="muted">{format!("{first_row}–{last_row} of {}", page.total)}</span>
+            <span class="muted">{format!("{first_row}–{last_row} of {total}")}</span>
             <span class="pager-links">
                 {match prev {
                     Some(h) => view! { <a class="btn" href=h rel="prev">"← Previous"</a> }.into_any(),
                     None => view! { <span class="btn disabled">"← Previous"</span> }.into_any(),
                 }}
-                <span class="muted">{format!("Page {} of {last_page}", page.page)}</span>
+                <span class="muted">{format!("Page {current} of {last_page}")}</span>
                 {match next {
                     Some(h) => view! { <a class="btn" href=h rel="next">"Next →"</a> }.into_any(),
                     None => view! { <span class="btn disabled">"Next →"</span> }.into_any(),
                 }}
             </span>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_round_trip_through_their_url() {
-        let f = Filter { program: Some(2), status: Some("active".into()), q: Some("a b&c".into()), page: 3 };
-        assert_eq!(f.href(), "/directory?program=2&status=active&q=a%20b%26c&page=3");
-        assert_eq!(Filter::default().href(), "/directory");
     }
 }

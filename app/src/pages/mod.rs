@@ -1,20 +1,24 @@
 //! The pages of the app.
 
 mod conversion;
-mod directory;
+pub mod directory;
 mod finance;
+mod import;
 mod login;
 mod partner;
 mod portal;
+mod segments;
 mod settings;
 mod tiers;
 
 pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
 pub use finance::FinancePage;
+pub use import::{ImportMapPage, ImportPage};
 pub use login::LoginPage;
-pub use partner::PartnerPage;
+pub use partner::{NewPartnerPage, PartnerPage};
 pub use portal::PortalPage;
+pub use segments::{FieldsPage, SegmentsPage};
 pub use settings::SettingsPage;
 pub use tiers::TiersPage;
 

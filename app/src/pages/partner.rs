@@ -1,11 +1,16 @@
-//! A partner's profile: contact, enrollments, balances and the activity timeline.
+//! A partner's profile: contact details and custom attributes (editable), enrollments with
+//! their lifecycle (status, tier, commission), notes, and the activity timeline with filter,
+//! search, paging and CSV export. Also the "add partner" form.
 
-use crate::api::partners::load_profile;
+use crate::api::partners::{load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, UpdatePartner};
 use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
+use crate::pages::directory::HealthPill;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use models::{HealthBand, PartnerFields, PartnerProfile, ProfileEnrollment};
+use std::collections::BTreeMap;
 
 /// `/partners/:id`.
 #[component]
@@ -14,81 +19,333 @@ pub fn PartnerPage() -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0));
     let kind = Memo::new(move |_| query.read().get("kind").filter(|k| !k.is_empty()));
-    let data = Resource::new(move || (id.get(), kind.get()), |(id, kind)| load_profile(id, kind));
+    let q = Memo::new(move |_| query.read().get("q").filter(|k| !k.is_empty()));
+    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).max(1));
+    let update = ServerAction::<UpdatePartner>::new();
+    let change = ServerAction::<ChangeEnrollment>::new();
+    let note = ServerAction::<AddNote>::new();
+    let data = Resource::new(move || (id.get(), update.version().get(), change.version().get()), |(id, _, _)| load_profile(id, None, None));
+    let timeline = Resource::new(
+        move || (id.get(), kind.get(), q.get(), page.get(), note.version().get(), update.version().get(), change.version().get()),
+        |(id, kind, q, page, ..)| load_timeline(id, kind, q, page),
+    );
     view! {
         <TeamShell>
             <Title text="Partner"/>
             <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || {
-                    Suspend::new(async move {
+                {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => {
-                            let pid = p.id;
-                            let selected = kind.get_untracked().unwrap_or_default();
-                            view! {
-                                <header class="page-head">
-                                    <div>
-                                        <h1>{p.name.clone()}</h1>
-                                        <p class="muted">{format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}</p>
-                                    </div>
-                                    <a class="btn" href="/directory">"← Directory"</a>
-                                </header>
-                                <section class="kpis">
-                                    <div class="kpi"><div class="kpi-value">{p.balances.0.clone()}</div><div class="kpi-label">"pending commission"</div></div>
-                                    <div class="kpi"><div class="kpi-value">{p.balances.1.clone()}</div><div class="kpi-label">"approved, unpaid"</div></div>
-                                    <div class="kpi"><div class="kpi-value">{p.balances.2.clone()}</div><div class="kpi-label">"paid"</div></div>
-                                    <div class="kpi"><div class="kpi-value small-value">{p.source.clone().unwrap_or_else(|| "—".into())}</div><div class="kpi-label">"acquisition source"</div></div>
-                                </section>
-                                <h2 class="section">"Programs"</h2>
-                                <div class="card table-card">
-                                    <table class="table">
-                                        <thead><tr><th>"Program"</th><th>"Status"</th><th>"Tier"</th><th>"Commission"</th><th>"Joined"</th></tr></thead>
-                                        <tbody>
-                                            {p.enrollments.into_iter().map(|e| view! {
-                                                <tr>
-                                                    <td>{e.program}{e.dormant_since.map(|d| view! { <div class="sub">{format!("dormant since {d}")}</div> })}</td>
-                                                    <td><StatusBadge status=e.status/></td>
-                                                    <td><TierBadge tier=e.tier/></td>
-                                                    <td>{e.commission}</td>
-                                                    <td class="num">{e.joined}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <div class="section-head">
-                                    <h2 class="section">"Activity timeline"</h2>
-                                    <Form method="GET" action=format!("/partners/{pid}") attr:class="picker">
-                                        <label class="picker">"Show "
-                                            <select name="kind" aria-label="Event kind" onchange="this.form.requestSubmit()">
-                                                <option value="" selected=selected.is_empty()>"everything"</option>
-                                                {p.kinds.iter().map(|k| view! { <option value=k.clone() selected=*k == selected>{k.replace('_', " ")}</option> }).collect_view()}
-                                            </select>
-                                        </label>
-                                        <noscript><button class="btn" type="submit">"Filter"</button></noscript>
-                                    </Form>
-                                </div>
-                                <ol class="timeline card">
-                                    {if p.timeline.is_empty() {
-                                        view! { <li class="muted">"Nothing here yet."</li> }.into_any()
-                                    } else {
-                                        p.timeline.into_iter().map(|t| view! {
-                                            <li class=format!("ev ev-{}", t.kind)>
-                                                <span class="ev-kind">{t.kind.replace('_', " ")}</span>
-                                                <div class="ev-body">
-                                                    <div>{t.summary}</div>
-                                                    <div class="sub">{format!("{} · {}", t.at, t.actor)}</div>
-                                                </div>
-                                            </li>
-                                        }).collect_view().into_any()
-                                    }}
-                                </ol>
-                            }.into_any()
-                        }
+                        Ok(p) => view! { <Profile p update change/> }.into_any(),
                     }
-                })}}
+                })}
             </Transition>
+            <div class="section-head">
+                <h2 class="section">"Activity timeline"</h2>
+                <a class="btn" href=move || format!("/partners/{}/timeline.csv", id.get()) download>"Export CSV"</a>
+            </div>
+            <ActionForm action=note attr:class="card note-form">
+                <input type="hidden" name="id" prop:value=move || id.get()/>
+                <textarea name="text" rows="2" placeholder="Add a note for the team…" aria-label="Note" required></textarea>
+                <button class="btn btn-primary" type="submit">"Add note"</button>
+            </ActionForm>
+            {move || note.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <Transition fallback=|| view! { <div class="loading">"Loading the timeline…"</div> }>
+                {move || Suspend::new(async move {
+                    let t = match timeline.await {
+                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(t) => t,
+                    };
+                    let pid = id.get_untracked();
+                    let selected = kind.get_untracked().unwrap_or_default();
+                    let search = q.get_untracked().unwrap_or_default();
+                    let page_now = page.get_untracked();
+                    let link = |p: u64| {
+                        let mut parts = vec![format!("page={p}")];
+                        if !selected.is_empty() { parts.push(format!("kind={selected}")); }
+                        if !search.is_empty() { parts.push(format!("q={}", models::url_encode(&search))); }
+                        format!("/partners/{pid}?{}", parts.join("&"))
+                    };
+                    let older = (page_now * 50 < t.total).then(|| link(page_now + 1));
+                    let newer = (page_now > 1).then(|| link(page_now - 1));
+                    view! {
+                        <Form method="GET" action=format!("/partners/{pid}") attr:class="toolbar">
+                            <select name="kind" aria-label="Event kind">
+                                <option value="" selected=selected.is_empty()>"Everything"</option>
+                                {t.kinds.iter().map(|k| view! { <option value=k.clone() selected=*k == selected>{k.replace('_', " ")}</option> }).collect_view()}
+                            </select>
+                            <input type="search" name="q" placeholder="Search the timeline" value=search.clone() aria-label="Search the timeline"/>
+                            <button class="btn" type="submit">"Filter"</button>
+                            <span class="muted">{format!("{} events", t.total)}</span>
+                        </Form>
+                        <ol class="timeline card">
+                            {if t.items.is_empty() {
+                                view! { <li class="muted">"Nothing here yet."</li> }.into_any()
+                            } else {
+                                t.items.into_iter().map(|t| view! {
+                                    <li class=format!("ev ev-{}", t.kind)>
+                                        <span class="ev-kind">{t.kind.replace('_', " ")}</span>
+                                        <div class="ev-body">
+                                            <div>{t.summary}</div>
+                                            <div class="sub">{format!("{} · {}", t.at, t.actor)}</div>
+                                        </div>
+                                    </li>
+                                }).collect_view().into_any()
+                            }}
+                        </ol>
+                        <div class="pager">
+                            {newer.map(|h| view! { <a class="btn" href=h>"← Newer"</a> })}
+                            {older.map(|h| view! { <a class="btn" href=h>"Older →"</a> })}
+                        </div>
+                    }.into_any()
+                })}
+            </Transition>
+        </TeamShell>
+    }
+}
+
+#[component]
+fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: ServerAction<ChangeEnrollment>) -> impl IntoView {
+    let pid = p.id;
+    let editing = RwSignal::new(false);
+    let can_edit = p.can_edit;
+    let enrollments = p.enrollments.clone();
+    view! {
+        <header class="page-head">
+            <div>
+                <h1>{p.name.clone()}</h1>
+                <p class="muted">{format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}</p>
+            </div>
+            <a class="btn" href="/directory">"← Directory"</a>
+        </header>
+        <section class="kpis">
+            <div class="kpi"><div class="kpi-value">{p.balances.0.clone()}</div><div class="kpi-label">"pending commission"</div></div>
+            <div class="kpi"><div class="kpi-value">{p.balances.1.clone()}</div><div class="kpi-label">"approved, unpaid"</div></div>
+            <div class="kpi"><div class="kpi-value">{p.balances.2.clone()}</div><div class="kpi-label">"paid"</div></div>
+            <div class="kpi"><div class="kpi-value small-value">{p.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())}</div><div class="kpi-label">"relationship owner"</div></div>
+        </section>
+        {move || update.value().get().map(|r| match r {
+            Ok(changed) if changed.is_empty() => view! { <div class="notice" role="status">"Nothing changed."</div> }.into_any(),
+            Ok(changed) => view! { <div class="notice" role="status">{format!("Saved: {}.", changed.join(", "))}</div> }.into_any(),
+            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+        })}
+        <div class="section-head">
+            <h2 class="section">"Contact and attributes"</h2>
+            {can_edit.then(|| view! { <button class="btn" on:click=move |_| editing.update(|e| *e = !*e)>{move || if editing.get() { "Cancel" } else { "Edit" }}</button> })}
+        </div>
+        {
+            let p2 = p.clone();
+            move || if editing.get() {
+                view! { <EditForm p=p2.clone() update editing/> }.into_any()
+            } else {
+                view! { <Details p=p2.clone()/> }.into_any()
+            }
+        }
+        <h2 class="section">"Programs"</h2>
+        {move || change.value().get().map(|r| match r {
+            Ok(true) => view! { <div class="notice" role="status">"Enrollment updated."</div> }.into_any(),
+            Ok(false) => view! { <div class="notice" role="status">"Already so; nothing changed."</div> }.into_any(),
+            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+        })}
+        <div class="card table-card">
+            <table class="table">
+                <thead><tr><th>"Program"</th><th>"Status"</th><th>"Tier"</th><th>"Commission"</th><th class="right">"Revenue 90 d"</th><th>"Health"</th><th>"Joined"</th></tr></thead>
+                <tbody>
+                    {enrollments.into_iter().map(|e| view! { <EnrollmentRow e pid can_edit change/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn Details(p: PartnerProfile) -> impl IntoView {
+    let row = |label: &'static str, v: Option<String>| view! { <div class="dl-row"><dt>{label}</dt><dd>{v.unwrap_or_else(|| "—".into())}</dd></div> };
+    view! {
+        <dl class="card details">
+            {row("Email", Some(p.email.clone()))}
+            {row("Company", p.company.clone())}
+            {row("Phone", p.phone.clone())}
+            {row("Website", p.website.clone())}
+            {row("Country", p.country.clone())}
+            {row("Acquisition source", p.source.clone())}
+            {p.attributes.into_iter().map(|a| view! {
+                <div class="dl-row"><dt>{a.field.label}</dt><dd>{a.value.map(|v| match v.as_str() { "true" => "yes".to_string(), "false" => "no".to_string(), _ => v }).unwrap_or_else(|| "—".into())}</dd></div>
+            }).collect_view()}
+        </dl>
+    }
+}
+
+#[component]
+fn EditForm(p: PartnerProfile, update: ServerAction<UpdatePartner>, editing: RwSignal<bool>) -> impl IntoView {
+    let name = RwSignal::new(p.name.clone());
+    let company = RwSignal::new(p.company.clone().unwrap_or_default());
+    let source = RwSignal::new(p.source.clone().unwrap_or_default());
+    let phone = RwSignal::new(p.phone.clone().unwrap_or_default());
+    let website = RwSignal::new(p.website.clone().unwrap_or_default());
+    let country = RwSignal::new(p.country.clone().unwrap_or_default());
+    let owner = RwSignal::new(p.owner.as_ref().map(|o| o.id.to_string()).unwrap_or_default());
+    let custom = RwSignal::new(p.attributes.iter().map(|a| (a.field.key.clone(), a.value.clone().unwrap_or_default())).collect::<BTreeMap<_, _>>());
+    let id = p.id;
+    let save = move |_| {
+        update.dispatch(UpdatePartner {
+            id,
+            fields: PartnerFields {
+                name: Some(name.get_untracked()),
+                company: Some(company.get_untracked()),
+                source: Some(source.get_untracked()),
+                phone: Some(phone.get_untracked()),
+                website: Some(website.get_untracked()),
+                country: Some(country.get_untracked()),
+                owner_user_id: Some(owner.get_untracked().parse().ok()),
+                custom: custom.get_untracked(),
+            },
+        });
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            editing.set(false);
+        }
+    });
+    let input = |label: &'static str, sig: RwSignal<String>| view! {
+        <label>{label}<input type="text" prop:value=sig on:input=move |ev| sig.set(event_target_value(&ev))/></label>
+    };
+    view! {
+        <div class="card form-grid edit-partner">
+            {input("Name", name)}
+            {input("Company", company)}
+            {input("Acquisition source", source)}
+            {input("Phone", phone)}
+            {input("Website", website)}
+            {input("Country (2 letters)", country)}
+            <label>"Relationship owner"
+                <select on:change=move |ev| owner.set(event_target_value(&ev))>
+                    <option value="">"nobody"</option>
+                    {p.owners.iter().map(|o| view! { <option value=o.id selected=p.owner.as_ref().is_some_and(|x| x.id == o.id)>{o.name.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            {p.attributes.into_iter().map(|a| {
+                let key = a.field.key.clone();
+                let k2 = key.clone();
+                let value = move || custom.read().get(&k2).cloned().unwrap_or_default();
+                let set = move |ev: leptos::ev::Event| { let v = event_target_value(&ev); let k = key.clone(); custom.update(|m| { m.insert(k, v); }); };
+                let label = format!("{}{}", a.field.label, if a.field.required { " *" } else { "" });
+                match a.field.kind {
+                    models::FieldKind::Select => view! {
+                        <label>{label}<select on:change=set>
+                            <option value="">"—"</option>
+                            {a.field.options.iter().map(|o| view! { <option value=o.clone() selected=a.value.as_deref() == Some(o.as_str())>{o.clone()}</option> }).collect_view()}
+                        </select></label>
+                    }.into_any(),
+                    models::FieldKind::Boolean => view! {
+                        <label>{label}<select on:change=set>
+                            <option value="">"—"</option>
+                            <option value="true" selected=a.value.as_deref() == Some("true")>"yes"</option>
+                            <option value="false" selected=a.value.as_deref() == Some("false")>"no"</option>
+                        </select></label>
+                    }.into_any(),
+                    models::FieldKind::Date => view! { <label>{label}<input type="date" prop:value=value on:input=set/></label> }.into_any(),
+                    _ => view! { <label>{label}<input type="text" prop:value=value on:input=set/></label> }.into_any(),
+                }
+            }).collect_view()}
+            <button class="btn btn-primary" disabled=move || update.pending().get() on:click=save>"Save"</button>
+        </div>
+    }
+}
+
+#[component]
+fn EnrollmentRow(e: ProfileEnrollment, pid: i64, can_edit: bool, change: ServerAction<ChangeEnrollment>) -> impl IntoView {
+    let program_id = e.program_id;
+    let to_status = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let commission = RwSignal::new(e.custom_commission.clone().unwrap_or_default());
+    let dispatch = move |what: &str, value: String, reason: Option<String>| {
+        change.dispatch(ChangeEnrollment { partner_id: pid, program_id, what: what.to_string(), value, reason });
+    };
+    let band = HealthBand::of(e.health, 40);
+    let current_tier = e.tier.clone();
+    view! {
+        <tr>
+            <td>{e.program.clone()}{e.dormant_since.clone().map(|d| view! { <div class="sub">{format!("dormant since {d}")}</div> })}</td>
+            <td>
+                <StatusBadge status=e.status/>
+                {(can_edit && !e.next_statuses.is_empty()).then(|| view! {
+                    <div class="inline-form">
+                        <select aria-label="Change status" on:change=move |ev| to_status.set(event_target_value(&ev))>
+                            <option value="">"Change to…"</option>
+                            {e.next_statuses.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                        </select>
+                        <input type="text" placeholder="Reason (optional)" aria-label="Reason" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/>
+                        <button class="btn" disabled=move || to_status.read().is_empty() || change.pending().get()
+                            on:click=move |_| dispatch("status", to_status.get_untracked(), Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()))>"Change"</button>
+                    </div>
+                })}
+            </td>
+            <td>
+                <TierBadge tier=e.tier.clone()/>
+                {can_edit.then(|| view! {
+                    <div class="inline-form">
+                        <select aria-label="Set tier" on:change=move |ev| { let v = event_target_value(&ev); if !v.is_empty() { dispatch("tier", v, None); } }>
+                            <option value="">"Set tier…"</option>
+                            {e.tiers.iter().filter(|t| **t != current_tier).map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                })}
+            </td>
+            <td>
+                {e.commission.clone()}
+                {can_edit.then(|| view! {
+                    <div class="inline-form">
+                        <input type="text" placeholder="12.5% or 5.00" aria-label="Custom commission" prop:value=commission on:input=move |ev| commission.set(event_target_value(&ev))/>
+                        <button class="btn" on:click=move |_| dispatch("commission", commission.get_untracked(), None)>"Set"</button>
+                    </div>
+                })}
+            </td>
+            <td class="num right">{e.revenue_90d.clone()}<div class="sub">{format!("{} conversions", e.conversions_90d)}</div></td>
+            <td><HealthPill score=e.health band/></td>
+            <td class="num">{e.joined.clone()}</td>
+        </tr>
+    }
+}
+
+/// `/directory/new`: add a partner by hand.
+#[component]
+pub fn NewPartnerPage() -> impl IntoView {
+    let create = ServerAction::<CreatePartner>::new();
+    let email = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let company = RwSignal::new(String::new());
+    let source = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            navigate(&format!("/partners/{id}"), Default::default());
+        }
+    });
+    let input = |label: &'static str, sig: RwSignal<String>| view! {
+        <label>{label}<input type="text" prop:value=sig on:input=move |ev| sig.set(event_target_value(&ev))/></label>
+    };
+    view! {
+        <TeamShell>
+            <Title text="Add partner"/>
+            <header class="page-head">
+                <div><h1>"Add a partner"</h1><p class="muted">"Custom attributes and enrollments can be set on the profile afterwards."</p></div>
+                <a class="btn" href="/directory">"← Directory"</a>
+            </header>
+            <div class="card form-grid">
+                {input("Email", email)}
+                {input("Name", name)}
+                {input("Company", company)}
+                {input("Acquisition source", source)}
+                <button class="btn btn-primary" disabled=move || create.pending().get() on:click=move |_| {
+                    create.dispatch(CreatePartner {
+                        email: email.get_untracked(),
+                        fields: PartnerFields { name: Some(name.get_untracked()), company: Some(company.get_untracked()), source: Some(source.get_untracked()), ..Default::default() },
+                        program_id: None,
+                    });
+                }>"Add partner"</button>
+            </div>
+            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
         </TeamShell>
     }
 }

@@ -1,6 +1,7 @@
 //! REST API v1 (api.md): JSON in and out, `Authorization: Bearer {key}`, problem+json errors.
 //! Handlers are thin doors onto the `backend` services; no business rule lives here.
 
+mod partners;
 mod problem;
 
 pub use problem::{ApiJson, Problem};
@@ -278,7 +279,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Trellis REST API", version = "1", description = "Send conversions and refunds server-to-server, read programs and commissions. Authenticate with `Authorization: Bearer {api key}`; a key acts for its one account. Money is a decimal string in the program's currency; times are RFC 3339 UTC."),
-    paths(create_program, get_program, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary, analytics_cohorts),
+    paths(create_program, get_program, partners::create_partner, partners::list_partners, partners::get_partner, partners::patch_partner, partners::partner_timeline, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary, analytics_cohorts),
     components(schemas(ProblemDoc)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
@@ -327,6 +328,9 @@ pub fn router(state: RestState) -> Router {
     Router::new()
         .route("/programs", post(create_program))
         .route("/programs/{id}", get(get_program))
+        .route("/partners", post(partners::create_partner).get(partners::list_partners))
+        .route("/partners/{id}", get(partners::get_partner).patch(partners::patch_partner))
+        .route("/partners/{id}/timeline", get(partners::partner_timeline))
         .route("/links", post(create_link))
         .route("/conversions", post(create_conversion))
         .route("/conversions/{id}/refund", post(refund_conversion))

@@ -207,6 +207,11 @@ impl TestApp {
         client.post(self.url(&format!("/api/{endpoint}"))).form(form).send().await.unwrap()
     }
 
+    /// Calls a server function that takes JSON.
+    pub async fn call_json(&self, client: &reqwest::Client, endpoint: &str, body: serde_json::Value) -> reqwest::Response {
+        client.post(self.url(&format!("/api/{endpoint}"))).json(&body).send().await.unwrap()
+    }
+
     /// A client signed in as `email` with the demo password.
     pub async fn login(&self, email: &str) -> reqwest::Client {
         let c = self.client();
@@ -234,7 +239,7 @@ pub fn sample_args(path: &str) -> Args {
     use serde_json::json;
     match path {
         "/api/login" => Args::Form(vec![("email", "nobody@example.com"), ("password", "wrong-password")]),
-        "/api/logout" | "/api/me" | "/api/directory" | "/api/portal/home" | "/api/finance/queue" | "/api/finance/batches" => Args::Form(vec![]),
+        "/api/logout" | "/api/me" | "/api/portal/home" | "/api/finance/queue" | "/api/finance/batches" => Args::Form(vec![]),
         "/api/conversions/detail" => Args::Form(vec![("id", "1")]),
         "/api/portal/links" => Args::Form(vec![]),
         "/api/portal/create_link" => Args::Form(vec![("program_id", "1")]),
@@ -251,6 +256,20 @@ pub fn sample_args(path: &str) -> Args {
         "/api/finance/adjust" => Args::Form(vec![("partner_id", "1"), ("program_id", "1"), ("amount", "5.00"), ("reason", "test")]),
         "/api/finance/create_batch" => Args::Form(vec![("program_id", "1")]),
         "/api/finance/mark_paid" => Args::Form(vec![("batch_id", "1")]),
+        "/api/directory" => Args::Json(json!({"query": {}})),
+        "/api/directory/bulk" => Args::Json(json!({"target": {"by": "ids", "ids": [1, 2]}, "action": {"action": "set_status", "status": "suspended", "reason": null}})),
+        "/api/segments/list" | "/api/fields/list" => Args::Form(vec![]),
+        "/api/segments/save" => Args::Json(json!({"name": "Sample", "query": {}})),
+        "/api/segments/delete" => Args::Form(vec![("id", "1")]),
+        "/api/fields/define" => Args::Json(json!({"field": {"key": "sample", "label": "Sample", "kind": "text", "options": [], "required": false}})),
+        "/api/fields/remove" => Args::Form(vec![("key", "niche")]),
+        "/api/partners/timeline" => Args::Form(vec![("id", "1"), ("page", "1")]),
+        "/api/partners/note" => Args::Form(vec![("id", "1"), ("text", "sample note")]),
+        "/api/partners/create" => Args::Json(json!({"email": "sample@partners.example", "fields": {"name": "Sample"}, "program_id": null})),
+        "/api/partners/update" => Args::Json(json!({"id": 1, "fields": {"company": "Sample Co"}})),
+        "/api/partners/enrollment" => Args::Form(vec![("partner_id", "1"), ("program_id", "1"), ("what", "status"), ("value", "suspended")]),
+        "/api/imports/preview" | "/api/imports/progress" => Args::Form(vec![("id", "1")]),
+        "/api/imports/start" => Args::Json(json!({"id": 1, "mapping": [], "dry_run": true})),
         other => panic!("add sample arguments for the server function {other} in tests/common/mod.rs"),
     }
 }

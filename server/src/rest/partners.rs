@@ -1,0 +1,235 @@
+//! REST partner routes: create, list (the directory's filter), read, patch, timeline.
+
+use super::{id_param, query_num, ApiAccount, ApiJson, Problem, ProblemDoc, RestState};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use backend::lifecycle::Change;
+use backend::partners::{self, NewPartner, PartnerOut};
+use backend::Actor;
+use models::{DirectoryQuery, DirectoryRow, EnrollmentStatus, PartnerFields, StatusCounts};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
+
+/// A custom value as JSON: strings, numbers and booleans are accepted.
+fn custom_values(v: Option<BTreeMap<String, serde_json::Value>>) -> Result<BTreeMap<String, String>, Problem> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            serde_json::Value::Number(n) => Ok((k, n.to_string())),
+            serde_json::Value::Bool(b) => Ok((k, b.to_string())),
+            serde_json::Value::Null => Ok((k, String::new())),
+            _ => Err(Problem::from(backend::Error::invalid(format!("custom.{k}"), "must be a string, number, boolean or null"))),
+        })
+        .collect()
+}
+
+/// A new partner.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerInput {
+    email: String,
+    name: String,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    website: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+    /// Custom attribute values by field key.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    custom: Option<BTreeMap<String, serde_json::Value>>,
+    /// Enroll in this program too (in its lowest tier).
+    #[serde(default)]
+    program_id: Option<i64>,
+    /// Status of that enrollment (default: active if the program auto-approves, else pending).
+    #[serde(default)]
+    status: Option<String>,
+}
+
+fn status_of(s: Option<&str>) -> Result<Option<EnrollmentStatus>, Problem> {
+    s.filter(|s| !s.is_empty()).map(EnrollmentStatus::parse).transpose().map_err(|e| Problem::from(backend::Error::invalid("status", e.0)))
+}
+
+#[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = PartnerInput,
+    responses((status = 201, body = PartnerOut), (status = 409, description = "Duplicate email", body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<PartnerInput>) -> Result<Response, Problem> {
+    let actor = Actor::api(acc);
+    let new = NewPartner {
+        email: input.email,
+        fields: PartnerFields {
+            name: Some(input.name),
+            company: input.company,
+            source: input.source,
+            phone: input.phone,
+            website: input.website,
+            country: input.country,
+            owner_user_id: None,
+            custom: custom_values(input.custom)?,
+        },
+        program_id: input.program_id,
+        status: status_of(input.status.as_deref())?,
+    };
+    let id = partners::create(&st.db, st.clock.now(), &actor, &new).await?;
+    Ok((StatusCode::CREATED, Json(partners::get(&st.db, acc, id).await?)).into_response())
+}
+
+/// A page of the directory.
+#[derive(Serialize, ToSchema)]
+pub struct PartnerPage {
+    /// One row per enrollment.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<DirectoryRow>,
+    total: u64,
+    #[schema(value_type = Object)]
+    counts: StatusCounts,
+}
+
+#[utoipa::path(get, path = "/api/v1/partners", tag = "partners",
+    params(("program_id" = Option<i64>, Query), ("status" = Option<String>, Query), ("tier" = Option<String>, Query, description = "tier name"),
+        ("q" = Option<String>, Query, description = "name, email or company contains"), ("source" = Option<String>, Query), ("owner" = Option<i64>, Query),
+        ("health" = Option<String>, Query, description = "healthy, watch, at_risk, unscored"),
+        ("sort" = Option<String>, Query, description = "name, joined, revenue, conversions, conversion_rate, last_conversion, health"),
+        ("desc" = Option<bool>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
+    responses((status = 200, body = PartnerPage), (status = 422, body = ProblemDoc)))]
+pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+    let mut query = DirectoryQuery::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    query.program_id = query_num(&q, "program_id")?.or(query.program_id);
+    query.status = status_of(q.get("status").map(String::as_str))?;
+    query.page = query_num(&q, "page")?.unwrap_or(1);
+    query.per_page = query_num(&q, "per_page")?.unwrap_or(50);
+    if query.per_page == 0 {
+        return Err(backend::Error::invalid("per_page", "1 to 200").into());
+    }
+    let (counts, items, total, _, _) = backend::directory::list(&st.db, &Actor::api(acc), &query).await?;
+    Ok(Json(PartnerPage { items, total, counts }).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)),
+    responses((status = 200, body = PartnerOut), (status = 404, body = ProblemDoc)))]
+pub(super) async fn get_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
+    Ok(Json(partners::get(&st.db, acc, id_param(&id, "partner")?).await?).into_response())
+}
+
+/// Changes to a partner: any of the contact fields and custom values, and/or an enrollment's
+/// status or tier (with `program_id`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    website: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    custom: Option<BTreeMap<String, serde_json::Value>>,
+    /// The enrollment `status`/`tier` apply to; enrolls the partner when it is not enrolled yet.
+    #[serde(default)]
+    program_id: Option<i64>,
+    #[serde(default)]
+    status: Option<String>,
+    /// Tier name.
+    #[serde(default)]
+    tier: Option<String>,
+    /// Reason for a status change, on the timeline.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)), request_body = PartnerPatch,
+    responses((status = 200, body = PartnerOut), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, ApiJson(input, _): ApiJson<PartnerPatch>) -> Result<Response, Problem> {
+    let id = id_param(&id, "partner")?;
+    let actor = Actor::api(acc);
+    let now = st.clock.now();
+    // Every value is checked before anything is written.
+    let status = status_of(input.status.as_deref())?;
+    if (status.is_some() || input.tier.is_some()) && input.program_id.is_none() {
+        return Err(backend::Error::invalid("program_id", "a status or tier change names its program").into());
+    }
+    let fields = PartnerFields {
+        name: input.name,
+        company: input.company,
+        source: input.source,
+        phone: input.phone,
+        website: input.website,
+        country: input.country,
+        owner_user_id: None,
+        custom: custom_values(input.custom)?,
+    };
+    partners::find(&st.db, acc, id).await?;
+    partners::update(&st.db, now, &actor, id, &fields).await?;
+    if let Some(program_id) = input.program_id {
+        let enrolled = partners::get(&st.db, acc, id).await?.enrollments.iter().any(|e| e.program_id == program_id);
+        if !enrolled {
+            partners::enroll(&st.db, now, &actor, id, program_id, status).await?;
+        } else if let Some(s) = status {
+            partners::change_enrollment(&st.db, now, &actor, id, program_id, &Change::Status(s, input.reason.clone())).await?;
+        }
+        if let Some(t) = input.tier {
+            partners::change_enrollment(&st.db, now, &actor, id, program_id, &Change::Tier(t)).await?;
+        }
+    }
+    Ok(Json(partners::get(&st.db, acc, id).await?).into_response())
+}
+
+/// One timeline event.
+#[derive(Serialize, ToSchema)]
+pub struct TimelineOut {
+    at: String,
+    kind: String,
+    actor: String,
+    summary: String,
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// A page of a timeline.
+#[derive(Serialize, ToSchema)]
+pub struct TimelinePageOut {
+    items: Vec<TimelineOut>,
+    total: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/partners/{id}/timeline", tag = "partners",
+    params(("id" = i64, Path), ("kind" = Option<String>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
+    responses((status = 200, body = TimelinePageOut), (status = 404, body = ProblemDoc)))]
+pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+    let (items, total) = partners::timeline_events(
+        &st.db,
+        acc,
+        id_param(&id, "partner")?,
+        q.get("kind").map(String::as_str),
+        q.get("q").map(String::as_str),
+        query_num(&q, "page")?.unwrap_or(1).max(1),
+        query_num(&q, "per_page")?.unwrap_or(50),
+    )
+    .await?;
+    let items = items
+        .into_iter()
+        .map(|t| TimelineOut {
+            at: t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            kind: t.kind,
+            actor: t.actor,
+            summary: t.summary,
+            data: serde_json::from_str(&t.data).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(Json(TimelinePageOut { items, total }).into_response())
+}
