@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Trellis pages, components and server functions. Feature-neutral: the server enables `ssr`,
 //! the browser build `hydrate`.
 

@@ -51,7 +51,7 @@ test('a program manager signs in, sees the directory with counts and filters by 
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the filter navigated without a page reload');
 
   await page.fill('input[name=q]', 'ava');
-  await page.click('form.search button');
+  await page.click('form.filters button[type=submit]');
   await page.waitForURL(/q=ava/);
   await page.waitForFunction(() => [...document.querySelectorAll('table tbody tr .name')].every((n) => /ava/i.test(n.closest('tr').innerText)));
   noProblems(page);

@@ -316,6 +316,9 @@ pub fn NewPartnerPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let company = RwSignal::new(String::new());
     let source = RwSignal::new(String::new());
+    let program = RwSignal::new(String::new());
+    // The directory lists enrollments, so a new partner is enrolled in a program straight away.
+    let programs = Resource::new(|| (), |_| crate::api::directory::list_directory(models::DirectoryQuery { per_page: 1, ..Default::default() }));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
@@ -337,11 +340,21 @@ pub fn NewPartnerPage() -> impl IntoView {
                 {input("Name", name)}
                 {input("Company", company)}
                 {input("Acquisition source", source)}
-                <button class="btn btn-primary" disabled=move || create.pending().get() on:click=move |_| {
+                <label>"Program"
+                    <select on:change=move |ev| program.set(event_target_value(&ev))>
+                        <option value="">"Choose…"</option>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                programs.await.map(|p| p.programs.into_iter().map(|p| view! { <option value=p.id>{p.name}</option> }).collect_view()).ok()
+                            })}
+                        </Suspense>
+                    </select>
+                </label>
+                <button class="btn btn-primary" disabled=move || create.pending().get() || program.read().is_empty() on:click=move |_| {
                     create.dispatch(CreatePartner {
                         email: email.get_untracked(),
                         fields: PartnerFields { name: Some(name.get_untracked()), company: Some(company.get_untracked()), source: Some(source.get_untracked()), ..Default::default() },
-                        program_id: None,
+                        program_id: program.get_untracked().parse().ok(),
                     });
                 }>"Add partner"</button>
             </div>
