@@ -310,17 +310,18 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
     }
     Ok(rows
         .iter()
-        .map(|e| RiskRow {
-            partner_id: e.partner_id,
-            name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
-            program_id: e.program_id,
-            tier: tiers.get(&e.tier_id).cloned().unwrap_or_default(),
-            score: e.health_score,
-            reason: latest
-                .get(&e.id)
-                .map(|h| crate::health::reason(&serde_json::from_str::<Vec<models::HealthPart>>(&h.parts).unwrap_or_default()))
-                .unwrap_or_default(),
-            last_conversion: last_conversion(e),
+        .map(|e| {
+            let parts: Vec<models::HealthPart> = latest.get(&e.id).and_then(|h| serde_json::from_str(&h.parts).ok()).unwrap_or_default();
+            RiskRow {
+                partner_id: e.partner_id,
+                name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
+                program_id: e.program_id,
+                tier: tiers.get(&e.tier_id).cloned().unwrap_or_default(),
+                score: e.health_score,
+                reason: crate::health::reason(&parts),
+                last_conversion: last_conversion(e),
+                parts,
+            }
         })
         .collect())
 }
@@ -351,6 +352,7 @@ pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Optio
                 score: e.health_score,
                 reason,
                 last_conversion: last_conversion(e),
+                parts: vec![],
             }
         })
         .collect())

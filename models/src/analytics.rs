@@ -112,6 +112,8 @@ pub struct RiskRow {
     pub reason: String,
     /// Last conversion (`YYYY-MM-DD`) or `"never"`.
     pub last_conversion: String,
+    /// The parts of the latest score (empty for dormant rows not yet scored).
+    pub parts: Vec<HealthPart>,
 }
 
 /// A partner in a "top partners" widget.
