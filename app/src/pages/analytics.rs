@@ -131,7 +131,7 @@ fn RiskTable(title: &'static str, rows: Vec<RiskRow>, csv: String, directory: St
             <div class="an-table-head">
                 <h2>{title}<span class="an-count">{n}</span></h2>
                 <span class="noprint">
-                    <a class="btn btn-ghost" href=directory>"Open in directory"</a>
+                    <a class="btn" href=directory>"Open in directory"</a>
                     " "
                     <a class="an-dl" href=csv>"CSV"</a>
                 </span>
@@ -242,9 +242,9 @@ pub fn AnalyticsPage() -> impl IntoView {
                                 <p class="muted">{format!("{} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
                             </div>
                             <div class="noprint">
-                                <a class="btn btn-ghost" href=format!("/analytics/executive{scope}")>"Executive view"</a>
+                                <a class="btn" href=format!("/analytics/executive{scope}")>"Executive view"</a>
                                 " "
-                                <a class="btn btn-ghost" href="/analytics/dashboards">"Custom dashboards"</a>
+                                <a class="btn" href="/analytics/dashboards">"Custom dashboards"</a>
                             </div>
                         </header>
                         {toolbar(&d, days, "/analytics")}
@@ -339,9 +339,9 @@ pub fn ExecutivePage() -> impl IntoView {
                                     <p class="muted">{format!("{program_name} · {} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
                                 </div>
                                 <div class="noprint">
-                                    <button class="btn" onclick="window.print()">"Print"</button>
+                                    <button class="btn btn-primary" onclick="window.print()">"Print"</button>
                                     " "
-                                    <a class="btn btn-ghost" href=format!("/analytics{scope}")>"Full dashboard"</a>
+                                    <a class="btn" href=format!("/analytics{scope}")>"Full dashboard"</a>
                                 </div>
                             </header>
                             {toolbar(&d, days, "/analytics/executive")}
@@ -427,7 +427,7 @@ fn Editor(programs: Vec<(i64, String)>, base: Option<DashboardDef>) -> impl Into
                     view! {
                         <li>
                             {format!("{label} · {scope} · {} days ", w.days)}
-                            <button class="btn btn-ghost" on:click=move |_| widgets.update(|v| { v.remove(i); })>"Remove"</button>
+                            <button class="btn" on:click=move |_| widgets.update(|v| { v.remove(i); })>"Remove"</button>
                         </li>
                     }
                 }).collect_view()}
@@ -445,7 +445,7 @@ fn Editor(programs: Vec<(i64, String)>, base: Option<DashboardDef>) -> impl Into
                     </select>
                 </label>
                 <label>"Days " <input type="number" min="1" max="730" prop:value=days on:input=move |e| days.set(event_target_value(&e)) aria-label="Widget days"/></label>
-                <button class="btn btn-ghost" on:click=move |_| {
+                <button class="btn" on:click=move |_| {
                     let w = Widget { kind: kind.get(), program_id: program.get().parse().ok(), days: days.get().parse().unwrap_or(30) };
                     widgets.update(|v| v.push(w));
                 }>"Add widget"</button>
@@ -494,9 +494,9 @@ pub fn DashboardsPage() -> impl IntoView {
                                 <p class="muted">{if current < 0 { format!("Built-in default · {shared}") } else { shared }}</p>
                             </div>
                             <div class="noprint">
-                                {mine.then(|| view! { <button class="btn btn-ghost" on:click=move |_| { delete.dispatch(DeleteDashboard { id: current }); }>"Delete"</button> })}
+                                {mine.then(|| view! { <button class="btn" on:click=move |_| { delete.dispatch(DeleteDashboard { id: current }); }>"Delete"</button> })}
                                 " "
-                                <a class="btn btn-ghost" href="/analytics">"KPI dashboard"</a>
+                                <a class="btn" href="/analytics">"KPI dashboard"</a>
                             </div>
                         </header>
                         <nav class="tabs noprint">
