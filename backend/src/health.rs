@@ -147,12 +147,17 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
     (total, parts)
 }
 
-/// The reason in words: the details of the parts scoring below 50, weakest first.
+/// The reason in words: the details of the weighted parts scoring below 50, weakest first;
+/// without any, the weakest part below 100.
 pub fn reason(parts: &[HealthPart]) -> String {
-    let mut weak: Vec<&HealthPart> = parts.iter().filter(|p| p.score.is_some_and(|s| s < 50) && p.weight > 0).collect();
+    let counted = || parts.iter().filter(|p| p.weight > 0 && p.score.is_some());
+    let mut weak: Vec<&HealthPart> = counted().filter(|p| p.score.is_some_and(|s| s < 50)).collect();
+    if weak.is_empty() {
+        weak.extend(counted().filter(|p| p.score.is_some_and(|s| s < 100)).min_by_key(|p| p.score));
+    }
     weak.sort_by_key(|p| p.score);
     if weak.is_empty() {
-        return "no single weak part".into();
+        return "no weak part".into();
     }
     weak.iter().map(|p| p.detail.trim_start_matches("; ").replace("; ", ", ")).collect::<Vec<_>>().join("; ")
 }

@@ -45,6 +45,7 @@ fn KpiCards(kpis: Vec<Kpi>) -> impl IntoView {
             }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 /// A chart card: the SVG, a title and the download link.
@@ -59,6 +60,7 @@ fn Chart(title: String, svg: String, download: String) -> impl IntoView {
             <div class="an-svg" inner_html=svg></div>
         </figure>
     }
+    .into_any()
 }
 
 #[component]
@@ -90,6 +92,7 @@ fn CohortGrid(table: CohortTable, csv: String) -> impl IntoView {
             </table>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -121,6 +124,7 @@ fn HealthTable(rows: Vec<TierHealth>, threshold: i32, csv: String) -> impl IntoV
             </table>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -184,6 +188,7 @@ fn RiskTable(title: &'static str, rows: Vec<RiskRow>, csv: String, directory: St
             }}
         </section>
     }
+    .into_any()
 }
 
 fn toolbar(d: &Dashboard, days: u32, action: &'static str) -> impl IntoView {
@@ -209,6 +214,7 @@ fn toolbar(d: &Dashboard, days: u32, action: &'static str) -> impl IntoView {
             <button class="btn" type="submit">"Apply"</button>
         </form>
     }
+    .into_any()
 }
 
 fn read_scope() -> (Memo<Option<i64>>, Memo<u32>) {
@@ -248,47 +254,47 @@ pub fn AnalyticsPage() -> impl IntoView {
                             </div>
                         </header>
                         {toolbar(&d, days, "/analytics")}
-                        <section class="card an-section">
+                        {view! { <section class="card an-section">
                             <div class="an-table-head">
                                 <h2>"Key figures"</h2>
                                 <a class="an-dl noprint" href=format!("/analytics/tables/kpis.csv{scope}")>"CSV"</a>
                             </div>
                             <KpiCards kpis=d.kpis.clone()/>
-                        </section>
-                        <section class="card an-section">
+                        </section> }.into_any()}
+                        {view! { <section class="card an-section">
                             <h2>"Tier cohorts, last 12 weeks"</h2>
                             <p class="muted">"Each conversion counts in the tier the partner held when it happened."</p>
                             <div class="an-cohort">
                                 <Chart title="Revenue by tier cohort".into() svg=d.cohort_svg.clone() download=format!("/analytics/charts/cohort.svg{scope}")/>
                                 <CohortGrid table=d.cohort.clone() csv=format!("/analytics/tables/cohorts.csv{scope}")/>
                             </div>
-                        </section>
-                        <div class="an-two">
+                        </section> }.into_any()}
+                        {view! { <div class="an-two">
                             <section class="card an-section">
                                 <Chart title="Revenue trend".into() svg=d.revenue_svg.clone() download=format!("/analytics/charts/revenue.svg{scope}")/>
                             </section>
                             <section class="card an-section">
                                 <Chart title="Tier mix".into() svg=d.tier_mix_svg.clone() download=format!("/analytics/charts/tier_mix.svg{scope}")/>
                             </section>
-                        </div>
-                        <section class="card an-section">
+                        </div> }.into_any()}
+                        {view! { <section class="card an-section">
                             <HealthTable rows=d.health.clone() threshold=d.threshold csv=format!("/analytics/tables/health.csv{scope}")/>
-                        </section>
-                        <RiskTable
+                        </section> }.into_any()}
+                        {view! { <RiskTable
                             title="At risk"
                             rows=d.at_risk.clone()
                             csv=format!("/analytics/tables/at_risk.csv{scope}")
                             directory=format!("/directory?health=at_risk{dir_program}")
                             empty="No active partner scores below the threshold."
-                        />
-                        <RiskTable
+                        /> }.into_any()}
+                        {view! { <RiskTable
                             title="Dormant"
                             rows=d.dormant.clone()
                             csv=format!("/analytics/tables/dormant.csv{scope}")
                             directory=format!("/directory?status=active{dir_program}")
                             empty="No dormant partners."
-                        />
-                        <section class="card an-section">
+                        /> }.into_any()}
+                        {view! { <section class="card an-section">
                             <div class="an-table-head">
                                 <h2>"Top partners"</h2>
                                 <a class="an-dl noprint" href=format!("/analytics/tables/top.csv{scope}")>"CSV"</a>
@@ -306,7 +312,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                        </section>
+                        </section> }.into_any()}
                     }.into_any()
                 })}
             </Suspense>
@@ -346,19 +352,19 @@ pub fn ExecutivePage() -> impl IntoView {
                             </header>
                             {toolbar(&d, days, "/analytics/executive")}
                             <KpiCards kpis=d.kpis.clone()/>
-                            <section class="an-exec-block">
+                            {view! { <section class="an-exec-block">
                                 <Chart title="Revenue by tier cohort, last 12 weeks".into() svg=d.cohort_svg.clone() download=format!("/analytics/charts/cohort.svg{scope}")/>
-                            </section>
-                            <section class="an-exec-block">
+                            </section> }.into_any()}
+                            {view! { <section class="an-exec-block">
                                 <Chart title="Weekly revenue".into() svg=d.revenue_svg.clone() download=format!("/analytics/charts/revenue.svg{scope}")/>
-                            </section>
-                            <div class="an-two an-exec-block">
+                            </section> }.into_any()}
+                            {view! { <div class="an-two an-exec-block">
                                 <Chart title="Tier mix".into() svg=d.tier_mix_svg.clone() download=format!("/analytics/charts/tier_mix.svg{scope}")/>
                                 <HealthTable rows=d.health.clone() threshold=d.threshold csv=format!("/analytics/tables/health.csv{scope}")/>
-                            </div>
-                            <section class="an-exec-block">
+                            </div> }.into_any()}
+                            {view! { <section class="an-exec-block">
                                 <CohortGrid table=d.cohort.clone() csv=format!("/analytics/tables/cohorts.csv{scope}")/>
-                            </section>
+                            </section> }.into_any()}
                         </div>
                     }.into_any()
                 })}
@@ -386,6 +392,7 @@ fn WidgetView(w: models::RenderedWidget) -> impl IntoView {
             })}
         </section>
     }
+    .into_any()
 }
 
 /// The editor of a new dashboard: name, sharing and widgets.
@@ -457,6 +464,7 @@ fn Editor(programs: Vec<(i64, String)>, base: Option<DashboardDef>) -> impl Into
             {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
         </details>
     }
+    .into_any()
 }
 
 /// `/analytics/dashboards?id=N`: custom dashboards.
