@@ -1,6 +1,10 @@
 //! Trellis pages, components and server functions. Feature-neutral: the server enables `ssr`,
 //! the browser build `hydrate`.
 
+// Deep view trees (tables of forms inside Suspense) overflow the default query depth when
+// the hydrate build computes their layouts in release.
+#![recursion_limit = "256"]
+
 pub mod api;
 mod components;
 pub mod error;

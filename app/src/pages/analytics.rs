@@ -176,11 +176,11 @@ fn RiskTable(title: &'static str, rows: Vec<RiskRow>, csv: String, directory: St
                                                         </tbody>
                                                     </table>
                                                 </details>
-                                            })}
+                                            }.into_any())}
                                         </td>
                                         <td>{r.last_conversion.clone()}</td>
                                     </tr>
-                                }
+                                }.into_any()
                             }).collect_view()}
                         </tbody>
                     </table>
