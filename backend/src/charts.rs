@@ -13,11 +13,16 @@ fn colours(n: usize) -> Vec<Color> {
     (0..n).map(|i| Color::from(PALETTE[i % PALETTE.len()])).collect()
 }
 
+/// The SVG with a font stack that viewers without Roboto (the font charts-rs measures text
+/// with) render in a sans-serif rather than their serif default.
 fn or_empty(svg: charts_rs::Result<String>) -> String {
-    svg.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "chart failed to render");
-        String::new()
-    })
+    match svg {
+        Ok(s) => s.replace("font-family=\"Roboto\"", "font-family=\"Roboto, Inter, 'Segoe UI', Helvetica, Arial, sans-serif\""),
+        Err(e) => {
+            tracing::warn!(error = %e, "chart failed to render");
+            String::new()
+        }
+    }
 }
 
 /// Short label of a week: `"Nov 16"` from `"2026-11-16"`.

@@ -326,23 +326,47 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
         .collect())
 }
 
-/// Active enrollments marked dormant, longest first.
+/// Active enrollments with no conversion for their program's dormancy days (or marked dormant
+/// by `dormant_detection`), longest first. Reads the per-enrollment `last_conversion_at` the
+/// `partner_stats` job keeps.
 pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, limit: u64, now: DateTime<Utc>) -> Result<Vec<RiskRow>> {
-    let mut q = enrollment::Entity::find()
+    use sea_orm::Condition;
+    let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
+    if let Some(p) = program_id {
+        progs = progs.filter(program::Column::Id.eq(p));
+    }
+    let mut cond = Condition::any();
+    for p in progs.all(db).await? {
+        let cutoff = now - Duration::days(p.dormant_days as i64);
+        cond = cond.add(
+            Condition::all().add(enrollment::Column::ProgramId.eq(p.id)).add(
+                Condition::any()
+                    .add(enrollment::Column::DormantSince.is_not_null())
+                    .add(enrollment::Column::LastConversionAt.lt(cutoff))
+                    .add(Condition::all().add(enrollment::Column::LastConversionAt.is_null()).add(enrollment::Column::JoinedAt.lt(cutoff))),
+            ),
+        );
+    }
+    let rows = enrollment::Entity::find()
         .filter(enrollment::Column::AccountId.eq(account_id))
         .filter(enrollment::Column::Status.eq("active"))
-        .filter(enrollment::Column::DormantSince.is_not_null());
-    if let Some(p) = program_id {
-        q = q.filter(enrollment::Column::ProgramId.eq(p));
-    }
-    let rows = q.order_by_asc(enrollment::Column::DormantSince).order_by_asc(enrollment::Column::Id).limit(limit).all(db).await?;
+        .filter(cond)
+        .order_by_asc(enrollment::Column::LastConversionAt)
+        .order_by_asc(enrollment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
     let (partners, tiers) = names(db, &rows).await?;
     Ok(rows
         .iter()
         .map(|e| {
             let reason = match e.last_conversion_at {
-                Some(t) => format!("no conversion for {} days (dormant since {})", (now - t).num_days(), e.dormant_since.expect("filtered").format("%Y-%m-%d")),
+                Some(t) => format!("no conversion for {} days", (now - t).num_days()),
                 None => format!("no conversion since joining {} days ago", (now - e.joined_at).num_days()),
+            };
+            let reason = match e.dormant_since {
+                Some(d) => format!("{reason} (dormant since {}; re-engagement email queued)", d.format("%Y-%m-%d")),
+                None => reason,
             };
             RiskRow {
                 partner_id: e.partner_id,
