@@ -2,6 +2,10 @@
 //! Trellis pages, components and server functions. Feature-neutral: the server enables `ssr`,
 //! the browser build `hydrate`.
 
+// Deep view trees (tables of forms inside Suspense) overflow the default query depth when
+// the hydrate build computes their layouts in release.
+#![recursion_limit = "256"]
+
 pub mod api;
 mod components;
 pub mod error;
@@ -51,7 +55,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/directory/import") view=pages::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/directory/import/:id") view=pages::ImportMapPage ssr=SsrMode::Async/>
                 <Route path=path!("/directory/new") view=pages::NewPartnerPage ssr=SsrMode::Async/>
-                <Route path=path!("/analytics") view=|| pages::coming("Analytics", "KPI dashboard, tier cohort trends, health scores and at-risk partners.") ssr=SsrMode::Async/>
+                <Route path=path!("/analytics") view=pages::AnalyticsPage ssr=SsrMode::Async/>
+                <Route path=path!("/analytics/executive") view=pages::ExecutivePage ssr=SsrMode::Async/>
+                <Route path=path!("/analytics/dashboards") view=pages::DashboardsPage ssr=SsrMode::Async/>
                 <Route path=path!("/tiers") view=pages::TiersPage ssr=SsrMode::Async/>
                 <Route path=path!("/communication") view=|| pages::coming("Communication", "Messages, email sequences and broadcasts.") ssr=SsrMode::Async/>
                 <Route path=path!("/finance") view=pages::FinancePage ssr=SsrMode::Async/>

@@ -1,8 +1,10 @@
-//! Analytics read from the daily rollups (never from raw clicks or conversions): KPI summaries
-//! over a window. Whole UTC days come from the rollups; only the partial days at a window's
-//! edges are read from raw events.
+//! Analytics read from the rollups (never from raw clicks or conversions): KPI summaries over a
+//! window from `program_rollups`, cohorts by tier at the time from `tier_rollups`, the KPI
+//! dashboard, health by tier, at-risk and dormant lists. Whole UTC days come from the rollups;
+//! only the partial days at the edges of an API window that does not start or end at midnight
+//! are read from raw events (the dashboard's windows are whole days).
 
-use crate::entities::daily_rollup;
+use crate::entities::program_rollup;
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use models::{Currency, Money};
@@ -110,10 +112,10 @@ pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Optio
             Currency::parse(codes.first().copied().unwrap_or("USD")).map_err(|e| Error::Internal(e.0))?
         }
     };
-    use daily_rollup::Column as C;
+    use program_rollup::Column as C;
     let sum = |c: C| Expr::col(c).sum().cast_as(Alias::new("bigint"));
     let mut q = Query::select();
-    q.from(daily_rollup::Entity)
+    q.from(program_rollup::Entity)
         .expr_as(sum(C::Clicks), Alias::new("clicks"))
         .expr_as(sum(C::Conversions), Alias::new("conversions"))
         .expr_as(sum(C::RevenueMinor), Alias::new("revenue"))
@@ -162,56 +164,41 @@ pub struct CohortPoint {
 }
 
 /// Revenue, conversions and converting partners per week and tier-at-the-time over the last
-/// `weeks` whole weeks up to `now`'s week, for one program. The tier of a conversion is the tier
-/// recorded on its `earned` ledger entry. (Reads raw conversions; a weekly rollup by tier is the
-/// next step for data set L.)
+/// `weeks` whole weeks up to `now`'s week, for one program, from `tier_rollups` (a few rows per
+/// day, whatever the number of conversions). The tier of a conversion is the tier it earned in.
 pub async fn cohorts(db: &DatabaseConnection, account_id: i64, program_id: i64, weeks: u32, now: DateTime<Utc>) -> Result<Vec<CohortPoint>> {
-    use crate::entities::{conversion, ledger_entry};
-    use chrono::{Datelike, Duration};
-    use std::collections::{BTreeMap, BTreeSet};
+    use crate::entities::{tier, tier_rollup};
+    use std::collections::BTreeMap;
     if !(1..=104).contains(&weeks) {
         return Err(Error::invalid("weeks", "must be between 1 and 104"));
     }
     let program = crate::programs::load(db, account_id, program_id).await?;
-    let this_monday = now.date_naive() - Duration::days(now.weekday().num_days_from_monday() as i64);
-    let first = this_monday - Duration::weeks(weeks as i64 - 1);
-    let start = first.and_time(NaiveTime::MIN).and_utc();
-    let convs = conversion::Entity::find()
-        .filter(conversion::Column::ProgramId.eq(program_id))
-        .filter(conversion::Column::Status.eq("attributed"))
-        .filter(conversion::Column::OccurredAt.gte(start))
-        .filter(conversion::Column::OccurredAt.lte(now))
+    let first = crate::rollups::week_start(now.date_naive()) - chrono::Duration::weeks(weeks as i64 - 1);
+    let names: std::collections::HashMap<i64, String> =
+        tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).all(db).await?.into_iter().map(|t| (t.id, t.name)).collect();
+    let rows = tier_rollup::Entity::find()
+        .filter(tier_rollup::Column::ProgramId.eq(program_id))
+        .filter(tier_rollup::Column::Day.gte(first))
+        .filter(tier_rollup::Column::Day.lte(now.date_naive()))
         .all(db)
         .await?;
-    let tiers: std::collections::HashMap<i64, String> = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ProgramId.eq(program_id))
-        .filter(ledger_entry::Column::Kind.eq("earned"))
-        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|e| e.conversion_id.map(|c| (c, e.tier)))
-        .collect();
-    let mut acc: BTreeMap<(NaiveDate, String), (i64, i64, BTreeSet<i64>)> = BTreeMap::new();
-    for c in &convs {
-        let Some(tier) = tiers.get(&c.id) else { continue };
-        let day = c.occurred_at.date_naive();
-        let week = day - Duration::days(day.weekday().num_days_from_monday() as i64);
-        let e = acc.entry((week, tier.clone())).or_default();
-        e.0 += c.amount_minor - c.refunded_minor;
-        e.1 += 1;
-        if let Some(p) = c.partner_id {
-            e.2.insert(p);
-        }
+    let mut acc: BTreeMap<(NaiveDate, String), (i64, i64, i64)> = BTreeMap::new();
+    for r in rows {
+        let tier = names.get(&r.tier_id).cloned().unwrap_or_else(|| format!("tier {}", r.tier_id));
+        let e = acc.entry((crate::rollups::week_start(r.day), tier)).or_default();
+        e.0 += r.revenue_minor;
+        e.1 += r.conversions;
+        e.2 += r.partners;
     }
     Ok(acc
         .into_iter()
+        .filter(|(_, (revenue, conversions, _))| *conversions != 0 || *revenue != 0)
         .map(|((week, tier), (revenue, conversions, partners))| CohortPoint {
             week_start: week.to_string(),
             tier,
             revenue: Money::from_minor(revenue, program.currency).amount_string(),
             conversions,
-            partners: partners.len() as i64,
+            partners,
         })
         .collect())
 }

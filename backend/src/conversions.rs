@@ -382,6 +382,7 @@ async fn write(
         status: Set(status.to_string()),
         reason: Set(reason.clone()),
         refunded_minor: Set(0),
+        tier_id: Set(earned.as_ref().map(|(_, t, _)| t.id)),
         occurred_at: Set(occurred_at),
         created_at: Set(now),
         request_hash: Set(hash.to_string()),
@@ -438,6 +439,9 @@ async fn write(
             },
         )
         .await?;
+        if let Some((_, t, _)) = &earned {
+            rollups::add_cohort(txn, program.row.account_id, program.row.id, t.id, e.id, occurred_at.date_naive(), 1, amount.minor).await?;
+        }
         // Last: the day's rollup row is shared by every conversion of the enrollment, so its
         // lock is held for the shortest time before commit.
         rollups::add(
@@ -557,6 +561,9 @@ pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, con
             Delta { revenue_minor: -refund_minor, commission_minor: -claw, ..Default::default() },
         )
         .await?;
+        if let (Some(tier_id), "attributed") = (conv.tier_id, conv.status.as_str()) {
+            rollups::add_cohort(&txn, account_id, conv.program_id, tier_id, enrollment_id, conv.occurred_at.date_naive(), 0, -refund_minor).await?;
+        }
         timeline::record(
             &txn,
             Event {

@@ -314,6 +314,7 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
     tx.commit().await?;
     if activity {
         crate::partner_stats::refresh(db, now).await?;
+        crate::health::refresh(db, now).await?;
     }
     Ok(logins())
 }
@@ -462,6 +463,7 @@ async fn generate_activity(
                 status: Set("attributed".into()),
                 reason: Set(None),
                 refunded_minor: Set(0),
+                tier_id: Set(Some(t.id)),
                 occurred_at: Set(occurred),
                 created_at: Set(occurred),
                 request_hash: Set(format!("{:064x}", n_conv)),
@@ -475,6 +477,7 @@ async fn generate_activity(
             let mut fix: conversion::ActiveModel = conv.clone().into();
             fix.response = Set(with_id.to_string());
             let conv = fix.update(tx).await?;
+            rollups::add_cohort(tx, account_id, prog.id, t.id, e.id, occurred.date_naive(), 1, amount).await?;
             n_conv += 1;
             let paid = days_ago > 62;
             let approved = !paid && days_ago > 34;

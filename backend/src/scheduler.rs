@@ -56,6 +56,13 @@ pub const JOBS: &[Job] = &[
         period_secs: 900,
         run: |db, now| Box::pin(crate::partner_stats::refresh(db, now)),
     },
+    Job { name: "health_scores", about: "Recomputes every active enrollment's health score and keeps the day's score with its parts", period_secs: 86_400, run: |db, now| Box::pin(crate::health::refresh(db, now)) },
+    Job {
+        name: "analytics_rebuild",
+        about: "Rebuilds the program and tier rollups from the daily rollups and conversions (the backfill after an upgrade; yearly after)",
+        period_secs: 365 * 86_400,
+        run: |db, _now| Box::pin(crate::rollups::rebuild(db)),
+    },
     Job {
         name: "session_cleanup",
         about: "Deletes expired sessions",
@@ -377,6 +384,10 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
             (h.account_id, h.program_id, 0, 0, 0, 0)
         });
         tracing::warn!(enrollment_id = id, %day, "rollup drift repaired");
+        // The program's row carries the same drift: move it by the difference.
+        let (hc, hv, hr, hm) = have.map_or((0, 0, 0, 0), |h| (h.clicks, h.conversions, h.revenue_minor, h.commission_minor));
+        let diff = crate::rollups::Delta { clicks: w.2 - hc, conversions: w.3 - hv, revenue_minor: w.4 - hr, commission_minor: w.5 - hm };
+        crate::rollups::add_program(db, w.0, w.1, id, day, diff).await?;
         daily_rollup::Entity::insert(daily_rollup::ActiveModel {
             enrollment_id: Set(id),
             day: Set(day),

@@ -1,8 +1,10 @@
 //! Types shared by the Trellis server and the browser. No server-only dependency may enter
 //! this crate: it is compiled to WebAssembly.
 
+pub mod analytics;
 pub mod dto;
 pub mod value;
 
+pub use analytics::*;
 pub use dto::*;
 pub use value::*;

@@ -127,10 +127,19 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
 
     let csv_ctx = ctx.clone();
     let (export_ctx, timeline_ctx, upload_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
+    let (table_ctx, chart_ctx) = (ctx.clone(), ctx.clone());
     let leptos_app = Router::new()
         .route(
             "/finance/batches/{id}/csv",
             get(move |session: tower_sessions::Session, Path(id): Path<String>| batch_csv(csv_ctx.clone(), session, id)),
+        )
+        .route(
+            "/analytics/tables/{file}",
+            get(move |session: tower_sessions::Session, Path(file): Path<String>, uri: axum::http::Uri| analytics_table(table_ctx.clone(), session, file, uri)),
+        )
+        .route(
+            "/analytics/charts/{file}",
+            get(move |session: tower_sessions::Session, Path(file): Path<String>, uri: axum::http::Uri| analytics_chart(chart_ctx.clone(), session, file, uri)),
         )
         .route(
             "/directory/export.csv",
@@ -218,6 +227,58 @@ fn csv_response(result: backend::Result<String>, filename: &str) -> Response {
         Err(backend::Error::Invalid { field, message }) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {message}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "CSV export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The `program_id` and `days` of an analytics download's query.
+fn analytics_scope(uri: &axum::http::Uri) -> (Option<i64>, u32) {
+    let mut program = None;
+    let mut days = 30;
+    for pair in uri.query().unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("program_id", v)) => program = v.parse().ok(),
+            Some(("days", v)) => days = v.parse().unwrap_or(30),
+            _ => {}
+        }
+    }
+    (program, days)
+}
+
+/// `GET /analytics/tables/{name}.csv?program_id&days`: every analytics table as CSV.
+async fn analytics_table(ctx: AppContext, session: tower_sessions::Session, file: String, uri: axum::http::Uri) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(name) = file.strip_suffix(".csv") else { return StatusCode::NOT_FOUND.into_response() };
+    let (program, days) = analytics_scope(&uri);
+    let result = backend::dashboards::table_csv(&ctx.db, &actor, name, program, days, ctx.clock.now()).await;
+    csv_response(result, &format!("analytics-{name}.csv"))
+}
+
+/// `GET /analytics/charts/{name}.svg?program_id`: a dashboard chart as an SVG file.
+async fn analytics_chart(ctx: AppContext, session: tower_sessions::Session, file: String, uri: axum::http::Uri) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(name) = file.strip_suffix(".svg") else { return StatusCode::NOT_FOUND.into_response() };
+    let (program, _) = analytics_scope(&uri);
+    match backend::dashboards::chart(&ctx.db, &actor, name, program, ctx.clock.now()).await {
+        Ok(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"trellis-{name}.svg\"")),
+            ],
+            svg,
+        )
+            .into_response(),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "your role cannot download this").into_response(),
+        Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "chart failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -75,6 +75,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
             p if p.starts_with("/api/fields/") => who == "admin",
             p if p.starts_with("/api/imports/") => matches!(who, "admin" | "program_manager"),
             "/api/tiers/save" => matches!(who, "admin" | "program_manager"),
+            "/api/analytics/save_health_settings" => matches!(who, "admin" | "program_manager"),
+            p if p.starts_with("/api/analytics/") => who != "partner",
             p if p.starts_with("/api/settings/") => who == "admin",
             p if p.starts_with("/api/portal/") => who == "partner",
             "/api/links/create" => matches!(who, "admin" | "program_manager" | "relationship_owner"),

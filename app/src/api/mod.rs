@@ -1,6 +1,7 @@
 //! Server functions, one area a file: guard → service call → DTO. Each has a stable endpoint
 //! under `/api/` so tests and the authorization matrix can call it by name.
 
+pub mod analytics;
 pub mod auth;
 pub mod conversions;
 pub mod directory;

@@ -1,5 +1,6 @@
 //! The pages of the app.
 
+mod analytics;
 mod conversion;
 pub mod directory;
 mod finance;
@@ -11,6 +12,7 @@ mod segments;
 mod settings;
 mod tiers;
 
+pub use analytics::{AnalyticsPage, DashboardsPage, ExecutivePage};
 pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
 pub use finance::FinancePage;

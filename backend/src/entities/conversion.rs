@@ -30,6 +30,7 @@ pub struct Model {
     pub request_hash: String,
     /// The JSON answer given the first time.
     pub response: String,
+    pub tier_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

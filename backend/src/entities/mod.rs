@@ -24,3 +24,8 @@ pub mod outbox_email;
 pub mod import;
 pub mod partner_field_values;
 pub mod segment;
+pub mod cohort_member;
+pub mod dashboard;
+pub mod health_score;
+pub mod program_rollup;
+pub mod tier_rollup;

@@ -29,6 +29,7 @@ pub struct Model {
     /// `never`, `monthly` or `quarterly`.
     pub downgrade_policy: String,
     pub last_review_at: Option<DateTimeUtc>,
+    pub health_weights: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -270,6 +270,15 @@ pub fn sample_args(path: &str) -> Args {
         "/api/partners/enrollment" => Args::Form(vec![("partner_id", "1"), ("program_id", "1"), ("what", "status"), ("value", "suspended")]),
         "/api/imports/preview" | "/api/imports/progress" => Args::Form(vec![("id", "1")]),
         "/api/imports/start" => Args::Json(json!({"id": 1, "mapping": [], "dry_run": true})),
+        "/api/analytics/dashboard" | "/api/analytics/custom" => Args::Form(vec![]),
+        "/api/analytics/delete_dashboard" => Args::Form(vec![("id", "1")]),
+        "/api/analytics/health_settings" => Args::Form(vec![("program_id", "1")]),
+        "/api/analytics/save_dashboard" => {
+            Args::Json(json!({"def": {"id": 0, "name": "Sample", "shared_role": null, "mine": true, "widgets": [{"kind": "kpis", "program_id": null, "days": 30}]}}))
+        }
+        "/api/analytics/save_health_settings" => {
+            Args::Json(json!({"program_id": 1, "weights": {"trend": 30, "recency": 25, "email": 10, "compliance": 15, "activity": 20}, "threshold": 40}))
+        }
         other => panic!("add sample arguments for the server function {other} in tests/common/mod.rs"),
     }
 }
