@@ -8,6 +8,7 @@ mod m0001_core;
 mod m0002_tracking;
 mod m0003_scheduler;
 mod m0004_directory;
+mod m0005_settings;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_tracking::Migration),
             Box::new(m0003_scheduler::Migration),
             Box::new(m0004_directory::Migration),
+            Box::new(m0005_settings::Migration),
         ]
     }
 }

@@ -21,3 +21,5 @@ pub mod payout_batch;
 pub mod job_lease;
 pub mod job_run;
 pub mod outbox_email;
+pub mod user_token;
+pub mod program_manager;

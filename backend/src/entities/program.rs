@@ -29,6 +29,8 @@ pub struct Model {
     /// `never`, `monthly` or `quarterly`.
     pub downgrade_policy: String,
     pub last_review_at: Option<DateTimeUtc>,
+    /// Shown on the portal and in emails.
+    pub logo_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
