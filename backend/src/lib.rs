@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 mod clock;
@@ -19,11 +20,14 @@ pub mod ledger;
 pub mod outbox;
 pub mod partners;
 pub mod portal;
+pub mod profile;
+pub mod program_settings;
 pub mod programs;
 pub mod rollups;
 pub mod scheduler;
 pub mod session_store;
 pub mod tier_rules;
+pub mod team;
 pub mod tiers;
 pub mod timeline;
 pub mod tracking;

@@ -6,3 +6,6 @@ pub mod value;
 
 pub use dto::*;
 pub use value::*;
+
+pub mod settings;
+pub use settings::*;
