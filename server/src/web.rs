@@ -126,11 +126,13 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .with_state(Health { db });
 
     let csv_ctx = ctx.clone();
+    let audit_ctx = ctx.clone();
     let leptos_app = Router::new()
         .route(
             "/finance/batches/{id}/csv",
             get(move |session: tower_sessions::Session, Path(id): Path<String>| batch_csv(csv_ctx.clone(), session, id)),
         )
+        .route("/settings/audit.csv", get(audit_csv).with_state(audit_ctx))
         .leptos_routes_with_context(
             &options,
             routes,
@@ -200,6 +202,40 @@ async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String
         Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "batch CSV failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /settings/audit.csv?q=&actor=&kind=&from=&to=`: the audit log as filtered, for admins.
+async fn audit_csv(
+    State(ctx): State<AppContext>,
+    session: tower_sessions::Session,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let actor = match app::ssr::actor_of_session(&ctx.db, &ctx.clock, &session).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let query = models::AuditQuery { q: text("q"), actor: text("actor"), kind: text("kind"), from: text("from"), to: text("to"), page: 1 };
+    match backend::audit::csv(&ctx.db, &actor, &query).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"audit-log.csv\"".to_string()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "admins only").into_response(),
+        Err(backend::Error::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "audit CSV failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -9,3 +9,4 @@ pub mod links;
 pub mod partners;
 pub mod portal;
 pub mod tiers;
+pub mod settings;

@@ -3,6 +3,7 @@
 mod conversion;
 mod directory;
 mod finance;
+mod invite;
 mod login;
 mod partner;
 mod portal;
@@ -12,6 +13,7 @@ mod tiers;
 pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
 pub use finance::FinancePage;
+pub use invite::{InvitePage, VerifyEmailPage};
 pub use login::LoginPage;
 pub use partner::PartnerPage;
 pub use portal::PortalPage;
