@@ -292,6 +292,7 @@ fn ProgramEditor(
                 {(!hint.is_empty()).then(|| view! { <span class="hint">{hint}</span> })}
             </label>
         }
+        .into_any()
     };
     let (kind, on_kind) = field(form, |f| f.commission_kind.clone(), |f, v| f.commission_kind = v);
     let (attribution, on_attribution) = field(form, |f| f.attribution.clone(), |f, v| f.attribution = v);
@@ -313,7 +314,7 @@ fn ProgramEditor(
             <div class="grid-2">
                 {text("Name", |f| f.name.clone(), |f, v| f.name = v, "")}
                 {if program_id.is_none() {
-                    text("Currency", |f| f.currency.clone(), |f, v| f.currency = v, "ISO 4217 code, e.g. USD or EUR").into_any()
+                    text("Currency", |f| f.currency.clone(), |f, v| f.currency = v, "ISO 4217 code, e.g. USD or EUR")
                 } else {
                     view! { <label>"Currency"<input type="text" prop:value=move || form.with(|f| f.currency.clone()) disabled=true aria-label=format!("Currency ({label_prefix})")/><span class="hint">"Fixed once the program exists."</span></label> }.into_any()
                 }}
@@ -384,6 +385,7 @@ fn ProgramEditor(
             })}
         </form>
     }
+    .into_any()
 }
 
 #[component]
