@@ -100,6 +100,23 @@ fn filtered(actor: &Actor, q: &models::AuditQuery) -> Result<sea_orm::Select<aud
     Ok(s)
 }
 
+/// A stored value for people: a JSON object becomes one `key: value` line per field.
+fn readable(value: Option<String>) -> Option<String> {
+    let v = value?;
+    match serde_json::from_str::<serde_json::Value>(&v) {
+        Ok(serde_json::Value::Object(m)) => Some(
+            m.into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}: {s}"),
+                    other => format!("{k}: {other}"),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        _ => Some(v),
+    }
+}
+
 fn row(e: audit_entry::Model) -> models::AuditRow {
     models::AuditRow {
         id: e.id,
@@ -107,8 +124,8 @@ fn row(e: audit_entry::Model) -> models::AuditRow {
         actor: e.actor,
         kind: e.kind,
         subject: e.subject,
-        before: e.before,
-        after: e.after,
+        before: readable(e.before),
+        after: readable(e.after),
     }
 }
 
@@ -169,4 +186,14 @@ pub async fn csv(db: &sea_orm::DatabaseConnection, actor: &Actor, q: &models::Au
         ]);
     }
     crate::csv_export::to_csv(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_objects_read_as_one_field_a_line() {
+        assert_eq!(super::readable(Some(r#"{"hold_days":"7","auto_approve":true}"#.into())).unwrap(), "auto_approve: true\nhold_days: 7");
+        assert_eq!(super::readable(Some("active".into())).unwrap(), "active");
+        assert_eq!(super::readable(None), None);
+    }
 }

@@ -213,7 +213,7 @@ fn TeamTab() -> impl IntoView {
                     Ok(rows) => view! {
                         <div class="card table-card">
                             <table class="table members">
-                                <thead><tr><th>"Member"</th><th>"Roles"</th><th>"Status"</th><th>"Last sign-in"</th><th></th></tr></thead>
+                                <thead><tr><th>"Member"</th><th>"Roles"</th><th>"Status"</th><th>"Last sign-in"</th><th class="right">"Actions"</th></tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|m| {
                                         let id = m.id;
@@ -226,7 +226,7 @@ fn TeamTab() -> impl IntoView {
                                                     <div class="name">{m.name.clone()}{m.is_me.then(|| view! { <span class="muted">" (you)"</span> })}</div>
                                                     <div class="sub">{m.email.clone()}</div>
                                                 </td>
-                                                <td>
+                                                <td class="roles">
                                                     <RolePicker picked=roles who=m.email.clone()/>
                                                     <button class="btn small-btn" aria-label=format!("Save roles of {}", m.email)
                                                         on:click=move |_| { set_roles.dispatch(SetMemberRoles { user_id: id, roles: roles.get_untracked().into_iter().collect() }); }>
@@ -235,7 +235,7 @@ fn TeamTab() -> impl IntoView {
                                                 </td>
                                                 <td><span class=format!("badge member-{}", m.status)>{m.status.clone()}</span></td>
                                                 <td class="num">{m.last_login.unwrap_or_else(|| "never".into())}</td>
-                                                <td class="row-actions">
+                                                <td><div class="row-actions">
                                                     {active.then(|| view! {
                                                         <button class="btn" on:click=move |_| { reset.dispatch(ResetMemberPassword { user_id: id }); }
                                                             aria-label=format!("Reset password of {}", m.email)>"Reset password"</button>
@@ -248,9 +248,9 @@ fn TeamTab() -> impl IntoView {
                                                         <button class="btn" on:click=move |_| { reactivate.dispatch(ReactivateMember { user_id: id }); }
                                                             aria-label=format!("Reactivate {}", m.email)>"Reactivate"</button>
                                                     })}
-                                                </td>
+                                                </div></td>
                                             </tr>
-                                        }
+                                        }.into_any()
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -393,7 +393,14 @@ fn ProgramsTab() -> impl IntoView {
     let create = ServerAction::<CreateProgram>::new();
     let update = ServerAction::<UpdateProgram>::new();
     let archive = ServerAction::<ArchiveProgram>::new();
-    let data = Resource::new(move || (create.version().get(), update.version().get(), archive.version().get()), |_| load_programs());
+    // Reload only after a success: a refused form keeps what was typed.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) || matches!(update.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let data = Resource::new(move || (saved.get(), archive.version().get()), |_| load_programs());
     view! {
         {outcome(create, |id| format!("Program #{id} created with one Standard tier; set its tiers under Tiers."))}
         {outcome(update, |_| "Program saved.".to_string())}
@@ -437,7 +444,7 @@ fn ProgramsTab() -> impl IntoView {
                                     </div>
                                 })}
                             </details>
-                        }
+                        }.into_any()
                     }).collect_view()}
                 }.into_any()
             })}
@@ -504,7 +511,7 @@ fn KeysTab() -> impl IntoView {
                                                             on:click=move |_| { revoke.dispatch(RevokeKey { id }); }>"Revoke"</button>
                                                     })}</td>
                                                 </tr>
-                                            }
+                                            }.into_any()
                                         }).collect_view().into_any()
                                     }}
                                 </tbody>
@@ -617,7 +624,7 @@ fn AuditTab() -> impl IntoView {
                     <p class="muted small">{format!("{} entries", page.total)}</p>
                     <div class="card table-card">
                         <table class="table audit">
-                            <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Subject"</th><th>"Before → after"</th></tr></thead>
+                            <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Subject"</th><th>"Before ↓ after"</th></tr></thead>
                             <tbody>
                                 {if page.rows.is_empty() {
                                     view! { <tr><td colspan="5" class="empty">"No entries match."</td></tr> }.into_any()
@@ -629,12 +636,12 @@ fn AuditTab() -> impl IntoView {
                                             <td><span class="badge">{r.kind.replace('_', " ")}</span></td>
                                             <td>{r.subject}</td>
                                             <td class="change">
-                                                <span class="before">{r.before.unwrap_or_else(|| "—".into())}</span>
-                                                " → "
-                                                <span class="after">{r.after.unwrap_or_else(|| "—".into())}</span>
+                                                <div class="before">{r.before.unwrap_or_else(|| "—".into())}</div>
+                                                <div class="arrow" aria-hidden="true">"↓"</div>
+                                                <div class="after">{r.after.unwrap_or_else(|| "—".into())}</div>
                                             </td>
                                         </tr>
-                                    }).collect_view().into_any()
+                                    }.into_any()).collect_view().into_any()
                                 }}
                             </tbody>
                         </table>
@@ -748,7 +755,7 @@ fn JobsTab() -> impl IntoView {
                                                 <td class="num">{j.next}</td>
                                                 <td><button class="btn" on:click=move |_| { run.dispatch(RunJobNow { name: name.clone() }); }>"Run now"</button></td>
                                             </tr>
-                                        }
+                                        }.into_any()
                                     }).collect_view()}
                                 </tbody>
                             </table>
