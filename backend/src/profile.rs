@@ -5,8 +5,7 @@
 use crate::audit::{self, Change};
 use crate::auth::{check_password_policy, hash_password, verify_password, Actor};
 use crate::entities::{session, user, user_token};
-use crate::outbox::{self, NewEmail};
-use crate::team::{find_token, issue_token, RESET_HOURS};
+use crate::team::{find_token, issue_token, team_mail, RESET_HOURS};
 use crate::{Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use models::{PartnerEmail, Profile};
@@ -80,21 +79,8 @@ pub async fn request_email_change(
     let txn = crate::db::begin_write(db).await?;
     let (token, _) = issue_token(&txn, &u, "email", Some(email.as_str().to_string()), Some(u.id), now, Duration::hours(RESET_HOURS)).await?;
     let url = format!("{}/verify-email/{token}", public_url.trim_end_matches('/'));
-    outbox::queue(
-        &txn,
-        now,
-        NewEmail {
-            account_id: u.account_id,
-            program_id: None,
-            partner_id: None,
-            kind: "email_change",
-            to: email.as_str(),
-            subject: "Confirm your new Trellis email".into(),
-            text: format!("Hello {},\n\nConfirm that you sign in to Trellis with this address (the link works for {RESET_HOURS} hours):\n{url}\n", u.name),
-            dedupe_key: None,
-        },
-    )
-    .await?;
+    let text = format!("Hello {},\n\nConfirm that you sign in to Trellis with this address (the link works for {RESET_HOURS} hours):\n{url}\n", u.name);
+    team_mail(&txn, now, u.account_id, "email_change", email.as_str(), "Confirm your new Trellis email".into(), text).await?;
     audit::record(&txn, actor, now, Change { kind: "email_change_requested", subject: actor.label(), before: Some(u.email.clone()), after: Some(email.as_str().to_string()) }).await?;
     txn.commit().await?;
     Ok(())

@@ -192,6 +192,20 @@ pub async fn token_info(db: &DatabaseConnection, token: &str, now: DateTime<Utc>
     Ok(TokenInfo { email: t.new_email.clone().unwrap_or(u.email), kind: t.kind, name: u.name, account_name: acc.name })
 }
 
+/// Queues an email to a team member (no program branding, never deduplicated).
+pub(crate) async fn team_mail(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    account_id: i64,
+    kind: &str,
+    to: &str,
+    subject: String,
+    text: String,
+) -> Result<()> {
+    outbox::queue(db, now, NewEmail { account_id, program_id: None, partner_id: None, kind, to, subject, text, dedupe_key: None }).await?;
+    Ok(())
+}
+
 fn link(public_url: &str, path: &str, token: &str) -> String {
     format!("{}/{path}/{token}", public_url.trim_end_matches('/'))
 }
@@ -263,26 +277,14 @@ pub async fn invite(
     };
     let (token, expires) = issue_token(&txn, &u, "invite", None, Some(actor.user_id), now, Duration::days(INVITE_DAYS)).await?;
     let url = link(public_url, "invite", &token);
-    outbox::queue(
-        &txn,
-        now,
-        NewEmail {
-            account_id: actor.account_id,
-            program_id: None,
-            partner_id: None,
-            kind: "team_invitation",
-            to: email.as_str(),
-            subject: format!("{} invited you to {} on Trellis", actor.name, actor.account_name),
-            text: format!(
-                "Hello {name},\n\n{} invited you to join {} on Trellis as {}.\n\nChoose your password here (the link works for {INVITE_DAYS} days):\n{url}\n",
-                actor.name,
-                actor.account_name,
-                roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "),
-            ),
-            dedupe_key: None,
-        },
-    )
-    .await?;
+    let text = format!(
+        "Hello {name},\n\n{} invited you to join {} on Trellis as {}.\n\nChoose your password here (the link works for {INVITE_DAYS} days):\n{url}\n",
+        actor.name,
+        actor.account_name,
+        roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "),
+    );
+    let subject = format!("{} invited you to {} on Trellis", actor.name, actor.account_name);
+    team_mail(&txn, now, actor.account_id, "team_invitation", email.as_str(), subject, text).await?;
     audit::record(
         &txn,
         actor,
@@ -411,21 +413,8 @@ pub async fn reset_password(db: &DatabaseConnection, actor: &Actor, now: DateTim
     }
     let (token, expires) = issue_token(&txn, &u, "reset", None, Some(actor.user_id), now, Duration::hours(RESET_HOURS)).await?;
     let url = link(public_url, "invite", &token);
-    outbox::queue(
-        &txn,
-        now,
-        NewEmail {
-            account_id: actor.account_id,
-            program_id: None,
-            partner_id: None,
-            kind: "password_reset",
-            to: &u.email,
-            subject: "Reset your Trellis password".into(),
-            text: format!("Hello {},\n\nChoose a new password here (the link works for {RESET_HOURS} hours):\n{url}\n", u.name),
-            dedupe_key: None,
-        },
-    )
-    .await?;
+    let text = format!("Hello {},\n\nChoose a new password here (the link works for {RESET_HOURS} hours):\n{url}\n", u.name);
+    team_mail(&txn, now, actor.account_id, "password_reset", &u.email, "Reset your Trellis password".into(), text).await?;
     audit::record(&txn, actor, now, Change { kind: "member_password_reset", subject: label(&u), before: None, after: Some("reset link issued".into()) }).await?;
     txn.commit().await?;
     Ok(IssuedLink { user_id: u.id, email: u.email, url, expires: expires.format("%Y-%m-%d %H:%M UTC").to_string() })

@@ -178,26 +178,40 @@ pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Resu
     result
 }
 
-/// `GET /finance/batches/{id}/csv`: the payout file of a batch, for finance approvers.
-async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
-    let actor = match app::ssr::actor_of_session(&ctx.db, &ctx.clock, &session).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+/// The signed-in actor of a plain (non-server-function) route, or the answer to give instead:
+/// 401 without a valid session, 503 when the lookup fails.
+async fn route_actor(ctx: &AppContext, session: &tower_sessions::Session) -> Result<backend::Actor, Response> {
+    match app::ssr::actor_of_session(&ctx.db, &ctx.clock, session).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, "sign in first").into_response()),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
         }
+    }
+}
+
+/// A CSV file download.
+fn csv_download(filename: &str, csv: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// `GET /finance/batches/{id}/csv`: the payout file of a batch, for finance approvers.
+async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(res) => return res,
     };
     let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
     match backend::finance::batch_csv(&ctx.db, &actor, id).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"payout-batch-{id}.csv\"")),
-            ],
-            csv,
-        )
-            .into_response(),
+        Ok(csv) => csv_download(&format!("payout-batch-{id}.csv"), csv),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "finance approvers only").into_response(),
         Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
@@ -213,25 +227,14 @@ async fn audit_csv(
     session: tower_sessions::Session,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let actor = match app::ssr::actor_of_session(&ctx.db, &ctx.clock, &session).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "session lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(res) => return res,
     };
     let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
     let query = models::AuditQuery { q: text("q"), actor: text("actor"), kind: text("kind"), from: text("from"), to: text("to"), page: 1 };
     match backend::audit::csv(&ctx.db, &actor, &query).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"audit-log.csv\"".to_string()),
-            ],
-            csv,
-        )
-            .into_response(),
+        Ok(csv) => csv_download("audit-log.csv", csv),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "admins only").into_response(),
         Err(backend::Error::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
         Err(e) => {

@@ -9,7 +9,7 @@ use crate::api::settings::{
     SetMemberRoles, UpdateProgram,
 };
 use crate::api::tiers::{load_jobs, RunJobNow};
-use crate::components::{ErrorNote, TeamShell};
+use crate::components::{copy, ErrorNote, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -85,16 +85,6 @@ pub fn SettingsPage() -> impl IntoView {
             }}
         </TeamShell>
     }
-}
-
-/// Copies text to the clipboard (in the browser).
-fn copy(text: String) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().navigator().clipboard().write_text(&text);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
 }
 
 /// A value to hand on (a link or a key) with a copy button.
@@ -220,6 +210,7 @@ fn TeamTab() -> impl IntoView {
                                         let roles = RwSignal::new(m.roles.iter().copied().collect::<BTreeSet<Role>>());
                                         let active = m.status == "active";
                                         let deactivated = m.status == "deactivated";
+                                        let resend = (m.status == "invited").then(|| InviteMember { email: m.email.clone(), name: m.name.clone(), roles: m.roles.clone() });
                                         view! {
                                             <tr>
                                                 <td>
@@ -243,6 +234,10 @@ fn TeamTab() -> impl IntoView {
                                                     {(active && !m.is_me).then(|| view! {
                                                         <button class="btn btn-danger" on:click=move |_| { deactivate.dispatch(DeactivateMember { user_id: id }); }
                                                             aria-label=format!("Deactivate {}", m.email)>"Deactivate"</button>
+                                                    })}
+                                                    {resend.map(|again| view! {
+                                                        <button class="btn" on:click=move |_| { invite.dispatch(again.clone()); }
+                                                            aria-label=format!("Resend the invitation to {}", m.email)>"Resend invitation"</button>
                                                     })}
                                                     {deactivated.then(|| view! {
                                                         <button class="btn" on:click=move |_| { reactivate.dispatch(ReactivateMember { user_id: id }); }
@@ -560,7 +555,7 @@ fn AuditTab() -> impl IntoView {
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
         }
     });
-    let data = Resource::new(move || filter.get(), |q| load_audit(q));
+    let data = Resource::new(move || filter.get(), load_audit);
     let navigate = use_navigate();
     let go = move |f: AuditQuery| navigate(&audit_href(&f, "/settings"), Default::default());
     let search = RwSignal::new(filter.get_untracked().q.unwrap_or_default());
