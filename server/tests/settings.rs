@@ -496,3 +496,34 @@ on_both!(the_settings_pages_render_on_the_server_for_the_roles_that_may_see_them
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("not found"));
 });
+
+on_both!(financial_changes_are_in_the_audit_log_too, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let admin = app.login(ADMIN).await;
+    let finance = app.login("finance@demo.trellis.dev").await;
+    let adjust = |amount: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let res = app.call(&admin, "finance/adjust", &[("partner_id", "1"), ("program_id", "1"), ("amount", amount), ("reason", "goodwill")]).await;
+            assert_eq!(res.status(), 200);
+            res.json::<i64>().await.unwrap()
+        }
+    };
+    let first = adjust("5.00").await;
+    let second = adjust("7.00").await;
+    let res = post_json(&app, &finance, "finance/approve", json!({"ids": [first]})).await;
+    assert_eq!(res.json::<models::BulkResult>().await.unwrap().changed, 1);
+    let res = post_json(&app, &finance, "finance/void", json!({"ids": [second], "reason": "duplicate"})).await;
+    assert_eq!(res.json::<models::BulkResult>().await.unwrap().changed, 1);
+    let batch: Option<i64> = app.call(&finance, "finance/create_batch", &[("program_id", "1")]).await.json().await.unwrap();
+    let batch = batch.expect("a batch of the approved adjustment");
+    assert_eq!(app.call(&finance, "finance/mark_paid", &[("batch_id", &batch.to_string())]).await.status(), 200);
+    let entries = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id).all(&app.db).await.unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["commission_adjusted", "commission_adjusted", "commissions_approved", "commissions_voided", "payout_batch_created", "payout_batch_paid"]);
+    assert_eq!(entries[2].subject, format!("1 commission entry: #{first}"));
+    assert_eq!(entries[3].after.as_deref(), Some("void: duplicate"));
+    assert!(entries[4].after.as_deref().unwrap().contains("5.00"));
+    assert!(entries[2].actor.contains("finance@demo.trellis.dev"));
+});
