@@ -139,3 +139,13 @@ pub fn TierBadge(tier: String) -> impl IntoView {
 pub fn ErrorNote(error: AppError) -> impl IntoView {
     view! { <div class="error" role="alert">{error.to_string()}</div> }
 }
+
+/// Copies text to the clipboard (in the browser).
+pub fn copy(text: String) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().navigator().clipboard().write_text(&text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}

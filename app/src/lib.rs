@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Trellis pages, components and server functions. Feature-neutral: the server enables `ssr`,
 //! the browser build `hydrate`.
 
@@ -64,6 +63,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/partners/:id") view=pages::PartnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/conversions/:id") view=pages::ConversionPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=pages::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email/:token") view=pages::VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::PortalPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -255,6 +255,7 @@ pub async fn ingest(
     if let Some(found) = existing(db, program.row.id, &external_id).await? {
         return replay(found, hash);
     }
+    program.require_open()?;
     let (amount, occurred_at) = validate(&program, input, now)?;
     let attribution = attribute(db, clicks, &program, input, occurred_at).await?;
 

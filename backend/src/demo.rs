@@ -137,6 +137,9 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
         if roles.contains(&Role::RelationshipOwner) {
             owner_id = Some(u.id);
         }
+        if roles.contains(&Role::ProgramManager) {
+            crate::program_settings::set_managers(&tx, acc.id, prog.id, &[u.id]).await?;
+        }
     }
 
     // Custom fields: what partner teams typically record about a partner.

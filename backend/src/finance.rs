@@ -140,6 +140,7 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
     let programs = program_map(&txn, actor.account_id).await?;
     let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
+    let mut done = Vec::new();
     for id in ids {
         let Some(e) = found.get(id) else {
             result.refused.push((*id, "not found".into()));
@@ -155,6 +156,7 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
         a.approved_by = Set(Some(actor.label()));
         a.approved_at = Set(Some(now));
         a.update(&txn).await?;
+        done.push(format!("#{}", e.id));
         let m = money(e.amount_minor, &e.currency)?;
         timeline::record(
             &txn,
@@ -172,8 +174,26 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
         .await?;
         result.changed += 1;
     }
+    bulk_audit(&txn, actor, now, "commissions_approved", &done, "pending", "approved".into()).await?;
     txn.commit().await?;
     Ok(result)
+}
+
+/// One audit entry for a bulk change of ledger entries (none when nothing changed).
+async fn bulk_audit(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    kind: &str,
+    done: &[String],
+    before: &str,
+    after: String,
+) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
+    crate::audit::record(db, actor, now, crate::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) }).await
 }
 
 /// Voids pending or approved (not yet paid or batched) entries, with a reason.
@@ -188,6 +208,7 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
     let txn = crate::db::begin_write(db).await?;
     let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
+    let mut done = Vec::new();
     for id in ids {
         let Some(e) = found.get(id) else {
             result.refused.push((*id, "not found".into()));
@@ -198,6 +219,7 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
             continue;
         }
         let mut a: ledger_entry::ActiveModel = e.clone().into();
+        done.push(format!("#{}", e.id));
         a.status = Set("void".into());
         a.note = Set(Some(match &e.note {
             Some(n) => format!("{n}; voided: {reason}"),
@@ -220,6 +242,7 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
         .await?;
         result.changed += 1;
     }
+    bulk_audit(&txn, actor, now, "commissions_voided", &done, "pending or approved", format!("void: {reason}")).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -281,6 +304,8 @@ pub async fn adjust(db: &DatabaseConnection, clock: &Clock, actor: &Actor, partn
         },
     )
     .await?;
+    let subject = format!("entry #{} / partner #{partner_id} / {}", saved.id, program.row.name);
+    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "commission_adjusted", subject, before: None, after: Some(format!("{}: {reason}", amount.display())) }).await?;
     txn.commit().await?;
     Ok(saved.id)
 }
@@ -359,6 +384,9 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
         .insert(&txn)
         .await?;
     }
+    let subject = format!("payout batch #{} / {}", batch.id, program.row.name);
+    let after = format!("open, {} partner(s), {}", by_partner.len(), Money::from_minor(total, program.currency).display());
+    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "payout_batch_created", subject, before: None, after: Some(after) }).await?;
     txn.commit().await?;
     Ok(Some(batch.id))
 }
@@ -407,7 +435,9 @@ pub async fn mark_paid(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ba
     a.status = Set("paid".into());
     a.paid_by = Set(Some(actor.label()));
     a.paid_at = Set(Some(now));
-    a.update(&txn).await?;
+    let paid = a.update(&txn).await?;
+    let subject = format!("payout batch #{}", paid.id);
+    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "payout_batch_paid", subject, before: Some("open".into()), after: Some("paid".into()) }).await?;
     txn.commit().await?;
     Ok(())
 }

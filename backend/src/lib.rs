@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod charts;
@@ -28,12 +29,15 @@ pub mod outbox;
 pub mod partner_stats;
 pub mod partners;
 pub mod portal;
+pub mod profile;
+pub mod program_settings;
 pub mod programs;
 pub mod rollups;
 pub mod scheduler;
 pub mod segments;
 pub mod session_store;
 pub mod tier_rules;
+pub mod team;
 pub mod tiers;
 pub mod timeline;
 pub mod tracking;

@@ -9,6 +9,8 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use crate::program_settings::Settings;
+
 /// A commission on the wire: `{"percent": "10"}` or `{"flat": "5.00"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,7 +137,7 @@ pub fn parse_web_url(field: &str, text: &str) -> Result<(url::Url, String)> {
 }
 
 impl Program {
-    fn from_row(row: program::Model) -> Result<Self> {
+    pub(crate) fn from_row(row: program::Model) -> Result<Self> {
         let currency = Currency::parse(&row.currency).map_err(|e| Error::Internal(e.0))?;
         let mut hosts: Vec<String> = serde_json::from_str(&row.allowed_domains).map_err(|e| Error::Internal(e.to_string()))?;
         if let Ok((_, h)) = parse_web_url("website", &row.website) {
@@ -149,6 +151,14 @@ impl Program {
     pub fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_lowercase();
         self.hosts.iter().any(|h| host == *h || host.ends_with(&format!(".{h}")))
+    }
+
+    /// Refuses new enrollments, links and conversions for an archived program.
+    pub fn require_open(&self) -> Result<()> {
+        match self.row.archived_at {
+            Some(_) => Err(Error::invalid("program_id", format!("the program '{}' is archived", self.row.name))),
+            None => Ok(()),
+        }
     }
 
     /// The default commission.
@@ -177,8 +187,22 @@ pub async fn tiers(db: &impl ConnectionTrait, program_id: i64) -> Result<Vec<tie
         .await?)
 }
 
-/// Creates a program with its tiers after checking every value.
+/// Creates a program with its tiers after checking every value (the REST door: recorded in the
+/// audit log as made by `api`, with the default settings).
 pub async fn create(db: &DatabaseConnection, clock: &Clock, account_id: i64, input: &ProgramInput) -> Result<(Program, Vec<tier::Model>)> {
+    create_with(db, clock, account_id, "api", input, &Settings::default(), &[]).await
+}
+
+/// Creates a program with its tiers, settings and managers; `by` is how the audit log names who.
+pub async fn create_with(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    account_id: i64,
+    by: &str,
+    input: &ProgramInput,
+    settings: &Settings,
+    managers: &[i64],
+) -> Result<(Program, Vec<tier::Model>)> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "give a name of 1 to 200 characters"));
@@ -245,15 +269,16 @@ pub async fn create(db: &DatabaseConnection, clock: &Clock, account_id: i64, inp
         website: Set(website.to_string()),
         allowed_domains: Set(serde_json::to_string(&hosts).expect("strings serialise")),
         cookie_days: Set(input.cookie_days as i32),
-        attribution: Set("last_click".into()),
+        attribution: Set(settings.attribution.clone()),
         commission_kind: Set(kind.into()),
         commission_value: Set(value),
-        hold_days: Set(30),
-        auto_approve: Set(false),
-        brand_color: Set("#2f6f4f".into()),
-        sender_name: Set(None),
-        sender_email: Set(None),
-        dormant_days: Set(45),
+        hold_days: Set(settings.hold_days),
+        auto_approve: Set(settings.auto_approve),
+        brand_color: Set(settings.brand_color.clone()),
+        logo_url: Set(settings.logo_url.clone()),
+        sender_name: Set(settings.sender_name.clone()),
+        sender_email: Set(settings.sender_email.clone()),
+        dormant_days: Set(settings.dormant_days),
         at_risk_threshold: Set(40),
         archived_at: Set(None),
         created_at: Set(now),
@@ -289,6 +314,9 @@ pub async fn create(db: &DatabaseConnection, clock: &Clock, account_id: i64, inp
             .await?,
         );
     }
+    crate::program_settings::set_managers(&txn, account_id, row.id, managers).await?;
+    let after = serde_json::to_string(&crate::program_settings::form_of(&row, managers)?).expect("serialises");
+    crate::audit::record_as(&txn, account_id, by, now, crate::audit::Change { kind: "program_created", subject: row.name.clone(), before: None, after: Some(after) }).await?;
     txn.commit().await?;
     Ok((Program::from_row(row)?, saved))
 }

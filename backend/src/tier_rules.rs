@@ -205,6 +205,7 @@ pub async fn simulate(db: &DatabaseConnection, actor: &Actor, program_id: i64, d
 pub async fn save(db: &DatabaseConnection, actor: &Actor, program_id: i64, drafts: &[TierDraft]) -> Result<()> {
     actor.require_any(EDITORS)?;
     let p = crate::programs::load(db, actor.account_id, program_id).await?;
+    crate::program_settings::require_edit(db, actor, program_id).await?;
     let existing = crate::programs::tiers(db, program_id).await?;
     let draft = parse(drafts, &existing, p.currency)?;
     let txn = crate::db::begin_write(db).await?;

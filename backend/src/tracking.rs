@@ -66,6 +66,7 @@ pub async fn create_link(
     destination: Option<&str>,
 ) -> Result<CreatedLink> {
     let program = programs::load(db, account_id, program_id).await?;
+    program.require_open()?;
     partner::Entity::find_by_id(partner_id)
         .filter(partner::Column::AccountId.eq(account_id))
         .one(db)

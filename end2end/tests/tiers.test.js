@@ -27,7 +27,9 @@ test('a manager simulates a looser Silver rule, sees movers and cost, saves; the
   await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
 
   await page.click('nav a[href="/settings"]');
-  await page.waitForURL(`${BASE}/settings`);
+  await page.waitForURL(`${BASE}/settings?tab=team`);
+  await page.click('nav.tabs a[href="/settings?tab=jobs"]');
+  await page.waitForURL(`${BASE}/settings?tab=jobs`);
   const row = page.locator('table tbody tr', { hasText: 'tier_evaluation' }).first();
   await row.getByRole('button', { name: 'Run now' }).click();
   await page.getByRole('status').filter({ hasText: /tier_evaluation: examined \d+, changed [1-9]/ }).waitFor();

@@ -8,6 +8,7 @@ mod m0001_core;
 mod m0002_tracking;
 mod m0003_scheduler;
 mod m0004_directory;
+mod m0005_settings;
 mod m0006_analytics;
 
 /// The ordered list of migrations.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_tracking::Migration),
             Box::new(m0003_scheduler::Migration),
             Box::new(m0004_directory::Migration),
+            Box::new(m0005_settings::Migration),
             Box::new(m0006_analytics::Migration),
         ]
     }

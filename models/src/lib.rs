@@ -8,3 +8,6 @@ pub mod value;
 pub use analytics::*;
 pub use dto::*;
 pub use value::*;
+
+pub mod settings;
+pub use settings::*;

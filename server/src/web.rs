@@ -128,6 +128,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let csv_ctx = ctx.clone();
     let (export_ctx, timeline_ctx, upload_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
     let (table_ctx, chart_ctx) = (ctx.clone(), ctx.clone());
+    let audit_ctx = ctx.clone();
     let leptos_app = Router::new()
         .route(
             "/finance/batches/{id}/csv",
@@ -141,6 +142,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
             "/analytics/charts/{file}",
             get(move |session: tower_sessions::Session, Path(file): Path<String>, uri: axum::http::Uri| analytics_chart(chart_ctx.clone(), session, file, uri)),
         )
+        .route("/settings/audit.csv", get(audit_csv).with_state(audit_ctx))
         .route(
             "/directory/export.csv",
             get(move |session: tower_sessions::Session, uri: axum::http::Uri| directory_csv(export_ctx.clone(), session, uri)),
@@ -345,30 +347,54 @@ async fn upload_import(ctx: AppContext, session: tower_sessions::Session, mut fo
     }
 }
 
+/// A CSV file download.
+fn csv_download(filename: &str, csv: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
 /// `GET /finance/batches/{id}/csv`: the payout file of a batch, for finance approvers.
 async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
-    let actor = match app::ssr::actor_of_session(&ctx.db, &ctx.clock, &session).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "session lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(res) => return res,
     };
     let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
     match backend::finance::batch_csv(&ctx.db, &actor, id).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"payout-batch-{id}.csv\"")),
-            ],
-            csv,
-        )
-            .into_response(),
+        Ok(csv) => csv_download(&format!("payout-batch-{id}.csv"), csv),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "finance approvers only").into_response(),
         Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "batch CSV failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /settings/audit.csv?q=&actor=&kind=&from=&to=`: the audit log as filtered, for admins.
+async fn audit_csv(
+    State(ctx): State<AppContext>,
+    session: tower_sessions::Session,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let query = models::AuditQuery { q: text("q"), actor: text("actor"), kind: text("kind"), from: text("from"), to: text("to"), page: 1 };
+    match backend::audit::csv(&ctx.db, &actor, &query).await {
+        Ok(csv) => csv_download("audit-log.csv", csv),
+        Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "admins only").into_response(),
+        Err(backend::Error::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "audit CSV failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -42,6 +42,14 @@ async fn setup(b: Backend) -> T {
     let p: Value = res.json().await.unwrap();
     let program = p["id"].as_i64().unwrap();
     let bronze = p["tiers"][0]["id"].as_i64().unwrap();
+    // The demo's program manager manages this program too, so its tier rules are theirs to save.
+    let manager = backend::entities::user::Entity::find()
+        .filter(backend::entities::user::Column::Email.eq("manager@demo.trellis.dev"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    backend::program_settings::set_managers(&app.db, 1, program, &[manager.id]).await.unwrap();
     let now = Utc::now();
     let e = enrollment::ActiveModel {
         account_id: Set(1),

@@ -35,9 +35,13 @@ on_both!(every_server_function_but_login_refuses_a_visitor_with_401, |b: Backend
     let c = app.client();
     let paths = common::server_fn_paths();
     assert!(paths.len() >= 12, "server functions are registered: {paths:?}");
-    for path in paths.iter().filter(|p| *p != "/api/login") {
+    for path in paths.iter().filter(|p| *p != "/api/login" && !p.starts_with("/api/public/")) {
         let res = app.call_sample(&c, path).await;
         assert_eq!(res.status(), 401, "{path} must refuse a visitor");
+    }
+    // One-time-link functions are public: the token is the credential, and a bad one finds nothing.
+    for path in paths.iter().filter(|p| p.starts_with("/api/public/")) {
+        assert_eq!(app.call_sample(&c, path).await.status(), 404, "{path} with a bad token");
     }
 });
 
@@ -77,6 +81,9 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
             "/api/tiers/save" => matches!(who, "admin" | "program_manager"),
             "/api/analytics/save_health_settings" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/analytics/") => who != "partner",
+            p if p.starts_with("/api/public/") => true,
+            p if p.starts_with("/api/profile/") => who != "partner",
+            "/api/settings/programs" | "/api/settings/update_program" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/settings/") => who == "admin",
             p if p.starts_with("/api/portal/") => who == "partner",
             "/api/links/create" => matches!(who, "admin" | "program_manager" | "relationship_owner"),

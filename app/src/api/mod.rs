@@ -11,3 +11,4 @@ pub mod links;
 pub mod partners;
 pub mod portal;
 pub mod tiers;
+pub mod settings;

@@ -2,7 +2,7 @@
 
 use crate::api::links::{my_links, CreateMyLink};
 use crate::api::portal::load_portal_home;
-use crate::components::{ErrorNote, PortalShell, StatusBadge, TierBadge};
+use crate::components::{copy, ErrorNote, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -50,16 +50,6 @@ pub fn PortalPage() -> impl IntoView {
             </Suspense>
         </PortalShell>
     }
-}
-
-/// Copies text to the clipboard (in the browser).
-fn copy(text: String) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().navigator().clipboard().write_text(&text);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
 }
 
 /// The partner's tracking links and a form to create one.

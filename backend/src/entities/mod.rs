@@ -29,3 +29,5 @@ pub mod dashboard;
 pub mod health_score;
 pub mod program_rollup;
 pub mod tier_rollup;
+pub mod user_token;
+pub mod program_manager;

@@ -30,6 +30,8 @@ pub struct Model {
     pub downgrade_policy: String,
     pub last_review_at: Option<DateTimeUtc>,
     pub health_weights: Option<String>,
+    /// Shown on the portal and in emails.
+    pub logo_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -212,6 +212,14 @@ impl TestApp {
         client.post(self.url(&format!("/api/{endpoint}"))).json(&body).send().await.unwrap()
     }
 
+    /// A client signed in as `email` with `password`.
+    pub async fn login_with(&self, email: &str, password: &str) -> reqwest::Client {
+        let c = self.client();
+        let res = self.call(&c, "login", &[("email", email), ("password", password)]).await;
+        assert_eq!(res.status(), 200, "login as {email}: {}", res.text().await.unwrap_or_default());
+        c
+    }
+
     /// A client signed in as `email` with the demo password.
     pub async fn login(&self, email: &str) -> reqwest::Client {
         let c = self.client();
@@ -279,8 +287,33 @@ pub fn sample_args(path: &str) -> Args {
         "/api/analytics/save_health_settings" => {
             Args::Json(json!({"program_id": 1, "weights": {"trend": 30, "recency": 25, "email": 10, "compliance": 15, "activity": 20}, "threshold": 40}))
         }
+        "/api/settings/team" | "/api/settings/programs" | "/api/settings/keys" | "/api/profile/get" => Args::Form(vec![]),
+        "/api/settings/invite" => Args::Json(json!({"email": "new.member@demo.trellis.dev", "name": "New", "roles": ["analytics_viewer"]})),
+        "/api/settings/set_roles" => Args::Json(json!({"user_id": 2, "roles": ["admin"]})),
+        "/api/settings/deactivate" | "/api/settings/reactivate" | "/api/settings/reset_password" => Args::Form(vec![("user_id", "2")]),
+        "/api/settings/create_program" => Args::Json(json!({"form": sample_program_form()})),
+        "/api/settings/update_program" => Args::Json(json!({"program_id": 1, "form": sample_program_form()})),
+        "/api/settings/archive_program" => Args::Form(vec![("program_id", "1"), ("archived", "true")]),
+        "/api/settings/create_key" => Args::Form(vec![("name", "sample")]),
+        "/api/settings/revoke_key" => Args::Form(vec![("id", "1")]),
+        "/api/settings/audit" => Args::Json(json!({"query": {"q": null, "actor": null, "kind": null, "from": null, "to": null, "page": 1}})),
+        "/api/profile/rename" => Args::Form(vec![("name", "Renamed")]),
+        "/api/profile/change_email" => Args::Form(vec![("email", "renamed@demo.trellis.dev"), ("current_password", "trellis-demo")]),
+        "/api/profile/change_password" => Args::Form(vec![("current_password", "trellis-demo"), ("new_password", "another-password")]),
+        "/api/public/token" | "/api/public/confirm_email" => Args::Form(vec![("token", "not-a-token")]),
+        "/api/public/set_password" => Args::Form(vec![("token", "not-a-token"), ("name", "X"), ("password", "long-enough")]),
         other => panic!("add sample arguments for the server function {other} in tests/common/mod.rs"),
     }
+}
+
+/// A valid program form (the settings server functions take it as JSON).
+pub fn sample_program_form() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Sample", "currency": "USD", "website": "https://sample.example", "allowed_domains": "",
+        "cookie_days": "30", "attribution": "last_click", "commission_kind": "percent", "commission_value": "10",
+        "hold_days": "30", "auto_approve": false, "brand_color": "#2f6f4f", "logo_url": "", "sender_name": "",
+        "sender_email": "", "dormant_days": "45", "managers": []
+    })
 }
 
 impl TestApp {
