@@ -46,19 +46,6 @@ pub const AUDIT_PER_PAGE: u64 = 50;
 /// The most rows one CSV export holds.
 pub const AUDIT_CSV_MAX: u64 = 100_000;
 
-/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.trim().to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 fn day(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
     text.map(str::trim)
         .filter(|t| !t.is_empty())
@@ -84,7 +71,7 @@ fn filtered(actor: &Actor, q: &models::AuditQuery) -> Result<sea_orm::Select<aud
         s = s.filter(audit_entry::Column::At.lt(end));
     }
     if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pattern = like_pattern(text);
+        let pattern = crate::directory::like_pattern(text);
         let like = |c: audit_entry::Column| {
             Expr::expr(Func::lower(Expr::col((audit_entry::Entity, c)))).like(LikeExpr::new(pattern.clone()).escape('\\'))
         };

@@ -49,8 +49,9 @@ struct CountRow {
     n: i64,
 }
 
-/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
-fn like_pattern(q: &str) -> String {
+/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
+/// (`%…%`, lower-cased, trimmed); every free-text search uses it.
+pub(crate) fn like_pattern(q: &str) -> String {
     let mut out = String::from("%");
     for c in q.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -413,14 +413,7 @@ pub async fn timeline_events(
         s = s.filter(timeline_event::Column::Kind.eq(k));
     }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        let mut pattern = String::from("%");
-        for c in q.to_lowercase().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
+        let pattern = directory::like_pattern(q);
         let like = |c: timeline_event::Column| Expr::expr(Func::lower(Expr::col((timeline_event::Entity, c)))).like(LikeExpr::new(pattern.clone()).escape('\\'));
         s = s.filter(sea_orm::Condition::any().add(like(timeline_event::Column::Summary)).add(like(timeline_event::Column::Actor)));
     }
