@@ -44,6 +44,15 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // On the server, arguments that cannot be decoded (malformed JSON, a missing or mistyped
+        // field) are the caller's mistake: 400 with the decoder's words, not a 500.
+        #[cfg(feature = "ssr")]
+        if let ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) = &value {
+            if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(http::StatusCode::BAD_REQUEST);
+            }
+            return AppError::Invalid(format!("The request could not be read: {m}"));
+        }
         AppError::Transport(value.to_string())
     }
 }

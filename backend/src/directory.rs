@@ -87,19 +87,26 @@ pub fn normalise(q: &DirectoryQuery, defs: &[CustomFieldDef]) -> Result<Director
     Ok(q)
 }
 
-/// Enrollments joined with partner, program and tier, filtered by everything but status.
-fn base(account_id: i64, q: &DirectoryQuery) -> SelectStatement {
+/// Enrollments filtered by everything but status, joined only to what the filter needs: the
+/// partner for text, source, owner (and `with_partner`, e.g. to sort by name), the program for the
+/// health band's threshold. A tier name becomes a set of tier ids (one per program), so a
+/// tier + status filter is answered from the `(tier_id, status, revenue_90d_minor)` index.
+fn base(account_id: i64, q: &DirectoryQuery, with_partner: bool) -> SelectStatement {
     let mut s = Query::select();
-    s.from(enrollment::Entity)
-        .inner_join(partner::Entity, p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)))
-        .inner_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((enrollment::Entity, enrollment::Column::ProgramId)))
-        .inner_join(tier::Entity, Expr::col((tier::Entity, tier::Column::Id)).equals((enrollment::Entity, enrollment::Column::TierId)))
-        .and_where(e(enrollment::Column::AccountId).eq(account_id));
+    s.from(enrollment::Entity).and_where(e(enrollment::Column::AccountId).eq(account_id));
+    if with_partner || q.q.is_some() || q.source.is_some() || q.owner.is_some() {
+        s.inner_join(partner::Entity, p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)));
+    }
     if let Some(program_id) = q.program_id {
         s.and_where(e(enrollment::Column::ProgramId).eq(program_id));
     }
     if let Some(t) = &q.tier {
-        s.and_where(Expr::col((tier::Entity, tier::Column::Name)).eq(t.trim()));
+        let mut ids = Query::select();
+        ids.column(tier::Column::Id)
+            .from(tier::Entity)
+            .and_where(Expr::col(tier::Column::AccountId).eq(account_id))
+            .and_where(Expr::col(tier::Column::Name).eq(t.trim()));
+        s.and_where(e(enrollment::Column::TierId).in_subquery(ids));
     }
     if let Some(src) = &q.source {
         s.and_where(p(partner::Column::Source).eq(src.trim()));
@@ -108,6 +115,7 @@ fn base(account_id: i64, q: &DirectoryQuery) -> SelectStatement {
         s.and_where(p(partner::Column::OwnerUserId).eq(owner));
     }
     if let Some(band) = q.health {
+        s.inner_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((enrollment::Entity, enrollment::Column::ProgramId)));
         let score = e(enrollment::Column::HealthScore);
         let threshold = Expr::col((program::Entity, program::Column::AtRiskThreshold));
         match band {
@@ -121,7 +129,7 @@ fn base(account_id: i64, q: &DirectoryQuery) -> SelectStatement {
         let mut sub = Query::select();
         sub.expr(Expr::val(1))
             .from(pfv::Entity)
-            .and_where(Expr::col((pfv::Entity, pfv::Column::PartnerId)).equals((partner::Entity, partner::Column::Id)))
+            .and_where(Expr::col((pfv::Entity, pfv::Column::PartnerId)).equals((enrollment::Entity, enrollment::Column::PartnerId)))
             .and_where(Expr::col((pfv::Entity, pfv::Column::Key)).eq(f.key.as_str()))
             .and_where(Expr::col((pfv::Entity, pfv::Column::Value)).eq(f.value.as_str()));
         s.and_where(Expr::exists(sub));
@@ -175,7 +183,7 @@ fn per_page(q: &DirectoryQuery) -> Result<u64> {
 
 /// Counts by status for a filter (the status filter itself ignored).
 pub async fn counts(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery) -> Result<StatusCounts> {
-    let mut counts_q = base(account_id, q);
+    let mut counts_q = base(account_id, q, false);
     counts_q
         .column((enrollment::Entity, enrollment::Column::Status))
         .expr_as(e(enrollment::Column::Id).count(), Alias::new("n"))
@@ -196,9 +204,31 @@ pub async fn counts(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQue
     Ok(counts)
 }
 
+/// One page of rows in two steps: the ids of the page from the filtered, sorted enrollments
+/// (joined only where the filter or sort needs it, so a deep page walks an index), then the
+/// display columns of those ids alone.
 async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, limit: u64, offset: u64) -> Result<Vec<DirectoryRow>> {
-    let mut s = with_status(base(account_id, q), q);
-    s.left_join(user::Entity, Expr::col((user::Entity, user::Column::Id)).equals((partner::Entity, partner::Column::OwnerUserId)))
+    let by_name = matches!(q.sort.unwrap_or(DirectorySort::Name), DirectorySort::Name);
+    let mut ids_q = with_status(base(account_id, q, by_name), q);
+    ids_q.expr(e(enrollment::Column::Id)).limit(limit).offset(offset);
+    order(&mut ids_q, q);
+    let ids: Vec<i64> = db
+        .query_all_raw(db.get_database_backend().build(&ids_q))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut s = Query::select();
+    s.from(enrollment::Entity)
+        .inner_join(partner::Entity, p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)))
+        .inner_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((enrollment::Entity, enrollment::Column::ProgramId)))
+        .inner_join(tier::Entity, Expr::col((tier::Entity, tier::Column::Id)).equals((enrollment::Entity, enrollment::Column::TierId)))
+        .left_join(user::Entity, Expr::col((user::Entity, user::Column::Id)).equals((partner::Entity, partner::Column::OwnerUserId)))
+        .and_where(e(enrollment::Column::AccountId).eq(account_id))
+        .and_where(e(enrollment::Column::Id).is_in(ids.iter().copied()))
         .expr_as(e(enrollment::Column::Id), Alias::new("enrollment_id"))
         .expr_as(p(partner::Column::Id), Alias::new("partner_id"))
         .column((partner::Entity, partner::Column::Name))
@@ -217,14 +247,11 @@ async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, li
         .column((enrollment::Entity, enrollment::Column::Conversions90d))
         .column((enrollment::Entity, enrollment::Column::Clicks90d))
         .column((enrollment::Entity, enrollment::Column::LastConversionAt))
-        .column((enrollment::Entity, enrollment::Column::HealthScore))
-        .limit(limit)
-        .offset(offset);
-    order(&mut s, q);
-    Row::find_by_statement(db.get_database_backend().build(&s))
-        .all(db)
-        .await?
-        .into_iter()
+        .column((enrollment::Entity, enrollment::Column::HealthScore));
+    let mut by_id: std::collections::HashMap<i64, Row> =
+        Row::find_by_statement(db.get_database_backend().build(&s)).all(db).await?.into_iter().map(|r| (r.enrollment_id, r)).collect();
+    ids.iter()
+        .filter_map(|id| by_id.remove(id))
         .map(|r| {
             let currency = Currency::parse(&r.currency).map_err(|x| Error::Internal(x.0))?;
             Ok(DirectoryRow {
@@ -265,7 +292,12 @@ pub fn rate(conversions: i64, clicks: i64) -> String {
 /// sources, owners, fields) come from [`options`], loaded once per page view.
 pub async fn list(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
     actor.require_team()?;
-    let q = normalise(q, &custom_fields::defs(db, actor.account_id).await?)?;
+    let defs = custom_fields::defs(db, actor.account_id).await?;
+    list_with(db, actor, q, &defs).await
+}
+
+async fn list_with(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery, defs: &[CustomFieldDef]) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
+    let q = normalise(q, defs)?;
     let per_page = per_page(&q)?;
     let page = std::cmp::max(q.page, 1);
     let counts = counts(db, actor.account_id, &q).await?;
@@ -276,8 +308,8 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) 
 
 /// A directory page with its pickers.
 pub async fn page(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<DirectoryPage> {
-    let (counts, items, total, page, per_page) = list(db, actor, q).await?;
     let o = options(db, actor).await?;
+    let (counts, items, total, page, per_page) = list_with(db, actor, q, &o.fields).await?;
     Ok(DirectoryPage {
         programs: o.programs,
         tiers: o.tiers,
@@ -308,6 +340,12 @@ pub struct Options {
     pub fields: Vec<CustomFieldDef>,
 }
 
+const SOURCES_SQL: &str = "WITH RECURSIVE s(v) AS (\
+    SELECT MIN(source) FROM partners WHERE account_id = $1 \
+    UNION ALL \
+    SELECT (SELECT MIN(source) FROM partners WHERE account_id = $1 AND source > s.v) FROM s WHERE s.v IS NOT NULL\
+) SELECT v FROM s WHERE v IS NOT NULL";
+
 /// The pickers of the directory.
 pub async fn options(db: &impl ConnectionTrait, actor: &Actor) -> Result<Options> {
     actor.require_team()?;
@@ -321,20 +359,25 @@ pub async fn options(db: &impl ConnectionTrait, actor: &Actor) -> Result<Options
         .all(db)
         .await?;
     tiers.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-    let sources: Vec<Option<String>> = partner::Entity::find()
-        .select_only()
-        .column(partner::Column::Source)
-        .distinct()
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .filter(partner::Column::Source.is_not_null())
-        .order_by_asc(partner::Column::Source)
-        .into_tuple()
-        .all(db)
-        .await?;
+    // The distinct sources by a loose index scan over `(account_id, source)`: one index probe per
+    // distinct value rather than a pass over every partner of the account.
+    let sources: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => SOURCES_SQL.to_string(),
+                _ => SOURCES_SQL.replace("$1", "?1"),
+            },
+            [actor.account_id.into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<std::result::Result<_, _>>()?;
     Ok(Options {
         programs: programs(db, actor.account_id).await?,
         tiers: tiers.into_iter().map(|t| t.0).collect(),
-        sources: sources.into_iter().flatten().collect(),
+        sources,
         owners: owners(db, actor.account_id).await?,
         fields: custom_fields::defs(db, actor.account_id).await?,
     })
@@ -360,7 +403,7 @@ pub async fn owners(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<Me
 pub async fn matching_ids(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<Vec<i64>> {
     actor.require_team()?;
     let q = normalise(q, &custom_fields::defs(db, actor.account_id).await?)?;
-    let mut s = with_status(base(actor.account_id, &q), &q);
+    let mut s = with_status(base(actor.account_id, &q, false), &q);
     s.expr(e(enrollment::Column::Id)).order_by((enrollment::Entity, enrollment::Column::Id), Order::Asc).limit(MAX_MATCHING + 1);
     let ids: Vec<i64> = db
         .query_all_raw(db.get_database_backend().build(&s))

@@ -142,15 +142,32 @@ pub async fn preview(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<
 }
 
 /// Progress of an import.
-pub async fn progress(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<ImportProgress> {
+pub async fn progress(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64) -> Result<ImportProgress> {
     actor.require_any(&[Role::ProgramManager])?;
     let imp = load(db, actor, id).await?;
+    if stalled(&imp, now) {
+        let report = ImportReport {
+            errors: vec![RowError { line: 0, message: "the import was interrupted (the server stopped); nothing after the last completed chunk was written — start it again".into() }],
+            error_count: 1,
+            ..Default::default()
+        };
+        return Ok(ImportProgress { status: "failed".into(), total: imp.total_rows as u64, done: imp.done_rows as u64, report: Some(report) });
+    }
     Ok(ImportProgress {
         status: imp.status,
         total: imp.total_rows as u64,
         done: imp.done_rows as u64,
         report: imp.report.and_then(|r| serde_json::from_str(&r).ok()),
     })
+}
+
+/// How long a running import may go without finishing a chunk before it counts as interrupted
+/// (its server stopped); a chunk of rows takes seconds.
+const STALL: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// A run whose server stopped: still marked running, but no chunk finished for [`STALL`].
+fn stalled(imp: &import::Model, now: DateTime<Utc>) -> bool {
+    matches!(imp.status.as_str(), "running" | "checking") && now - imp.updated_at > STALL
 }
 
 /// Checks a mapping against the file and its kind; returns it as `column → target`.
@@ -184,7 +201,7 @@ fn check_mapping(kind: ImportKind, targets: &[ImportTarget], headers: usize, map
 pub async fn start(db: &DatabaseConnection, clock: &Clock, actor: &Actor, id: i64, mapping: &[String], dry_run: bool) -> Result<()> {
     actor.require_any(&[Role::ProgramManager])?;
     let imp = load(db, actor, id).await?;
-    if matches!(imp.status.as_str(), "running" | "checking") {
+    if matches!(imp.status.as_str(), "running" | "checking") && !stalled(&imp, clock.now()) {
         return Err(Error::Conflict("this import is already running".into()));
     }
     if imp.status == "done" {
@@ -199,8 +216,10 @@ pub async fn start(db: &DatabaseConnection, clock: &Clock, actor: &Actor, id: i6
         .col_expr(import::Column::Mapping, Expr::value(serde_json::to_string(mapping).unwrap_or_default()))
         .col_expr(import::Column::DoneRows, Expr::value(0))
         .col_expr(import::Column::Report, Expr::value(Option::<String>::None))
+        .col_expr(import::Column::UpdatedAt, Expr::value(clock.now()))
         .filter(import::Column::Id.eq(id))
         .filter(import::Column::Status.eq(imp.status.clone()))
+        .filter(import::Column::UpdatedAt.eq(imp.updated_at))
         .exec(db)
         .await?
         .rows_affected;
@@ -298,6 +317,7 @@ pub async fn run(
         done += n;
         import::Entity::update_many()
             .col_expr(import::Column::DoneRows, Expr::value(done as i32))
+            .col_expr(import::Column::UpdatedAt, Expr::value(clock.now()))
             .filter(import::Column::Id.eq(imp.id))
             .exec(db)
             .await?;

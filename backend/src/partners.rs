@@ -346,16 +346,60 @@ pub async fn change_enrollment(db: &DatabaseConnection, now: DateTime<Utc>, acto
     if !actor.can_edit_partner(p.owner_user_id) {
         return Err(Error::Forbidden);
     }
+    let out = change_in(&txn, now, actor, &p, program_id, change).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// [`change_enrollment`] inside the caller's transaction, for a partner the actor may edit.
+async fn change_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, p: &partner::Model, program_id: i64, change: &Change) -> Result<Outcome> {
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(p.id))
         .filter(enrollment::Column::ProgramId.eq(program_id))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(Error::NotFound("enrollment"))?;
-    let prog = program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(Error::NotFound("program"))?;
-    let out = lifecycle::apply(&txn, actor, now, &prog, &e, &p.name, change).await?;
+    let prog = program::Entity::find_by_id(program_id).one(txn).await?.ok_or(Error::NotFound("program"))?;
+    lifecycle::apply(txn, actor, now, &prog, &e, &p.name, change).await
+}
+
+/// An enrollment change that comes with a field edit (`PATCH /api/v1/partners/{id}`).
+pub struct EnrollmentPatch {
+    /// The program; a partner not enrolled in it yet is enrolled (in `status`, default pending).
+    pub program_id: i64,
+    /// The new status.
+    pub status: Option<EnrollmentStatus>,
+    /// Why (timeline and audit).
+    pub reason: Option<String>,
+    /// The new tier, by name.
+    pub tier: Option<String>,
+}
+
+/// Field edits and an enrollment change in one transaction: a refused transition leaves the
+/// partner exactly as it was.
+pub async fn patch(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields, change: Option<&EnrollmentPatch>) -> Result<()> {
+    actor.require_team()?;
+    let txn = begin_write(db).await?;
+    update_in(&txn, now, actor, id, fields).await?;
+    if let Some(c) = change {
+        let p = find(&txn, actor.account_id, id).await?;
+        let enrolled = enrollment::Entity::find()
+            .filter(enrollment::Column::PartnerId.eq(id))
+            .filter(enrollment::Column::ProgramId.eq(c.program_id))
+            .one(&txn)
+            .await?
+            .is_some();
+        if !enrolled {
+            enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;
+        } else if let Some(s) = c.status {
+            change_in(&txn, now, actor, &p, c.program_id, &Change::Status(s, c.reason.clone())).await?;
+        }
+        if let Some(t) = &c.tier {
+            change_in(&txn, now, actor, &p, c.program_id, &Change::Tier(t.clone())).await?;
+        }
+    }
     txn.commit().await?;
-    Ok(out)
+    Ok(())
 }
 
 /// Enrolls an existing partner in a program (see [`enroll_in`]).
@@ -491,6 +535,7 @@ pub async fn profile(db: &DatabaseConnection, actor: &Actor, id: i64, kind: Opti
             commission.push_str(" (custom)");
         }
         let status = EnrollmentStatus::parse(&e.status).map_err(|x| Error::Internal(x.0))?;
+        let health = crate::health::view(db, e.id).await?;
         enrollments.push(ProfileEnrollment {
             id: e.id,
             program_id: prog.id,
@@ -504,6 +549,9 @@ pub async fn profile(db: &DatabaseConnection, actor: &Actor, id: i64, kind: Opti
             joined: e.joined_at.format("%Y-%m-%d").to_string(),
             dormant_since: e.dormant_since.map(|d| d.format("%Y-%m-%d").to_string()),
             health: e.health_score,
+            at_risk_threshold: prog.at_risk_threshold,
+            health_day: health.as_ref().map(|h| h.day.clone()),
+            health_parts: health.map(|h| h.parts).unwrap_or_default(),
             revenue_90d: Money::from_minor(e.revenue_90d_minor, c).display(),
             conversions_90d: e.conversions_90d.into(),
         });

@@ -676,6 +676,12 @@ pub struct ProfileEnrollment {
     pub dormant_since: Option<String>,
     /// Health score.
     pub health: Option<i32>,
+    /// The program's at-risk threshold (the health band of the score).
+    pub at_risk_threshold: i32,
+    /// The latest score's parts and their contribution (empty before the first scoring).
+    pub health_parts: Vec<crate::analytics::HealthPart>,
+    /// Day of the latest score, `YYYY-MM-DD`.
+    pub health_day: Option<String>,
     /// Revenue over the last 90 days.
     pub revenue_90d: String,
     /// Conversions over the last 90 days.

@@ -75,6 +75,35 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
     assert!(gold.total > 0 && gold.items.iter().all(|r| r.tier == "Gold" && r.status == EnrollmentStatus::Active));
     assert_eq!(gold.counts.active, gold.total, "counts follow the other filters");
 
+    // The source picker (a loose index scan) lists every distinct source once, in order.
+    let distinct: Vec<String> = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT DISTINCT source FROM partners WHERE source IS NOT NULL ORDER BY source",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    assert!(distinct.len() > 1);
+    assert_eq!(all.sources, distinct);
+    // Tier + status sorted by revenue, deep page: rows in order and the same as a direct query.
+    let gold_rev = page(&app, &c, json!({"tier": "Gold", "status": "active", "sort": "revenue", "desc": true, "per_page": 2, "page": 2})).await;
+    let expected_ids: Vec<i64> = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT e.id FROM enrollments e JOIN tiers t ON t.id = e.tier_id WHERE t.name = 'Gold' AND e.status = 'active' \
+             ORDER BY e.revenue_90d_minor DESC, e.id DESC LIMIT 2 OFFSET 2",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+        .collect();
+    assert_eq!(gold_rev.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), expected_ids);
     let source = all.sources[0].clone();
     let by_source = page(&app, &c, json!({"source": source, "per_page": 200})).await;
     assert!(by_source.total > 0 && by_source.total < all.total);
@@ -94,6 +123,12 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
     assert_eq!(outdoor.total, expected, "custom-field values compare in canonical form");
     let bad = app.call_json(&c, "directory", json!({"query": {"fields": [{"key": "niche", "value": "Underwater"}]}})).await;
     assert_eq!(bad.status(), 422);
+    // A body that is not the function's JSON is the caller's mistake: 400 with a readable error.
+    for body in ["{not json", r#"{"query": {"per_page": "many"}}"#] {
+        let res = c.post(app.url("/api/directory")).header("content-type", "application/json").body(body).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{body}");
+        assert!(res.text().await.unwrap().contains("could not be read"), "{body}");
+    }
 
     // Pages do not overlap in any sort.
     let p1 = page(&app, &c, json!({"sort": "joined", "per_page": 20, "page": 1})).await;
@@ -420,8 +455,10 @@ on_both!(the_partner_rest_routes_create_list_read_patch_and_isolate_accounts, |b
     assert_eq!(res.status(), 200);
     let after: Value = res.json().await.unwrap();
     assert_eq!((after["company"].as_str(), after["enrollments"][0]["status"].as_str()), (Some("Ito Studio"), Some("paused")));
-    let res = patch(json!({"program_id": 1, "status": "rejected"})).await.unwrap();
+    let res = patch(json!({"company": "Half Applied", "program_id": 1, "status": "rejected"})).await.unwrap();
     assert_eq!(res.status(), 422);
+    let unchanged: Value = http.get(app.url(&format!("/api/v1/partners/{id}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(unchanged["company"], "Ito Studio", "a refused transition leaves the field edit of the same PATCH unapplied");
     assert_eq!(patch(json!({"program_id": 1, "tier": "Gold"})).await.unwrap().status(), 200);
     assert_eq!(patch(json!({"status": "active"})).await.unwrap().status(), 422, "a status change names its program");
 
@@ -477,4 +514,40 @@ on_both!(the_partner_stats_job_sums_the_last_90_days_of_rollups, |b: Backend| as
     assert!(with_revenue > 20, "the demo has active partners with revenue");
     let last = enrollment::Entity::find().filter(enrollment::Column::LastConversionAt.is_not_null()).count(&app.db).await.unwrap();
     assert!(last as i32 >= with_revenue);
+});
+
+on_both!(an_import_interrupted_by_a_stopped_server_reports_failure_and_can_be_started_again, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let csv = "email,name\nkim@partners.example,Kim\n";
+    let preview = backend::imports::upload(&app.db, app.clock.now(), &actor, ImportKind::Partners, "k.csv", csv).await.unwrap();
+    let now = app.clock.now();
+    // What a server that stopped mid-import leaves behind: `running`, last touched 11 minutes ago.
+    use sea_orm::{ActiveModelTrait, Set};
+    let imp = backend::entities::import::Entity::find_by_id(preview.id).one(&app.db).await.unwrap().unwrap();
+    let mut a: backend::entities::import::ActiveModel = imp.into();
+    a.status = Set("running".into());
+    a.updated_at = Set(now - chrono::TimeDelta::minutes(5));
+    a.update(&app.db).await.unwrap();
+    let mapping = vec!["email".to_string(), "name".to_string()];
+    // Five minutes quiet: still counts as running.
+    assert_eq!(backend::imports::progress(&app.db, now, &actor, preview.id).await.unwrap().status, "running");
+    assert!(matches!(backend::imports::start(&app.db, &app.clock, &actor, preview.id, &mapping, false).await, Err(backend::Error::Conflict(_))));
+    let later = now + chrono::TimeDelta::minutes(6);
+    let p = backend::imports::progress(&app.db, later, &actor, preview.id).await.unwrap();
+    assert_eq!(p.status, "failed");
+    assert!(p.report.unwrap().errors[0].message.contains("interrupted"));
+    // Started again, it runs to the end.
+    let clock = backend::Clock::fixed(later);
+    backend::imports::start(&app.db, &clock, &actor, preview.id, &mapping, false).await.unwrap();
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = backend::imports::progress(&app.db, later, &actor, preview.id).await.unwrap().status;
+        if status == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "done");
+    assert_eq!(partner::Entity::find().filter(partner::Column::Email.eq("kim@partners.example")).count(&app.db).await.unwrap(), 1);
 });

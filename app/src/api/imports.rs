@@ -28,5 +28,5 @@ pub async fn start_import(id: i64, mapping: Vec<String>, dry_run: bool) -> Resul
 pub async fn poll_import(id: i64) -> Result<ImportProgress, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::imports::progress(&ctx.db, &actor, id).await.map_err(fail)
+    backend::imports::progress(&ctx.db, ctx.clock.now(), &actor, id).await.map_err(fail)
 }

@@ -151,10 +151,40 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
             <table class="table">
                 <thead><tr><th>"Program"</th><th>"Status"</th><th>"Tier"</th><th>"Commission"</th><th class="right">"Revenue 90 d"</th><th>"Health"</th><th>"Joined"</th></tr></thead>
                 <tbody>
-                    {enrollments.into_iter().map(|e| view! { <EnrollmentRow e pid can_edit change/> }).collect_view()}
+                    {enrollments.iter().cloned().map(|e| view! { <EnrollmentRow e pid can_edit change/> }).collect_view()}
                 </tbody>
             </table>
         </div>
+        {enrollments.into_iter().filter(|e| !e.health_parts.is_empty()).map(|e| view! { <HealthBreakdown e/> }).collect_view()}
+    }
+}
+
+/// How an enrollment's health score is made: each part, its weight and what it added.
+#[component]
+fn HealthBreakdown(e: ProfileEnrollment) -> impl IntoView {
+    let band = HealthBand::of(e.health, e.at_risk_threshold);
+    view! {
+        <section class="card health-breakdown" aria-label=format!("Health of {}", e.program)>
+            <header class="health-head">
+                <h3>{format!("Health in {}", e.program)}</h3>
+                <HealthPill score=e.health band/>
+                <span class="muted">{e.health_day.map(|d| format!("scored {d} · at risk below {}", e.at_risk_threshold))}</span>
+            </header>
+            <table class="table compact">
+                <thead><tr><th>"Part"</th><th class="right">"Score"</th><th class="right">"Weight"</th><th class="right">"Adds"</th><th>"Why"</th></tr></thead>
+                <tbody>
+                    {e.health_parts.into_iter().map(|p| view! {
+                        <tr class:excluded=p.score.is_none()>
+                            <td>{p.label}</td>
+                            <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                            <td class="num right">{p.weight}</td>
+                            <td class="num right">{p.contribution}</td>
+                            <td class="muted">{p.detail}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
 }
 
@@ -262,7 +292,7 @@ fn EnrollmentRow(e: ProfileEnrollment, pid: i64, can_edit: bool, change: ServerA
     let dispatch = move |what: &str, value: String, reason: Option<String>| {
         change.dispatch(ChangeEnrollment { partner_id: pid, program_id, what: what.to_string(), value, reason });
     };
-    let band = HealthBand::of(e.health, 40);
+    let band = HealthBand::of(e.health, e.at_risk_threshold);
     let current_tier = e.tier.clone();
     view! {
         <tr>

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::lifecycle::Change;
 use backend::partners::{self, NewPartner, PartnerOut};
 use backend::Actor;
 use models::{DirectoryQuery, DirectoryRow, EnrollmentStatus, PartnerFields, StatusCounts};
@@ -173,19 +172,8 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
         owner_user_id: None,
         custom: custom_values(input.custom)?,
     };
-    partners::find(&st.db, acc, id).await?;
-    partners::update(&st.db, now, &actor, id, &fields).await?;
-    if let Some(program_id) = input.program_id {
-        let enrolled = partners::get(&st.db, acc, id).await?.enrollments.iter().any(|e| e.program_id == program_id);
-        if !enrolled {
-            partners::enroll(&st.db, now, &actor, id, program_id, status).await?;
-        } else if let Some(s) = status {
-            partners::change_enrollment(&st.db, now, &actor, id, program_id, &Change::Status(s, input.reason.clone())).await?;
-        }
-        if let Some(t) = input.tier {
-            partners::change_enrollment(&st.db, now, &actor, id, program_id, &Change::Tier(t)).await?;
-        }
-    }
+    let change = input.program_id.map(|program_id| partners::EnrollmentPatch { program_id, status, reason: input.reason.clone(), tier: input.tier.clone() });
+    partners::patch(&st.db, now, &actor, id, &fields, change.as_ref()).await?;
     Ok(Json(partners::get(&st.db, acc, id).await?).into_response())
 }
 
