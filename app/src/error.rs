@@ -45,9 +45,10 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // On the server, arguments that cannot be decoded (malformed JSON, a missing or mistyped
-        // field) are the caller's mistake: 400 with the decoder's words, not a 500.
+        // field) are the caller's mistake: 400 with the decoder's words, not a 500. (The server
+        // never reads a server-function answer, so its `Deserialization` errors are arguments too.)
         #[cfg(feature = "ssr")]
-        if let ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) = &value {
+        if let ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) | ServerFnErrorErr::Deserialization(m) = &value {
             if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 res.set_status(http::StatusCode::BAD_REQUEST);
             }

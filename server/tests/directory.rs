@@ -551,3 +551,23 @@ on_both!(an_import_interrupted_by_a_stopped_server_reports_failure_and_can_be_st
     assert_eq!(status, "done");
     assert_eq!(partner::Entity::find().filter(partner::Column::Email.eq("kim@partners.example")).count(&app.db).await.unwrap(), 1);
 });
+
+on_both!(the_profile_shows_how_each_health_score_is_made, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    backend::health::refresh(&app.db, app.clock.now()).await.unwrap();
+    let row = backend::entities::health_score::Entity::find().one(&app.db).await.unwrap().expect("the daily job scored enrollments");
+    let e = enrollment::Entity::find_by_id(row.enrollment_id).one(&app.db).await.unwrap().unwrap();
+    let c = app.login(MANAGER).await;
+    let profile: PartnerProfile = app.call(&c, "partners/profile", &[("id", &e.partner_id.to_string())]).await.json().await.unwrap();
+    let shown = profile.enrollments.iter().find(|x| x.id == e.id).unwrap();
+    let stored: Vec<models::HealthPart> = serde_json::from_str(&row.parts).unwrap();
+    assert_eq!(shown.health_parts, stored);
+    assert_eq!(shown.health_parts.len(), 5);
+    assert_eq!(shown.health_day.as_deref(), Some(row.day.to_string().as_str()));
+    // The contributions add up to the score (each is rounded to one decimal).
+    let sum: f64 = shown.health_parts.iter().filter_map(|p| p.contribution.parse::<f64>().ok()).sum();
+    assert!((sum - row.score as f64).abs() <= 1.0, "{sum} vs {}", row.score);
+    // And the page renders them.
+    let html = c.get(app.url(&format!("/partners/{}", e.partner_id))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Health in ") && html.contains(&stored[0].label), "health breakdown on the page");
+});
