@@ -23,7 +23,7 @@ t0=$(now_ms)
 log "loaded in $(( ($(now_ms) - t0) / 1000 )) s; tier pass and partner stats"
 "$TRELLIS" scheduler run-once --job tier_evaluation --now 2026-11-26T00:00:00Z >/dev/null
 "$TRELLIS" scheduler run-once --job partner_stats --now 2026-11-26T00:00:00Z >/dev/null
-psql -q "$url" -c "ANALYZE" >/dev/null
+psql -q "$url" -c "VACUUM ANALYZE" >/dev/null  # what autovacuum does after a bulk load
 slug=$(psql -Atq "$url" -c "SELECT slug FROM accounts ORDER BY id LIMIT 1")
 "$TRELLIS" user create --account "$slug" --email admin@bench.example --password trellis-bench --role admin >/dev/null
 key=$("$TRELLIS" api-key create --account "$slug" --name p4 2>/dev/null)
