@@ -91,7 +91,11 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
         None => (Some(0), "no conversion in the last year".to_string()),
         Some(d) => {
             let s = if d <= 7 { 100 } else if d >= 60 { 0 } else { ((60 - d) as f64 / 53.0 * 100.0).round() as u8 };
-            (Some(s), if d == 0 { "converted today".to_string() } else { format!("last conversion {d} days ago") })
+            (Some(s), match d {
+                0 => "converted today".to_string(),
+                1 => "last conversion yesterday".to_string(),
+                d => format!("last conversion {d} days ago"),
+            })
         }
     };
     parts.push(("recency", "Recency of last conversion", recency.0, w.recency, recency.1));
@@ -121,7 +125,11 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
         Some(None) => (clicks / 2, "; never logged in to the portal".to_string()),
         Some(Some(d)) => {
             let l = if d <= 14 { 100 } else if d <= 45 { 50 } else { 0 };
-            ((clicks + l) / 2, if d > 14 { format!("; no login for {d} days") } else { format!("; last login {d} days ago") })
+            ((clicks + l) / 2, if d > 14 { format!("; no login for {d} days") } else { match d {
+                0 => "; logged in today".to_string(),
+                1 => "; last login yesterday".to_string(),
+                d => format!("; last login {d} days ago"),
+            } })
         }
     };
     let click_words = if i.clicks_last == 0 { "no link clicks in 30 days".to_string() } else { format!("{} link clicks in 30 days", i.clicks_last) };
