@@ -116,7 +116,8 @@ pub async fn release(db: &DatabaseConnection, job: &str, holder: &str) -> Result
 pub async fn next_due(db: &DatabaseConnection, job: &Job) -> Result<Option<DateTime<Utc>>> {
     let recent = job_run::Entity::find()
         .filter(job_run::Column::Job.eq(job.name))
-        .filter(job_run::Column::Outcome.ne("running"))
+        // A run that is running, or was interrupted, has not done the job: it stays due.
+        .filter(job_run::Column::Outcome.is_not_in(["running", "interrupted"]))
         .order_by_desc(job_run::Column::Id)
         .limit(8)
         .all(db)
@@ -125,7 +126,7 @@ pub async fn next_due(db: &DatabaseConnection, job: &Job) -> Result<Option<DateT
     if last.outcome == "ok" {
         return Ok(Some(last.as_of + Duration::seconds(job.period_secs)));
     }
-    let failures = recent.iter().take_while(|r| r.outcome == "failed").count() as u32;
+    let failures = recent.iter().take_while(|r| r.outcome == "failed").count().max(1) as u32;
     let backoff = Duration::minutes((1i64 << (failures - 1).min(6)).min(60));
     Ok(Some(last.finished_at.unwrap_or(last.started_at) + backoff))
 }
@@ -133,7 +134,32 @@ pub async fn next_due(db: &DatabaseConnection, job: &Job) -> Result<Option<DateT
 /// Runs one job as of `now` under its lease, recording the run. `None` when another runner holds
 /// the lease.
 pub async fn run_job(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
+    run_leased(db, job, holder, now, false).await
+}
+
+/// [`run_job`] if the job is still due once its lease is held: the due check before the lease
+/// could be stale (another replica may have finished a run in between), so it is repeated under
+/// the lease. `None` when another runner holds the lease or the job is no longer due.
+pub async fn run_if_due(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
+    run_leased(db, job, holder, now, true).await
+}
+
+async fn run_leased(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>, only_if_due: bool) -> Result<Option<Result<Report>>> {
     if !try_lease(db, job.name, holder, Utc::now().max(now)).await? {
+        return Ok(None);
+    }
+    // Under the lease no other runner is in this job: a run still marked running was cut short
+    // by a runner that stopped (crash, kill); record it as interrupted.
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::Outcome, Expr::value("interrupted"))
+        .col_expr(job_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(job_run::Column::Error, Expr::value("the runner stopped before the job finished"))
+        .filter(job_run::Column::Job.eq(job.name))
+        .filter(job_run::Column::Outcome.eq("running"))
+        .exec(db)
+        .await?;
+    if only_if_due && next_due(db, job).await?.is_some_and(|due| due > now) {
+        release(db, job.name, holder).await?;
         return Ok(None);
     }
     let started = Utc::now();
@@ -192,10 +218,11 @@ pub async fn run_once(db: &DatabaseConnection, only: Option<&str>, now: DateTime
         if only.is_none() && next_due(db, j).await?.is_some_and(|due| due > now) {
             continue;
         }
-        match run_job(db, j, holder, now).await? {
+        let run = if only.is_none() { run_if_due(db, j, holder, now).await? } else { run_job(db, j, holder, now).await? };
+        match run {
             Some(Ok(r)) => out.push((j.name, r)),
             Some(Err(e)) => return Err(e),
-            None => tracing::info!(job = j.name, "another runner holds the lease"),
+            None => tracing::info!(job = j.name, "another runner holds the lease or has just run it"),
         }
     }
     Ok(out)
@@ -208,7 +235,7 @@ pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>, holder: &str) -> 
         if next_due(db, j).await?.is_some_and(|due| due > now) {
             continue;
         }
-        if let Some(result) = run_job(db, j, holder, now).await? {
+        if let Some(result) = run_if_due(db, j, holder, now).await? {
             ran += 1;
             if let Ok(r) = result {
                 tracing::info!(job = j.name, examined = r.examined, changed = r.changed, "job finished");

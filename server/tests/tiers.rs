@@ -359,3 +359,58 @@ on_both!(the_simulator_shows_movers_and_cost_before_a_save, |b: Backend| async m
     scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "t").await.unwrap();
     assert_eq!(t.tier().await, "Silver");
 });
+
+on_both!(a_run_cut_short_is_recorded_as_interrupted_and_the_due_check_is_repeated_under_the_lease, |b: Backend| async move {
+    let app = TestApp::spawn(b).await;
+    let db = &app.db;
+    let job = scheduler::job("session_cleanup").unwrap();
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+    // A runner that died mid-run left this behind (and its lease expired).
+    job_run::ActiveModel {
+        job: Set(job.name.into()),
+        holder: Set("dead".into()),
+        as_of: Set(now - Duration::hours(3)),
+        started_at: Set(now - Duration::hours(3)),
+        finished_at: Set(None),
+        outcome: Set("running".into()),
+        examined: Set(0),
+        changed: Set(0),
+        error: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let runs = |db: sea_orm::DatabaseConnection| async move {
+        job_run::Entity::find().filter(job_run::Column::Job.eq("session_cleanup")).all(&db).await.unwrap()
+    };
+    assert!(matches!(scheduler::run_if_due(db, job, "a", now).await.unwrap(), Some(Ok(_))));
+    let after = runs(db.clone()).await;
+    assert_eq!(after.iter().filter(|r| r.outcome == "interrupted").count(), 1, "the dead runner's row is closed");
+    assert_eq!(after.iter().filter(|r| r.outcome == "ok").count(), 1);
+    assert!(after.iter().all(|r| r.outcome != "running"));
+    // Due no more: a second runner that checked before this run finished gets the lease but,
+    // re-checking under it, does not run the job again.
+    assert!(scheduler::run_if_due(db, job, "b", now + Duration::seconds(1)).await.unwrap().is_none());
+    assert_eq!(runs(db.clone()).await.len(), 2);
+    // Forced runs (`run-once --job`) still run.
+    assert!(matches!(scheduler::run_job(db, job, "b", now + Duration::seconds(2)).await.unwrap(), Some(Ok(_))));
+    // A job whose only run was interrupted never did its work: it is due at once.
+    let job2 = scheduler::job("rollup_repair").unwrap();
+    job_run::ActiveModel {
+        job: Set(job2.name.into()),
+        holder: Set("dead".into()),
+        as_of: Set(now),
+        started_at: Set(now),
+        finished_at: Set(Some(now)),
+        outcome: Set("interrupted".into()),
+        examined: Set(0),
+        changed: Set(0),
+        error: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    assert_eq!(scheduler::next_due(db, job2).await.unwrap(), None);
+});

@@ -12,7 +12,7 @@ pub struct Model {
     pub as_of: DateTimeUtc,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
-    /// `running`, `ok` or `failed`.
+    /// `running`, `ok`, `failed` or `interrupted` (its runner stopped mid-run).
     pub outcome: String,
     pub examined: i64,
     pub changed: i64,
