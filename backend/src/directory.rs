@@ -204,6 +204,16 @@ pub async fn counts(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQue
     Ok(counts)
 }
 
+/// The first column of every row of `s`, as ids.
+async fn ids_of(db: &impl ConnectionTrait, s: &SelectStatement) -> Result<Vec<i64>> {
+    Ok(db
+        .query_all_raw(db.get_database_backend().build(s))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<std::result::Result<_, _>>()?)
+}
+
 /// One page of rows in two steps: the ids of the page from the filtered, sorted enrollments
 /// (joined only where the filter or sort needs it, so a deep page walks an index), then the
 /// display columns of those ids alone.
@@ -212,12 +222,7 @@ async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, li
     let mut ids_q = with_status(base(account_id, q, by_name), q);
     ids_q.expr(e(enrollment::Column::Id)).limit(limit).offset(offset);
     order(&mut ids_q, q);
-    let ids: Vec<i64> = db
-        .query_all_raw(db.get_database_backend().build(&ids_q))
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<std::result::Result<_, _>>()?;
+    let ids = ids_of(db, &ids_q).await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -405,12 +410,7 @@ pub async fn matching_ids(db: &impl ConnectionTrait, actor: &Actor, q: &Director
     let q = normalise(q, &custom_fields::defs(db, actor.account_id).await?)?;
     let mut s = with_status(base(actor.account_id, &q, false), &q);
     s.expr(e(enrollment::Column::Id)).order_by((enrollment::Entity, enrollment::Column::Id), Order::Asc).limit(MAX_MATCHING + 1);
-    let ids: Vec<i64> = db
-        .query_all_raw(db.get_database_backend().build(&s))
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<std::result::Result<_, _>>()?;
+    let ids = ids_of(db, &s).await?;
     if ids.len() as u64 > MAX_MATCHING {
         return Err(Error::invalid("filter", format!("matches more than {MAX_MATCHING} enrollments; narrow it down")));
     }

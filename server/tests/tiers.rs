@@ -365,22 +365,20 @@ on_both!(a_run_cut_short_is_recorded_as_interrupted_and_the_due_check_is_repeate
     let db = &app.db;
     let job = scheduler::job("session_cleanup").unwrap();
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
-    // A runner that died mid-run left this behind (and its lease expired).
-    job_run::ActiveModel {
-        job: Set(job.name.into()),
+    let dead_run = |name: &'static str, at: chrono::DateTime<Utc>, outcome: &'static str| job_run::ActiveModel {
+        job: Set(name.into()),
         holder: Set("dead".into()),
-        as_of: Set(now - Duration::hours(3)),
-        started_at: Set(now - Duration::hours(3)),
-        finished_at: Set(None),
-        outcome: Set("running".into()),
+        as_of: Set(at),
+        started_at: Set(at),
+        finished_at: Set((outcome != "running").then_some(at)),
+        outcome: Set(outcome.into()),
         examined: Set(0),
         changed: Set(0),
         error: Set(None),
         ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    };
+    // A runner that died mid-run left this behind (and its lease expired).
+    dead_run(job.name, now - Duration::hours(3), "running").insert(db).await.unwrap();
     let runs = |db: sea_orm::DatabaseConnection| async move {
         job_run::Entity::find().filter(job_run::Column::Job.eq("session_cleanup")).all(&db).await.unwrap()
     };
@@ -397,20 +395,6 @@ on_both!(a_run_cut_short_is_recorded_as_interrupted_and_the_due_check_is_repeate
     assert!(matches!(scheduler::run_job(db, job, "b", now + Duration::seconds(2)).await.unwrap(), Some(Ok(_))));
     // A job whose only run was interrupted never did its work: it is due at once.
     let job2 = scheduler::job("rollup_repair").unwrap();
-    job_run::ActiveModel {
-        job: Set(job2.name.into()),
-        holder: Set("dead".into()),
-        as_of: Set(now),
-        started_at: Set(now),
-        finished_at: Set(Some(now)),
-        outcome: Set("interrupted".into()),
-        examined: Set(0),
-        changed: Set(0),
-        error: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    dead_run(job2.name, now, "interrupted").insert(db).await.unwrap();
     assert_eq!(scheduler::next_due(db, job2).await.unwrap(), None);
 });
