@@ -5,15 +5,17 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
-use models::{EnrollmentStatus, SessionInfo};
+use models::{EnrollmentStatus, Role, SessionInfo};
 
-const NAV: &[(&str, &str)] = &[
-    ("/directory", "Directory"),
-    ("/analytics", "Analytics"),
-    ("/tiers", "Tiers"),
-    ("/communication", "Communication"),
-    ("/finance", "Finance"),
-    ("/settings", "Settings"),
+/// The team navigation: path, label, and the roles that may open it (empty: every team member;
+/// admins see everything).
+const NAV: &[(&str, &str, &[Role])] = &[
+    ("/directory", "Directory", &[]),
+    ("/analytics", "Analytics", &[]),
+    ("/tiers", "Tiers", &[]),
+    ("/communication", "Communication", &[]),
+    ("/finance", "Finance", &[Role::FinanceApprover]),
+    ("/settings", "Settings", &[]),
 ];
 
 /// Signs out and returns to the sign-in page.
@@ -74,7 +76,8 @@ pub fn TeamShell(children: ChildrenFn) -> impl IntoView {
                     <nav>
                         {NAV
                             .iter()
-                            .map(|(href, label)| {
+                            .filter(|(_, _, need)| need.is_empty() || user.roles.iter().any(|r| *r == Role::Admin || need.contains(r)))
+                            .map(|(href, label, _)| {
                                 let active = move || path.get().starts_with(href);
                                 view! {
                                     <a href=*href class:active=active aria-current=move || active().then_some("page")>

@@ -571,3 +571,17 @@ on_both!(the_profile_shows_how_each_health_score_is_made, |b: Backend| async mov
     let html = c.get(app.url(&format!("/partners/{}", e.partner_id))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Health in ") && html.contains(&stored[0].label), "health breakdown on the page");
 });
+
+on_both!(the_sidebar_offers_only_what_the_role_may_open, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let html = |c: reqwest::Client| {
+        let url = app.url("/directory");
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let analyst = html(app.login(ANALYST).await).await;
+    assert!(analyst.contains(r#"href="/directory""#) && !analyst.contains(r#"href="/finance""#));
+    let finance = html(app.login("finance@demo.trellis.dev").await).await;
+    assert!(finance.contains(r#"href="/finance""#));
+    let admin = html(app.login("admin@demo.trellis.dev").await).await;
+    assert!(admin.contains(r#"href="/finance""#));
+});
