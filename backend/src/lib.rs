@@ -25,6 +25,8 @@ pub mod imports;
 
 pub mod lifecycle;
 pub mod ledger;
+pub mod mail;
+pub mod messaging;
 pub mod outbox;
 pub mod partner_stats;
 pub mod partners;

@@ -45,6 +45,9 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, e: NewEmail<'_
         sent_at: Set(None),
         last_error: Set(None),
         dedupe_key: Set(e.dedupe_key),
+        token: Set(Some(crate::mail::new_token())),
+        claimed_until: Set(None),
+        opened_at: Set(None),
         ..Default::default()
     })
     .on_conflict(OnConflict::column(outbox_email::Column::DedupeKey).do_nothing().to_owned())

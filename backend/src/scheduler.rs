@@ -64,6 +64,19 @@ pub const JOBS: &[Job] = &[
         run: |db, _now| Box::pin(crate::rollups::rebuild(db)),
     },
     Job {
+        name: "outbox_delivery",
+        about: "Sends queued emails over SMTP (TRELLIS_SMTP_URL), retrying with backoff; without SMTP they stay in the outbox",
+        period_secs: 60,
+        run: |db, now| {
+            Box::pin(async move {
+                match crate::mail::config() {
+                    Some(cfg) => crate::mail::deliver(db, cfg, now).await,
+                    None => Ok(Report::default()),
+                }
+            })
+        },
+    },
+    Job {
         name: "session_cleanup",
         about: "Deletes expired sessions",
         period_secs: 3600,

@@ -10,6 +10,7 @@ mod m0003_scheduler;
 mod m0004_directory;
 mod m0005_settings;
 mod m0006_analytics;
+mod m0007_communication;
 mod m0009_directory_speed;
 
 /// The ordered list of migrations.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_directory::Migration),
             Box::new(m0005_settings::Migration),
             Box::new(m0006_analytics::Migration),
+            Box::new(m0007_communication::Migration),
             Box::new(m0009_directory_speed::Migration),
         ]
     }

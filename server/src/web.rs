@@ -109,6 +109,10 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         metrics: metrics.clone(),
     });
     let tracking = Router::new().route("/r/{code}", get(redirect)).with_state((clicks.clone(), metrics.clone()));
+    let mail = Router::new()
+        .route("/o/{token}", get(open_pixel))
+        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe_confirm))
+        .with_state(MailState { db: db.clone(), clock: clock.clone() });
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
     let ctx = AppContext { db: db.clone(), clock, public_url: cfg.public_url.clone() };
@@ -174,6 +178,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let router = Router::new()
         .nest("/api/v1", rest)
         .merge(tracking)
+        .merge(mail)
         .merge(health)
         .merge(metrics_route)
         .merge(leptos_app)
@@ -401,6 +406,67 @@ async fn audit_csv(
 }
 
 const VISITOR_COOKIE: &str = "trellis_vid";
+
+#[derive(Clone)]
+struct MailState {
+    db: DatabaseConnection,
+    clock: Clock,
+}
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// `GET /o/{token}`: the open-tracking pixel. The first load marks the email opened; the answer
+/// is the same pixel whatever the token, so it reveals nothing.
+async fn open_pixel(State(st): State<MailState>, Path(token): Path<String>) -> Response {
+    if token.len() <= 64 {
+        if let Err(e) = backend::mail::record_open(&st.db, st.clock.now(), &token).await {
+            tracing::warn!(error = %e, "recording an email open failed");
+        }
+    }
+    ([(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store, private")], PIXEL).into_response()
+}
+
+fn mail_page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/trellis.css\"></head><body><main class=\"standalone\"><div class=\"card\"><h1>{title}</h1>{body}</div></main></body></html>"
+    ))
+}
+
+/// `GET /u/{token}`: what unsubscribing means, with a button (a link scanner that follows the
+/// link does not unsubscribe anyone).
+async fn unsubscribe_page(State(st): State<MailState>, Path(token): Path<String>) -> Response {
+    match backend::mail::unsubscribe_info(&st.db, &token).await {
+        Ok((sender, email, done)) => {
+            let (sender, email) = (html_escape::encode_text(&sender), html_escape::encode_text(&email));
+            if done {
+                return mail_page("You are unsubscribed", &format!("<p><strong>{email}</strong> gets no more news from {sender}. Account emails (password resets, invitations) still arrive.</p>")).into_response();
+            }
+            mail_page(
+                "Unsubscribe",
+                &format!("<p>Stop news, tips and announcements from <strong>{sender}</strong> to <strong>{email}</strong>? Account emails (password resets, invitations) still arrive.</p><form method=\"post\"><button class=\"btn primary\" type=\"submit\">Unsubscribe</button></form>"),
+            )
+            .into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, mail_page("Link not found", "<p>This unsubscribe link is not valid.</p>")).into_response(),
+    }
+}
+
+/// `POST /u/{token}`: unsubscribes the email's address from the account's non-essential mail.
+async fn unsubscribe_confirm(State(st): State<MailState>, Path(token): Path<String>) -> Response {
+    match backend::mail::unsubscribe(&st.db, st.clock.now(), &token).await {
+        Ok(()) => unsubscribe_page(State(st), Path(token)).await,
+        Err(backend::Error::NotFound(_)) => (StatusCode::NOT_FOUND, mail_page("Link not found", "<p>This unsubscribe link is not valid.</p>")).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "unsubscribe failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, mail_page("Please try again", "<p>Something went wrong; please try again shortly.</p>")).into_response()
+        }
+    }
+}
 
 /// `GET /r/{code}`: 302 to the link's stored destination with the click id appended, and the
 /// visitor cookie. The click is buffered, never awaited.

@@ -31,3 +31,6 @@ pub mod program_rollup;
 pub mod tier_rollup;
 pub mod user_token;
 pub mod program_manager;
+pub mod email_suppression;
+pub mod message;
+pub mod message_thread;

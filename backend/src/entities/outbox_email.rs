@@ -15,7 +15,8 @@ pub struct Model {
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
-    /// `queued`, `sending`, `sent` or `failed`.
+    /// `queued`, `sending` (claimed by a deliverer until `claimed_until`), `sent`, `failed`
+    /// (gave up) or `suppressed` (the address unsubscribed from non-essential mail).
     pub status: String,
     pub attempts: i32,
     pub created_at: DateTimeUtc,
@@ -24,6 +25,12 @@ pub struct Model {
     pub last_error: Option<String>,
     /// Makes a queued email unique per cause (e.g. one re-engagement mail per dormancy spell).
     pub dedupe_key: Option<String>,
+    /// Random token of the open-tracking pixel and the unsubscribe link.
+    pub token: Option<String>,
+    /// While `sending`: the claim's expiry; a deliverer that died mid-send is taken over after it.
+    pub claimed_until: Option<DateTimeUtc>,
+    /// First open (the tracking pixel was loaded).
+    pub opened_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,399 @@
+//! Delivery of the outbox over SMTP (`TRELLIS_SMTP_URL`), open tracking and unsubscribe.
+//!
+//! Exactly once (targets.md R5): a deliverer first *claims* an email (a guarded UPDATE to
+//! `sending` with a claim expiry), then sends it, then marks it `sent`. Two deliverers never
+//! claim the same email; a deliverer that dies between send and mark leaves the email `sending`
+//! until its claim expires, when the next run sends it again — the only case of a second copy,
+//! and both copies carry the same `Message-ID`, so mail clients show one. Nothing is lost: an
+//! email leaves the outbox only as `sent`, `failed` (permanent refusal or 8 attempts) or
+//! `suppressed` (the address unsubscribed from non-essential mail).
+//!
+//! Every email gets an HTML part (the program's branding: name, colour, logo) and a plain-text
+//! part, an open-tracking pixel `GET /o/{token}` and, for non-essential kinds, an unsubscribe
+//! link `/u/{token}` (also as `List-Unsubscribe`).
+
+use crate::entities::{account, email_suppression, outbox_email, partner, program};
+use crate::scheduler::Report;
+use crate::{timeline, Error, Result};
+use chrono::{DateTime, Duration, Utc};
+use lettre::message::{header, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::sync::OnceLock;
+
+/// How long a claim lasts: a deliverer that has not marked its email by then is presumed dead.
+pub const CLAIM_SECS: i64 = 300;
+
+/// Attempts before an email is given up as `failed`.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// Emails one delivery run takes at most.
+const BATCH: u64 = 200;
+
+/// Where and how mail goes out.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain or STARTTLS when offered), `smtps://host:port` (TLS), with
+    /// optional `user:password@`.
+    pub smtp_url: String,
+    /// Base of the tracking and unsubscribe links.
+    pub public_url: String,
+}
+
+static CONFIG: OnceLock<MailConfig> = OnceLock::new();
+
+/// Sets the process's mail configuration (at start-up, when `TRELLIS_SMTP_URL` is set).
+pub fn configure(cfg: MailConfig) {
+    let _ = CONFIG.set(cfg);
+}
+
+/// The process's mail configuration; `None` keeps mail in the outbox.
+pub fn config() -> Option<&'static MailConfig> {
+    CONFIG.get()
+}
+
+/// Mail the partner asked for or needs to act (invitations, password resets, verification,
+/// application answers) is always sent; the rest can be unsubscribed from.
+pub fn is_essential(kind: &str) -> bool {
+    !matches!(kind, "re_engagement" | "tier_upgraded" | "broadcast" | "sequence")
+}
+
+/// Wait before attempt `attempts + 1` after a temporary failure: 1, 2, 4 … 60 minutes.
+pub fn backoff(attempts: i32) -> Duration {
+    let n = std::cmp::min(std::cmp::max(attempts, 1) - 1, 6);
+    Duration::minutes(std::cmp::min(1i64 << n, 60))
+}
+
+/// A new random token for the pixel and unsubscribe links.
+pub(crate) fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Emails ready to go as of `now`: queued and due, or claimed by a deliverer whose claim expired.
+pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<i64>> {
+    Ok(outbox_email::Entity::find()
+        .select_only()
+        .column(outbox_email::Column::Id)
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox_email::Column::Status.eq("queued").and(outbox_email::Column::NextAttemptAt.lte(now)))
+                .add(outbox_email::Column::Status.eq("sending").and(outbox_email::Column::ClaimedUntil.lt(now))),
+        )
+        .order_by_asc(outbox_email::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Claims an email for sending; `None` when it is not due or another deliverer holds it.
+pub async fn claim(db: &impl ConnectionTrait, now: DateTime<Utc>, id: i64) -> Result<Option<outbox_email::Model>> {
+    let claimed = outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::Status, Expr::value("sending"))
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(now + Duration::seconds(CLAIM_SECS)))
+        .col_expr(outbox_email::Column::Attempts, Expr::col(outbox_email::Column::Attempts).add(1))
+        .filter(outbox_email::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox_email::Column::Status.eq("queued").and(outbox_email::Column::NextAttemptAt.lte(now)))
+                .add(outbox_email::Column::Status.eq("sending").and(outbox_email::Column::ClaimedUntil.lt(now))),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let mut e = outbox_email::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("email"))?;
+    if e.token.is_none() {
+        // Emails queued before open tracking existed get their token now.
+        let token = new_token();
+        outbox_email::Entity::update_many()
+            .col_expr(outbox_email::Column::Token, Expr::value(token.clone()))
+            .filter(outbox_email::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        e.token = Some(token);
+    }
+    Ok(Some(e))
+}
+
+/// An email as it goes over the wire.
+pub struct Rendered {
+    /// The whole message.
+    pub message: Message,
+}
+
+/// Builds the message: the program's sender and branding, HTML and text parts, the tracking
+/// pixel and, for non-essential mail, the unsubscribe link.
+pub async fn render(db: &impl ConnectionTrait, cfg: &MailConfig, e: &outbox_email::Model) -> Result<Rendered> {
+    let acc = account::Entity::find_by_id(e.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
+    let prog = match e.program_id {
+        Some(id) => program::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let base = cfg.public_url.trim_end_matches('/');
+    let token = e.token.clone().unwrap_or_default();
+    let host = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
+    let sender_name = prog.as_ref().and_then(|p| p.sender_name.clone()).or_else(|| prog.as_ref().map(|p| p.name.clone())).unwrap_or_else(|| acc.name.clone());
+    let sender_email = prog.as_ref().and_then(|p| p.sender_email.clone()).unwrap_or_else(|| format!("no-reply@{host}"));
+    let from = Mailbox::new(Some(sender_name.clone()), sender_email.parse().map_err(|_| Error::invalid("sender_email", "is not an email address"))?);
+    let to: Mailbox = e.to_email.parse().map_err(|_| Error::invalid("to", format!("'{}' is not an email address", e.to_email)))?;
+    let unsubscribe = (!is_essential(&e.kind)).then(|| format!("{base}/u/{token}"));
+    let colour = prog.as_ref().map(|p| p.brand_color.clone()).filter(|c| c.starts_with('#') && c.len() <= 9).unwrap_or_else(|| "#1f5f3f".into());
+    let logo = prog.as_ref().and_then(|p| p.logo_url.clone()).filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+
+    let mut text = e.body_text.trim_end().to_string();
+    text.push_str(&format!("\n\n— {sender_name}, {}\n", acc.name));
+    if let Some(u) = &unsubscribe {
+        text.push_str(&format!("Unsubscribe from these emails: {u}\n"));
+    }
+    let esc = |s: &str| html_escape::encode_text(s).to_string();
+    let paragraphs: String = e
+        .body_text
+        .split("\n\n")
+        .map(|p| format!("<p style=\"margin:0 0 14px\">{}</p>", esc(p.trim()).replace('\n', "<br>")))
+        .collect();
+    let header_html = match &logo {
+        Some(l) => format!("<img src=\"{}\" alt=\"{}\" style=\"max-height:40px\">", html_escape::encode_double_quoted_attribute(l), esc(&sender_name)),
+        None => format!("<strong style=\"font-size:18px;color:#fff\">{}</strong>", esc(&sender_name)),
+    };
+    let footer = match &unsubscribe {
+        Some(u) => format!(
+            "{} · {} · <a href=\"{}\" style=\"color:#667\">Unsubscribe</a>",
+            esc(&sender_name),
+            esc(&acc.name),
+            html_escape::encode_double_quoted_attribute(u)
+        ),
+        None => format!("{} · {}", esc(&sender_name), esc(&acc.name)),
+    };
+    let html = format!(
+        "<!doctype html><html><body style=\"margin:0;background:#f4f6f5;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#1b2420\">\
+<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px\">\
+<table role=\"presentation\" width=\"560\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#fff;border-radius:8px;overflow:hidden\">\
+<tr><td style=\"background:{colour};padding:16px 24px\">{header_html}</td></tr>\
+<tr><td style=\"padding:24px;font-size:15px;line-height:1.5\">{paragraphs}</td></tr>\
+<tr><td style=\"padding:16px 24px;font-size:12px;color:#667;border-top:1px solid #e3e8e5\">{footer}</td></tr>\
+</table></td></tr></table><img src=\"{base}/o/{token}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block\"></body></html>"
+    );
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(e.subject.clone())
+        .message_id(Some(format!("<{token}@{host}>")));
+    if let Some(u) = &unsubscribe {
+        builder = builder.header(ListUnsubscribe(format!("<{u}>")));
+    }
+    let message = builder
+        .multipart(MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html)))
+        .map_err(|x| Error::Internal(format!("building email {}: {x}", e.id)))?;
+    Ok(Rendered { message })
+}
+
+/// The `List-Unsubscribe` header.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl header::Header for ListUnsubscribe {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_string()))
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// The SMTP transport of a configuration.
+pub fn transport(cfg: &MailConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)
+        .map_err(|e| Error::Internal(format!("TRELLIS_SMTP_URL: {e}")))?
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .build())
+}
+
+/// Marks a claimed email sent (and notes it on the partner's timeline).
+pub async fn mark_sent(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model) -> Result<()> {
+    outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::Status, Expr::value("sent"))
+        .col_expr(outbox_email::Column::SentAt, Expr::value(now))
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_email::Column::LastError, Expr::value(Option::<String>::None))
+        .filter(outbox_email::Column::Id.eq(e.id))
+        .filter(outbox_email::Column::Status.eq("sending"))
+        .exec(db)
+        .await?;
+    if let Some(pid) = e.partner_id {
+        timeline::record(db, timeline::Event {
+            account_id: e.account_id,
+            partner_id: pid,
+            enrollment_id: None,
+            kind: "email",
+            actor: "system",
+            summary: format!("Email sent: {}", e.subject),
+            data: serde_json::json!({"outbox_id": e.id, "kind": e.kind, "to": e.to_email}),
+            at: now,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// After a failed attempt: back to `queued` after the backoff, or `failed` for good when the
+/// server refused permanently or the attempts are used up.
+pub async fn mark_failed(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model, error: &str, permanent: bool) -> Result<()> {
+    let give_up = permanent || e.attempts >= MAX_ATTEMPTS;
+    outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::Status, Expr::value(if give_up { "failed" } else { "queued" }))
+        .col_expr(outbox_email::Column::NextAttemptAt, Expr::value(now + backoff(e.attempts)))
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_email::Column::LastError, Expr::value(error.chars().take(500).collect::<String>()))
+        .filter(outbox_email::Column::Id.eq(e.id))
+        .filter(outbox_email::Column::Status.eq("sending"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether an address unsubscribed from the account's non-essential mail.
+pub async fn suppressed(db: &impl ConnectionTrait, account_id: i64, email: &str) -> Result<bool> {
+    Ok(email_suppression::Entity::find_by_id((account_id, email.trim().to_lowercase())).one(db).await?.is_some())
+}
+
+/// One delivery run as of `now`: every due email is claimed, sent and marked.
+pub async fn deliver(db: &DatabaseConnection, cfg: &MailConfig, now: DateTime<Utc>) -> Result<Report> {
+    let smtp = transport(cfg)?;
+    let mut report = Report::default();
+    for id in due(db, now, BATCH).await? {
+        let Some(e) = claim(db, now, id).await? else { continue };
+        report.examined += 1;
+        if !is_essential(&e.kind) && suppressed(db, e.account_id, &e.to_email).await? {
+            outbox_email::Entity::update_many()
+                .col_expr(outbox_email::Column::Status, Expr::value("suppressed"))
+                .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(outbox_email::Column::Id.eq(e.id))
+                .exec(db)
+                .await?;
+            continue;
+        }
+        let rendered = match render(db, cfg, &e).await {
+            Ok(r) => r,
+            Err(err) => {
+                mark_failed(db, now, &e, &err.to_string(), true).await?;
+                continue;
+            }
+        };
+        match smtp.send(rendered.message).await {
+            Ok(_) => {
+                mark_sent(db, now, &e).await?;
+                report.changed += 1;
+            }
+            Err(err) => {
+                tracing::warn!(email = e.id, error = %err, "SMTP delivery failed");
+                mark_failed(db, now, &e, &err.to_string(), err.is_permanent()).await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Records the first open of the email with this token; false for an unknown token or a
+/// repeated open.
+pub async fn record_open(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &str) -> Result<bool> {
+    let opened = outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::OpenedAt, Expr::value(now))
+        .filter(outbox_email::Column::Token.eq(token))
+        .filter(outbox_email::Column::OpenedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if opened == 0 {
+        return Ok(false);
+    }
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
+    if let Some(pid) = e.partner_id {
+        timeline::record(db, timeline::Event {
+            account_id: e.account_id,
+            partner_id: pid,
+            enrollment_id: None,
+            kind: "email",
+            actor: "system",
+            summary: format!("Email opened: {}", e.subject),
+            data: serde_json::json!({"outbox_id": e.id, "kind": e.kind, "opened": true}),
+            at: now,
+        })
+        .await?;
+    }
+    Ok(true)
+}
+
+/// What an unsubscribe link is about: (sender, address, already unsubscribed).
+pub async fn unsubscribe_info(db: &impl ConnectionTrait, token: &str) -> Result<(String, String, bool)> {
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
+    let sender = match e.program_id {
+        Some(id) => program::Entity::find_by_id(id).one(db).await?.map(|p| p.name),
+        None => None,
+    };
+    let sender = match sender {
+        Some(s) => s,
+        None => account::Entity::find_by_id(e.account_id).one(db).await?.map(|a| a.name).unwrap_or_default(),
+    };
+    let done = suppressed(db, e.account_id, &e.to_email).await?;
+    Ok((sender, e.to_email, done))
+}
+
+/// Unsubscribes the address of the email with this token from the account's non-essential mail.
+pub async fn unsubscribe(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &str) -> Result<()> {
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
+    let email = e.to_email.trim().to_lowercase();
+    let inserted = email_suppression::Entity::insert(email_suppression::ActiveModel {
+        account_id: Set(e.account_id),
+        email: Set(email.clone()),
+        reason: Set("unsubscribed".into()),
+        created_at: Set(now),
+    })
+    .on_conflict(OnConflict::columns([email_suppression::Column::AccountId, email_suppression::Column::Email]).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 1 {
+        if let Some(p) = partner::Entity::find().filter(partner::Column::AccountId.eq(e.account_id)).filter(partner::Column::Email.eq(email)).one(db).await? {
+            timeline::record(db, timeline::Event {
+                account_id: e.account_id,
+                partner_id: p.id,
+                enrollment_id: None,
+                kind: "email",
+                actor: "partner",
+                summary: "Unsubscribed from non-essential email".into(),
+                data: serde_json::json!({"outbox_id": e.id}),
+                at: now,
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Share of a partner's emails sent in the 90 days before `now` that were opened, in percent;
+/// `None` when none were sent.
+pub async fn open_rate(db: &impl ConnectionTrait, partner_id: i64, now: DateTime<Utc>) -> Result<Option<u8>> {
+    let sent: Vec<Option<DateTime<Utc>>> = outbox_email::Entity::find()
+        .select_only()
+        .column(outbox_email::Column::OpenedAt)
+        .filter(outbox_email::Column::PartnerId.eq(partner_id))
+        .filter(outbox_email::Column::Status.eq("sent"))
+        .filter(outbox_email::Column::SentAt.gte(now - Duration::days(90)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if sent.is_empty() {
+        return Ok(None);
+    }
+    let opened = sent.iter().filter(|o| o.is_some()).count();
+    Ok(Some(((opened * 100 + sent.len() / 2) / sent.len()) as u8))
+}
