@@ -2,6 +2,8 @@
 //! migrated template database) and the real server on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use backend::{Clock, DatabaseConnection};
 use sea_orm::{ConnectionTrait, Database};
 use server::Config;

@@ -1,0 +1,184 @@
+//! Communication on SQLite and PostgreSQL, against a real SMTP server the tests start
+//! (`common::smtp`): what arrives (headers, branding, both parts), exactly-once delivery under a
+//! crash between send and mark (R5), retries with backoff, open tracking, unsubscribe.
+
+mod common;
+
+use backend::entities::{outbox_email, partner, timeline_event};
+use backend::mail::{self, MailConfig};
+use backend::outbox::{self, NewEmail};
+use chrono::Duration;
+use common::smtp::{Mode, Sink};
+use common::{Backend, TestApp};
+use lettre::AsyncTransport;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn setup(b: Backend) -> (TestApp, Sink, MailConfig, partner::Model) {
+    let app = TestApp::with_demo(b).await;
+    let sink = Sink::start().await;
+    let cfg = MailConfig { smtp_url: sink.url(), public_url: app.base.clone() };
+    let p = partner::Entity::find().filter(partner::Column::AccountId.eq(1)).one(&app.db).await.unwrap().unwrap();
+    // Whatever the demo queued goes out first, so each test sees only its own mail.
+    mail::deliver(&app.db, &cfg, app.clock.now()).await.unwrap();
+    (app, sink, cfg, p)
+}
+
+async fn queue(app: &TestApp, p: &partner::Model, kind: &'static str, subject: &str) -> outbox_email::Model {
+    outbox::queue(&app.db, app.clock.now(), NewEmail {
+        account_id: 1,
+        program_id: Some(1),
+        partner_id: Some(p.id),
+        kind,
+        to: &p.email,
+        subject: subject.into(),
+        text: format!("Hi {},\n\nYou reached Gold.\nWell done & thanks <3", p.name),
+        dedupe_key: None,
+    })
+    .await
+    .unwrap();
+    outbox_email::Entity::find().filter(outbox_email::Column::Subject.eq(subject)).one(&app.db).await.unwrap().unwrap()
+}
+
+/// A whole second just after the emails queued so far (PostgreSQL keeps microseconds only).
+fn after_queueing(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    chrono::SubsecRound::trunc_subsecs(app.clock.now() + Duration::seconds(1), 0)
+}
+
+async fn status(app: &TestApp, id: i64) -> outbox_email::Model {
+    outbox_email::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap()
+}
+
+on_both!(emails_arrive_branded_with_text_and_html_parts_and_only_once, |b: Backend| async move {
+    let (app, sink, cfg, p) = setup(b).await;
+    let news = queue(&app, &p, "tier_upgraded", "You are Gold now").await;
+    let invite = queue(&app, &p, "invitation", "Your invitation").await;
+    let report = mail::deliver(&app.db, &cfg, app.clock.now()).await.unwrap();
+    assert_eq!(report.changed, 2);
+    let got = sink.containing("Subject: You are Gold now");
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    let program = backend::entities::program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap();
+    let sender = program.sender_name.clone().unwrap_or(program.name.clone());
+    assert!(m.contains(&format!("From: \"{sender}\"")) || m.contains(&format!("From: {sender}")), "{m}");
+    assert!(m.contains(&format!("To: {}", p.email)) || m.contains(&format!("<{}>", p.email)), "{m}");
+    assert!(m.contains("multipart/alternative") && m.contains("text/plain") && m.contains("text/html"), "{m}");
+    assert!(m.contains(&format!("Hi {}", p.name)), "the text part carries the body: {m}");
+    assert!(m.contains("thanks &lt;3"), "the HTML part escapes the text: {m}");
+    let token = status(&app, news.id).await.token.unwrap();
+    assert!(m.contains(&format!("/o/{token}")), "tracking pixel");
+    assert!(m.contains(&format!("List-Unsubscribe: <{}/u/{token}>", app.base)), "non-essential mail can be unsubscribed from");
+    assert!(m.contains(&program.brand_color), "branded with the program colour");
+    assert!(m.contains(&format!("Message-ID: <{token}@")), "{m}");
+    let inv = &sink.containing("Subject: Your invitation")[0];
+    assert!(!inv.contains("List-Unsubscribe") && !inv.contains("/u/"), "essential mail has no unsubscribe link");
+    assert_eq!(status(&app, news.id).await.status, "sent");
+    assert_eq!(status(&app, invite.id).await.status, "sent");
+    // Delivering again sends nothing more.
+    mail::deliver(&app.db, &cfg, app.clock.now() + Duration::hours(1)).await.unwrap();
+    assert_eq!(sink.containing("Subject: You are Gold now").len(), 1);
+    // Each email sent is on the partner's timeline.
+    let sent = timeline_event::Entity::find()
+        .filter(timeline_event::Column::PartnerId.eq(p.id))
+        .filter(timeline_event::Column::Summary.eq("Email sent: You are Gold now"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+});
+
+on_both!(a_crash_between_send_and_mark_resends_only_that_email_and_concurrent_deliverers_never_double_send, |b: Backend| async move {
+    let (app, sink, cfg, p) = setup(b).await;
+    let e = queue(&app, &p, "invitation", "Crash between send and mark").await;
+    let now = after_queueing(&app);
+    // A deliverer claims and sends, then dies before marking.
+    let claimed = mail::claim(&app.db, now, e.id).await.unwrap().unwrap();
+    let rendered = mail::render(&app.db, &cfg, &claimed).await.unwrap();
+    mail::transport(&cfg).unwrap().send(rendered.message).await.unwrap();
+    assert_eq!(status(&app, e.id).await.status, "sending");
+    // While its claim lasts nobody else sends it.
+    mail::deliver(&app.db, &cfg, now + Duration::seconds(60)).await.unwrap();
+    assert_eq!(sink.containing("Subject: Crash between send and mark").len(), 1);
+    // After the claim expires it is sent again — the one allowed duplicate — and marked.
+    mail::deliver(&app.db, &cfg, now + Duration::seconds(mail::CLAIM_SECS + 1)).await.unwrap();
+    let copies = sink.containing("Subject: Crash between send and mark");
+    assert_eq!(copies.len(), 2);
+    let id_of = |m: &str| m.lines().find(|l| l.starts_with("Message-ID:")).unwrap().to_string();
+    assert_eq!(id_of(&copies[0]), id_of(&copies[1]), "both copies carry one Message-ID");
+    assert_eq!(status(&app, e.id).await.status, "sent");
+    mail::deliver(&app.db, &cfg, now + Duration::hours(2)).await.unwrap();
+    assert_eq!(sink.containing("Subject: Crash between send and mark").len(), 2);
+
+    // Two deliverers at once: every email exactly once, none lost.
+    for i in 0..12 {
+        queue(&app, &p, "invitation", &format!("Concurrent {i:02}")).await;
+    }
+    let (a, b2) = tokio::join!(mail::deliver(&app.db, &cfg, now + Duration::hours(3)), mail::deliver(&app.db, &cfg, now + Duration::hours(3)));
+    assert_eq!(a.unwrap().changed + b2.unwrap().changed, 12);
+    for i in 0..12 {
+        assert_eq!(sink.containing(&format!("Subject: Concurrent {i:02}")).len(), 1, "email {i}");
+    }
+});
+
+on_both!(temporary_failures_back_off_and_permanent_refusals_give_up, |b: Backend| async move {
+    let (app, sink, cfg, p) = setup(b).await;
+    let e = queue(&app, &p, "invitation", "Try me later").await;
+    let now = after_queueing(&app);
+    sink.set_mode(Mode::TempFail);
+    mail::deliver(&app.db, &cfg, now).await.unwrap();
+    let after = status(&app, e.id).await;
+    assert_eq!((after.status.as_str(), after.attempts), ("queued", 1));
+    assert!(after.last_error.as_deref().unwrap_or_default().contains("451"), "{:?}", after.last_error);
+    assert_eq!(after.next_attempt_at, now + Duration::minutes(1));
+    // Before the backoff ends nothing is attempted.
+    mail::deliver(&app.db, &cfg, now + Duration::seconds(30)).await.unwrap();
+    assert_eq!(status(&app, e.id).await.attempts, 1);
+    // The second failure waits twice as long.
+    mail::deliver(&app.db, &cfg, now + Duration::seconds(61)).await.unwrap();
+    let after = status(&app, e.id).await;
+    assert_eq!((after.attempts, after.next_attempt_at), (2, now + Duration::seconds(61) + Duration::minutes(2)));
+    sink.set_mode(Mode::Accept);
+    mail::deliver(&app.db, &cfg, now + Duration::minutes(4)).await.unwrap();
+    assert_eq!(status(&app, e.id).await.status, "sent");
+    assert_eq!(sink.containing("Subject: Try me later").len(), 1);
+
+    let bad = queue(&app, &p, "invitation", "Nobody home").await;
+    sink.set_mode(Mode::Reject);
+    mail::deliver(&app.db, &cfg, now + Duration::minutes(5)).await.unwrap();
+    let after = status(&app, bad.id).await;
+    assert_eq!((after.status.as_str(), after.attempts), ("failed", 1), "a 550 is final");
+});
+
+on_both!(opens_count_once_and_unsubscribing_stops_only_non_essential_mail, |b: Backend| async move {
+    let (app, sink, cfg, p) = setup(b).await;
+    let e = queue(&app, &p, "tier_upgraded", "Open me").await;
+    mail::deliver(&app.db, &cfg, app.clock.now()).await.unwrap();
+    let token = status(&app, e.id).await.token.unwrap();
+    let http = app.client();
+    for _ in 0..3 {
+        let res = http.get(app.url(&format!("/o/{token}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/gif");
+    }
+    assert!(status(&app, e.id).await.opened_at.is_some());
+    let opened = timeline_event::Entity::find().filter(timeline_event::Column::Summary.eq("Email opened: Open me")).count(&app.db).await.unwrap();
+    assert_eq!(opened, 1, "opens count once per email");
+    assert_eq!(http.get(app.url("/o/not-a-token")).send().await.unwrap().status(), 200, "the pixel reveals nothing");
+    assert!(mail::open_rate(&app.db, p.id, app.clock.now() + Duration::minutes(1)).await.unwrap().unwrap() > 0);
+
+    // The unsubscribe page asks first; a link scanner's GET changes nothing.
+    let page = http.get(app.url(&format!("/u/{token}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    assert!(!mail::suppressed(&app.db, 1, &p.email).await.unwrap());
+    let done = http.post(app.url(&format!("/u/{token}"))).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("You are unsubscribed"));
+    assert_eq!(http.get(app.url("/u/nope")).send().await.unwrap().status(), 404);
+    let news = queue(&app, &p, "tier_upgraded", "More news").await;
+    let reset = queue(&app, &p, "password_reset", "Reset your password").await;
+    mail::deliver(&app.db, &cfg, app.clock.now() + Duration::minutes(2)).await.unwrap();
+    assert_eq!(status(&app, news.id).await.status, "suppressed");
+    assert_eq!(status(&app, reset.id).await.status, "sent");
+    assert!(sink.containing("Subject: More news").is_empty());
+    assert_eq!(sink.containing("Subject: Reset your password").len(), 1);
+});
