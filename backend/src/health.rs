@@ -204,6 +204,7 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
         }
         m
     };
+    let open_rates = crate::mail::open_rates(db, now).await?;
     for prog in program::Entity::find().filter(program::Column::ArchivedAt.is_null()).all(db).await? {
         let w = weights(&prog);
         let enrollments = enrollment::Entity::find()
@@ -285,7 +286,7 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 clicks_prior: win.map_or(0, |x| x.clicks_prior),
                 conversions_prior: win.map_or(0, |x| x.conv_prior),
                 days_since_conversion: last.get(&e.id).map(|d| (today - *d).num_days()),
-                email_open_rate: email_open_rate(e.id),
+                email_open_rate: open_rates.get(&e.partner_id).copied(),
                 fraud_flags: flags.get(&e.id).copied().unwrap_or(0),
                 tax_document: tax_document_on_file(e.partner_id),
                 days_since_login: logins.get(&e.partner_id).map(|l| l.map(|t| (now - t).num_days().max(0))),
@@ -330,12 +331,6 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
         txn.commit().await?;
     }
     Ok(report)
-}
-
-/// Hook for issue #7: the enrollment's email open rate over 90 days, once emails are
-/// open-tracked. `None` leaves the email part out of the score.
-fn email_open_rate(_enrollment_id: i64) -> Option<u8> {
-    None
 }
 
 /// Hook for issue #8: whether the partner has a tax document on file. `None` leaves it out of

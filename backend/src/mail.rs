@@ -379,21 +379,25 @@ pub async fn unsubscribe(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &
     Ok(())
 }
 
-/// Share of a partner's emails sent in the 90 days before `now` that were opened, in percent;
-/// `None` when none were sent.
-pub async fn open_rate(db: &impl ConnectionTrait, partner_id: i64, now: DateTime<Utc>) -> Result<Option<u8>> {
-    let sent: Vec<Option<DateTime<Utc>>> = outbox_email::Entity::find()
+/// Share of each partner's emails sent in the 90 days before `now` that were opened, in
+/// percent (the health score's email part); partners sent nothing are absent.
+pub async fn open_rates(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<std::collections::HashMap<i64, u8>> {
+    let rows: Vec<(i64, i64, i64)> = outbox_email::Entity::find()
         .select_only()
-        .column(outbox_email::Column::OpenedAt)
-        .filter(outbox_email::Column::PartnerId.eq(partner_id))
+        .column(outbox_email::Column::PartnerId)
+        .column_as(outbox_email::Column::Id.count(), "sent")
+        .column_as(outbox_email::Column::OpenedAt.count(), "opened")
+        .filter(outbox_email::Column::PartnerId.is_not_null())
         .filter(outbox_email::Column::Status.eq("sent"))
         .filter(outbox_email::Column::SentAt.gte(now - Duration::days(90)))
+        .group_by(outbox_email::Column::PartnerId)
         .into_tuple()
         .all(db)
         .await?;
-    if sent.is_empty() {
-        return Ok(None);
-    }
-    let opened = sent.iter().filter(|o| o.is_some()).count();
-    Ok(Some(((opened * 100 + sent.len() / 2) / sent.len()) as u8))
+    Ok(rows.into_iter().filter(|r| r.1 > 0).map(|(p, sent, opened)| (p, ((opened * 100 + sent / 2) / sent) as u8)).collect())
+}
+
+/// [`open_rates`] of one partner.
+pub async fn open_rate(db: &impl ConnectionTrait, partner_id: i64, now: DateTime<Utc>) -> Result<Option<u8>> {
+    Ok(open_rates(db, now).await?.get(&partner_id).copied())
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use backend::entities::{outbox_email, partner, timeline_event};
+use backend::entities::{enrollment, health_score, outbox_email, partner, timeline_event};
 use backend::mail::{self, MailConfig};
 use backend::outbox::{self, NewEmail};
 use chrono::Duration;
@@ -17,7 +17,9 @@ async fn setup(b: Backend) -> (TestApp, Sink, MailConfig, partner::Model) {
     let app = TestApp::with_demo(b).await;
     let sink = Sink::start().await;
     let cfg = MailConfig { smtp_url: sink.url(), public_url: app.base.clone() };
-    let p = partner::Entity::find().filter(partner::Column::AccountId.eq(1)).one(&app.db).await.unwrap().unwrap();
+    // A partner with an active enrollment (so it has a health score).
+    let e = enrollment::Entity::find().filter(enrollment::Column::AccountId.eq(1)).filter(enrollment::Column::Status.eq("active")).one(&app.db).await.unwrap().unwrap();
+    let p = partner::Entity::find_by_id(e.partner_id).one(&app.db).await.unwrap().unwrap();
     // Whatever the demo queued goes out first, so each test sees only its own mail.
     mail::deliver(&app.db, &cfg, app.clock.now()).await.unwrap();
     (app, sink, cfg, p)
@@ -163,7 +165,15 @@ on_both!(opens_count_once_and_unsubscribing_stops_only_non_essential_mail, |b: B
     let opened = timeline_event::Entity::find().filter(timeline_event::Column::Summary.eq("Email opened: Open me")).count(&app.db).await.unwrap();
     assert_eq!(opened, 1, "opens count once per email");
     assert_eq!(http.get(app.url("/o/not-a-token")).send().await.unwrap().status(), 200, "the pixel reveals nothing");
-    assert!(mail::open_rate(&app.db, p.id, app.clock.now() + Duration::minutes(1)).await.unwrap().unwrap() > 0);
+    let rate = mail::open_rate(&app.db, p.id, app.clock.now() + Duration::minutes(1)).await.unwrap().unwrap();
+    assert!(rate > 0);
+    // The open rate is the health score's email part.
+    backend::health::refresh(&app.db, app.clock.now() + Duration::minutes(1)).await.unwrap();
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).filter(enrollment::Column::Status.eq("active")).one(&app.db).await.unwrap().unwrap();
+    let row = health_score::Entity::find().filter(health_score::Column::EnrollmentId.eq(e.id)).one(&app.db).await.unwrap().unwrap();
+    let parts: Vec<models::HealthPart> = serde_json::from_str(&row.parts).unwrap();
+    let email = parts.iter().find(|x| x.key == "email").unwrap();
+    assert_eq!(email.score, Some(rate));
 
     // The unsubscribe page asks first; a link scanner's GET changes nothing.
     let page = http.get(app.url(&format!("/u/{token}"))).send().await.unwrap();
