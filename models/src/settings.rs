@@ -206,3 +206,49 @@ pub struct Profile {
     /// Roles.
     pub roles: Vec<Role>,
 }
+
+/// One email of the outbox as Settings → Email lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// Id.
+    pub id: i64,
+    /// `invitation`, `tier_upgraded`, `re_engagement`, `broadcast`, …
+    pub kind: String,
+    /// Recipient.
+    pub to: String,
+    /// The partner it is about, if any.
+    pub partner_id: Option<i64>,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// `queued`, `sending`, `sent`, `failed` or `suppressed`.
+    pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: i32,
+    /// Queued at, `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    /// Sent at.
+    pub sent: Option<String>,
+    /// First opened at.
+    pub opened: Option<String>,
+    /// Next attempt (queued emails).
+    pub next_attempt: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// A page of the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxPage {
+    /// Emails, newest first.
+    pub items: Vec<OutboxRow>,
+    /// Emails matching the filter.
+    pub total: u64,
+    /// Page number (from 1).
+    pub page: u64,
+    /// Emails per page.
+    pub per_page: u64,
+    /// Whether this server delivers mail (`TRELLIS_SMTP_URL` is set).
+    pub delivering: bool,
+}

@@ -183,3 +183,11 @@ pub async fn confirm_email(token: String) -> Result<String, AppError> {
     let ctx = context()?;
     backend::profile::confirm_email(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
 }
+
+/// Settings → Email: the account's outbox, newest first (admins).
+#[server(endpoint = "settings/outbox")]
+pub async fn load_outbox(status: Option<String>, q: Option<String>, page: u64) -> Result<models::OutboxPage, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    backend::mail::outbox_page(&ctx.db, &actor, status.as_deref(), q.as_deref(), page).await.map_err(fail)
+}

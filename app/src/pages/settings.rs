@@ -4,7 +4,7 @@
 
 use crate::api::auth::current_user;
 use crate::api::settings::{
-    load_audit, load_keys, load_profile, load_programs, load_team, ArchiveProgram, ChangeMyEmail, ChangeMyPassword,
+    load_audit, load_keys, load_outbox, load_profile, load_programs, load_team, ArchiveProgram, ChangeMyEmail, ChangeMyPassword,
     CreateKey, CreateProgram, DeactivateMember, InviteMember, ReactivateMember, RenameMe, ResetMemberPassword, RevokeKey,
     SetMemberRoles, UpdateProgram,
 };
@@ -24,6 +24,7 @@ const TABS: &[(&str, &str)] = &[
     ("keys", "API keys"),
     ("audit", "Audit log"),
     ("profile", "Profile"),
+    ("email", "Email"),
     ("jobs", "Jobs"),
 ];
 
@@ -81,6 +82,7 @@ pub fn SettingsPage() -> impl IntoView {
                 Some("audit") => view! { <AuditTab/> }.into_any(),
                 Some("profile") => view! { <ProfileTab/> }.into_any(),
                 Some("jobs") => view! { <JobsTab/> }.into_any(),
+                Some("email") => view! { <EmailTab/> }.into_any(),
                 _ => ().into_any(),
             }}
         </TeamShell>
@@ -776,3 +778,98 @@ fn JobsTab() -> impl IntoView {
         </Transition>
     }
 }
+
+/// Settings → Email: every email the account sent or will send, with its delivery state.
+#[component]
+fn EmailTab() -> impl IntoView {
+    let query = use_query_map();
+    let status = Memo::new(move |_| query.read().get("status").unwrap_or_default());
+    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1));
+    let data = Resource::new(
+        move || (status.get(), q.get(), page.get()),
+        |(s, q, p)| load_outbox(Some(s).filter(|s| !s.is_empty()), Some(q).filter(|q| !q.is_empty()), p),
+    );
+    let href = move |s: &str, p: u64| {
+        let mut parts = vec!["tab=email".to_string(), format!("status={s}")];
+        let q = q.get_untracked();
+        if !q.is_empty() {
+            parts.push(format!("q={}", models::url_encode(&q)));
+        }
+        if p > 1 {
+            parts.push(format!("page={p}"));
+        }
+        format!("/settings?{}", parts.join("&"))
+    };
+    view! {
+        <form class="card filters" method="get" action="/settings">
+            <input type="hidden" name="tab" value="email"/>
+            <input type="search" name="q" placeholder="Recipient or subject" aria-label="Search emails" prop:value=move || q.get()/>
+            <select name="status" aria-label="Status" prop:value=move || status.get()>
+                <option value="">"Any status"</option>
+                {["queued", "sending", "sent", "failed", "suppressed"].into_iter().map(|s| view! { <option value=s>{s}</option> }).collect_view()}
+            </select>
+            <button class="btn" type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <div class="loading">"Loading emails…"</div> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) => {
+                        let pages = p.total.div_ceil(p.per_page).max(1);
+                        let current = p.page;
+                        let s = status.get_untracked();
+                        view! {
+                            <p class="muted">
+                                {if p.delivering {
+                                    "This server delivers mail over SMTP (TRELLIS_SMTP_URL); the outbox_delivery job sends queued emails every minute and retries failures with backoff.".to_string()
+                                } else {
+                                    "TRELLIS_SMTP_URL is not set: emails stay here, readable below, until SMTP is configured.".to_string()
+                                }}
+                                {format!(" {} emails.", p.total)}
+                            </p>
+                            <div class="card table-card">
+                                <table class="table outbox">
+                                    <thead><tr><th>"Email"</th><th>"To"</th><th>"Status"</th><th>"Queued"</th><th>"Opened"</th></tr></thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|e| view! {
+                                            <tr>
+                                                <td>
+                                                    <details>
+                                                        <summary><span class="name">{e.subject.clone()}</span><span class="sub">{format!(" · {}", e.kind)}</span></summary>
+                                                        <pre class="email-body">{e.body.clone()}</pre>
+                                                    </details>
+                                                </td>
+                                                <td>{match e.partner_id {
+                                                    Some(pid) => view! { <a href=format!("/partners/{pid}")>{e.to.clone()}</a> }.into_any(),
+                                                    None => view! { <span>{e.to.clone()}</span> }.into_any(),
+                                                }}</td>
+                                                <td>
+                                                    <span class=format!("badge mail-{}", e.status)>{e.status.clone()}</span>
+                                                    <div class="sub">{match (&e.sent, &e.next_attempt) {
+                                                        (Some(t), _) => format!("sent {t}"),
+                                                        (None, Some(t)) if e.attempts > 0 => format!("attempt {} · next {t}", e.attempts + 1),
+                                                        _ => String::new(),
+                                                    }}</div>
+                                                    {e.last_error.clone().map(|x| view! { <div class="sub error-text">{x}</div> })}
+                                                </td>
+                                                <td class="num">{e.created.clone()}</td>
+                                                <td class="num">{e.opened.clone().unwrap_or_else(|| "—".into())}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <nav class="pager">
+                                {(current > 1).then(|| view! { <a class="btn" href=href(&s, current - 1)>"← Newer"</a> })}
+                                <span class="muted">{format!("Page {current} of {pages}")}</span>
+                                {(current < pages).then(|| view! { <a class="btn" href=href(&s, current + 1)>"Older →"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+

@@ -260,6 +260,7 @@ pub fn sample_args(path: &str) -> Args {
         "/api/tiers/simulate" => Args::Json(json!({"program_id": 1, "tiers": []})),
         "/api/tiers/save" => Args::Json(json!({"program_id": 1, "tiers": []})),
         "/api/settings/jobs" => Args::Form(vec![]),
+        "/api/settings/outbox" => Args::Form(vec![("page", "1")]),
         "/api/settings/run_job" => Args::Form(vec![("name", "session_cleanup")]),
         "/api/finance/approve" => Args::Json(json!({"ids": [1, 2, 3]})),
         "/api/finance/void" => Args::Json(json!({"ids": [1, 2, 3], "reason": "test"})),
