@@ -58,7 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/analytics/executive") view=pages::ExecutivePage ssr=SsrMode::Async/>
                 <Route path=path!("/analytics/dashboards") view=pages::DashboardsPage ssr=SsrMode::Async/>
                 <Route path=path!("/tiers") view=pages::TiersPage ssr=SsrMode::Async/>
-                <Route path=path!("/communication") view=|| pages::coming("Communication", "Messages, email sequences and broadcasts.") ssr=SsrMode::Async/>
+                <Route path=path!("/communication") view=pages::CommunicationPage ssr=SsrMode::Async/>
                 <Route path=path!("/finance") view=pages::FinancePage ssr=SsrMode::Async/>
                 <Route path=path!("/partners/:id") view=pages::PartnerPage ssr=SsrMode::Async/>
                 <Route path=path!("/conversions/:id") view=pages::ConversionPage ssr=SsrMode::Async/>
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=pages::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/verify-email/:token") view=pages::VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::PortalPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/messages") view=pages::PortalMessagesPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1004,3 +1004,65 @@ mod query_tests {
         assert_eq!(url_decode("a%20b+c%26"), "a b c&");
     }
 }
+
+/// A message thread in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRow {
+    /// Thread id.
+    pub id: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// The partner's name.
+    pub partner_name: String,
+    /// Subject.
+    pub subject: String,
+    /// Last message at, `YYYY-MM-DD HH:MM UTC`.
+    pub last_message_at: String,
+    /// The start of the last message.
+    pub snippet: String,
+    /// Messages the viewer has not read.
+    pub unread: i32,
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// Message id.
+    pub id: i64,
+    /// Who wrote it.
+    pub author: String,
+    /// Written by the viewer's side (the team, or the partner).
+    pub mine: bool,
+    /// Text.
+    pub body: String,
+    /// When, `YYYY-MM-DD HH:MM UTC`.
+    pub at: String,
+}
+
+/// A thread with its messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadView {
+    /// Thread id.
+    pub id: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// The partner's name.
+    pub partner_name: String,
+    /// Subject.
+    pub subject: String,
+    /// Messages.
+    pub messages: Vec<MessageView>,
+    /// Whether the viewer may reply.
+    pub can_reply: bool,
+}
+
+/// The viewer's message threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// Threads, most recent first.
+    pub threads: Vec<ThreadRow>,
+    /// Unread messages over all threads.
+    pub unread: i64,
+    /// Whether the viewer may start a thread.
+    pub can_write: bool,
+}

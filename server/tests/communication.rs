@@ -202,3 +202,88 @@ on_both!(opens_count_once_and_unsubscribing_stops_only_non_essential_mail, |b: B
     assert!(sink.containing("Subject: More news").is_empty());
     assert_eq!(sink.containing("Subject: Reset your password").len(), 1);
 });
+
+on_both!(messages_reach_only_their_partner_and_count_unread_on_both_sides, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let ava = partner::Entity::find().filter(partner::Column::Email.eq("ava.thompson@partners.example")).one(&app.db).await.unwrap().unwrap();
+    let other = partner::Entity::find().filter(partner::Column::AccountId.eq(1)).filter(partner::Column::Id.ne(ava.id)).one(&app.db).await.unwrap().unwrap();
+    let manager = app.login("manager@demo.trellis.dev").await;
+    let partner_c = app.login("ava.thompson@partners.example").await;
+    let inbox = |c: reqwest::Client, q: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut form = vec![];
+            if let Some(q) = q {
+                form.push(("q", q));
+            }
+            let res = app.call(&c, "messages/inbox", &form).await;
+            assert_eq!(res.status(), 200);
+            res.json::<models::Inbox>().await.unwrap()
+        }
+    };
+    let before = inbox(partner_c.clone(), None).await;
+
+    // The team writes to Ava and to another partner.
+    let start = |c: reqwest::Client, pid: i64, subject: &'static str, body: &'static str| {
+        let app = &app;
+        async move { app.call(&c, "messages/start", &[("partner_id", pid.to_string().as_str()), ("subject", subject), ("body", body)]).await }
+    };
+    let res = start(manager.clone(), ava.id, "Your September payout", "Hi Ava, your payout is on its way.").await;
+    assert_eq!(res.status(), 200);
+    let to_ava: i64 = res.json().await.unwrap();
+    let to_other: i64 = start(manager.clone(), other.id, "Private to someone else", "Not for Ava").await.json().await.unwrap();
+
+    // Ava sees her thread, unread, and not the other partner's.
+    let mine = inbox(partner_c.clone(), None).await;
+    assert_eq!(mine.threads.len(), before.threads.len() + 1);
+    assert!(mine.threads.iter().all(|t| t.partner_id == ava.id));
+    assert_eq!(mine.unread, before.unread + 1);
+    assert_eq!(app.call(&partner_c, "messages/thread", &[("id", &to_other.to_string())]).await.status(), 404);
+    assert_eq!(app.call(&partner_c, "messages/reply", &[("thread_id", &to_other.to_string()), ("body", "sneaky")]).await.status(), 404);
+    // Reading clears her unread count; her reply is unread for the team.
+    let t: models::ThreadView = app.call(&partner_c, "messages/thread", &[("id", &to_ava.to_string())]).await.json().await.unwrap();
+    assert_eq!(t.messages.len(), 1);
+    assert!(!t.messages[0].mine && t.messages[0].body.contains("on its way"));
+    assert_eq!(inbox(partner_c.clone(), None).await.unread, before.unread);
+    let team_before = inbox(manager.clone(), None).await.unread;
+    assert_eq!(app.call(&partner_c, "messages/reply", &[("thread_id", &to_ava.to_string()), ("body", "Thank you! Which bank day?")]).await.status(), 200);
+    let team = inbox(manager.clone(), None).await;
+    assert_eq!(team.unread, team_before + 1);
+    assert!(team.threads.iter().any(|t| t.id == to_ava && t.unread == 1 && t.snippet.contains("Which bank day")));
+    // A partner naming another partner still writes only as itself.
+    let own: i64 = start(partner_c.clone(), other.id, "A question", "About links").await.json().await.unwrap();
+    let thread = backend::entities::message_thread::Entity::find_by_id(own).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(thread.partner_id, ava.id);
+
+    // Search covers message text; analysts read but do not write; bad input is refused.
+    let found = inbox(manager.clone(), Some("bank day")).await;
+    assert_eq!(found.threads.iter().map(|t| t.id).collect::<Vec<_>>(), vec![to_ava]);
+    let analyst = app.login("analyst@demo.trellis.dev").await;
+    assert_eq!(start(analyst.clone(), ava.id, "Hi", "Hello").await.status(), 403);
+    assert_eq!(app.call(&analyst, "messages/thread", &[("id", &to_ava.to_string())]).await.status(), 200);
+    assert_eq!(start(manager.clone(), ava.id, "Empty", "   ").await.status(), 422);
+
+    // Another account's team sees none of it.
+    let stranger = backend::Actor {
+        user_id: 9999,
+        account_id: 999,
+        account_name: "Other".into(),
+        name: "Stranger".into(),
+        email: "s@other.example".into(),
+        roles: vec![models::Role::Admin],
+        partner_id: None,
+    };
+    assert!(matches!(backend::messaging::thread(&app.db, &stranger, to_ava).await, Err(backend::Error::NotFound(_))));
+    assert!(backend::messaging::inbox(&app.db, &stranger, None).await.unwrap().threads.is_empty());
+
+    // Every message is on the partner's timeline, and the team's message emailed her a notice.
+    let events = timeline_event::Entity::find()
+        .filter(timeline_event::Column::PartnerId.eq(ava.id))
+        .filter(timeline_event::Column::Kind.eq("message"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(events >= 3);
+    let notice = outbox_email::Entity::find().filter(outbox_email::Column::Subject.eq("New message: Your September payout")).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(notice.to_email, ava.email);
+});

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod finance;
 pub mod imports;
 pub mod links;
+pub mod messages;
 pub mod partners;
 pub mod portal;
 pub mod tiers;

@@ -7,6 +7,7 @@ mod finance;
 mod import;
 mod invite;
 mod login;
+mod messages;
 mod partner;
 mod portal;
 mod segments;
@@ -20,6 +21,7 @@ pub use finance::FinancePage;
 pub use import::{ImportMapPage, ImportPage};
 pub use invite::{InvitePage, VerifyEmailPage};
 pub use login::LoginPage;
+pub use messages::{CommunicationPage, PortalMessagesPage};
 pub use partner::{NewPartnerPage, PartnerPage};
 pub use portal::PortalPage;
 pub use segments::{FieldsPage, SegmentsPage};
@@ -27,7 +29,7 @@ pub use settings::SettingsPage;
 pub use tiers::TiersPage;
 
 use crate::api::auth::current_user;
-use crate::components::{ErrorNote, TeamShell};
+use crate::components::ErrorNote;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -47,24 +49,6 @@ pub fn Home() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// A team page whose capability is still being built.
-pub fn coming(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <TeamShell>
-            <Title text=title/>
-            <header class="page-head">
-                <h1>{title}</h1>
-            </header>
-            <section class="card coming">
-                <h2>"Coming soon"</h2>
-                <p>{what}</p>
-                <p class="muted">"The partner directory is ready to use today."</p>
-                <a class="btn" href="/directory">"Open the directory"</a>
-            </section>
-        </TeamShell>
     }
 }
 

@@ -116,7 +116,10 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
                 <h1>{p.name.clone()}</h1>
                 <p class="muted">{format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}</p>
             </div>
-            <a class="btn" href="/directory">"← Directory"</a>
+            <div class="head-actions">
+                <a class="btn" href=format!("/communication?partner={}", p.id)>"Message"</a>
+                <a class="btn" href="/directory">"← Directory"</a>
+            </div>
         </header>
         <section class="kpis">
             <div class="kpi"><div class="kpi-value">{p.balances.0.clone()}</div><div class="kpi-label">"pending commission"</div></div>
