@@ -18,6 +18,9 @@ const NAV: &[(&str, &str, &[Role])] = &[
     ("/settings", "Settings", &[]),
 ];
 
+/// The partner portal's navigation.
+const PORTAL_NAV: &[(&str, &str)] = &[("/portal", "Dashboard"), ("/portal/messages", "Messages")];
+
 /// Signs out and returns to the sign-in page.
 #[component]
 fn SignOut() -> impl IntoView {
@@ -112,6 +115,13 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
                         <span class="logo" aria-hidden="true">"◆"</span>
                         " Partner portal"
                     </a>
+                    <nav class="portal-nav">
+                        {PORTAL_NAV.iter().map(|(href, label)| {
+                            let path = use_location().pathname;
+                            let active = move || path.get() == *href;
+                            view! { <a href=*href class:active=active aria-current=move || active().then_some("page")>{*label}</a> }
+                        }).collect_view()}
+                    </nav>
                     <div class="portal-me">
                         <span>{user.name.clone()}</span>
                         <SignOut/>

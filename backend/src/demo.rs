@@ -318,8 +318,44 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
     if activity {
         crate::partner_stats::refresh(db, now).await?;
         crate::health::refresh(db, now).await?;
+        seed_messages(db, now, first.id).await?;
     }
     Ok(logins())
+}
+
+/// A few conversations between the team and partners (the portal partner among them), some
+/// unread on either side.
+async fn seed_messages(db: &DatabaseConnection, now: chrono::DateTime<chrono::Utc>, portal_partner: i64) -> Result<()> {
+    use crate::entities::user;
+    use crate::messaging;
+    use sea_orm::QuerySelect;
+    let user_id = |email: &'static str| async move {
+        user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await.map(|u| u.map(|u| u.id))
+    };
+    let (Some(manager), Some(owner), Some(ava)) =
+        (user_id("manager@demo.trellis.dev").await?, user_id("owner@demo.trellis.dev").await?, user::Entity::find().filter(user::Column::PartnerId.eq(portal_partner)).one(db).await?.map(|u| u.id))
+    else {
+        return Ok(());
+    };
+    let manager = crate::auth::actor_for_user(db, manager).await?;
+    let owner = crate::auth::actor_for_user(db, owner).await?;
+    let ava = crate::auth::actor_for_user(db, ava).await?;
+    let ago = |d: i64, h: i64| now - Duration::days(d) - Duration::hours(h);
+    let t = messaging::start(db, ago(6, 3), &manager, Some(portal_partner), "Welcome to the program", "Hi! Great to have you on board. Your links are in the portal; tell us if you need banners or a media kit.").await?;
+    messaging::reply(db, ago(6, 1), &ava, t, "Thanks! A media kit would help — I'm planning a gear round-up for next month.").await?;
+    messaging::reply(db, ago(5, 20), &manager, t, "Here you go: the kit is on our partner page. Ping me when the round-up is live and we'll feature it in the newsletter.").await?;
+    messaging::start(db, ago(1, 4), &ava, None, "Payout schedule", "When does the November payout go out? I'd like to plan my own invoices.").await?;
+    let others = partner::Entity::find()
+        .filter(partner::Column::AccountId.eq(manager.account_id))
+        .filter(partner::Column::Id.ne(portal_partner))
+        .filter(partner::Column::OwnerUserId.eq(owner.user_id))
+        .limit(2)
+        .all(db)
+        .await?;
+    for (i, p) in others.iter().enumerate() {
+        messaging::start(db, ago(3 - i as i64, 2), &owner, Some(p.id), "Holiday campaign", &format!("Hi {}, we're boosting Gold commissions for the holidays — want early access to the creative?", p.name)).await?;
+    }
+    Ok(())
 }
 
 /// Clicks, conversions, ledger entries (old ones approved and paid in a batch, recent ones

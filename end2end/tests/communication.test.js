@@ -1,0 +1,71 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, SHOTS, launch, newPage, login, hydrated, noProblems } from './helpers.js';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('a team member and a partner exchange messages; unread counts follow', async () => {
+  const subject = `Banner sizes ${Date.now()}`;
+  // The manager starts a conversation from Ava's profile.
+  const team = await newPage(browser);
+  await login(team, 'manager@demo.trellis.dev');
+  await team.waitForURL(`${BASE}/directory`);
+  await team.goto(`${BASE}/directory?q=ava.thompson`);
+  await team.locator('table tbody tr a[href^="/partners/"]').first().click();
+  await team.getByRole('link', { name: 'Message' }).click();
+  await team.waitForURL(/\/communication\?partner=\d+/);
+  await hydrated(team);
+  await team.fill('input[name=subject]', subject);
+  await team.fill('textarea[name=body]', 'Hi Ava, which banner sizes work best on your blog?');
+  await team.getByRole('button', { name: 'Send' }).click();
+  await team.waitForURL(/\/communication\?thread=\d+/);
+  await team.locator('.messages li.mine', { hasText: 'which banner sizes' }).waitFor();
+
+  // Ava sees it unread in the portal, reads it and answers.
+  const partner = await newPage(browser, { width: 375, height: 812 });
+  await login(partner, 'ava.thompson@partners.example');
+  await partner.waitForURL(`${BASE}/portal`);
+  await partner.getByRole('link', { name: 'Messages' }).click();
+  await partner.waitForURL(`${BASE}/portal/messages`);
+  const row = partner.locator('.thread-list a', { hasText: subject });
+  await row.waitFor();
+  assert.equal(await row.locator('.unread-count').innerText(), '1');
+  await row.click();
+  await partner.locator('.messages li', { hasText: 'which banner sizes' }).waitFor();
+  await hydrated(partner);
+  await partner.fill('textarea[name=body]', '300×250 and 728×90, thanks!');
+  await partner.getByRole('button', { name: 'Send' }).click();
+  await partner.locator('.messages li.mine', { hasText: '728×90' }).waitFor();
+  await partner.screenshot({ path: `${SHOTS}/portal-messages-phone.png`, fullPage: true });
+
+  // The reply is unread for the team, and on Ava's timeline.
+  await team.goto(`${BASE}/communication`);
+  const teamRow = team.locator('.thread-list a', { hasText: subject });
+  await teamRow.waitFor();
+  assert.equal(await teamRow.locator('.unread-count').innerText(), '1');
+  await teamRow.click();
+  await team.locator('.messages li:not(.mine)', { hasText: '728×90' }).waitFor();
+  await team.screenshot({ path: `${SHOTS}/communication-thread.png` });
+  await team.locator('.conversation-head a', { hasText: 'Ava Thompson' }).click();
+  await team.waitForURL(/\/partners\/\d+$/);
+  await team.getByText(`Message “${subject}”`).first().waitFor();
+  noProblems(team);
+  noProblems(partner);
+});
+
+test('Settings → Email shows the outbox with each email and its state', async () => {
+  const page = await newPage(browser);
+  await login(page, 'admin@demo.trellis.dev');
+  await page.waitForURL(`${BASE}/directory`);
+  await page.goto(`${BASE}/settings?tab=email`);
+  await page.locator('table.outbox tbody tr').first().waitFor();
+  await page.getByText('TRELLIS_SMTP_URL is not set').waitFor();
+  const notice = page.locator('table.outbox tbody tr', { hasText: 'New message:' }).first();
+  await notice.waitFor();
+  await notice.locator('summary').click();
+  await notice.locator('.email-body').waitFor();
+  await page.screenshot({ path: `${SHOTS}/settings-email.png` });
+  noProblems(page);
+});
