@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod charts;
 mod clock;
+pub mod broadcasts;
 pub mod bulk;
 pub mod conversions;
 pub mod custom_fields;

@@ -109,6 +109,7 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
         unread: unread(db, actor).await?,
         threads: rows,
         can_write: actor.partner_id.is_some() || actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner]),
+        announcements: crate::broadcasts::announcements(db, actor).await?,
     })
 }
 

@@ -48,6 +48,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, e: NewEmail<'_
         token: Set(Some(crate::mail::new_token())),
         claimed_until: Set(None),
         opened_at: Set(None),
+        broadcast_id: Set(None),
         ..Default::default()
     })
     .on_conflict(OnConflict::column(outbox_email::Column::DedupeKey).do_nothing().to_owned())

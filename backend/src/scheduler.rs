@@ -63,6 +63,7 @@ pub const JOBS: &[Job] = &[
         period_secs: 365 * 86_400,
         run: |db, _now| Box::pin(crate::rollups::rebuild(db)),
     },
+    Job { name: "broadcasts", about: "Sends scheduled broadcasts that are due", period_secs: 60, run: |db, now| Box::pin(crate::broadcasts::send_due(db, now)) },
     Job {
         name: "outbox_delivery",
         about: "Sends queued emails over SMTP (TRELLIS_SMTP_URL), retrying with backoff; without SMTP they stay in the outbox",

@@ -66,11 +66,38 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("messages", "thread", &["thread_id", "id"], false)).await?;
+
+        // One email to many partners: a saved segment or every active partner of a program.
+        m.create_table(
+            Table::create()
+                .table("broadcasts")
+                .col(big_pk_auto("id"))
+                .col(big_integer("account_id"))
+                .col(big_integer_null("program_id"))
+                .col(big_integer_null("segment_id"))
+                .col(string("audience"))
+                .col(string("subject"))
+                .col(text("body"))
+                // `scheduled` or `sent`.
+                .col(string_len("status", 16))
+                .col(timestamp_with_time_zone("send_at"))
+                .col(timestamp_with_time_zone_null("sent_at"))
+                .col(integer("recipients").default(0))
+                .col(string("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("broadcasts", "account_created", &["account_id", "created_at"], false)).await?;
+        m.alter_table(add("outbox", big_integer_null("broadcast_id"))).await?;
+        m.create_index(index("outbox", "broadcast", &["broadcast_id"], false)).await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["messages", "message_threads", "email_suppressions"] {
+        m.drop_index(Index::drop().name("ix_outbox_broadcast").table(Alias::new("outbox")).to_owned()).await?;
+        m.alter_table(Table::alter().table(Alias::new("outbox")).drop_column(Alias::new("broadcast_id")).to_owned()).await?;
+        for t in ["broadcasts", "messages", "message_threads", "email_suppressions"] {
             m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         for i in ["partner_created", "token"] {

@@ -1065,4 +1065,79 @@ pub struct Inbox {
     pub unread: i64,
     /// Whether the viewer may start a thread.
     pub can_write: bool,
+    /// Broadcasts the partner received, newest first (empty for the team).
+    pub announcements: Vec<Announcement>,
+}
+
+/// A broadcast to write: to a saved segment or to every active partner of a program.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BroadcastInput {
+    /// The segment (its active members), or
+    pub segment_id: Option<i64>,
+    /// every active partner of this program.
+    pub program_id: Option<i64>,
+    /// Subject; `{{name}}` and `{{program}}` are replaced per recipient.
+    pub subject: String,
+    /// Text; `{{name}}` and `{{program}}` are replaced per recipient.
+    pub body: String,
+    /// Send later (`YYYY-MM-DDTHH:MM` UTC, as a datetime field gives it, or RFC 3339); none: now.
+    pub send_at: Option<String>,
+}
+
+/// Who a broadcast would reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastPreview {
+    /// Partners it reaches.
+    pub recipients: u64,
+    /// A few of their names.
+    pub sample: Vec<String>,
+    /// The audience in words.
+    pub audience: String,
+}
+
+/// A broadcast with its delivery figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastRow {
+    /// Id.
+    pub id: i64,
+    /// Subject as written.
+    pub subject: String,
+    /// The audience in words.
+    pub audience: String,
+    /// `scheduled` or `sent`.
+    pub status: String,
+    /// When it goes (or went) out, `YYYY-MM-DD HH:MM UTC`.
+    pub send_at: String,
+    /// Emails queued for it.
+    pub recipients: u64,
+    /// Emails delivered to the mail server.
+    pub delivered: u64,
+    /// Emails opened.
+    pub opened: u64,
+    /// Opened ÷ delivered, e.g. `42.0%`, `—` before any delivery.
+    pub open_rate: String,
+}
+
+/// The Broadcasts tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastsPage {
+    /// Broadcasts, newest first.
+    pub items: Vec<BroadcastRow>,
+    /// Saved segments to choose from: (id, name).
+    pub segments: Vec<(i64, String)>,
+    /// Programs to choose from: (id, name).
+    pub programs: Vec<(i64, String)>,
+    /// Whether the viewer may send.
+    pub can_send: bool,
+}
+
+/// A broadcast as a partner received it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub body: String,
+    /// When, `YYYY-MM-DD HH:MM UTC`.
+    pub at: String,
 }

@@ -287,3 +287,62 @@ on_both!(messages_reach_only_their_partner_and_count_unread_on_both_sides, |b: B
     let notice = outbox_email::Entity::find().filter(outbox_email::Column::Subject.eq("New message: Your September payout")).one(&app.db).await.unwrap().unwrap();
     assert_eq!(notice.to_email, ava.email);
 });
+
+on_both!(a_broadcast_reaches_exactly_its_segment_once_and_counts_deliveries_and_opens, |b: Backend| async move {
+    let (app, sink, cfg, _) = setup(b).await;
+    let manager_actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let gold = models::DirectoryQuery { tier: Some("Gold".into()), ..Default::default() };
+    let seg = backend::segments::save(&app.db, &manager_actor, app.clock.now(), "Gold partners", &gold).await.unwrap();
+    // The members: active Gold enrollments' partners.
+    let members: std::collections::BTreeSet<i64> = {
+        let gold_tiers: Vec<i64> = backend::entities::tier::Entity::find().filter(backend::entities::tier::Column::Name.eq("Gold")).all(&app.db).await.unwrap().iter().map(|t| t.id).collect();
+        enrollment::Entity::find()
+            .filter(enrollment::Column::TierId.is_in(gold_tiers))
+            .filter(enrollment::Column::Status.eq("active"))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.partner_id)
+            .collect()
+    };
+    assert!(!members.is_empty());
+    let manager = app.login("manager@demo.trellis.dev").await;
+    let preview: models::BroadcastPreview = app.call(&manager, "broadcasts/preview", &[("segment_id", &seg.to_string())]).await.json().await.unwrap();
+    assert_eq!(preview.recipients as usize, members.len());
+    let input = |send_at: Option<&str>| serde_json::json!({"input": {"segment_id": seg, "subject": "Holiday boost for {{name}}", "body": "Hi {{name}}, Gold earns more in {{program}} this month.", "send_at": send_at}});
+    let res = app.call_json(&manager, "broadcasts/send", input(None)).await;
+    assert_eq!(res.status(), 200);
+    let id: i64 = res.json().await.unwrap();
+    let emails = outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id)).all(&app.db).await.unwrap();
+    assert_eq!(emails.iter().map(|e| e.partner_id.unwrap()).collect::<std::collections::BTreeSet<_>>(), members, "exactly the segment's members");
+    assert_eq!(emails.len(), members.len(), "each once");
+    assert!(emails.iter().all(|e| e.kind == "broadcast" && !e.subject.contains("{{")));
+    // Delivered over SMTP, one opened: the figures follow.
+    mail::deliver(&app.db, &cfg, app.clock.now() + Duration::seconds(5)).await.unwrap();
+    assert_eq!(sink.containing("Subject: Holiday boost for").len(), members.len());
+    let token = outbox_email::Entity::find_by_id(emails[0].id).one(&app.db).await.unwrap().unwrap().token.unwrap();
+    app.client().get(app.url(&format!("/o/{token}"))).send().await.unwrap();
+    let page: models::BroadcastsPage = app.call(&manager, "broadcasts/list", &[]).await.json().await.unwrap();
+    let row = page.items.iter().find(|r| r.id == id).unwrap();
+    assert_eq!((row.recipients as usize, row.delivered as usize, row.opened), (members.len(), members.len(), 1));
+    assert_ne!(row.open_rate, "—");
+
+    // Scheduled: nothing goes before its time; the job sends it once.
+    let later = (app.clock.now() + Duration::hours(2)).format("%Y-%m-%dT%H:%M").to_string();
+    let id2: i64 = app.call_json(&manager, "broadcasts/send", input(Some(&later))).await.json().await.unwrap();
+    assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap(), 0);
+    backend::scheduler::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(1), "t").await.unwrap();
+    assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap(), 0);
+    for _ in 0..2 {
+        backend::scheduler::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(3), "t").await.unwrap();
+    }
+    assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap() as usize, members.len());
+
+    // Bad input is refused and nothing is written.
+    let before = backend::entities::broadcast::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(app.call_json(&manager, "broadcasts/send", serde_json::json!({"input": {"segment_id": seg, "subject": "", "body": "x"}})).await.status(), 422);
+    assert_eq!(app.call_json(&manager, "broadcasts/send", serde_json::json!({"input": {"subject": "x", "body": "x"}})).await.status(), 422);
+    assert_eq!(app.call_json(&manager, "broadcasts/send", serde_json::json!({"input": {"program_id": 1, "subject": "x", "body": "x", "send_at": "yesterday"}})).await.status(), 422);
+    assert_eq!(backend::entities::broadcast::Entity::find().count(&app.db).await.unwrap(), before);
+});

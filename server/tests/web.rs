@@ -84,6 +84,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
             p if p.starts_with("/api/public/") => true,
             // Both sides message; the service scopes each (tested in communication.rs).
             p if p.starts_with("/api/messages/") => true,
+            "/api/broadcasts/send" => matches!(who, "admin" | "program_manager"),
+            p if p.starts_with("/api/broadcasts/") => who != "partner",
             p if p.starts_with("/api/profile/") => who != "partner",
             "/api/settings/programs" | "/api/settings/update_program" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/settings/") => who == "admin",

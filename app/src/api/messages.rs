@@ -36,3 +36,27 @@ pub async fn reply_thread(thread_id: i64, body: String) -> Result<(), AppError> 
     let (ctx, actor) = guard(Need::Any).await?;
     backend::messaging::reply(&ctx.db, ctx.clock.now(), &actor, thread_id, &body).await.map_err(fail)
 }
+
+/// The Broadcasts tab: broadcasts with their counts, and the audiences to choose from.
+#[server(endpoint = "broadcasts/list")]
+pub async fn load_broadcasts() -> Result<models::BroadcastsPage, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Team).await?;
+    backend::broadcasts::list(&ctx.db, &actor).await.map_err(fail)
+}
+
+/// How many partners (and which, a sample) an audience reaches.
+#[server(endpoint = "broadcasts/preview")]
+pub async fn preview_broadcast(segment_id: Option<i64>, program_id: Option<i64>) -> Result<models::BroadcastPreview, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Team).await?;
+    backend::broadcasts::preview(&ctx.db, &actor, segment_id, program_id).await.map_err(fail)
+}
+
+/// Sends a broadcast now or schedules it (program managers, admins). Returns its id.
+#[server(endpoint = "broadcasts/send", input = leptos::server_fn::codec::Json)]
+pub async fn send_broadcast(input: models::BroadcastInput) -> Result<i64, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
+    backend::broadcasts::create(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+}

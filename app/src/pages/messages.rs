@@ -1,26 +1,142 @@
 //! Messages between the team and partners: the team's inbox at `/communication` and the
 //! partner's at `/portal/messages`, one component for both (the server decides what each sees).
 
-use crate::api::messages::{load_inbox, load_thread, ReplyThread, StartThread};
+use crate::api::messages::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
 use crate::components::{ErrorNote, PortalShell, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-/// `/communication`: the team's conversations with partners.
+/// `/communication`: the team's conversations with partners, and broadcasts
+/// (`?view=broadcasts`).
 #[component]
 pub fn CommunicationPage() -> impl IntoView {
+    let query = use_query_map();
+    let broadcasts = Memo::new(move |_| query.read().get("view").as_deref() == Some("broadcasts"));
     view! {
         <TeamShell>
-            <Title text="Messages"/>
+            <Title text="Communication"/>
             <header class="page-head">
                 <div>
-                    <h1>"Messages"</h1>
-                    <p class="muted">"Conversations with your partners. Start one from a partner's profile (Message)."</p>
+                    <h1>"Communication"</h1>
+                    <p class="muted">"Conversations with partners (start one from a partner's profile: Message) and broadcasts to a segment or a program."</p>
                 </div>
             </header>
-            <Messenger team=true/>
+            <nav class="tabs">
+                <a class="tab" href="/communication" class:active=move || !broadcasts.get()>"Messages"</a>
+                <a class="tab" href="/communication?view=broadcasts" class:active=move || broadcasts.get()>"Broadcasts"</a>
+            </nav>
+            {move || if broadcasts.get() { view! { <Broadcasts/> }.into_any() } else { view! { <Messenger team=true/> }.into_any() }}
         </TeamShell>
+    }
+}
+
+/// Compose a broadcast (audience, preview, subject, text, when) and see every broadcast's figures.
+#[component]
+fn Broadcasts() -> impl IntoView {
+    let send = ServerAction::<SendBroadcast>::new();
+    let preview = ServerAction::<PreviewBroadcast>::new();
+    let data = Resource::new(move || send.version().get(), |_| load_broadcasts());
+    let audience = RwSignal::new(String::new());
+    let subject = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let send_at = RwSignal::new(String::new());
+    let ids = move || {
+        let a = audience.get_untracked();
+        let id = a.get(2..).and_then(|x| x.parse::<i64>().ok());
+        if a.starts_with("s:") { (id, None) } else if a.starts_with("p:") { (None, id) } else { (None, None) }
+    };
+    view! {
+        <Transition fallback=|| view! { <div class="loading">"Loading broadcasts…"</div> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(page) => view! {
+                        {page.can_send.then(|| view! {
+                            <section class="card broadcast-compose">
+                                <h2>"New broadcast"</h2>
+                                <div class="form-grid">
+                                    <label>"Audience"
+                                        <select aria-label="Audience" on:change=move |ev| {
+                                            audience.set(event_target_value(&ev));
+                                            let (segment_id, program_id) = ids();
+                                            if segment_id.is_some() || program_id.is_some() {
+                                                preview.dispatch(PreviewBroadcast { segment_id, program_id });
+                                            }
+                                        }>
+                                            <option value="">"Choose…"</option>
+                                            <optgroup label="Segments">
+                                                {page.segments.iter().map(|(id, n)| view! { <option value=format!("s:{id}")>{n.clone()}</option> }).collect_view()}
+                                            </optgroup>
+                                            <optgroup label="Programs">
+                                                {page.programs.iter().map(|(id, n)| view! { <option value=format!("p:{id}")>{format!("All active partners of {n}")}</option> }).collect_view()}
+                                            </optgroup>
+                                        </select>
+                                    </label>
+                                    <label>"Send at (UTC, empty: now)"
+                                        <input type="datetime-local" aria-label="Send at" prop:value=send_at on:input=move |ev| send_at.set(event_target_value(&ev))/>
+                                    </label>
+                                </div>
+                                {move || preview.value().get().map(|r| match r {
+                                    Ok(p) => view! {
+                                        <p class="notice preview" role="status">
+                                            <strong>{format!("{} recipients", p.recipients)}</strong>
+                                            {format!(" · {}", p.audience)}
+                                            {(!p.sample.is_empty()).then(|| format!(" · e.g. {}", p.sample.join(", ")))}
+                                        </p>
+                                    }.into_any(),
+                                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                                })}
+                                <label>"Subject"<input type="text" aria-label="Subject" maxlength="200" prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev))/></label>
+                                <label>"Message"
+                                    <textarea rows="6" aria-label="Message" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                                    <span class="sub">"{{name}} and {{program}} are replaced for each partner. A plain-text and a branded HTML email are sent, with an unsubscribe link."</span>
+                                </label>
+                                <div class="actions">
+                                    <button class="btn btn-primary" disabled=move || send.pending().get() || audience.read().is_empty() on:click=move |_| {
+                                        let (segment_id, program_id) = ids();
+                                        send.dispatch(SendBroadcast { input: models::BroadcastInput {
+                                            segment_id, program_id,
+                                            subject: subject.get_untracked(),
+                                            body: body.get_untracked(),
+                                            send_at: Some(send_at.get_untracked()).filter(|s| !s.is_empty()),
+                                        }});
+                                    }>{move || if send_at.read().is_empty() { "Send now" } else { "Schedule" }}</button>
+                                </div>
+                                {move || send.value().get().map(|r| match r {
+                                    Ok(_) => view! { <div class="notice" role="status">"Broadcast saved: queued for every recipient (or scheduled)."</div> }.into_any(),
+                                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                                })}
+                            </section>
+                        })}
+                        <h2 class="section">"Broadcasts"</h2>
+                        {if page.items.is_empty() {
+                            view! { <p class="muted">"No broadcasts yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="card table-card">
+                                    <table class="table broadcasts">
+                                        <thead><tr><th>"Broadcast"</th><th>"Status"</th><th class="right">"Sent"</th><th class="right">"Delivered"</th><th class="right">"Opened"</th><th class="right">"Open rate"</th></tr></thead>
+                                        <tbody>
+                                            {page.items.into_iter().map(|b| view! {
+                                                <tr>
+                                                    <td><div class="name">{b.subject}</div><div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
+                                                    <td><span class=format!("badge mail-{}", if b.status == "sent" { "sent" } else { "queued" })>{b.status.clone()}</span></td>
+                                                    <td class="num right">{b.recipients}</td>
+                                                    <td class="num right">{b.delivered}</td>
+                                                    <td class="num right">{b.opened}</td>
+                                                    <td class="num right">{b.open_rate}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 
@@ -81,6 +197,16 @@ fn Messenger(team: bool) -> impl IntoView {
                                         <span class="muted">{if inbox.unread > 0 { format!("{} unread", inbox.unread) } else { "All read".to_string() }}</span>
                                         {(!team && inbox.can_write).then(|| view! { <a class="btn" href=format!("{base}?new=1")>"New message"</a> })}
                                     </div>
+                                    {(!team && !inbox.announcements.is_empty()).then(|| view! {
+                                        <details class="announcements" open>
+                                            <summary>{format!("Announcements ({})", inbox.announcements.len())}</summary>
+                                            <ul>
+                                                {inbox.announcements.iter().map(|a| view! {
+                                                    <li><div class="thread-subject">{a.subject.clone()}</div><div class="bubble">{a.body.clone()}</div><div class="sub">{a.at.clone()}</div></li>
+                                                }).collect_view()}
+                                            </ul>
+                                        </details>
+                                    })}
                                     {if inbox.threads.is_empty() {
                                         view! { <p class="muted empty">"No conversations yet."</p> }.into_any()
                                     } else {

@@ -34,3 +34,4 @@ pub mod program_manager;
 pub mod email_suppression;
 pub mod message;
 pub mod message_thread;
+pub mod broadcast;

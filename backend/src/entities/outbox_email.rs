@@ -31,6 +31,8 @@ pub struct Model {
     pub claimed_until: Option<DateTimeUtc>,
     /// First open (the tracking pixel was loaded).
     pub opened_at: Option<DateTimeUtc>,
+    /// The broadcast it belongs to, if any.
+    pub broadcast_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
