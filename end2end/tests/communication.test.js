@@ -69,3 +69,28 @@ test('Settings → Email shows the outbox with each email and its state', async 
   await page.screenshot({ path: `${SHOTS}/settings-email.png` });
   noProblems(page);
 });
+
+test('a manager sends a broadcast to a segment and sees its counts', async () => {
+  const page = await newPage(browser);
+  await login(page, 'manager@demo.trellis.dev');
+  await page.waitForURL(`${BASE}/directory`);
+  await page.goto(`${BASE}/communication?view=broadcasts`);
+  await hydrated(page);
+  const audience = page.getByLabel('Audience');
+  const segment = (await audience.locator('optgroup[label=Segments] option').first().innerText()).trim();
+  await audience.selectOption({ label: segment });
+  const preview = page.locator('.preview');
+  await preview.waitFor();
+  const recipients = Number((await preview.locator('strong').innerText()).split(' ')[0]);
+  assert.ok(recipients > 0, 'the segment has members');
+  const subject = `December news ${Date.now()}`;
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel('Message').fill('Hi {{name}}, new creatives are in {{program}}.');
+  await page.getByRole('button', { name: 'Send now' }).click();
+  const row = page.locator('table.broadcasts tbody tr', { hasText: subject });
+  await row.waitFor();
+  assert.equal(Number(await row.locator('td').nth(2).innerText()), recipients, 'one email per member');
+  assert.equal(await row.locator('td').nth(5).innerText(), '—', 'nothing delivered without SMTP yet');
+  await page.screenshot({ path: `${SHOTS}/communication-broadcasts.png` });
+  noProblems(page);
+});
