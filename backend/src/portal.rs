@@ -44,5 +44,6 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
             joined: e.joined_at.format("%Y-%m-%d").to_string(),
         });
     }
-    Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments })
+    let email_unverified = crate::portal_apply::unverified(db, actor.user_id).await?;
+    Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments, email_unverified })
 }

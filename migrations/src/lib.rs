@@ -10,6 +10,7 @@ mod m0003_scheduler;
 mod m0004_directory;
 mod m0005_settings;
 mod m0006_analytics;
+mod m0008_portal;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_directory::Migration),
             Box::new(m0005_settings::Migration),
             Box::new(m0006_analytics::Migration),
+            Box::new(m0008_portal::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! The partner portal landing page.
 
 use crate::api::links::{my_links, CreateMyLink};
-use crate::api::portal::load_portal_home;
+use crate::api::portal::{load_portal_home, ResendVerification};
 use crate::components::{copy, ErrorNote, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,6 +13,7 @@ pub fn PortalPage() -> impl IntoView {
     // Created here, not inside the Suspend below, so server and browser create resources in the
     // same order during hydration.
     let create = ServerAction::<CreateMyLink>::new();
+    let resend = ServerAction::<ResendVerification>::new();
     let links = Resource::new(move || create.version().get(), |_| my_links());
     view! {
         <PortalShell>
@@ -23,6 +24,17 @@ pub fn PortalPage() -> impl IntoView {
                         Ok(h) => {
                             let programs: Vec<_> = h.enrollments.iter().filter(|e| e.status == models::EnrollmentStatus::Active).map(|e| (e.program_id, e.program.clone(), e.allowed_hosts.clone())).collect();
                             view! {
+                            {h.email_unverified.then(|| view! {
+                                <div class="notice verify-notice" role="status">
+                                    <strong>"Please verify your email."</strong>
+                                    " We sent you a link when you applied; open it to confirm your address. "
+                                    {move || match resend.value().get() {
+                                        Some(Ok(())) => view! { <span>"A new link is on its way."</span> }.into_any(),
+                                        Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
+                                        None => view! { <button class="btn btn-small" on:click=move |_| { resend.dispatch(ResendVerification {}); }>"Send it again"</button> }.into_any(),
+                                    }}
+                                </div>
+                            })}
                             <section class="portal-hero">
                                 <h1>"Welcome back, " {h.partner_name.clone()}</h1>
                                 <p class="muted">"Your partnership with " {h.account_name.clone()}</p>

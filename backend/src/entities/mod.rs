@@ -31,3 +31,4 @@ pub mod program_rollup;
 pub mod tier_rollup;
 pub mod user_token;
 pub mod program_manager;
+pub mod portal_application;
