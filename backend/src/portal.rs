@@ -47,3 +47,113 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
     let email_unverified = crate::portal_apply::unverified(db, actor.user_id).await?;
     Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments, email_unverified })
 }
+
+/// The windows the dashboard offers, in days.
+pub const WINDOWS: &[i64] = &[30, 90, 365];
+
+/// The signed-in partner's dashboard for the last `days` days: per program clicks,
+/// conversions, conversion rate and earnings in the window; balances by status; the next
+/// payout; the latest conversions. Only the actor's own partner is ever read.
+pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::DateTime<chrono::Utc>, days: i64) -> Result<models::PortalDashboard> {
+    use crate::entities::{click, conversion, ledger_entry};
+    use models::{Money, PortalDashboard, ProgramPerformance, RecentConversion};
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let partner_id = actor.require_partner()?;
+    if !WINDOWS.contains(&days) {
+        return Err(Error::invalid("days", "choose 30, 90 or 365 days"));
+    }
+    partner::Entity::find_by_id(partner_id)
+        .filter(partner::Column::AccountId.eq(actor.account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("partner"))?;
+    let since = now - chrono::Duration::days(days);
+    let enrollments = enrollment::Entity::find()
+        .filter(enrollment::Column::PartnerId.eq(partner_id))
+        .filter(enrollment::Column::AccountId.eq(actor.account_id))
+        .order_by_asc(enrollment::Column::Id)
+        .all(db)
+        .await?;
+    let mut programs = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    let mut currencies = std::collections::HashMap::new();
+    for e in &enrollments {
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+        let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
+        names.insert(prog.id, prog.name.clone());
+        currencies.insert(prog.id, currency);
+        let clicks = click::Entity::find()
+            .filter(click::Column::EnrollmentId.eq(e.id))
+            .filter(click::Column::IsBot.eq(false))
+            .filter(click::Column::At.gte(since))
+            .count(db)
+            .await? as i64;
+        let conversions = conversion::Entity::find()
+            .filter(conversion::Column::EnrollmentId.eq(e.id))
+            .filter(conversion::Column::Status.eq("attributed"))
+            .filter(conversion::Column::OccurredAt.gte(since))
+            .count(db)
+            .await? as i64;
+        let entries = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::EnrollmentId.eq(e.id))
+            .filter(ledger_entry::Column::Kind.ne("payout"))
+            .filter(ledger_entry::Column::Status.ne("void"))
+            .all(db)
+            .await?;
+        let earned: i64 = entries.iter().filter(|x| x.created_at >= since).map(|x| x.amount_minor).sum();
+        let by = |s: &str| entries.iter().filter(|x| x.status == s).map(|x| x.amount_minor).sum::<i64>();
+        let (pending, approved, paid) = (by("pending"), by("approved"), by("paid"));
+        let money = |m: i64| Money::from_minor(m, currency).display();
+        let next_payout = if approved > 0 {
+            format!("{} approved and due in the next payout", money(approved))
+        } else if pending > 0 {
+            format!("Nothing approved yet: {} awaits approval after the {}-day hold", money(pending), prog.hold_days)
+        } else {
+            "Nothing due yet".to_string()
+        };
+        programs.push(ProgramPerformance {
+            program_id: prog.id,
+            program: prog.name,
+            clicks,
+            conversions,
+            conversion_rate: if clicks == 0 { "–".into() } else { format!("{:.1}%", conversions as f64 * 100.0 / clicks as f64) },
+            earnings: money(earned),
+            pending: money(pending),
+            approved: money(approved),
+            paid: money(paid),
+            minor: [pending, approved, paid],
+            next_payout,
+        });
+    }
+    let convs = conversion::Entity::find()
+        .filter(conversion::Column::PartnerId.eq(partner_id))
+        .filter(conversion::Column::AccountId.eq(actor.account_id))
+        .order_by_desc(conversion::Column::OccurredAt)
+        .order_by_desc(conversion::Column::Id)
+        .limit(10)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = convs.iter().map(|c| c.id).collect();
+    let earned = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.is_in(ids))
+        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+        .filter(ledger_entry::Column::Kind.eq("earned"))
+        .all(db)
+        .await?;
+    let recent = convs
+        .into_iter()
+        .map(|c| {
+            let currency = currencies.get(&c.program_id).copied().or_else(|| Currency::parse(&c.currency).ok()).unwrap_or(Currency::parse("USD").unwrap());
+            let entry = earned.iter().find(|x| x.conversion_id == Some(c.id));
+            RecentConversion {
+                id: c.id,
+                program: names.get(&c.program_id).cloned().unwrap_or_default(),
+                date: c.occurred_at.format("%Y-%m-%d").to_string(),
+                amount: Money::from_minor(c.amount_minor - c.refunded_minor, currency).display(),
+                commission: entry.map(|x| Money::from_minor(x.amount_minor, currency).display()).unwrap_or_else(|| "–".into()),
+                status: entry.map(|x| x.status.clone()).unwrap_or_else(|| c.status.clone()),
+            }
+        })
+        .collect();
+    Ok(PortalDashboard { days, programs, recent })
+}

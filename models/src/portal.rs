@@ -54,3 +54,58 @@ pub struct ApplyOutcome {
     /// The address the verification email went to.
     pub email: String,
 }
+
+/// The portal dashboard of a partner for a window of days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalDashboard {
+    /// The window: 30, 90 or 365 days ending now.
+    pub days: i64,
+    /// One entry per program the partner is enrolled in.
+    pub programs: Vec<ProgramPerformance>,
+    /// The partner's latest conversions, newest first.
+    pub recent: Vec<RecentConversion>,
+}
+
+/// A partner's performance and earnings in one program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramPerformance {
+    /// Program id.
+    pub program_id: i64,
+    /// Program name.
+    pub program: String,
+    /// Human clicks in the window.
+    pub clicks: i64,
+    /// Attributed conversions in the window.
+    pub conversions: i64,
+    /// Conversions ÷ clicks, e.g. `3.2%` (`–` without clicks).
+    pub conversion_rate: String,
+    /// Commission earned in the window (entries not voided).
+    pub earnings: String,
+    /// Balance awaiting approval (all time).
+    pub pending: String,
+    /// Approved, not yet paid.
+    pub approved: String,
+    /// Paid out.
+    pub paid: String,
+    /// Minor units of `pending`, `approved`, `paid` (for tests and charts).
+    pub minor: [i64; 3],
+    /// What the next payout will hold, for people.
+    pub next_payout: String,
+}
+
+/// One conversion as the partner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecentConversion {
+    /// Conversion id.
+    pub id: i64,
+    /// Program name.
+    pub program: String,
+    /// When it happened (`YYYY-MM-DD`).
+    pub date: String,
+    /// Order amount.
+    pub amount: String,
+    /// The commission on it.
+    pub commission: String,
+    /// Status of the commission: `pending`, `approved`, `paid` or `void`.
+    pub status: String,
+}

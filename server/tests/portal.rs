@@ -246,3 +246,47 @@ on_both!(a_partner_user_reaches_only_its_own_data, |b: Backend| async move {
     let res = ava.get(app.url("/portal")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 });
+
+on_both!(the_dashboard_shows_a_conversion_posted_through_the_api_with_its_pending_commission, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let ava = app.login(PARTNER).await;
+    let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
+    assert_eq!(app.call(&ava, "portal/dashboard", &[("days", "7")]).await.status(), 422, "only 30, 90 or 365 days");
+    let before: models::PortalDashboard = app.call(&ava, "portal/dashboard", &[("days", "30")]).await.json().await.unwrap();
+    let p1 = before.programs.iter().find(|p| p.program_id == 1).expect("ava is in program 1").clone();
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let res = app
+        .client()
+        .post(app.url("/api/v1/conversions"))
+        .bearer_auth(&key)
+        .json(&json!({"program_id": 1, "external_id": "portal-1", "amount": "200.00", "partner_id": ava_id}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let after: models::PortalDashboard = app.call(&ava, "portal/dashboard", &[("days", "30")]).await.json().await.unwrap();
+    let p2 = after.programs.iter().find(|p| p.program_id == 1).unwrap();
+    assert_eq!(p2.conversions, p1.conversions + 1);
+    let commission = p2.minor[0] - p1.minor[0];
+    assert!(commission > 0, "a pending commission appeared");
+    assert_eq!(p2.minor[1..], p1.minor[1..], "approved and paid unchanged");
+    let ledger: i64 = backend::entities::ledger_entry::Entity::find()
+        .filter(backend::entities::ledger_entry::Column::PartnerId.eq(ava_id))
+        .filter(backend::entities::ledger_entry::Column::Status.eq("pending"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.amount_minor)
+        .sum();
+    assert_eq!(p2.minor[0], ledger, "pending equals the ledger's pending balance");
+    let recent = &after.recent[0];
+    assert_eq!(recent.status, "pending");
+    assert_eq!(recent.amount, "200.00 USD");
+    assert_eq!(recent.commission, models::Money::from_minor(commission, models::Currency::parse("USD").unwrap()).display());
+    // Another partner sees none of it.
+    let other = partner::Entity::find().filter(partner::Column::Id.ne(ava_id)).one(&app.db).await.unwrap().unwrap();
+    let _ = other;
+    let manager = app.login(MANAGER).await;
+    assert_eq!(app.call(&manager, "portal/dashboard", &[("days", "30")]).await.status(), 403);
+});

@@ -51,3 +51,11 @@ pub async fn resend_verification() -> Result<(), AppError> {
     let (ctx, actor) = guard(Need::Partner).await?;
     backend::portal_apply::resend_verification(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url).await.map_err(fail)
 }
+
+/// The signed-in partner's dashboard for the last `days` days (30, 90 or 365).
+#[server(endpoint = "portal/dashboard")]
+pub async fn load_portal_dashboard(days: i64) -> Result<models::PortalDashboard, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Partner).await?;
+    backend::portal::dashboard(&ctx.db, &actor, ctx.clock.now(), days).await.map_err(fail)
+}

@@ -1,7 +1,7 @@
 //! The partner portal landing page.
 
 use crate::api::links::{my_links, CreateMyLink};
-use crate::api::portal::{load_portal_home, ResendVerification};
+use crate::api::portal::{load_portal_dashboard, load_portal_home, ResendVerification};
 use crate::components::{copy, ErrorNote, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,6 +14,8 @@ pub fn PortalPage() -> impl IntoView {
     // same order during hydration.
     let create = ServerAction::<CreateMyLink>::new();
     let resend = ServerAction::<ResendVerification>::new();
+    let days = RwSignal::new(30i64);
+    let dash = Resource::new(move || days.get(), load_portal_dashboard);
     let links = Resource::new(move || create.version().get(), |_| my_links());
     view! {
         <PortalShell>
@@ -54,6 +56,7 @@ pub fn PortalPage() -> impl IntoView {
                                     </article>
                                 }).collect_view()}
                             </section>
+                            <Dashboard days dash/>
                             <Links programs create links/>
                         }.into_any()},
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
@@ -126,6 +129,73 @@ fn Links(
                                     </tbody>
                                 </table>
                             </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Performance and earnings per program for a chosen window, and the latest conversions.
+#[component]
+fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard, crate::error::AppError>>) -> impl IntoView {
+    view! {
+        <section class="portal-dash">
+            <div class="dash-head">
+                <h2 class="section">"Performance"</h2>
+                <div class="window-picker" role="group" aria-label="Window">
+                    {[30i64, 90, 365].into_iter().map(|d| view! {
+                        <button class="btn btn-small" class:active=move || days.get() == d aria-pressed=move || (days.get() == d).to_string()
+                            on:click=move |_| days.set(d)>{format!("{d} days")}</button>
+                    }).collect_view()}
+                </div>
+            </div>
+            <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match dash.await {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(d) => view! {
+                            {d.programs.into_iter().map(|p| view! {
+                                <article class="card perf" data-program=p.program_id>
+                                    <h3>{p.program}</h3>
+                                    <div class="kpis">
+                                        <div class="kpi"><span class="kpi-label">"Clicks"</span><span class="kpi-value" data-kpi="clicks">{p.clicks}</span></div>
+                                        <div class="kpi"><span class="kpi-label">"Conversions"</span><span class="kpi-value" data-kpi="conversions">{p.conversions}</span></div>
+                                        <div class="kpi"><span class="kpi-label">"Conversion rate"</span><span class="kpi-value">{p.conversion_rate}</span></div>
+                                        <div class="kpi"><span class="kpi-label">"Earned"</span><span class="kpi-value">{p.earnings}</span></div>
+                                    </div>
+                                    <div class="balances">
+                                        <div class="bal pending"><span>"Pending"</span><strong data-bal="pending">{p.pending}</strong></div>
+                                        <div class="bal approved"><span>"Approved"</span><strong data-bal="approved">{p.approved}</strong></div>
+                                        <div class="bal paid"><span>"Paid"</span><strong data-bal="paid">{p.paid}</strong></div>
+                                    </div>
+                                    <p class="next-payout">{p.next_payout}</p>
+                                </article>
+                            }).collect_view()}
+                            <h2 class="section">"Recent conversions"</h2>
+                            {if d.recent.is_empty() {
+                                view! { <p class="muted">"No conversions yet: share your links to earn your first commission."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="card table-card">
+                                        <table class="table recent-conversions">
+                                            <thead><tr><th>"Date"</th><th>"Program"</th><th class="right">"Order"</th><th class="right">"Commission"</th><th>"Status"</th></tr></thead>
+                                            <tbody>
+                                                {d.recent.into_iter().map(|c| view! {
+                                                    <tr>
+                                                        <td data-label="Date">{c.date}</td>
+                                                        <td data-label="Program">{c.program}</td>
+                                                        <td class="num right" data-label="Order">{c.amount}</td>
+                                                        <td class="num right" data-label="Commission">{c.commission}</td>
+                                                        <td data-label="Status"><span class=format!("badge ledger-{}", c.status)>{c.status.clone()}</span></td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }.into_any()
+                            }}
                         }.into_any(),
                     }
                 })}
