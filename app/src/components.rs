@@ -114,6 +114,12 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
                         <SignOut/>
                     </div>
                 </header>
+                <nav class="portal-nav" aria-label="Portal">
+                    <a href="/portal">"Dashboard"</a>
+                    <a href="/portal#links">"Links"</a>
+                    <a href="/portal#earnings">"Earnings"</a>
+                    <a href="/portal/messages">"Messages"</a>
+                </nav>
                 <main class="portal-main">{children.read_value()()}</main>
             </div>
         }

@@ -111,7 +111,9 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         } else {
             "Nothing due yet".to_string()
         };
+        let tier = tier_progress(db, e, &prog, currency, now).await?;
         programs.push(ProgramPerformance {
+            tier,
             program_id: prog.id,
             program: prog.name,
             clicks,
@@ -156,4 +158,78 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         })
         .collect();
     Ok(PortalDashboard { days, programs, recent })
+}
+
+/// Where an enrollment stands in its program's tiers, with the tier engine's semantics: the
+/// next tier's rule is met when every given minimum is met inside its window ending now.
+pub async fn tier_progress(
+    db: &impl sea_orm::ConnectionTrait,
+    e: &enrollment::Model,
+    prog: &program::Model,
+    currency: Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<models::TierProgress> {
+    use models::Money;
+    let tiers = crate::programs::tiers(db, prog.id).await?;
+    let current = tiers.iter().find(|t| t.id == e.tier_id).ok_or(Error::NotFound("tier"))?;
+    let rate = effective_commission(e, current, currency)?.display(currency);
+    let next = tiers.iter().filter(|t| t.rank > current.rank).min_by_key(|t| t.rank);
+    let Some(next) = next else {
+        return Ok(models::TierProgress {
+            current: current.name.clone(),
+            rate,
+            next: None,
+            next_rate: None,
+            rule: None,
+            missing: None,
+            missing_conversions: 0,
+            missing_revenue_minor: 0,
+            percent: 100,
+        });
+    };
+    let s = crate::tiers::standing(db, e.id, now, next.window_days).await?;
+    let money = |m: i64| Money::from_minor(m, currency).display();
+    let mut needs = Vec::new();
+    let mut have = Vec::new();
+    let mut parts = Vec::new();
+    if let Some(m) = next.min_conversions {
+        needs.push(format!("{m} conversion{}", if m == 1 { "" } else { "s" }));
+        parts.push((s.conversions.min(m as i64) * 100) / (m as i64).max(1));
+    }
+    if let Some(m) = next.min_revenue_minor {
+        needs.push(format!("{} revenue", money(m)));
+        parts.push((s.revenue_minor.clamp(0, m) * 100) / m.max(1));
+    }
+    let missing_conversions = next.min_conversions.map(|m| (m as i64 - s.conversions).max(0)).unwrap_or(0);
+    let missing_revenue_minor = next.min_revenue_minor.map(|m| (m - s.revenue_minor).max(0)).unwrap_or(0);
+    if missing_conversions > 0 {
+        have.push(format!("{missing_conversions} more conversion{}", if missing_conversions == 1 { "" } else { "s" }));
+    }
+    if missing_revenue_minor > 0 {
+        have.push(format!("{} more revenue", money(missing_revenue_minor)));
+    }
+    let rule = if needs.is_empty() {
+        format!("{}: assigned by the team", next.name)
+    } else {
+        format!("{}: at least {} in the last {} days", next.name, needs.join(" and "), next.window_days)
+    };
+    let missing = if needs.is_empty() {
+        format!("{} is assigned by the team", next.name)
+    } else if have.is_empty() {
+        format!("You meet the rule for {}: the next tier review moves you up", next.name)
+    } else {
+        format!("{} within the last {} days to reach {}", have.join(" and "), next.window_days, next.name)
+    };
+    let next_currency_rate = CommissionRate::parse_stored(&next.commission_kind, &next.commission_value, currency).map_err(|e| Error::Internal(e.0))?.display(currency);
+    Ok(models::TierProgress {
+        current: current.name.clone(),
+        rate,
+        next: Some(next.name.clone()),
+        next_rate: Some(next_currency_rate),
+        rule: Some(rule),
+        missing: Some(missing),
+        missing_conversions,
+        missing_revenue_minor,
+        percent: if parts.is_empty() { 0 } else { parts.iter().sum::<i64>() / parts.len() as i64 },
+    })
 }

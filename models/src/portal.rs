@@ -91,6 +91,32 @@ pub struct ProgramPerformance {
     pub minor: [i64; 3],
     /// What the next payout will hold, for people.
     pub next_payout: String,
+    /// Where the partner stands in the program's tiers.
+    pub tier: TierProgress,
+}
+
+/// Current tier and what is missing for the next one (same rule as the tier engine: every
+/// given minimum met inside the window ending now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierProgress {
+    /// Current tier.
+    pub current: String,
+    /// Its (or the partner's custom) commission.
+    pub rate: String,
+    /// The next tier up, if any.
+    pub next: Option<String>,
+    /// The next tier's commission.
+    pub next_rate: Option<String>,
+    /// The next tier's rule, for people.
+    pub rule: Option<String>,
+    /// What is missing, for people.
+    pub missing: Option<String>,
+    /// Conversions still missing (0 when met or not required).
+    pub missing_conversions: i64,
+    /// Revenue still missing, minor units.
+    pub missing_revenue_minor: i64,
+    /// Progress towards the next tier, 0–100.
+    pub percent: i64,
 }
 
 /// One conversion as the partner sees it.

@@ -232,6 +232,19 @@ on_both!(a_partner_user_reaches_only_its_own_data, |b: Backend| async move {
     ] {
         assert_eq!(app.call(&ava, endpoint, &form).await.status(), 403, "{endpoint}");
     }
+    // Every portal server function (found automatically) answers only the caller's own data:
+    // nothing of the other partner in any answer, none of its rows changed.
+    let other_links = || async { backend::entities::link::Entity::find().filter(backend::entities::link::Column::PartnerId.eq(other.id)).count(&app.db).await.unwrap() };
+    let other_links_before = other_links().await;
+    let portal_fns: Vec<String> = common::server_fn_paths().into_iter().filter(|p| p.starts_with("/api/portal/")).collect();
+    assert!(portal_fns.len() >= 5, "{portal_fns:?}");
+    for path in &portal_fns {
+        let body = app.call_sample(&ava, path).await.text().await.unwrap();
+        assert!(!body.contains(&other.email) && !body.contains(&other_url), "{path} leaks another partner's data");
+        // The same call by a team member is refused.
+        assert_eq!(app.call_sample(&manager, path).await.status(), 403, "{path} is for partner users only");
+    }
+    assert_eq!(other_links().await, other_links_before);
     let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(other.id)).one(&app.db).await.unwrap().unwrap();
     assert_ne!(e.status, "suspended");
     // Team pages send a partner user away; REST wants an API key, not a session.
@@ -289,4 +302,46 @@ on_both!(the_dashboard_shows_a_conversion_posted_through_the_api_with_its_pendin
     let _ = other;
     let manager = app.login(MANAGER).await;
     assert_eq!(app.call(&manager, "portal/dashboard", &[("days", "30")]).await.status(), 403);
+});
+
+on_both!(tier_progress_says_exactly_what_is_missing, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let prog = program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap();
+    let mut a: program::ActiveModel = prog.into();
+    a.auto_approve = Set(true);
+    a.update(&app.db).await.unwrap();
+    let out: ApplyOutcome = app.call_json(&app.client(), "public/apply", application("tiers@apply.example", "long-enough-1")).await.json().await.unwrap();
+    assert!(out.approved);
+    let pid = partner::Entity::find().filter(partner::Column::Email.eq("tiers@apply.example")).one(&app.db).await.unwrap().unwrap().id;
+    let c = app.login_with("tiers@apply.example", "long-enough-1").await;
+    let dash = |c: reqwest::Client| {
+        let app = &app;
+        async move {
+            let d: models::PortalDashboard = app.call(&c, "portal/dashboard", &[("days", "90")]).await.json().await.unwrap();
+            d.programs.into_iter().find(|p| p.program_id == 1).unwrap().tier
+        }
+    };
+    let t = dash(c.clone()).await;
+    assert_eq!(t.current, "Bronze");
+    assert_eq!(t.rate, "10%");
+    assert_eq!(t.next.as_deref(), Some("Silver"));
+    assert_eq!(t.next_rate.as_deref(), Some("15%"));
+    assert_eq!(t.rule.as_deref(), Some("Silver: at least 5 conversions in the last 60 days"));
+    assert_eq!(t.missing.as_deref(), Some("5 more conversions within the last 60 days to reach Silver"));
+    assert_eq!((t.missing_conversions, t.percent), (5, 0));
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    for i in 0..2 {
+        let res = app
+            .client()
+            .post(app.url("/api/v1/conversions"))
+            .bearer_auth(&key)
+            .json(&json!({"program_id": 1, "external_id": format!("tp-{i}"), "amount": "40.00", "partner_id": pid}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+    let t = dash(c.clone()).await;
+    assert_eq!(t.missing.as_deref(), Some("3 more conversions within the last 60 days to reach Silver"));
+    assert_eq!((t.missing_conversions, t.percent), (3, 40));
 });

@@ -78,7 +78,7 @@ fn Links(
     let hosts = programs.first().map(|p| p.2.join(", ")).unwrap_or_default();
     let can_create = !programs.is_empty();
     view! {
-        <section class="portal-links">
+        <section class="portal-links" id="links">
             <h2 class="section">"Your links"</h2>
             {can_create.then(|| view! {
                 <ActionForm action=create attr:class="card link-form">
@@ -141,7 +141,7 @@ fn Links(
 #[component]
 fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard, crate::error::AppError>>) -> impl IntoView {
     view! {
-        <section class="portal-dash">
+        <section class="portal-dash" id="earnings">
             <div class="dash-head">
                 <h2 class="section">"Performance"</h2>
                 <div class="window-picker" role="group" aria-label="Window">
@@ -171,6 +171,19 @@ fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard,
                                         <div class="bal paid"><span>"Paid"</span><strong data-bal="paid">{p.paid}</strong></div>
                                     </div>
                                     <p class="next-payout">{p.next_payout}</p>
+                                    <div class="tier-progress">
+                                        <div class="tp-head">
+                                            <span>"Tier " <TierBadge tier=p.tier.current.clone()/> " · " {p.tier.rate.clone()}</span>
+                                            {p.tier.next.clone().map(|n| view! { <span class="muted">"Next: " {n} " · " {p.tier.next_rate.clone().unwrap_or_default()}</span> })}
+                                        </div>
+                                        {p.tier.next.is_some().then(|| view! {
+                                            <div class="tp-bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=p.tier.percent>
+                                                <span style=format!("width:{}%", p.tier.percent)></span>
+                                            </div>
+                                        })}
+                                        <p class="tp-missing">{p.tier.missing.clone().unwrap_or_else(|| "You are in the top tier.".to_string())}</p>
+                                        {p.tier.rule.clone().map(|r| view! { <p class="tp-rule muted small">"Rule: " {r}</p> })}
+                                    </div>
                                 </article>
                             }).collect_view()}
                             <h2 class="section">"Recent conversions"</h2>
