@@ -52,7 +52,7 @@ pub fn ApplyFormPage() -> impl IntoView {
                                     <header class="apply-head">
                                         {p.logo_url.clone().map(|u| view! { <img class="apply-logo" src=u alt=""/> })}
                                         <div>
-                                            <h1>{format!("Join the {} partner program", p.program)}</h1>
+                                            <h1>{if p.program.to_lowercase().ends_with("program") { format!("Join the {}", p.program) } else { format!("Join the {} partner program", p.program) }}</h1>
                                             <p class="muted">{format!("Run by {} · earn {} on every sale you refer", p.account_name, p.commission)}</p>
                                         </div>
                                     </header>
