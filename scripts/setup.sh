@@ -24,6 +24,7 @@ if $want_test; then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v curl >/dev/null || missing+=(curl)
+  command -v sqlite3 >/dev/null || missing+=(sqlite3)  # the portal e2e spec reads the outbox
   if ! command -v psql >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then
     missing+=(postgresql)
   fi

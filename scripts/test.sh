@@ -66,6 +66,8 @@ export DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc" TRELLIS_ADDR="127.0.0.1:
 "$target/debug/trellis" demo >/dev/null
 TRELLIS_E2E_API_KEY=$("$target/debug/trellis" api-key create --account demo --name e2e 2>/dev/null)
 export TRELLIS_E2E_API_KEY
+# The portal spec reads the verification link from the outbox (no SMTP in tests).
+export TRELLIS_E2E_DB="$e2e_dir/e2e.db"
 "$target/debug/trellis" serve >"$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done

@@ -19,7 +19,8 @@ const NAV: &[(&str, &str, &[Role])] = &[
 ];
 
 /// The partner portal's navigation.
-const PORTAL_NAV: &[(&str, &str)] = &[("/portal", "Dashboard"), ("/portal/messages", "Messages")];
+const PORTAL_NAV: &[(&str, &str)] =
+    &[("/portal", "Dashboard"), ("/portal#links", "Links"), ("/portal#earnings", "Earnings"), ("/portal/messages", "Messages")];
 
 /// Signs out and returns to the sign-in page.
 #[component]
@@ -115,18 +116,19 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
                         <span class="logo" aria-hidden="true">"◆"</span>
                         " Partner portal"
                     </a>
-                    <nav class="portal-nav">
-                        {PORTAL_NAV.iter().map(|(href, label)| {
-                            let path = use_location().pathname;
-                            let active = move || path.get() == *href;
-                            view! { <a href=*href class:active=active aria-current=move || active().then_some("page")>{*label}</a> }
-                        }).collect_view()}
-                    </nav>
+
                     <div class="portal-me">
                         <span>{user.name.clone()}</span>
                         <SignOut/>
                     </div>
                 </header>
+                <nav class="portal-nav" aria-label="Portal">
+                    {PORTAL_NAV.iter().map(|(href, label)| {
+                        let path = use_location().pathname;
+                        let active = move || path.get() == *href;
+                        view! { <a href=*href class:active=active aria-current=move || active().then_some("page")>{*label}</a> }
+                    }).collect_view()}
+                </nav>
                 <main class="portal-main">{children.read_value()()}</main>
             </div>
         }

@@ -32,6 +32,7 @@ pub mod outbox;
 pub mod partner_stats;
 pub mod partners;
 pub mod portal;
+pub mod portal_apply;
 pub mod profile;
 pub mod program_settings;
 pub mod programs;

@@ -106,6 +106,9 @@ pub async fn apply(
                 }),
             })
             .await?;
+            if from == EnrollmentStatus::Pending && *to == EnrollmentStatus::Active {
+                crate::portal_apply::on_approved(txn, now, prog, e.partner_id).await?;
+            }
         }
         Change::Tier(name) => {
             let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(prog.id)).all(txn).await?;

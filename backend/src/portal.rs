@@ -44,5 +44,192 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
             joined: e.joined_at.format("%Y-%m-%d").to_string(),
         });
     }
-    Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments })
+    let email_unverified = crate::portal_apply::unverified(db, actor.user_id).await?;
+    Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments, email_unverified })
+}
+
+/// The windows the dashboard offers, in days.
+pub const WINDOWS: &[i64] = &[30, 90, 365];
+
+/// The signed-in partner's dashboard for the last `days` days: per program clicks,
+/// conversions, conversion rate and earnings in the window; balances by status; the next
+/// payout; the latest conversions. Only the actor's own partner is ever read.
+pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::DateTime<chrono::Utc>, days: i64) -> Result<models::PortalDashboard> {
+    use crate::entities::{click, conversion, ledger_entry};
+    use models::{Money, PortalDashboard, ProgramPerformance, RecentConversion};
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let partner_id = actor.require_partner()?;
+    if !WINDOWS.contains(&days) {
+        return Err(Error::invalid("days", "choose 30, 90 or 365 days"));
+    }
+    partner::Entity::find_by_id(partner_id)
+        .filter(partner::Column::AccountId.eq(actor.account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("partner"))?;
+    let since = now - chrono::Duration::days(days);
+    let enrollments = enrollment::Entity::find()
+        .filter(enrollment::Column::PartnerId.eq(partner_id))
+        .filter(enrollment::Column::AccountId.eq(actor.account_id))
+        .order_by_asc(enrollment::Column::Id)
+        .all(db)
+        .await?;
+    let mut programs = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    let mut currencies = std::collections::HashMap::new();
+    for e in &enrollments {
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+        let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
+        names.insert(prog.id, prog.name.clone());
+        currencies.insert(prog.id, currency);
+        let clicks = click::Entity::find()
+            .filter(click::Column::EnrollmentId.eq(e.id))
+            .filter(click::Column::IsBot.eq(false))
+            .filter(click::Column::At.gte(since))
+            .count(db)
+            .await? as i64;
+        let conversions = conversion::Entity::find()
+            .filter(conversion::Column::EnrollmentId.eq(e.id))
+            .filter(conversion::Column::Status.eq("attributed"))
+            .filter(conversion::Column::OccurredAt.gte(since))
+            .count(db)
+            .await? as i64;
+        let entries = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::EnrollmentId.eq(e.id))
+            .filter(ledger_entry::Column::Kind.ne("payout"))
+            .filter(ledger_entry::Column::Status.ne("void"))
+            .all(db)
+            .await?;
+        let earned: i64 = entries.iter().filter(|x| x.created_at >= since).map(|x| x.amount_minor).sum();
+        let by = |s: &str| entries.iter().filter(|x| x.status == s).map(|x| x.amount_minor).sum::<i64>();
+        let (pending, approved, paid) = (by("pending"), by("approved"), by("paid"));
+        let money = |m: i64| Money::from_minor(m, currency).display();
+        let next_payout = if approved > 0 {
+            format!("{} approved and due in the next payout", money(approved))
+        } else if pending > 0 {
+            format!("Nothing approved yet: {} awaits approval after the {}-day hold", money(pending), prog.hold_days)
+        } else {
+            "Nothing due yet".to_string()
+        };
+        let tier = tier_progress(db, e, &prog, currency, now).await?;
+        programs.push(ProgramPerformance {
+            tier,
+            program_id: prog.id,
+            program: prog.name,
+            clicks,
+            conversions,
+            conversion_rate: if clicks == 0 { "–".into() } else { format!("{:.1}%", conversions as f64 * 100.0 / clicks as f64) },
+            earnings: money(earned),
+            pending: money(pending),
+            approved: money(approved),
+            paid: money(paid),
+            minor: [pending, approved, paid],
+            next_payout,
+        });
+    }
+    let convs = conversion::Entity::find()
+        .filter(conversion::Column::PartnerId.eq(partner_id))
+        .filter(conversion::Column::AccountId.eq(actor.account_id))
+        .order_by_desc(conversion::Column::OccurredAt)
+        .order_by_desc(conversion::Column::Id)
+        .limit(10)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = convs.iter().map(|c| c.id).collect();
+    let earned = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.is_in(ids))
+        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+        .filter(ledger_entry::Column::Kind.eq("earned"))
+        .all(db)
+        .await?;
+    let recent = convs
+        .into_iter()
+        .map(|c| {
+            let currency = currencies.get(&c.program_id).copied().or_else(|| Currency::parse(&c.currency).ok()).unwrap_or(Currency::parse("USD").unwrap());
+            let entry = earned.iter().find(|x| x.conversion_id == Some(c.id));
+            RecentConversion {
+                id: c.id,
+                program: names.get(&c.program_id).cloned().unwrap_or_default(),
+                date: c.occurred_at.format("%Y-%m-%d").to_string(),
+                amount: Money::from_minor(c.amount_minor - c.refunded_minor, currency).display(),
+                commission: entry.map(|x| Money::from_minor(x.amount_minor, currency).display()).unwrap_or_else(|| "–".into()),
+                status: entry.map(|x| x.status.clone()).unwrap_or_else(|| c.status.clone()),
+            }
+        })
+        .collect();
+    Ok(PortalDashboard { days, programs, recent })
+}
+
+/// Where an enrollment stands in its program's tiers, with the tier engine's semantics: the
+/// next tier's rule is met when every given minimum is met inside its window ending now.
+pub async fn tier_progress(
+    db: &impl sea_orm::ConnectionTrait,
+    e: &enrollment::Model,
+    prog: &program::Model,
+    currency: Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<models::TierProgress> {
+    use models::Money;
+    let tiers = crate::programs::tiers(db, prog.id).await?;
+    let current = tiers.iter().find(|t| t.id == e.tier_id).ok_or(Error::NotFound("tier"))?;
+    let rate = effective_commission(e, current, currency)?.display(currency);
+    let next = tiers.iter().filter(|t| t.rank > current.rank).min_by_key(|t| t.rank);
+    let Some(next) = next else {
+        return Ok(models::TierProgress {
+            current: current.name.clone(),
+            rate,
+            next: None,
+            next_rate: None,
+            rule: None,
+            missing: None,
+            missing_conversions: 0,
+            missing_revenue_minor: 0,
+            percent: 100,
+        });
+    };
+    let s = crate::tiers::standing(db, e.id, now, next.window_days).await?;
+    let money = |m: i64| Money::from_minor(m, currency).display();
+    let mut needs = Vec::new();
+    let mut have = Vec::new();
+    let mut parts = Vec::new();
+    if let Some(m) = next.min_conversions {
+        needs.push(format!("{m} conversion{}", if m == 1 { "" } else { "s" }));
+        parts.push((s.conversions.min(m as i64) * 100) / (m as i64).max(1));
+    }
+    if let Some(m) = next.min_revenue_minor {
+        needs.push(format!("{} revenue", money(m)));
+        parts.push((s.revenue_minor.clamp(0, m) * 100) / m.max(1));
+    }
+    let missing_conversions = next.min_conversions.map(|m| (m as i64 - s.conversions).max(0)).unwrap_or(0);
+    let missing_revenue_minor = next.min_revenue_minor.map(|m| (m - s.revenue_minor).max(0)).unwrap_or(0);
+    if missing_conversions > 0 {
+        have.push(format!("{missing_conversions} more conversion{}", if missing_conversions == 1 { "" } else { "s" }));
+    }
+    if missing_revenue_minor > 0 {
+        have.push(format!("{} more revenue", money(missing_revenue_minor)));
+    }
+    let rule = if needs.is_empty() {
+        format!("{}: assigned by the team", next.name)
+    } else {
+        format!("{}: at least {} in the last {} days", next.name, needs.join(" and "), next.window_days)
+    };
+    let missing = if needs.is_empty() {
+        format!("{} is assigned by the team", next.name)
+    } else if have.is_empty() {
+        format!("You meet the rule for {}: the next tier review moves you up", next.name)
+    } else {
+        format!("{} within the last {} days to reach {}", have.join(" and "), next.window_days, next.name)
+    };
+    let next_currency_rate = CommissionRate::parse_stored(&next.commission_kind, &next.commission_value, currency).map_err(|e| Error::Internal(e.0))?.display(currency);
+    Ok(models::TierProgress {
+        current: current.name.clone(),
+        rate,
+        next: Some(next.name.clone()),
+        next_rate: Some(next_currency_rate),
+        rule: Some(rule),
+        missing: Some(missing),
+        missing_conversions,
+        missing_revenue_minor,
+        percent: if parts.is_empty() { 0 } else { parts.iter().sum::<i64>() / parts.len() as i64 },
+    })
 }

@@ -11,6 +11,7 @@ mod m0004_directory;
 mod m0005_settings;
 mod m0006_analytics;
 mod m0007_communication;
+mod m0008_portal;
 mod m0009_directory_speed;
 
 /// The ordered list of migrations.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_settings::Migration),
             Box::new(m0006_analytics::Migration),
             Box::new(m0007_communication::Migration),
+            Box::new(m0008_portal::Migration),
             Box::new(m0009_directory_speed::Migration),
         ]
     }

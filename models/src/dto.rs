@@ -334,6 +334,9 @@ pub struct PortalHome {
     pub account_name: String,
     /// The partner's enrollments.
     pub enrollments: Vec<PortalEnrollment>,
+    /// The user applied on the portal and has not opened the verification link yet.
+    #[serde(default)]
+    pub email_unverified: bool,
 }
 
 /// Filter of the finance review queue.

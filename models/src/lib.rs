@@ -11,3 +11,5 @@ pub use value::*;
 
 pub mod settings;
 pub use settings::*;
+pub mod portal;
+pub use portal::*;

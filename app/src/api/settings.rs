@@ -173,7 +173,8 @@ pub async fn set_password_with_link(token: String, name: String, password: Strin
     session.cycle_id().await.map_err(internal)?;
     session.insert(USER_ID_KEY, user_id).await.map_err(internal)?;
     session.insert(SIGNED_IN_AT_KEY, ctx.clock.now().timestamp()).await.map_err(internal)?;
-    Ok("/directory".to_string())
+    // `/` sends team members to the directory and partners to their portal.
+    Ok("/".to_string())
 }
 
 /// Confirms an email change from its link (public: the token is the credential).

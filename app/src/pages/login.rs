@@ -49,6 +49,7 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+                <p class="small"><a href="/forgot-password">"Forgot password?"</a></p>
                 <p class="muted small">"Team members land on the dashboard, partners in their portal."</p>
             </div>
         </div>

@@ -1,6 +1,7 @@
 //! The pages of the app.
 
 mod analytics;
+mod apply;
 mod conversion;
 pub mod directory;
 mod finance;
@@ -15,6 +16,7 @@ mod settings;
 mod tiers;
 
 pub use analytics::{AnalyticsPage, DashboardsPage, ExecutivePage};
+pub use apply::{ApplyFormPage, ForgotPasswordPage, PortalVerifyPage};
 pub use conversion::ConversionPage;
 pub use directory::DirectoryPage;
 pub use finance::FinancePage;

@@ -429,6 +429,9 @@ fn ProgramsTab() -> impl IntoView {
                                     {p.archived.clone().map(|a| view! { <span class="badge">{format!("archived {a}")}</span> })}
                                     {(!p.editable).then(|| view! { <span class="badge">"read-only"</span> })}
                                 </summary>
+                                {(!archived).then(|| view! {
+                                    <p class="apply-link muted">"Public application page: " <a href=format!("/apply/{id}") target="_blank">{format!("/apply/{id}")}</a></p>
+                                })}
                                 <ProgramEditor program_id=Some(id) initial=p.form managers=managers.clone() is_admin editable=p.editable create update/>
                                 {is_admin.then(|| view! {
                                     <div class="actions">

@@ -35,3 +35,4 @@ pub mod email_suppression;
 pub mod message;
 pub mod message_thread;
 pub mod broadcast;
+pub mod portal_application;

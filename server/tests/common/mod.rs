@@ -311,6 +311,12 @@ pub fn sample_args(path: &str) -> Args {
         "/api/profile/change_email" => Args::Form(vec![("email", "renamed@demo.trellis.dev"), ("current_password", "trellis-demo")]),
         "/api/profile/change_password" => Args::Form(vec![("current_password", "trellis-demo"), ("new_password", "another-password")]),
         "/api/public/token" | "/api/public/confirm_email" => Args::Form(vec![("token", "not-a-token")]),
+        "/api/public/verify_partner_email" => Args::Form(vec![("token", "not-a-token")]),
+        "/api/public/apply_page" => Args::Form(vec![("program_id", "999999")]),
+        "/api/public/apply" => Args::Json(json!({"application": {"program_id": 999999, "name": "Sample", "email": "sample.applicant@example.com", "password": "long-enough", "company": "", "website": "", "answers": {}}})),
+        "/api/public/forgot_password" => Args::Form(vec![("email", "nobody@example.com")]),
+        "/api/portal/resend_verification" => Args::Form(vec![]),
+        "/api/portal/dashboard" => Args::Form(vec![("days", "30")]),
         "/api/public/set_password" => Args::Form(vec![("token", "not-a-token"), ("name", "X"), ("password", "long-enough")]),
         other => panic!("add sample arguments for the server function {other} in tests/common/mod.rs"),
     }
