@@ -296,7 +296,8 @@ on_both!(runs_are_recorded_and_failures_back_off, |b: Backend| async move {
     assert_eq!(scheduler::next_due(&app.db, job).await.unwrap(), None, "never ran: due now");
     let ran = scheduler::run_once(&app.db, None, now, "t").await.unwrap();
     assert_eq!(ran.len(), scheduler::JOBS.len(), "every job was due");
-    assert!(scheduler::run_once(&app.db, None, now + Duration::minutes(1), "t").await.unwrap().is_empty(), "none due a minute later");
+    // The most frequent jobs (broadcasts, outbox delivery) run every minute.
+    assert!(scheduler::run_once(&app.db, None, now + Duration::seconds(30), "t").await.unwrap().is_empty(), "none due half a minute later");
     let runs = job_run::Entity::find().all(&app.db).await.unwrap();
     assert!(runs.iter().all(|r| r.outcome == "ok" && r.finished_at.is_some()));
     // Two failures in a row: the next attempt waits 2 minutes.
