@@ -341,10 +341,13 @@ async fn seed_messages(db: &DatabaseConnection, now: chrono::DateTime<chrono::Ut
     let owner = crate::auth::actor_for_user(db, owner).await?;
     let ava = crate::auth::actor_for_user(db, ava).await?;
     let ago = |d: i64, h: i64| now - Duration::days(d) - Duration::hours(h);
-    let t = messaging::start(db, ago(6, 3), &manager, Some(portal_partner), "Welcome to the program", "Hi! Great to have you on board. Your links are in the portal; tell us if you need banners or a media kit.").await?;
-    messaging::reply(db, ago(6, 1), &ava, t, "Thanks! A media kit would help — I'm planning a gear round-up for next month.").await?;
-    messaging::reply(db, ago(5, 20), &manager, t, "Here you go: the kit is on our partner page. Ping me when the round-up is live and we'll feature it in the newsletter.").await?;
-    messaging::start(db, ago(1, 4), &ava, None, "Payout schedule", "When does the November payout go out? I'd like to plan my own invoices.").await?;
+    // The demo is loaded before the server runs; links use the address it will serve on.
+    let base = std::env::var("TRELLIS_PUBLIC_URL").unwrap_or_else(|_| format!("http://{}", std::env::var("TRELLIS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into())));
+    let base = base.as_str();
+    let t = messaging::start(db, ago(6, 3), &manager, base, Some(portal_partner), "Welcome to the program", "Hi! Great to have you on board. Your links are in the portal; tell us if you need banners or a media kit.").await?;
+    messaging::reply(db, ago(6, 1), &ava, base, t, "Thanks! A media kit would help — I'm planning a gear round-up for next month.").await?;
+    messaging::reply(db, ago(5, 20), &manager, base, t, "Here you go: the kit is on our partner page. Ping me when the round-up is live and we'll feature it in the newsletter.").await?;
+    messaging::start(db, ago(1, 4), &ava, base, None, "Payout schedule", "When does the November payout go out? I'd like to plan my own invoices.").await?;
     let others = partner::Entity::find()
         .filter(partner::Column::AccountId.eq(manager.account_id))
         .filter(partner::Column::Id.ne(portal_partner))
@@ -353,7 +356,7 @@ async fn seed_messages(db: &DatabaseConnection, now: chrono::DateTime<chrono::Ut
         .all(db)
         .await?;
     for (i, p) in others.iter().enumerate() {
-        messaging::start(db, ago(3 - i as i64, 2), &owner, Some(p.id), "Holiday campaign", &format!("Hi {}, we're boosting Gold commissions for the holidays — want early access to the creative?", p.name)).await?;
+        messaging::start(db, ago(3 - i as i64, 2), &owner, base, Some(p.id), "Holiday campaign", &format!("Hi {}, we're boosting Gold commissions for the holidays — want early access to the creative?", p.name)).await?;
     }
     Ok(())
 }

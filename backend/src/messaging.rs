@@ -150,7 +150,7 @@ pub async fn thread(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result
 }
 
 /// Starts a thread: a team member with a partner (`partner_id`), or a partner user with the team.
-pub async fn start(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, partner_id: Option<i64>, subject: &str, body: &str) -> Result<i64> {
+pub async fn start(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, public_url: &str, partner_id: Option<i64>, subject: &str, body: &str) -> Result<i64> {
     let subject = subject.trim();
     if subject.is_empty() || subject.chars().count() > 200 {
         return Err(Error::invalid("subject", "between 1 and 200 characters"));
@@ -177,13 +177,13 @@ pub async fn start(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, p
     }
     .insert(&txn)
     .await?;
-    post(&txn, now, actor, &t, &p, &body).await?;
+    post(&txn, now, actor, public_url, &t, &p, &body).await?;
     txn.commit().await?;
     Ok(t.id)
 }
 
 /// Replies in a thread.
-pub async fn reply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, thread_id: i64, body: &str) -> Result<()> {
+pub async fn reply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, public_url: &str, thread_id: i64, body: &str) -> Result<()> {
     let body = check_body(body)?;
     let txn = begin_write(db).await?;
     let t = visible(&txn, actor, thread_id).await?;
@@ -191,12 +191,12 @@ pub async fn reply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, t
     if actor.partner_id.is_none() && !team_may_write(actor, &p) {
         return Err(Error::Forbidden);
     }
-    post(&txn, now, actor, &t, &p, &body).await?;
+    post(&txn, now, actor, public_url, &t, &p, &body).await?;
     txn.commit().await?;
     Ok(())
 }
 
-async fn post(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, t: &message_thread::Model, p: &partner::Model, body: &str) -> Result<()> {
+async fn post(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, public_url: &str, t: &message_thread::Model, p: &partner::Model, body: &str) -> Result<()> {
     let from_partner = actor.partner_id.is_some();
     let author_name = if from_partner { p.name.clone() } else { actor.name.clone() };
     message::ActiveModel {
@@ -238,7 +238,14 @@ async fn post(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, t: 
             kind: "message",
             to: &p.email,
             subject: format!("New message: {}", t.subject),
-            text: format!("Hi {},\n\n{} wrote:\n\n{}\n\nReply in your partner portal: /portal/messages", p.name, author_name, body),
+            text: format!(
+                "Hi {},\n\n{} wrote:\n\n{}\n\nReply in your partner portal: {}/portal/messages?thread={}",
+                p.name,
+                author_name,
+                body,
+                public_url.trim_end_matches('/'),
+                t.id
+            ),
             dedupe_key: None,
         })
         .await?;

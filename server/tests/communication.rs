@@ -286,6 +286,7 @@ on_both!(messages_reach_only_their_partner_and_count_unread_on_both_sides, |b: B
     assert!(events >= 3);
     let notice = outbox_email::Entity::find().filter(outbox_email::Column::Subject.eq("New message: Your September payout")).one(&app.db).await.unwrap().unwrap();
     assert_eq!(notice.to_email, ava.email);
+    assert!(notice.body_text.contains(&format!("{}/portal/messages?thread={to_ava}", app.base)), "{}", notice.body_text);
 });
 
 on_both!(a_broadcast_reaches_exactly_its_segment_once_and_counts_deliveries_and_opens, |b: Backend| async move {

@@ -26,7 +26,7 @@ pub async fn load_thread(id: i64) -> Result<ThreadView, AppError> {
 pub async fn start_thread(partner_id: Option<i64>, subject: String, body: String) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::start(&ctx.db, ctx.clock.now(), &actor, partner_id, &subject, &body).await.map_err(fail)
+    backend::messaging::start(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, partner_id, &subject, &body).await.map_err(fail)
 }
 
 /// Replies in a thread.
@@ -34,7 +34,7 @@ pub async fn start_thread(partner_id: Option<i64>, subject: String, body: String
 pub async fn reply_thread(thread_id: i64, body: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::reply(&ctx.db, ctx.clock.now(), &actor, thread_id, &body).await.map_err(fail)
+    backend::messaging::reply(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, thread_id, &body).await.map_err(fail)
 }
 
 /// The Broadcasts tab: broadcasts with their counts, and the audiences to choose from.
