@@ -229,20 +229,23 @@ pub async fn mark_sent(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox
         .filter(outbox_email::Column::Status.eq("sending"))
         .exec(db)
         .await?;
-    if let Some(pid) = e.partner_id {
-        timeline::record(db, timeline::Event {
-            account_id: e.account_id,
-            partner_id: pid,
-            enrollment_id: None,
-            kind: "email",
-            actor: "system",
-            summary: format!("Email sent: {}", e.subject),
-            data: serde_json::json!({"outbox_id": e.id, "kind": e.kind, "to": e.to_email}),
-            at: now,
-        })
-        .await?;
-    }
-    Ok(())
+    on_timeline(db, now, e, "Email sent", serde_json::json!({"outbox_id": e.id, "kind": e.kind, "to": e.to_email})).await
+}
+
+/// Notes what happened to an email on its partner's timeline (emails about no partner: nothing).
+async fn on_timeline(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model, what: &str, data: serde_json::Value) -> Result<()> {
+    let Some(pid) = e.partner_id else { return Ok(()) };
+    timeline::record(db, timeline::Event {
+        account_id: e.account_id,
+        partner_id: pid,
+        enrollment_id: None,
+        kind: "email",
+        actor: "system",
+        summary: format!("{what}: {}", e.subject),
+        data,
+        at: now,
+    })
+    .await
 }
 
 /// After a failed attempt: back to `queued` after the backoff, or `failed` for good when the
@@ -317,19 +320,7 @@ pub async fn record_open(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &
         return Ok(false);
     }
     let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
-    if let Some(pid) = e.partner_id {
-        timeline::record(db, timeline::Event {
-            account_id: e.account_id,
-            partner_id: pid,
-            enrollment_id: None,
-            kind: "email",
-            actor: "system",
-            summary: format!("Email opened: {}", e.subject),
-            data: serde_json::json!({"outbox_id": e.id, "kind": e.kind, "opened": true}),
-            at: now,
-        })
-        .await?;
-    }
+    on_timeline(db, now, &e, "Email opened", serde_json::json!({"outbox_id": e.id, "kind": e.kind, "opened": true})).await?;
     Ok(true)
 }
 
