@@ -20,7 +20,7 @@ const NAV: &[(&str, &str, &[Role])] = &[
 
 /// The partner portal's navigation.
 const PORTAL_NAV: &[(&str, &str)] =
-    &[("/portal", "Dashboard"), ("/portal#links", "Links"), ("/portal#earnings", "Earnings"), ("/portal/messages", "Messages")];
+    &[("/portal", "Dashboard"), ("/portal#links", "Links"), ("/portal/earnings", "Earnings"), ("/portal/messages", "Messages"), ("/portal/profile", "Profile")];
 
 /// Signs out and returns to the sign-in page.
 #[component]

@@ -67,6 +67,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email/:token") view=pages::VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::PortalPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/messages") view=pages::PortalMessagesPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/earnings") view=pages::PortalEarningsPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/profile") view=pages::PortalProfilePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal/verify/:token") view=pages::PortalVerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/apply/:program_id") view=pages::ApplyFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view=pages::ForgotPasswordPage ssr=SsrMode::Async/>

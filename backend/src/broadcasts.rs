@@ -78,6 +78,8 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     if body.is_empty() || body.chars().count() > 20_000 {
         return Err(Error::invalid("body", "between 1 and 20,000 characters"));
     }
+    crate::templates::check("subject", subject)?;
+    crate::templates::check("body", body)?;
     let send_at = match input.send_at.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => parse_send_at(s)?,
         None => now,
@@ -132,9 +134,25 @@ async fn send(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, b: 
     }
     let programs: BTreeMap<i64, String> =
         program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(txn).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    // Names and the program come from the audience; other variables (tier, earnings, …) are
+    // read per recipient, only when the text uses them.
+    let simple = |t: &str| crate::templates::variables_in(t).iter().all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"));
+    let per_recipient = !(simple(&b.subject) && simple(&b.body));
     for (pid, (program_id, name, email)) in recipients {
-        let program_name = programs.get(program_id).cloned().unwrap_or_default();
-        let fill = |s: &str| s.replace("{{name}}", name).replace("{{program}}", &program_name);
+        let mut vars = crate::templates::Vars::default();
+        if per_recipient {
+            if let Some(e) = enrollment::Entity::find()
+                .filter(enrollment::Column::PartnerId.eq(*pid))
+                .filter(enrollment::Column::ProgramId.eq(*program_id))
+                .one(txn)
+                .await?
+            {
+                vars = crate::templates::vars(txn, &e, now).await?;
+            }
+        }
+        vars.set("partner_name", name.clone());
+        vars.set("program", programs.get(program_id).cloned().unwrap_or_default());
+        let fill = |s: &str| crate::templates::fill(s, &vars);
         outbox::queue(txn, now, NewEmail {
             account_id: actor.account_id,
             program_id: Some(*program_id),
@@ -177,6 +195,52 @@ pub async fn send_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Rep
     Ok(report)
 }
 
+/// Emails, delivered and opened per broadcast (of one program's partners when given).
+async fn figures(db: &impl ConnectionTrait, ids: Vec<i64>, program_id: Option<i64>) -> Result<BTreeMap<i64, (i64, i64, i64)>> {
+    let mut q = outbox_email::Entity::find()
+        .select_only()
+        .column(outbox_email::Column::BroadcastId)
+        .column_as(outbox_email::Column::Id.count(), "n")
+        .column_as(outbox_email::Column::SentAt.count(), "delivered")
+        .column_as(outbox_email::Column::OpenedAt.count(), "opened")
+        .filter(outbox_email::Column::BroadcastId.is_in(ids));
+    if let Some(p) = program_id {
+        q = q.filter(outbox_email::Column::ProgramId.eq(p));
+    }
+    let counts: Vec<(Option<i64>, i64, i64, i64)> = q.group_by(outbox_email::Column::BroadcastId).into_tuple().all(db).await?;
+    Ok(counts.into_iter().filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o)))).collect())
+}
+
+fn row(b: broadcast::Model, counts: &BTreeMap<i64, (i64, i64, i64)>) -> BroadcastRow {
+    let (n, delivered, opened) = counts.get(&b.id).copied().unwrap_or((0, 0, 0));
+    BroadcastRow {
+        id: b.id,
+        subject: b.subject,
+        audience: b.audience,
+        status: b.status,
+        send_at: fmt(b.sent_at.unwrap_or(b.send_at)),
+        recipients: n as u64,
+        delivered: delivered as u64,
+        opened: opened as u64,
+        open_rate: if delivered > 0 { format!("{:.1}%", opened as f64 * 100.0 / delivered as f64) } else { "—".into() },
+    }
+}
+
+/// Broadcasts sent since `since` (newest first, at most 10) with their figures, for the
+/// analytics dashboard; with a program, only broadcasts that reached its partners, counted over them.
+pub async fn recent(db: &impl ConnectionTrait, account_id: i64, program_id: Option<i64>, since: DateTime<Utc>) -> Result<Vec<BroadcastRow>> {
+    let rows = broadcast::Entity::find()
+        .filter(broadcast::Column::AccountId.eq(account_id))
+        .filter(broadcast::Column::Status.eq("sent"))
+        .filter(broadcast::Column::SentAt.gte(since))
+        .order_by_desc(broadcast::Column::SentAt)
+        .limit(50)
+        .all(db)
+        .await?;
+    let counts = figures(db, rows.iter().map(|b| b.id).collect(), program_id).await?;
+    Ok(rows.into_iter().filter(|b| counts.contains_key(&b.id)).take(10).map(|b| row(b, &counts)).collect())
+}
+
 /// Broadcasts of the account, newest first, with their figures.
 pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<BroadcastsPage> {
     actor.require_team()?;
@@ -186,36 +250,8 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .limit(100)
         .all(db)
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|b| b.id).collect();
-    let counts: Vec<(Option<i64>, i64, i64, i64)> = outbox_email::Entity::find()
-        .select_only()
-        .column(outbox_email::Column::BroadcastId)
-        .column_as(outbox_email::Column::Id.count(), "n")
-        .column_as(outbox_email::Column::SentAt.count(), "delivered")
-        .column_as(outbox_email::Column::OpenedAt.count(), "opened")
-        .filter(outbox_email::Column::BroadcastId.is_in(ids))
-        .group_by(outbox_email::Column::BroadcastId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let counts: BTreeMap<i64, (i64, i64, i64)> = counts.into_iter().filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o)))).collect();
-    let items = rows
-        .into_iter()
-        .map(|b| {
-            let (n, delivered, opened) = counts.get(&b.id).copied().unwrap_or((0, 0, 0));
-            BroadcastRow {
-                id: b.id,
-                subject: b.subject,
-                audience: b.audience,
-                status: b.status,
-                send_at: fmt(b.sent_at.unwrap_or(b.send_at)),
-                recipients: n as u64,
-                delivered: delivered as u64,
-                opened: opened as u64,
-                open_rate: if delivered > 0 { format!("{:.1}%", opened as f64 * 100.0 / delivered as f64) } else { "—".into() },
-            }
-        })
-        .collect();
+    let counts = figures(db, rows.iter().map(|b| b.id).collect(), None).await?;
+    let items = rows.into_iter().map(|b| row(b, &counts)).collect();
     let segments = segment::Entity::find()
         .filter(segment::Column::AccountId.eq(actor.account_id))
         .order_by_asc(segment::Column::Name)

@@ -426,6 +426,7 @@ async fn write(
         if let Some(h) = hold_reason {
             summary.push_str(&format!(" (held for review: {})", h.replace('_', " ")));
         }
+        crate::sequences::enter_on_first_conversion(txn, now, e).await?;
         timeline::record(
             txn,
             Event {

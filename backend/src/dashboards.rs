@@ -479,6 +479,7 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, program_id: Optio
         dormant: dormant(db, actor.account_id, program_id, 50, now).await?,
         top: top_partners(db, actor.account_id, program_id, days, now, 10).await?,
         threshold,
+        broadcasts: crate::broadcasts::recent(db, actor.account_id, program_id, now - chrono::Duration::days(days as i64)).await?,
     })
 }
 

@@ -319,6 +319,7 @@ pub async fn load_with(db: &DatabaseConnection, clock: &Clock, activity: bool) -
         crate::partner_stats::refresh(db, now).await?;
         crate::health::refresh(db, now).await?;
         seed_messages(db, now, first.id).await?;
+        seed_sequences(db, now, prog.id).await?;
     }
     Ok(logins())
 }
@@ -358,6 +359,55 @@ async fn seed_messages(db: &DatabaseConnection, now: chrono::DateTime<chrono::Ut
     for (i, p) in others.iter().enumerate() {
         messaging::start(db, ago(3 - i as i64, 2), &owner, base, Some(p.id), "Holiday campaign", &format!("Hi {}, we're boosting Gold commissions for the holidays — want early access to the creative?", p.name)).await?;
     }
+    Ok(())
+}
+
+/// A welcome sequence a few recently approved partners are going through, and a paused
+/// win-back sequence for partners at risk.
+async fn seed_sequences(db: &DatabaseConnection, now: chrono::DateTime<chrono::Utc>, program_id: i64) -> Result<()> {
+    use crate::entities::{enrollment, user};
+    use models::{SequenceInput, SequenceStepInput};
+    use sea_orm::{QueryOrder, QuerySelect};
+    let Some(manager) = user::Entity::find().filter(user::Column::Email.eq("manager@demo.trellis.dev")).one(db).await? else { return Ok(()) };
+    let manager = crate::auth::actor_for_user(db, manager.id).await?;
+    let step = |h: i32, s: &str, b: &str| SequenceStepInput { delay_hours: h, subject: s.into(), body: b.into() };
+    let start = now - Duration::days(4);
+    crate::sequences::save(db, start - Duration::days(30), &manager, &SequenceInput {
+        id: None,
+        program_id,
+        name: "Welcome series".into(),
+        trigger: "approved".into(),
+        stop_on_conversion: false,
+        active: true,
+        steps: vec![
+            step(0, "Welcome to {{program}}, {{partner_name}}", "Hello {{partner_name}},\n\nYou start as {{tier}} and earn {{rate}} on every sale. Your first link: {{link}}\n\nEverything else is in your portal: {{portal_url}}"),
+            step(48, "Three ideas that convert for {{program}}", "Hi {{partner_name}},\n\nPartners who convert best write one honest review, add the link to their gear list, and mention seasonal sales. {{next_tier_missing}}"),
+            step(120, "How is it going, {{partner_name}}?", "Hi {{partner_name}},\n\nSo far you have {{earnings_pending}} pending and {{earnings_paid}} paid. Reply to this email if you need banners or a discount code."),
+        ],
+    })
+    .await?;
+    crate::sequences::save(db, start - Duration::days(30), &manager, &SequenceInput {
+        id: None,
+        program_id,
+        name: "At-risk win-back".into(),
+        trigger: "at_risk".into(),
+        stop_on_conversion: true,
+        active: false,
+        steps: vec![step(0, "Can we help, {{partner_name}}?", "Hi {{partner_name}},\n\nWe noticed fewer referrals lately. Your link still works: {{link}}\n\nWhat would help you most right now?")],
+    })
+    .await?;
+    let recent = enrollment::Entity::find()
+        .filter(enrollment::Column::ProgramId.eq(program_id))
+        .filter(enrollment::Column::Status.eq("active"))
+        .order_by_desc(enrollment::Column::JoinedAt)
+        .limit(5)
+        .all(db)
+        .await?;
+    for e in &recent {
+        crate::sequences::enter(db, start, e, "approved", format!("approved:{}", e.id)).await?;
+    }
+    crate::sequences::advance(db, start + Duration::minutes(1)).await?;
+    crate::sequences::advance(db, start + Duration::hours(49)).await?;
     Ok(())
 }
 

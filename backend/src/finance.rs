@@ -499,6 +499,8 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
         "company".into(),
         "amount".into(),
         "currency".into(),
+        "payout_method".into(),
+        "payout_account".into(),
     ]];
     for p in payouts {
         let who = partners.get(&p.partner_id);
@@ -510,6 +512,8 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
             who.and_then(|w| w.company.clone()).unwrap_or_default(),
             money(-p.amount_minor, &p.currency)?.amount_string(),
             p.currency.clone(),
+            who.and_then(|w| w.payout_method.clone()).unwrap_or_default(),
+            who.and_then(|w| w.payout_account.clone()).unwrap_or_default(),
         ]);
     }
     crate::csv_export::to_csv(&rows)

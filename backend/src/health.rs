@@ -8,7 +8,7 @@
 //! | trend | conversion rate of the last 30 days ÷ the prior 30, capped at 1 (×100) | daily rollups |
 //! | recency | 100 up to 7 days since the last conversion, falling to 0 at 60 | daily rollups |
 //! | email | open rate of the emails sent in the last 90 days | *not yet*: excluded (#7) |
-//! | compliance | 100 − 50 per open fraud flag (held, pending ledger entry); tax documents *not yet* (#8) | ledger |
+//! | compliance | 100 − 50 per open fraud flag (held, pending ledger entry); a rejected tax document halves it (none uploaded: left out) | ledger, documents |
 //! | activity | mean of link clicks (10+ in 30 days = 100) and portal login (≤ 14 days 100, ≤ 45 days 50) | rollups, users |
 //!
 //! A part without data (no email sent yet, a partner too new for a trend) is excluded and the
@@ -205,8 +205,13 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
         m
     };
     let open_rates = crate::mail::open_rates(db, now).await?;
+    let mut tax_documents: HashMap<i64, HashMap<i64, bool>> = HashMap::new();
     for prog in program::Entity::find().filter(program::Column::ArchivedAt.is_null()).all(db).await? {
         let w = weights(&prog);
+        if !tax_documents.contains_key(&prog.account_id) {
+            tax_documents.insert(prog.account_id, crate::compliance::tax_documents(db, prog.account_id).await?);
+        }
+        let docs = &tax_documents[&prog.account_id];
         let enrollments = enrollment::Entity::find()
             .filter(enrollment::Column::ProgramId.eq(prog.id))
             .filter(enrollment::Column::Status.eq("active"))
@@ -276,6 +281,8 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
 
         let mut by_score: HashMap<i32, Vec<i64>> = HashMap::new();
         let mut history = Vec::with_capacity(enrollments.len());
+        // Enrollments whose score fell below the at-risk threshold today.
+        let mut fell = Vec::new();
         for e in &enrollments {
             report.examined += 1;
             let win = windows.get(&e.id);
@@ -288,10 +295,14 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 days_since_conversion: last.get(&e.id).map(|d| (today - *d).num_days()),
                 email_open_rate: open_rates.get(&e.partner_id).copied(),
                 fraud_flags: flags.get(&e.id).copied().unwrap_or(0),
-                tax_document: tax_document_on_file(e.partner_id),
+                tax_document: docs.get(&e.partner_id).copied(),
                 days_since_login: logins.get(&e.partner_id).map(|l| l.map(|t| (now - t).num_days().max(0))),
             };
             let (total, parts) = score(&inputs, &w);
+            let threshold = prog.at_risk_threshold;
+            if total < threshold && e.health_score.is_none_or(|old| old >= threshold) {
+                fell.push(e);
+            }
             if e.health_score != Some(total) {
                 by_score.entry(total).or_default().push(e.id);
                 report.changed += 1;
@@ -328,16 +339,14 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 .exec_without_returning(&txn)
                 .await?;
         }
+        for e in fell {
+            crate::sequences::enter(&txn, now, e, "at_risk", format!("at_risk:{}:{today}", e.id)).await?;
+        }
         txn.commit().await?;
     }
     Ok(report)
 }
 
-/// Hook for issue #8: whether the partner has a tax document on file. `None` leaves it out of
-/// the compliance part.
-fn tax_document_on_file(_partner_id: i64) -> Option<bool> {
-    None
-}
 
 /// The latest score of an enrollment with its parts and up to 90 days of history.
 pub async fn view(db: &impl ConnectionTrait, enrollment_id: i64) -> Result<Option<models::HealthView>> {

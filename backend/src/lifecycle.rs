@@ -108,6 +108,7 @@ pub async fn apply(
             .await?;
             if from == EnrollmentStatus::Pending && *to == EnrollmentStatus::Active {
                 crate::portal_apply::on_approved(txn, now, prog, e.partner_id).await?;
+                crate::sequences::enter(txn, now, e, "approved", format!("approved:{}", e.id)).await?;
             }
         }
         Change::Tier(name) => {

@@ -48,6 +48,23 @@ pub fn configure(cfg: MailConfig) {
     let _ = CONFIG.set(cfg);
 }
 
+static PUBLIC_URL: OnceLock<String> = OnceLock::new();
+
+/// Sets the address partners reach Trellis at (`TRELLIS_PUBLIC_URL`), for links in emails.
+pub fn set_public_url(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim_end_matches('/').to_string());
+}
+
+/// The address for links in emails: the configured public URL, else `TRELLIS_PUBLIC_URL`, else
+/// the default listen address.
+pub fn public_url() -> String {
+    PUBLIC_URL
+        .get()
+        .cloned()
+        .or_else(|| std::env::var("TRELLIS_PUBLIC_URL").ok().map(|u| u.trim_end_matches('/').to_string()))
+        .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+}
+
 /// The process's mail configuration; `None` keeps mail in the outbox.
 pub fn config() -> Option<&'static MailConfig> {
     CONFIG.get()
@@ -138,53 +155,20 @@ pub async fn render(db: &impl ConnectionTrait, cfg: &MailConfig, e: &outbox_emai
     };
     let base = cfg.public_url.trim_end_matches('/');
     let token = e.token.clone().unwrap_or_default();
-    let host = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
-    let sender_name = prog.as_ref().and_then(|p| p.sender_name.clone()).or_else(|| prog.as_ref().map(|p| p.name.clone())).unwrap_or_else(|| acc.name.clone());
-    let sender_email = prog.as_ref().and_then(|p| p.sender_email.clone()).unwrap_or_else(|| format!("no-reply@{host}"));
-    let from = Mailbox::new(Some(sender_name.clone()), sender_email.parse().map_err(|_| Error::invalid("sender_email", "is not an email address"))?);
+    let brand = match &prog {
+        Some(p) => Brand::of(p, &acc.name, base),
+        None => Brand::plain(&acc.name, base),
+    };
+    let from = Mailbox::new(Some(brand.sender_name.clone()), brand.sender_email.parse().map_err(|_| Error::invalid("sender_email", "is not an email address"))?);
     let to: Mailbox = e.to_email.parse().map_err(|_| Error::invalid("to", format!("'{}' is not an email address", e.to_email)))?;
     let unsubscribe = (!is_essential(&e.kind)).then(|| format!("{base}/u/{token}"));
-    let colour = prog.as_ref().map(|p| p.brand_color.clone()).filter(|c| c.starts_with('#') && c.len() <= 9).unwrap_or_else(|| "#1f5f3f".into());
-    let logo = prog.as_ref().and_then(|p| p.logo_url.clone()).filter(|u| u.starts_with("https://") || u.starts_with("http://"));
-
-    let mut text = e.body_text.trim_end().to_string();
-    text.push_str(&format!("\n\n— {sender_name}, {}\n", acc.name));
-    if let Some(u) = &unsubscribe {
-        text.push_str(&format!("Unsubscribe from these emails: {u}\n"));
-    }
-    let esc = |s: &str| html_escape::encode_text(s).to_string();
-    let paragraphs: String = e
-        .body_text
-        .split("\n\n")
-        .map(|p| format!("<p style=\"margin:0 0 14px\">{}</p>", esc(p.trim()).replace('\n', "<br>")))
-        .collect();
-    let header_html = match &logo {
-        Some(l) => format!("<img src=\"{}\" alt=\"{}\" style=\"max-height:40px\">", html_escape::encode_double_quoted_attribute(l), esc(&sender_name)),
-        None => format!("<strong style=\"font-size:18px;color:#fff\">{}</strong>", esc(&sender_name)),
-    };
-    let footer = match &unsubscribe {
-        Some(u) => format!(
-            "{} · {} · <a href=\"{}\" style=\"color:#667\">Unsubscribe</a>",
-            esc(&sender_name),
-            esc(&acc.name),
-            html_escape::encode_double_quoted_attribute(u)
-        ),
-        None => format!("{} · {}", esc(&sender_name), esc(&acc.name)),
-    };
-    let html = format!(
-        "<!doctype html><html><body style=\"margin:0;background:#f4f6f5;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#1b2420\">\
-<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px\">\
-<table role=\"presentation\" width=\"560\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#fff;border-radius:8px;overflow:hidden\">\
-<tr><td style=\"background:{colour};padding:16px 24px\">{header_html}</td></tr>\
-<tr><td style=\"padding:24px;font-size:15px;line-height:1.5\">{paragraphs}</td></tr>\
-<tr><td style=\"padding:16px 24px;font-size:12px;color:#667;border-top:1px solid #e3e8e5\">{footer}</td></tr>\
-</table></td></tr></table><img src=\"{base}/o/{token}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block\"></body></html>"
-    );
+    let text = brand.text(&e.body_text, unsubscribe.as_deref());
+    let html = brand.html(&e.body_text, unsubscribe.as_deref(), Some(&format!("{base}/o/{token}")));
     let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(e.subject.clone())
-        .message_id(Some(format!("<{token}@{host}>")));
+        .message_id(Some(format!("<{token}@{}>", brand.host)));
     if let Some(u) = &unsubscribe {
         builder = builder.header(ListUnsubscribe(format!("<{u}>")));
     }
@@ -192,6 +176,107 @@ pub async fn render(db: &impl ConnectionTrait, cfg: &MailConfig, e: &outbox_emai
         .multipart(MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html)))
         .map_err(|x| Error::Internal(format!("building email {}: {x}", e.id)))?;
     Ok(Rendered { message })
+}
+
+/// How a program's emails look: sender, colour, logo, footer.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    /// Sender name (the program's, else its name, else the account's).
+    pub sender_name: String,
+    /// Sender address (the program's, else `no-reply@` the public host).
+    pub sender_email: String,
+    /// The account's name, in the footer.
+    pub account_name: String,
+    /// Header colour.
+    pub colour: String,
+    /// Logo in the header.
+    pub logo: Option<String>,
+    /// Extra footer line.
+    pub footer: Option<String>,
+    /// Host of the public URL (for Message-IDs).
+    pub host: String,
+}
+
+impl Brand {
+    fn host_of(public_url: &str) -> String {
+        url::Url::parse(public_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into())
+    }
+
+    /// The branding of program `p` of account `account_name`.
+    pub fn of(p: &program::Model, account_name: &str, public_url: &str) -> Brand {
+        let host = Self::host_of(public_url);
+        Brand {
+            sender_name: p.sender_name.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| p.name.clone()),
+            sender_email: p.sender_email.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| format!("no-reply@{host}")),
+            account_name: account_name.to_string(),
+            colour: Some(p.brand_color.clone()).filter(|c| c.starts_with('#') && c.len() <= 9).unwrap_or_else(|| "#1f5f3f".into()),
+            logo: p.logo_url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            footer: p.email_footer.clone().filter(|f| !f.trim().is_empty()),
+            host,
+        }
+    }
+
+    /// Mail of the account itself (invitations): its name, the default colour.
+    pub fn plain(account_name: &str, public_url: &str) -> Brand {
+        let host = Self::host_of(public_url);
+        Brand {
+            sender_name: account_name.to_string(),
+            sender_email: format!("no-reply@{host}"),
+            account_name: account_name.to_string(),
+            colour: "#1f5f3f".into(),
+            logo: None,
+            footer: None,
+            host,
+        }
+    }
+
+    /// The plain-text part: the body, the signature, the footer and the unsubscribe link.
+    pub fn text(&self, body: &str, unsubscribe: Option<&str>) -> String {
+        let mut text = body.trim_end().to_string();
+        text.push_str(&format!("\n\n— {}, {}\n", self.sender_name, self.account_name));
+        if let Some(f) = &self.footer {
+            text.push_str(f.trim());
+            text.push('\n');
+        }
+        if let Some(u) = unsubscribe {
+            text.push_str(&format!("Unsubscribe from these emails: {u}\n"));
+        }
+        text
+    }
+
+    /// The HTML part: header in the brand colour with the logo, paragraphs, footer, and the
+    /// open-tracking pixel when given.
+    pub fn html(&self, body: &str, unsubscribe: Option<&str>, pixel: Option<&str>) -> String {
+        let esc = |s: &str| html_escape::encode_text(s).to_string();
+        let attr = |s: &str| html_escape::encode_double_quoted_attribute(s).to_string();
+        let paragraphs: String = body
+            .trim()
+            .split("\n\n")
+            .map(|p| format!("<p style=\"margin:0 0 14px\">{}</p>", esc(p.trim()).replace('\n', "<br>")))
+            .collect();
+        let header_html = match &self.logo {
+            Some(l) => format!("<img src=\"{}\" alt=\"{}\" style=\"max-height:40px\">", attr(l), attr(&self.sender_name)),
+            None => format!("<strong style=\"font-size:18px;color:#fff\">{}</strong>", esc(&self.sender_name)),
+        };
+        let mut footer = format!("{} · {}", esc(&self.sender_name), esc(&self.account_name));
+        if let Some(f) = &self.footer {
+            footer.push_str(&format!("<br>{}", esc(f.trim())));
+        }
+        if let Some(u) = unsubscribe {
+            footer.push_str(&format!(" · <a href=\"{}\" style=\"color:#667\">Unsubscribe</a>", attr(u)));
+        }
+        let pixel = pixel.map(|p| format!("<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block\">", attr(p))).unwrap_or_default();
+        format!(
+            "<!doctype html><html><body style=\"margin:0;background:#f4f6f5;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#1b2420\">\
+<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px\">\
+<table role=\"presentation\" width=\"560\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#fff;border-radius:8px;overflow:hidden;max-width:100%\">\
+<tr><td style=\"background:{};padding:16px 24px\">{header_html}</td></tr>\
+<tr><td style=\"padding:24px;font-size:15px;line-height:1.5\">{paragraphs}</td></tr>\
+<tr><td style=\"padding:16px 24px;font-size:12px;color:#667;border-top:1px solid #e3e8e5\">{footer}</td></tr>\
+</table></td></tr></table>{pixel}</body></html>",
+            self.colour
+        )
+    }
 }
 
 /// The `List-Unsubscribe` header.

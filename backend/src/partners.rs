@@ -165,6 +165,9 @@ pub async fn create_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
         custom: "{}".into(),
         created_at: now,
         updated_at: now,
+        payout_method: None,
+        payout_account: None,
+        tax_id: None,
     };
     apply_fields(txn, actor.account_id, &mut p, &input.fields, &defs).await?;
     let saved = partner::ActiveModel {
@@ -262,6 +265,10 @@ pub async fn enroll_in(
         at: now,
     })
     .await?;
+    crate::sequences::enter(txn, now, &e, "enrolled", format!("enrolled:{}", e.id)).await?;
+    if status == EnrollmentStatus::Active {
+        crate::sequences::enter(txn, now, &e, "approved", format!("approved:{}", e.id)).await?;
+    }
     audit::record(txn, actor, now, audit::Change {
         kind: "partner_enrolled",
         subject: format!("{} / {}", p.name, prog.name),

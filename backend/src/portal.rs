@@ -233,3 +233,160 @@ pub async fn tier_progress(
         percent: if parts.is_empty() { 0 } else { parts.iter().sum::<i64>() / parts.len() as i64 },
     })
 }
+
+/// Rows of the conversions list a page holds.
+pub const CONVERSIONS_PAGE: u64 = 25;
+
+fn day(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some).map_err(|_| Error::invalid(field, "a date such as 2026-11-01")),
+    }
+}
+
+/// The partner's conversions matching `f`, as a query (shared by the list and the CSV).
+fn conversions_query(actor: &Actor, partner_id: i64, f: &models::ConversionFilter) -> Result<sea_orm::Select<crate::entities::conversion::Entity>> {
+    use crate::entities::{conversion, ledger_entry};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let mut q = conversion::Entity::find()
+        .filter(conversion::Column::AccountId.eq(actor.account_id))
+        .filter(conversion::Column::PartnerId.eq(partner_id));
+    if let Some(p) = f.program_id {
+        q = q.filter(conversion::Column::ProgramId.eq(p));
+    }
+    let (from, to) = (day("from", f.from.as_deref())?, day("to", f.to.as_deref())?);
+    if let (Some(a), Some(b)) = (from, to) {
+        if a > b {
+            return Err(Error::invalid("from", "is after the last day"));
+        }
+    }
+    if let Some(a) = from {
+        q = q.filter(conversion::Column::OccurredAt.gte(a.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
+    }
+    if let Some(b) = to {
+        q = q.filter(conversion::Column::OccurredAt.lt((b + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
+    }
+    match f.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => {}
+        Some(s @ ("pending" | "approved" | "paid" | "void")) => {
+            let with = ledger_entry::Entity::find()
+                .select_only()
+                .column(ledger_entry::Column::ConversionId)
+                .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+                .filter(ledger_entry::Column::Kind.eq("earned"))
+                .filter(ledger_entry::Column::Status.eq(s))
+                .into_query();
+            q = q.filter(conversion::Column::Id.in_subquery(with));
+        }
+        Some(_) => return Err(Error::invalid("status", "pending, approved, paid or void")),
+    }
+    Ok(q.order_by_desc(conversion::Column::OccurredAt).order_by_desc(conversion::Column::Id))
+}
+
+/// Rows for conversions: program, dates, amounts net of refunds, commission and its status.
+async fn conversion_rows(db: &DatabaseConnection, actor: &Actor, partner_id: i64, convs: Vec<crate::entities::conversion::Model>) -> Result<Vec<models::PortalConversionRow>> {
+    use crate::entities::ledger_entry;
+    use models::Money;
+    let programs: std::collections::HashMap<i64, (String, Currency)> = program::Entity::find()
+        .filter(program::Column::AccountId.eq(actor.account_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|p| Currency::parse(&p.currency).ok().map(|c| (p.id, (p.name, c))))
+        .collect();
+    let mut earned = std::collections::HashMap::new();
+    for chunk in convs.iter().map(|c| c.id).collect::<Vec<_>>().chunks(500) {
+        for x in ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::ConversionId.is_in(chunk.to_vec()))
+            .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+            .filter(ledger_entry::Column::Kind.eq("earned"))
+            .all(db)
+            .await?
+        {
+            earned.insert(x.conversion_id.unwrap_or_default(), x);
+        }
+    }
+    Ok(convs
+        .into_iter()
+        .map(|c| {
+            let (name, currency) = programs.get(&c.program_id).cloned().unwrap_or_else(|| (String::new(), Currency::parse(&c.currency).unwrap_or(Currency::parse("USD").expect("USD"))));
+            let entry = earned.get(&c.id);
+            models::PortalConversionRow {
+                id: c.id,
+                program: name,
+                date: c.occurred_at.format("%Y-%m-%d").to_string(),
+                reference: c.external_id.clone(),
+                amount: Money::from_minor(c.amount_minor - c.refunded_minor, currency).display(),
+                commission: entry.map(|x| Money::from_minor(x.amount_minor, currency).display()).unwrap_or_else(|| "–".into()),
+                status: entry.map(|x| x.status.clone()).unwrap_or_else(|| "none".into()),
+                conversion_status: if c.refunded_minor > 0 { "refunded".into() } else { c.status.clone() },
+            }
+        })
+        .collect())
+}
+
+/// A page of the signed-in partner's conversions matching `f`.
+pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::ConversionFilter) -> Result<models::PortalConversions> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let partner_id = actor.require_partner()?;
+    let q = conversions_query(actor, partner_id, f)?;
+    let total = q.clone().count(db).await?;
+    let pages = total.div_ceil(CONVERSIONS_PAGE).max(1) as u32;
+    let page = f.page.unwrap_or(1).clamp(1, pages);
+    let convs = q.offset((page as u64 - 1) * CONVERSIONS_PAGE).limit(CONVERSIONS_PAGE).all(db).await?;
+    let rows = conversion_rows(db, actor, partner_id, convs).await?;
+    let mine: Vec<i64> = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).all(db).await?.into_iter().map(|e| e.program_id).collect();
+    let programs = program::Entity::find().filter(program::Column::Id.is_in(mine)).order_by_asc(program::Column::Id).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    Ok(models::PortalConversions { rows, total, page, pages, programs })
+}
+
+/// Every conversion of the signed-in partner matching `f` as CSV (at most 100,000 rows).
+pub async fn conversions_csv(db: &DatabaseConnection, actor: &Actor, f: &models::ConversionFilter) -> Result<String> {
+    use sea_orm::QuerySelect;
+    let partner_id = actor.require_partner()?;
+    let convs = conversions_query(actor, partner_id, f)?.limit(100_000).all(db).await?;
+    let rows = conversion_rows(db, actor, partner_id, convs).await?;
+    let mut out = vec![["id", "date", "program", "reference", "amount", "commission", "commission_status", "conversion_status"].map(String::from).to_vec()];
+    for r in rows {
+        out.push(vec![r.id.to_string(), r.date, r.program, r.reference, r.amount, r.commission, r.status, r.conversion_status]);
+    }
+    crate::csv_export::to_csv(&out)
+}
+
+/// The signed-in partner's payouts, newest first: batches that include the partner.
+pub async fn payouts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<models::PortalPayoutRow>> {
+    use crate::entities::{ledger_entry, payout_batch};
+    use models::Money;
+    let partner_id = actor.require_partner()?;
+    let entries = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::AccountId.eq(actor.account_id))
+        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+        .filter(ledger_entry::Column::Kind.eq("payout"))
+        .order_by_desc(ledger_entry::Column::Id)
+        .all(db)
+        .await?;
+    let batches: std::collections::HashMap<i64, payout_batch::Model> = payout_batch::Entity::find()
+        .filter(payout_batch::Column::Id.is_in(entries.iter().filter_map(|e| e.payout_batch_id).collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    let names: std::collections::HashMap<i64, String> =
+        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| {
+            let b = batches.get(&e.payout_batch_id?)?;
+            let currency = Currency::parse(&e.currency).ok()?;
+            Some(models::PortalPayoutRow {
+                batch_id: b.id,
+                program: names.get(&e.program_id).cloned().unwrap_or_default(),
+                created: b.created_at.format("%Y-%m-%d").to_string(),
+                amount: Money::from_minor(-e.amount_minor, currency).display(),
+                status: if b.status == "paid" { "paid".into() } else { "processing".into() },
+                paid: b.paid_at.map(|t| t.format("%Y-%m-%d").to_string()),
+            })
+        })
+        .collect())
+}

@@ -172,16 +172,22 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
 
 /// Queues `application_approved` to a partner (on auto-approval, and when the team approves a
 /// pending enrollment).
-pub async fn queue_approved(db: &impl ConnectionTrait, now: DateTime<Utc>, prog: &program::Model, partner_id: i64, to: &str, name: &str) -> Result<()> {
-    let portal = std::env::var("TRELLIS_PUBLIC_URL").map(|u| format!("\n{}/portal\n", u.trim_end_matches('/'))).unwrap_or_default();
+pub async fn queue_approved(db: &impl ConnectionTrait, now: DateTime<Utc>, prog: &program::Model, partner_id: i64, to: &str, _name: &str) -> Result<()> {
+    let e = enrollment::Entity::find()
+        .filter(enrollment::Column::PartnerId.eq(partner_id))
+        .filter(enrollment::Column::ProgramId.eq(prog.id))
+        .one(db)
+        .await?
+        .ok_or(crate::Error::NotFound("enrollment"))?;
+    let (subject, text) = crate::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
     outbox::queue(db, now, NewEmail {
         account_id: prog.account_id,
         program_id: Some(prog.id),
         partner_id: Some(partner_id),
         kind: "application_approved",
         to,
-        subject: format!("Welcome to the {} partner program", prog.name),
-        text: format!("Hello {name},\n\nYour application to {} is approved. Sign in to your partner portal to create your links:{portal}\n", prog.name),
+        subject,
+        text,
         dedupe_key: Some(format!("application_approved:{}:{partner_id}", prog.id)),
     })
     .await?;

@@ -63,6 +63,7 @@ pub const JOBS: &[Job] = &[
         period_secs: 365 * 86_400,
         run: |db, _now| Box::pin(crate::rollups::rebuild(db)),
     },
+    Job { name: "sequences", about: "Sends the due steps of behaviour-triggered email sequences and stops runs whose stop condition holds", period_secs: 60, run: |db, now| Box::pin(crate::sequences::advance(db, now)) },
     Job { name: "broadcasts", about: "Sends scheduled broadcasts that are due", period_secs: 60, run: |db, now| Box::pin(crate::broadcasts::send_due(db, now)) },
     Job {
         name: "outbox_delivery",
@@ -338,6 +339,7 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
                 },
             )
             .await?;
+let (subject, text) = crate::templates::compose(&txn, &e, "re_engagement", now, |_| {}).await?;
             outbox::queue(
                 &txn,
                 now,
@@ -347,15 +349,13 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
                     partner_id: Some(p.id),
                     kind: "re_engagement",
                     to: &p.email,
-                    subject: format!("We miss you at {}", prog.name),
-                    text: format!(
-                        "Hello {},\n\nIt has been a while since your last referral for {}. Your links still work, and new campaigns are waiting in your partner portal.\n",
-                        p.name, prog.name
-                    ),
+                    subject,
+                    text,
                     dedupe_key: Some(format!("re_engagement:{}:{}", e.id, now.format("%Y-%m-%dT%H:%M:%S"))),
                 },
             )
             .await?;
+            crate::sequences::enter(&txn, now, &e, "dormant", format!("dormant:{}:{}", e.id, now.timestamp())).await?;
             txn.commit().await?;
             report.changed += 1;
         }

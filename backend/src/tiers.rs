@@ -166,6 +166,13 @@ pub async fn change_tier(
     if upgrade {
         let p = partner::Entity::find_by_id(e.partner_id).one(txn).await?.ok_or(crate::Error::NotFound("partner"))?;
         let rate = CommissionRate::parse_stored(&to.commission_kind, &to.commission_value, currency).map_err(|x| crate::Error::Internal(x.0))?;
+let mut after = e.clone();
+        after.tier_id = to.id;
+        let (subject, text) = crate::templates::compose(txn, &after, "tier_upgraded", now, |v| {
+            v.set("tier", to.name.clone());
+            v.set("rate", rate.display(currency));
+        })
+        .await?;
         outbox::queue(
             txn,
             now,
@@ -175,18 +182,13 @@ pub async fn change_tier(
                 partner_id: Some(p.id),
                 kind: "tier_upgraded",
                 to: &p.email,
-                subject: format!("You are now {} in {}", to.name, prog.name),
-                text: format!(
-                    "Hello {},\n\nCongratulations: with {why} you reached {} in {}. From now on you earn {} on every conversion.\n\nThank you for partnering with us.\n",
-                    p.name,
-                    to.name,
-                    prog.name,
-                    rate.display(currency)
-                ),
+                subject,
+                text,
                 dedupe_key: Some(format!("tier_upgraded:{}:{}:{}", e.id, to.id, now.timestamp())),
             },
         )
         .await?;
+        crate::sequences::enter(txn, now, &after, "tier_upgraded", format!("tier_upgraded:{}:{}:{}", e.id, to.id, now.timestamp())).await?;
         if to.retroactive && e.commission_kind.is_none() {
             rerate(txn, prog, e, to, now).await?;
         }

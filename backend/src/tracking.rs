@@ -78,6 +78,9 @@ pub async fn create_link(
         .one(db)
         .await?
         .ok_or_else(|| Error::invalid("partner_id", "the partner is not enrolled in this program"))?;
+    if e.status != "active" {
+        return Err(Error::invalid("partner_id", format!("the enrollment is {}; links are for active partners only", e.status)));
+    }
     let destination = destination.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&program.row.website).to_string();
     let (url, host) = programs::parse_web_url("destination", &destination)?;
     if !program.allows_host(&host) {

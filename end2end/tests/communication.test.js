@@ -94,3 +94,48 @@ test('a manager sends a broadcast to a segment and sees its counts', async () =>
   await page.screenshot({ path: `${SHOTS}/communication-broadcasts.png` });
   noProblems(page);
 });
+
+test('a manager builds a sequence and sees each partner\'s progress; templates preview with a real partner', async () => {
+  const page = await newPage(browser);
+  await login(page, 'manager@demo.trellis.dev');
+  await page.waitForURL(`${BASE}/directory`);
+  // The demo's welcome sequence shows who is where.
+  await page.goto(`${BASE}/communication?view=sequences`);
+  await page.locator('table.sequences a', { hasText: 'Welcome series' }).click();
+  await page.waitForURL(/seq=\d+/);
+  await page.locator('table.runs tbody tr').first().waitFor();
+  assert.match(await page.locator('table.runs tbody tr').first().innerText(), /2 of 3 sent/);
+  await page.screenshot({ path: `${SHOTS}/communication-sequence.png`, fullPage: true });
+
+  // A new sequence with two emails.
+  await page.goto(`${BASE}/communication?view=sequences&seq=new`);
+  await hydrated(page);
+  const name = `First sale follow-up ${Date.now()}`;
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Trigger').selectOption('first_conversion');
+  await page.getByLabel('Subject of email 1').fill('Your first sale, {{partner_name}}!');
+  await page.getByLabel('Text of email 1').fill('Congratulations. You earn {{rate}} as {{tier}}.');
+  await page.getByRole('button', { name: 'Add an email' }).click();
+  await page.getByLabel('Subject of email 2').fill('Keep it going');
+  await page.getByLabel('Text of email 2').fill('{{next_tier_missing}}');
+  await page.getByRole('button', { name: 'Save sequence' }).click();
+  await page.waitForURL(/seq=\d+/);
+  await page.getByText('No partner has entered yet.').waitFor();
+  await page.goto(`${BASE}/communication?view=sequences`);
+  const row = page.locator('table.sequences tbody tr', { hasText: name });
+  await row.waitFor();
+  assert.match(await row.innerText(), /First conversion/);
+
+  // Templates: reword the tier upgrade email and preview it with a partner's data.
+  await page.goto(`${BASE}/communication?view=templates`);
+  await hydrated(page);
+  const tpl = page.locator('section.template[data-kind=tier_upgraded]');
+  await tpl.getByLabel('Subject of tier_upgraded').fill('{{partner_name}}, you are {{tier}} now');
+  await tpl.getByRole('button', { name: 'Preview' }).click();
+  const subjectShown = await tpl.locator('.preview-subject').innerText();
+  assert.ok(!subjectShown.includes('{{') && subjectShown.includes(', you are '), subjectShown);
+  await tpl.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Template saved.').waitFor();
+  await page.screenshot({ path: `${SHOTS}/communication-templates.png`, fullPage: true });
+  noProblems(page);
+});

@@ -13,6 +13,8 @@ mod m0006_analytics;
 mod m0007_communication;
 mod m0008_portal;
 mod m0009_directory_speed;
+mod m0010_sequences;
+mod m0011_compliance;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_communication::Migration),
             Box::new(m0008_portal::Migration),
             Box::new(m0009_directory_speed::Migration),
+            Box::new(m0010_sequences::Migration),
+            Box::new(m0011_compliance::Migration),
         ]
     }
 }

@@ -175,6 +175,8 @@ pub struct Dashboard {
     pub top: Vec<TopPartner>,
     /// The program's at-risk threshold.
     pub threshold: i32,
+    /// Broadcasts sent in the window with their sent, delivered and opened counts.
+    pub broadcasts: Vec<crate::BroadcastRow>,
 }
 
 /// The widget kinds of a custom dashboard.

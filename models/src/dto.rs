@@ -1079,9 +1079,9 @@ pub struct BroadcastInput {
     pub segment_id: Option<i64>,
     /// every active partner of this program.
     pub program_id: Option<i64>,
-    /// Subject; `{{name}}` and `{{program}}` are replaced per recipient.
+    /// Subject; variables (`{{name}}`, `{{program}}`, `{{tier}}`, …) are filled per recipient.
     pub subject: String,
-    /// Text; `{{name}}` and `{{program}}` are replaced per recipient.
+    /// Text, with the same variables.
     pub body: String,
     /// Send later (`YYYY-MM-DDTHH:MM` UTC, as a datetime field gives it, or RFC 3339); none: now.
     pub send_at: Option<String>,

@@ -13,3 +13,5 @@ pub mod settings;
 pub use settings::*;
 pub mod portal;
 pub use portal::*;
+pub mod comms;
+pub use comms::*;

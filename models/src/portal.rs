@@ -135,3 +135,121 @@ pub struct RecentConversion {
     /// Status of the commission: `pending`, `approved`, `paid` or `void`.
     pub status: String,
 }
+
+/// A compliance check of a partner, and whether it is met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceItem {
+    pub label: String,
+    pub ok: bool,
+    /// What is missing or why it is met.
+    pub detail: String,
+}
+
+/// A partner's compliance: payout details and an accepted tax document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compliance {
+    /// Every item met.
+    pub complete: bool,
+    /// "Complete", "Tax document under review", "Payout details missing", …
+    pub summary: String,
+    pub items: Vec<ComplianceItem>,
+}
+
+/// An uploaded document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub filename: String,
+    /// "182 kB".
+    pub size: String,
+    pub uploaded: String,
+    /// `received`, `accepted` or `rejected`.
+    pub status: String,
+    /// The reviewer's note (why it was rejected).
+    pub note: Option<String>,
+}
+
+/// The partner's profile page in the portal (and the compliance card on the team's profile).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalProfile {
+    pub partner_id: i64,
+    pub details: ProfileInput,
+    pub email: String,
+    pub documents: Vec<DocumentRow>,
+    pub compliance: Compliance,
+    /// Upload limit in MB and the accepted kinds, in words.
+    pub upload_limit: String,
+    /// The payout methods (value, words).
+    pub payout_methods: Vec<(String, String)>,
+    /// Whether the viewer may accept or reject documents (team side).
+    pub can_review: bool,
+}
+
+/// Contact and payout details a partner keeps up to date.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProfileInput {
+    pub name: String,
+    pub company: String,
+    pub phone: String,
+    pub website: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// `paypal`, `bank_transfer`, `wise` or empty.
+    pub payout_method: String,
+    /// PayPal/Wise address or IBAN/account number.
+    pub payout_account: String,
+    pub tax_id: String,
+}
+
+/// Filters of the partner's conversions list.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConversionFilter {
+    pub program_id: Option<i64>,
+    /// Commission status: `pending`, `approved`, `paid`, `void`; empty: any.
+    pub status: Option<String>,
+    /// First day (YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
+    pub to: Option<String>,
+    /// 1-based.
+    pub page: Option<u32>,
+}
+
+/// One of the partner's conversions with its commission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalConversionRow {
+    pub id: i64,
+    pub program: String,
+    pub date: String,
+    /// The merchant's order reference.
+    pub reference: String,
+    pub amount: String,
+    pub commission: String,
+    /// Commission status: `pending`, `approved`, `paid`, `void`, or `none`.
+    pub status: String,
+    /// `attributed` or `refunded` (partly or wholly).
+    pub conversion_status: String,
+}
+
+/// A page of the partner's conversions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalConversions {
+    pub rows: Vec<PortalConversionRow>,
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
+    /// The partner's programs (id, name).
+    pub programs: Vec<(i64, String)>,
+}
+
+/// A payout to the partner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalPayoutRow {
+    pub batch_id: i64,
+    pub program: String,
+    pub created: String,
+    pub amount: String,
+    /// `processing` or `paid`.
+    pub status: String,
+    pub paid: Option<String>,
+}

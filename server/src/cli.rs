@@ -105,6 +105,7 @@ async fn open(cfg: &Config) -> Result<DatabaseConnection, String> {
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
     backend::db::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    backend::mail::set_public_url(&cfg.public_url);
     if let Some(smtp_url) = &cfg.smtp_url {
         backend::mail::configure(backend::mail::MailConfig { smtp_url: smtp_url.clone(), public_url: cfg.public_url.clone() });
     }

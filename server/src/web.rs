@@ -133,6 +133,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let (export_ctx, timeline_ctx, upload_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
     let (table_ctx, chart_ctx) = (ctx.clone(), ctx.clone());
     let audit_ctx = ctx.clone();
+    let (doc_ctx, download_ctx, portal_csv_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
     let leptos_app = Router::new()
         .route(
             "/finance/batches/{id}/csv",
@@ -154,6 +155,19 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .route(
             "/partners/{id}/timeline.csv",
             get(move |session: tower_sessions::Session, Path(id): Path<String>| timeline_csv(timeline_ctx.clone(), session, id)),
+        )
+        .route(
+            "/portal/documents",
+            axum::routing::post(move |session: tower_sessions::Session, form: axum::extract::Multipart| upload_document(doc_ctx.clone(), session, form))
+                .layer(axum::extract::DefaultBodyLimit::max(backend::compliance::MAX_DOCUMENT_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/documents/{id}",
+            get(move |session: tower_sessions::Session, Path(id): Path<String>| download_document(download_ctx.clone(), session, id)),
+        )
+        .route(
+            "/portal/conversions.csv",
+            get(move |session: tower_sessions::Session, q: axum::extract::Query<std::collections::HashMap<String, String>>| portal_conversions_csv(portal_csv_ctx.clone(), session, q.0)),
         )
         .route(
             "/directory/import",
@@ -350,6 +364,85 @@ async fn upload_import(ctx: AppContext, session: tower_sessions::Session, mut fo
             back("The upload could not be stored; try again.")
         }
     }
+}
+
+/// `POST /portal/documents` (multipart: `file`): a partner user uploads a tax document; the
+/// browser goes back to the profile with the outcome.
+async fn upload_document(ctx: AppContext, session: tower_sessions::Session, mut form: axum::extract::Multipart) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if actor.partner_id.is_none() {
+        return (StatusCode::FORBIDDEN, "partner users upload their own documents").into_response();
+    }
+    let back = |msg: &str| axum::response::Redirect::to(&format!("/portal/profile?error={}", models::url_encode(msg))).into_response();
+    let mut file = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("document").to_string();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, b)),
+                    Err(_) => return back(&format!("The file is larger than {} MB.", backend::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return back(&format!("The upload failed; files may be at most {} MB.", backend::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
+        }
+    }
+    let Some((name, bytes)) = file else { return back("Choose a file.") };
+    match backend::compliance::upload(&ctx.db, ctx.clock.now(), &actor, &name, &bytes).await {
+        Ok(_) => axum::response::Redirect::to("/portal/profile?uploaded=1").into_response(),
+        Err(backend::Error::Invalid { field, message }) => back(&format!("The {field} {message}.")),
+        Err(e) => {
+            tracing::error!(error = %e, "document upload failed");
+            back("The document could not be stored; try again.")
+        }
+    }
+}
+
+/// `GET /documents/{id}`: a document, to its partner user or the account's team.
+async fn download_document(ctx: AppContext, session: tower_sessions::Session, id: String) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
+    match backend::compliance::download(&ctx.db, &actor, id).await {
+        Ok((filename, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", filename.replace(|c: char| !c.is_ascii() || c == '"', "_"))),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(backend::Error::NotFound(_)) | Err(backend::Error::Forbidden) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "document download failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /portal/conversions.csv?program_id=&status=&from=&to=`: the partner's own conversions.
+async fn portal_conversions_csv(ctx: AppContext, session: tower_sessions::Session, q: std::collections::HashMap<String, String>) -> Response {
+    let actor = match route_actor(&ctx, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let filter = models::ConversionFilter {
+        program_id: q.get("program_id").and_then(|p| p.parse().ok()),
+        status: q.get("status").cloned(),
+        from: q.get("from").cloned(),
+        to: q.get("to").cloned(),
+        page: None,
+    };
+    csv_response(backend::portal::conversions_csv(&ctx.db, &actor, &filter).await, "my-conversions.csv")
 }
 
 /// A CSV file download.

@@ -347,3 +347,165 @@ on_both!(a_broadcast_reaches_exactly_its_segment_once_and_counts_deliveries_and_
     assert_eq!(app.call_json(&manager, "broadcasts/send", serde_json::json!({"input": {"program_id": 1, "subject": "x", "body": "x", "send_at": "yesterday"}})).await.status(), 422);
     assert_eq!(backend::entities::broadcast::Entity::find().count(&app.db).await.unwrap(), before);
 });
+
+/// Runs `trellis scheduler run-once --now T` as a user would, with mail going to the sink.
+async fn run_once_at(app: &TestApp, sink: &Sink, now: chrono::DateTime<chrono::Utc>) {
+    let (url, smtp, base) = (app.test_db.url.clone(), sink.url(), app.base.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trellis"))
+            .args(["scheduler", "run-once", "--now", &now.to_rfc3339()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", url)
+            .env("TRELLIS_SMTP_URL", smtp)
+            .env("TRELLIS_PUBLIC_URL", base)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "run-once failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A new partner of program 1, pending, then approved by the manager: the "approved" trigger.
+async fn approved_partner(app: &TestApp, manager: &reqwest::Client, email: &str, name: &str) -> i64 {
+    let res = app.call_json(manager, "partners/create", serde_json::json!({"email": email, "fields": {"name": name}, "program_id": 1})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id: i64 = res.json().await.unwrap();
+    let res = app.call(manager, "partners/enrollment", &[("partner_id", &id.to_string()), ("program_id", "1"), ("what", "status"), ("value", "active")]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    id
+}
+
+on_both!(a_sequence_sends_its_steps_across_their_delays_once_and_stops_when_the_partner_converts, |b: Backend| async move {
+    let (app, sink, _cfg, _) = setup(b).await;
+    let manager = app.login("manager@demo.trellis.dev").await;
+    let step = |h: i32, s: &str, t: &str| serde_json::json!({"delay_hours": h, "subject": s, "body": t});
+    let input = serde_json::json!({"input": {"id": null, "program_id": 1, "name": "Onboarding", "trigger": "approved", "stop_on_conversion": true, "active": true, "steps": [
+        step(0, "Welcome {{partner_name}}", "You start as {{tier}} at {{rate}}. {{next_tier_missing}}\nYour portal: {{portal_url}}"),
+        step(48, "Day two, {{partner_name}}", "Pending so far: {{earnings_pending}}"),
+        step(72, "Last tips for {{partner_name}}", "Share {{link}}"),
+    ]}});
+    let res = app.call_json(&manager, "sequences/save", input).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let seq: i64 = res.json().await.unwrap();
+
+    let t0 = app.clock.now();
+    let a = approved_partner(&app, &manager, "seq.a@partners.example", "Sequence Alpha").await;
+    let bp = approved_partner(&app, &manager, "seq.b@partners.example", "Sequence Beta").await;
+    let runs = backend::entities::sequence_run::Entity::find().filter(backend::entities::sequence_run::Column::SequenceId.eq(seq)).count(&app.db).await.unwrap();
+    assert_eq!(runs, 2, "each approved partner entered once");
+
+    // Step 1 goes out at once (delay 0), with the partner's own data.
+    run_once_at(&app, &sink, t0 + Duration::minutes(1)).await;
+    let got = sink.containing("Subject: Welcome Sequence Alpha");
+    assert_eq!(got.len(), 1, "step 1 arrived once");
+    assert!(got[0].contains("You start as Bronze at 10%"), "tier and rate filled: {}", got[0]);
+    assert!(got[0].contains(&format!("{}/portal", app.base)), "portal link filled");
+    assert!(!got[0].contains("{{"), "no variable left");
+    assert_eq!(sink.containing("Subject: Welcome Sequence Beta").len(), 1);
+
+    // Nothing more before the 48 hours have passed.
+    run_once_at(&app, &sink, t0 + Duration::hours(1)).await;
+    assert!(sink.containing("Subject: Day two").is_empty());
+
+    // Beta converts: its run stops before step 2; Alpha gets step 2 once, however often the job runs.
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
+        .json(&serde_json::json!({"program_id": 1, "external_id": "seq-b-1", "amount": "80.00", "partner_id": bp})).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    for _ in 0..2 {
+        run_once_at(&app, &sink, t0 + Duration::hours(50)).await;
+    }
+    assert_eq!(sink.containing("Subject: Day two, Sequence Alpha").len(), 1);
+    assert!(sink.containing("Subject: Day two, Sequence Beta").is_empty(), "the stop condition held");
+
+    run_once_at(&app, &sink, t0 + Duration::hours(50 + 73)).await;
+    let last = sink.containing("Subject: Last tips for Sequence Alpha");
+    assert_eq!(last.len(), 1);
+    assert!(last[0].contains(&format!("{}/portal/links", app.base)) || last[0].contains("/r/"), "the link variable: {}", last[0]);
+
+    let admin = app.login("admin@demo.trellis.dev").await;
+    let detail: models::SequenceDetail = app.call(&admin, "sequences/detail", &[("id", &seq.to_string())]).await.json().await.unwrap();
+    let progress = |pid: i64| detail.runs.iter().find(|r| r.partner_id == pid).unwrap().clone();
+    assert_eq!(progress(a).status, "completed");
+    assert_eq!(progress(a).progress, "all 3 emails sent");
+    assert_eq!(progress(bp).status, "stopped");
+    assert!(progress(bp).progress.contains("converted"), "{}", progress(bp).progress);
+    let list: models::SequencesPage = app.call(&admin, "sequences/list", &[]).await.json().await.unwrap();
+    let row = list.items.iter().find(|s| s.id == seq).unwrap();
+    assert_eq!((row.completed, row.stopped, row.running, row.steps), (1, 1, 0, 3));
+    // The partner's timeline tells the story.
+    let lines: Vec<String> = timeline_event::Entity::find()
+        .filter(timeline_event::Column::PartnerId.eq(a))
+        .filter(timeline_event::Column::Kind.eq("sequence"))
+        .all(&app.db).await.unwrap().into_iter().map(|t| t.summary).collect();
+    assert_eq!(lines.len(), 4, "entered + three emails: {lines:?}");
+
+    // One entry per trigger occurrence: the same occurrence again starts nothing.
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(a)).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(backend::sequences::enter(&app.db, app.clock.now(), &e, "approved", format!("approved:{}", e.id)).await.unwrap(), 0);
+
+    // Bad input is refused, naming the field, and nothing changes.
+    let bad = serde_json::json!({"input": {"id": seq, "program_id": 1, "name": "Onboarding", "trigger": "approved", "stop_on_conversion": true, "active": true,
+        "steps": [step(0, "Hi {{partner_nmae}}", "x")]}});
+    let res = app.call_json(&manager, "sequences/save", bad).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("partner_nmae"));
+    let res = app.call_json(&manager, "sequences/save", serde_json::json!({"input": {"id": null, "program_id": 1, "name": "x", "trigger": "sometimes", "stop_on_conversion": false, "active": true, "steps": [step(0, "a", "b")]}})).await;
+    assert_eq!(res.status(), 422);
+    let again: models::SequenceDetail = app.call(&admin, "sequences/detail", &[("id", &seq.to_string())]).await.json().await.unwrap();
+    assert_eq!(again.sequence.steps.len(), 3);
+});
+
+on_both!(program_templates_word_system_emails_with_variables_and_preview_with_a_real_partner, |b: Backend| async move {
+    let (app, sink, cfg, p) = setup(b).await;
+    let manager = app.login("manager@demo.trellis.dev").await;
+    let page: models::TemplatesPage = app.call(&manager, "templates/page", &[("program_id", "1")]).await.json().await.unwrap();
+    assert!(page.templates.iter().any(|t| t.kind == "tier_upgraded" && !t.customized));
+    assert!(page.variables.iter().any(|v| v.name == "next_tier_missing"));
+    let save = |subject: &str, body: &str| serde_json::json!({"input": {"program_id": 1, "kind": "tier_upgraded", "subject": subject, "body": body}});
+    let res = app.call_json(&manager, "templates/save", save("{{partner_name}}, welcome to {{tier}}", "Your rate is now {{rate}}. Next: {{next_tier}}. Approved so far: {{earnings_approved}}.")).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(app.call(&manager, "templates/footer", &[("program_id", "1"), ("footer", "Northwind Inc., 1 Harbour Road, Portland")]).await.status(), 200);
+
+    // The preview fills the variables with the chosen partner's data, in the program's branding.
+    let preview: models::EmailPreview = app
+        .call_json(&manager, "templates/preview", serde_json::json!({"input": {"program_id": 1, "partner_id": p.id, "subject": "Hi {{partner_name}}", "body": "You are {{tier}} and earn {{rate}}."}}))
+        .await.json().await.unwrap();
+    assert_eq!(preview.subject, format!("Hi {}", p.name));
+    assert!(!preview.text.contains("{{") && preview.text.contains("Northwind Inc., 1 Harbour Road"), "{}", preview.text);
+    assert!(preview.html.contains("Northwind Inc., 1 Harbour Road") && preview.html.contains("#"), "branded HTML");
+    let res = app.call_json(&manager, "templates/preview", serde_json::json!({"input": {"program_id": 1, "subject": "Hi {{nope}}", "body": "x"}})).await;
+    assert_eq!(res.status(), 422);
+
+    // An upgrade uses the program's wording.
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).filter(enrollment::Column::ProgramId.eq(1)).one(&app.db).await.unwrap().unwrap();
+    let tiers = backend::programs::tiers(&app.db, 1).await.unwrap();
+    let current = tiers.iter().find(|t| t.id == e.tier_id).unwrap().rank;
+    let Some(up) = tiers.iter().filter(|t| t.rank > current).min_by_key(|t| t.rank) else { return };
+    // As the tier engine words an upgrade to the next tier:
+    let mut after = e.clone();
+    after.tier_id = up.id;
+    let (subject, text) = backend::templates::compose(&app.db, &after, "tier_upgraded", app.clock.now(), |_| {}).await.unwrap();
+    assert_eq!(subject, format!("{}, welcome to {}", p.name, up.name));
+    assert!(text.starts_with("Your rate is now") && !text.contains("{{"), "{text}");
+    outbox::queue(&app.db, app.clock.now(), NewEmail { account_id: 1, program_id: Some(1), partner_id: Some(p.id), kind: "tier_upgraded", to: &p.email, subject: subject.clone(), text, dedupe_key: None }).await.unwrap();
+    mail::deliver(&app.db, &cfg, app.clock.now() + Duration::seconds(5)).await.unwrap();
+    let got = sink.containing(&format!("Subject: {subject}"));
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("Northwind Inc., 1 Harbour Road"), "the footer arrives: {}", got[0]);
+
+    // Unknown variables are refused and the saved wording stays.
+    let res = app.call_json(&manager, "templates/save", save("Hi {{partner}}", "x")).await;
+    assert_eq!(res.status(), 422);
+    let page: models::TemplatesPage = app.call(&manager, "templates/page", &[("program_id", "1")]).await.json().await.unwrap();
+    let t = page.templates.iter().find(|t| t.kind == "tier_upgraded").unwrap();
+    assert!(t.customized && t.subject == "{{partner_name}}, welcome to {{tier}}");
+    // Saving the built-in wording returns to it.
+    let (_, _, ds, dbody) = backend::templates::KINDS.iter().find(|k| k.0 == "tier_upgraded").unwrap();
+    assert_eq!(app.call_json(&manager, "templates/save", save(ds, dbody)).await.status(), 200);
+    let page: models::TemplatesPage = app.call(&manager, "templates/page", &[("program_id", "1")]).await.json().await.unwrap();
+    assert!(!page.templates.iter().find(|t| t.kind == "tier_upgraded").unwrap().customized);
+});

@@ -132,7 +132,7 @@ on_both!(payout_batches_pay_approved_net_per_partner_and_refunds_after_payout_ca
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("batch_id,partner_id,partner_name,partner_email,company,amount,currency\r\n"));
+    assert!(text.starts_with("batch_id,partner_id,partner_name,partner_email,company,amount,currency,payout_method,payout_account\r\n"));
     assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formula neutralised and quoted: {text}");
     assert!(text.contains(",30.00,USD\r\n"));
     let manager = app.login(MANAGER).await;

@@ -201,8 +201,9 @@ on_both!(a_partner_user_reaches_only_its_own_data, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let ava = app.login(PARTNER).await;
     let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
-    // Another partner of the same account, with a link of its own.
-    let other = partner::Entity::find().filter(partner::Column::Id.ne(ava_id)).order_by_asc(partner::Column::Id).one(&app.db).await.unwrap().unwrap();
+    // Another (active) partner of the same account, with a link of its own.
+    let other_e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.ne(ava_id)).filter(enrollment::Column::Status.eq("active")).order_by_asc(enrollment::Column::PartnerId).one(&app.db).await.unwrap().unwrap();
+    let other = partner::Entity::find_by_id(other_e.partner_id).one(&app.db).await.unwrap().unwrap();
     let manager = app.login(MANAGER).await;
     let res = app.call(&manager, "links/create", &[("partner_id", &other.id.to_string()), ("program_id", "1")]).await;
     assert_eq!(res.status(), 200);
@@ -344,4 +345,151 @@ on_both!(tier_progress_says_exactly_what_is_missing, |b: Backend| async move {
     let t = dash(c.clone()).await;
     assert_eq!(t.missing.as_deref(), Some("3 more conversions within the last 60 days to reach Silver"));
     assert_eq!((t.missing_conversions, t.percent), (3, 40));
+});
+
+/// A multipart upload of `bytes` as `name` to `/portal/documents`; returns the status and where it sends the browser.
+async fn upload(app: &TestApp, c: &reqwest::Client, name: &str, bytes: Vec<u8>) -> (u16, String) {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    let res = c.post(app.url("/portal/documents")).header("origin", &app.base).multipart(form).send().await.unwrap();
+    let to = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (res.status().as_u16(), to)
+}
+
+on_both!(profile_payout_details_and_tax_documents_make_a_partner_compliant_within_the_limits, |b: Backend| async move {
+    use backend::entities::partner_document;
+    let app = TestApp::with_demo(b).await;
+    let ava = app.login(PARTNER).await;
+    let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
+    let profile: models::PortalProfile = app.call(&ava, "portal/profile", &[]).await.json().await.unwrap();
+    assert!(!profile.compliance.complete);
+    let mut details = profile.details.clone();
+
+    // Bad details are refused, naming the field, and nothing changes.
+    for (field, value) in [("payout_account", "not-an-email"), ("country", "Germany"), ("website", "trailnotes")] {
+        let mut bad = details.clone();
+        bad.payout_method = "paypal".into();
+        bad.payout_account = "ava@pay.example".into();
+        match field {
+            "payout_account" => bad.payout_account = value.into(),
+            "country" => bad.country = value.into(),
+            _ => bad.website = value.into(),
+        }
+        let res = app.call_json(&ava, "portal/update_profile", json!({"input": bad})).await;
+        assert_eq!(res.status(), 422, "{field}");
+        assert!(res.text().await.unwrap().contains(field), "{field} named");
+    }
+    assert!(partner::Entity::find_by_id(ava_id).one(&app.db).await.unwrap().unwrap().payout_method.is_none());
+    details.payout_method = "paypal".into();
+    details.payout_account = "ava@pay.example".into();
+    details.phone = "+1 555 0100".into();
+    assert_eq!(app.call_json(&ava, "portal/update_profile", json!({"input": details})).await.status(), 200);
+    let p = partner::Entity::find_by_id(ava_id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!((p.payout_method.as_deref(), p.payout_account.as_deref()), (Some("paypal"), Some("ava@pay.example")));
+
+    // Uploads: outside the limits nothing is stored.
+    let docs = || async { partner_document::Entity::find().filter(partner_document::Column::PartnerId.eq(ava_id)).count(&app.db).await.unwrap() };
+    let (status, to) = upload(&app, &ava, "w9.exe", b"MZ\x90\x00 not a pdf".to_vec()).await;
+    assert_eq!(status, 303);
+    assert!(to.contains("error=") && to.contains("PDF"), "{to}");
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(backend::compliance::MAX_DOCUMENT_BYTES + 1, b'0');
+    let (status, to) = upload(&app, &ava, "huge.pdf", big).await;
+    assert!(status == 413 || to.contains("error="), "oversized refused: {status} {to}");
+    let (status, to) = upload(&app, &ava, "empty.pdf", Vec::new()).await;
+    assert!(to.contains("error="), "{status} {to}");
+    assert_eq!(docs().await, 0, "nothing stored from refused uploads");
+    // A team member cannot upload in a partner's name.
+    let manager = app.login(MANAGER).await;
+    assert_eq!(upload(&app, &manager, "w9.pdf", b"%PDF-1.7 team".to_vec()).await.0, 403);
+
+    let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+    let (status, to) = upload(&app, &ava, "../W-9 form.pdf", pdf.clone()).await;
+    assert_eq!((status, to.as_str()), (303, "/portal/profile?uploaded=1"));
+    assert_eq!(docs().await, 1);
+    let profile: models::PortalProfile = app.call(&ava, "portal/profile", &[]).await.json().await.unwrap();
+    let doc = &profile.documents[0];
+    assert_eq!((doc.filename.as_str(), doc.status.as_str()), ("W-9 form.pdf", "received"));
+    assert_eq!(profile.compliance.summary, "Tax document under review");
+    // The partner and the team can download it; another partner cannot.
+    let got = ava.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap();
+    assert_eq!(got.headers()["content-type"], "application/pdf");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(manager.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap().status(), 200);
+    let other_user = "other.partner@partners.example";
+    let res = app.call_json(&manager, "partners/create", json!({"email": other_user, "fields": {"name": "Other Partner"}, "program_id": 1})).await;
+    let other_pid: i64 = res.json().await.unwrap();
+    backend::accounts::create_user(&app.db, &app.clock, 1, backend::accounts::NewUser { email: other_user, name: None, password: backend::demo::DEMO_PASSWORD, roles: &[], partner_id: Some(other_pid) }).await.unwrap();
+    let other = app.login(other_user).await;
+    assert_eq!(other.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap().status(), 404);
+    let theirs: models::PortalProfile = app.call(&other, "portal/profile", &[]).await.json().await.unwrap();
+    assert!(theirs.documents.is_empty() && theirs.partner_id == other_pid);
+
+    // Rejecting needs a reason; accepting makes the partner compliant, and health counts it.
+    let analyst = app.login("analyst@demo.trellis.dev").await;
+    assert_eq!(app.call(&analyst, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "true")]).await.status(), 403);
+    assert_eq!(app.call(&manager, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "false")]).await.status(), 422);
+    assert_eq!(app.call(&manager, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "true")]).await.status(), 200);
+    let card: models::PortalProfile = app.call(&manager, "partners/compliance", &[("id", &ava_id.to_string())]).await.json().await.unwrap();
+    assert!(card.compliance.complete, "{:?}", card.compliance);
+    assert!(card.details.payout_account.starts_with("••••"), "masked for a program manager");
+    backend::health::refresh(&app.db, app.clock.now()).await.unwrap();
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(ava_id)).one(&app.db).await.unwrap().unwrap();
+    let h = backend::entities::health_score::Entity::find().filter(backend::entities::health_score::Column::EnrollmentId.eq(e.id)).one(&app.db).await.unwrap().unwrap();
+    assert!(h.parts.contains("tax document on file"), "{}", h.parts);
+});
+
+on_both!(a_partner_lists_filters_and_exports_only_its_own_conversions_and_sees_its_payouts, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let ava = app.login(PARTNER).await;
+    let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let other = enrollment::Entity::find().filter(enrollment::Column::PartnerId.ne(ava_id)).filter(enrollment::Column::ProgramId.eq(1)).filter(enrollment::Column::Status.eq("active")).one(&app.db).await.unwrap().unwrap();
+    for (ext, pid) in [("mine-1", ava_id), ("mine-2", ava_id), ("theirs-1", other.partner_id)] {
+        let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
+            .json(&json!({"program_id": 1, "external_id": ext, "amount": "50.00", "partner_id": pid})).send().await.unwrap();
+        assert!(res.status().is_success());
+    }
+    let all: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {}})).await.json().await.unwrap();
+    assert!(all.rows.iter().any(|r| r.reference == "mine-1") && all.rows.iter().all(|r| r.reference != "theirs-1"));
+    let pending: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {"status": "pending"}})).await.json().await.unwrap();
+    assert!(pending.rows.iter().all(|r| r.status == "pending") && pending.total >= 2);
+    let today = app.clock.now().format("%Y-%m-%d").to_string();
+    let today_only: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {"from": today, "to": today}})).await.json().await.unwrap();
+    assert!(today_only.rows.iter().all(|r| r.date == today));
+    assert_eq!(app.call_json(&ava, "portal/conversions", json!({"filter": {"from": "yesterday"}})).await.status(), 422);
+    assert_eq!(app.call_json(&ava, "portal/conversions", json!({"filter": {"status": "lost"}})).await.status(), 422);
+    let csv = ava.get(app.url(&format!("/portal/conversions.csv?status=pending&from={today}"))).send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("id,date,program,reference,amount,commission,commission_status,conversion_status\r\n"));
+    assert!(text.contains("mine-2") && !text.contains("theirs-1"));
+    let manager = app.login(MANAGER).await;
+    assert_eq!(manager.get(app.url("/portal/conversions.csv")).send().await.unwrap().status(), 403, "team members have their own exports");
+    // Payouts: once the hold period is over and finance approves, a batch shows in the history.
+    let finance = app.login(ADMIN).await;
+    backend::entities::ledger_entry::Entity::update_many()
+        .col_expr(backend::entities::ledger_entry::Column::CreatedAt, sea_orm::sea_query::Expr::value(app.clock.now() - chrono::Duration::days(90)))
+        .filter(backend::entities::ledger_entry::Column::PartnerId.eq(ava_id))
+        .exec(&app.db).await.unwrap();
+    let ids: Vec<i64> = backend::entities::ledger_entry::Entity::find()
+        .filter(backend::entities::ledger_entry::Column::PartnerId.eq(ava_id))
+        .filter(backend::entities::ledger_entry::Column::Status.eq("pending"))
+        .all(&app.db).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(app.call_json(&finance, "finance/approve", json!({"ids": ids})).await.status(), 200);
+    let res = app.call(&finance, "finance/create_batch", &[("program_id", "1")]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let payouts: Vec<models::PortalPayoutRow> = app.call(&ava, "portal/payouts", &[]).await.json().await.unwrap();
+    assert!(!payouts.is_empty() && payouts[0].status == "processing", "{payouts:?}");
+});
+
+on_both!(a_pending_partner_cannot_create_links, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let manager = app.login(MANAGER).await;
+    let res = app.call_json(&manager, "partners/create", json!({"email": "pending.one@partners.example", "fields": {"name": "Pending One"}, "program_id": 1})).await;
+    let pid: i64 = res.json().await.unwrap();
+    let before = backend::entities::link::Entity::find().count(&app.db).await.unwrap();
+    let res = app.call(&manager, "links/create", &[("partner_id", &pid.to_string()), ("program_id", "1")]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("pending"));
+    assert_eq!(backend::entities::link::Entity::find().count(&app.db).await.unwrap(), before);
 });

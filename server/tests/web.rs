@@ -72,6 +72,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
     let allowed = |path: &str, who: &str| -> bool {
         match path {
             "/api/me" | "/api/logout" | "/api/login" => true,
+            "/api/partners/review_document" => matches!(who, "admin" | "program_manager" | "finance_approver"),
+            "/api/partners/compliance" => who != "partner",
             "/api/directory" | "/api/conversions/detail" | "/api/links/list" | "/api/tiers/rules" | "/api/tiers/simulate" | "/api/partners/profile"
             | "/api/segments/list" | "/api/fields/list" | "/api/partners/timeline" | "/api/partners/note" => who != "partner",
             "/api/directory/bulk" | "/api/segments/save" | "/api/partners/create" | "/api/partners/update" | "/api/partners/enrollment" => {
@@ -88,6 +90,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
             p if p.starts_with("/api/messages/") => true,
             "/api/broadcasts/send" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/broadcasts/") => who != "partner",
+            "/api/templates/save" | "/api/templates/footer" | "/api/sequences/save" => matches!(who, "admin" | "program_manager"),
+            p if p.starts_with("/api/templates/") || p.starts_with("/api/sequences/") => who != "partner",
             p if p.starts_with("/api/profile/") => who != "partner",
             "/api/settings/programs" | "/api/settings/update_program" => matches!(who, "admin" | "program_manager"),
             p if p.starts_with("/api/settings/") => who == "admin",

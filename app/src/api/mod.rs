@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod comms;
 pub mod conversions;
 pub mod directory;
 pub mod finance;

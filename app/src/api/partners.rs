@@ -62,3 +62,19 @@ pub async fn change_enrollment(partner_id: i64, program_id: i64, what: String, v
     let out = backend::partners::change_enrollment(&ctx.db, ctx.clock.now(), &actor, partner_id, program_id, &change).await.map_err(fail)?;
     Ok(out == Outcome::Changed)
 }
+
+/// A partner's compliance card: payout details, documents and their review state.
+#[server(endpoint = "partners/compliance")]
+pub async fn load_compliance(id: i64) -> Result<models::PortalProfile, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Team).await?;
+    backend::compliance::profile(&ctx.db, &actor, id).await.map_err(fail)
+}
+
+/// Accepts or rejects (with a note) a partner's tax document.
+#[server(endpoint = "partners/review_document")]
+pub async fn review_document(id: i64, accept: bool, note: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover, models::Role::ProgramManager])).await?;
+    backend::compliance::review(&ctx.db, ctx.clock.now(), &actor, id, accept, note.as_deref()).await.map_err(fail)
+}

@@ -59,3 +59,36 @@ pub async fn load_portal_dashboard(days: i64) -> Result<models::PortalDashboard,
     let (ctx, actor) = guard(Need::Partner).await?;
     backend::portal::dashboard(&ctx.db, &actor, ctx.clock.now(), days).await.map_err(fail)
 }
+
+/// The signed-in partner's profile: details, payout details, documents and compliance.
+#[server(endpoint = "portal/profile")]
+pub async fn load_my_profile() -> Result<models::PortalProfile, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Partner).await?;
+    let partner_id = actor.require_partner().map_err(fail)?;
+    backend::compliance::profile(&ctx.db, &actor, partner_id).await.map_err(fail)
+}
+
+/// The signed-in partner changes its contact and payout details.
+#[server(endpoint = "portal/update_profile", input = leptos::server_fn::codec::Json)]
+pub async fn update_my_profile(input: models::ProfileInput) -> Result<(), AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Partner).await?;
+    backend::compliance::update(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+}
+
+/// A page of the signed-in partner's conversions (filters: program, commission status, days).
+#[server(endpoint = "portal/conversions", input = leptos::server_fn::codec::Json)]
+pub async fn load_my_conversions(filter: models::ConversionFilter) -> Result<models::PortalConversions, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Partner).await?;
+    backend::portal::conversions(&ctx.db, &actor, &filter).await.map_err(fail)
+}
+
+/// The signed-in partner's payout history.
+#[server(endpoint = "portal/payouts")]
+pub async fn load_my_payouts() -> Result<Vec<models::PortalPayoutRow>, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Partner).await?;
+    backend::portal::payouts(&ctx.db, &actor).await.map_err(fail)
+}

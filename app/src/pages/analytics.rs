@@ -313,6 +313,32 @@ pub fn AnalyticsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </section> }.into_any()}
+                        {view! { <section class="card an-section an-broadcasts">
+                            <div class="an-table-head">
+                                <h2>"Broadcasts"</h2>
+                                <a class="an-dl noprint" href="/communication?view=broadcasts">"All broadcasts"</a>
+                            </div>
+                            {if d.broadcasts.is_empty() {
+                                view! { <p class="muted">"No broadcast sent in this window."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="an-table">
+                                        <thead><tr><th>"Broadcast"</th><th class="num">"Sent"</th><th class="num">"Delivered"</th><th class="num">"Opened"</th><th class="num">"Open rate"</th></tr></thead>
+                                        <tbody>
+                                            {d.broadcasts.iter().map(|b| view! {
+                                                <tr>
+                                                    <td>{b.subject.clone()}<div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
+                                                    <td class="num">{b.recipients}</td>
+                                                    <td class="num">{b.delivered}</td>
+                                                    <td class="num">{b.opened}</td>
+                                                    <td class="num">{b.open_rate.clone()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section> }.into_any()}
                     }.into_any()
                 })}
             </Suspense>

@@ -3,30 +3,42 @@
 
 use crate::api::messages::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
 use crate::components::{ErrorNote, PortalShell, TeamShell};
+use crate::pages::sequences::{Sequences, Templates};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-/// `/communication`: the team's conversations with partners, and broadcasts
-/// (`?view=broadcasts`).
+/// `/communication`: the team's conversations with partners, broadcasts (`?view=broadcasts`),
+/// sequences (`?view=sequences`) and templates (`?view=templates`).
 #[component]
 pub fn CommunicationPage() -> impl IntoView {
     let query = use_query_map();
-    let broadcasts = Memo::new(move |_| query.read().get("view").as_deref() == Some("broadcasts"));
+    let view_name = Memo::new(move |_| query.read().get("view").unwrap_or_default());
+    let tab = move |name: &'static str, label: &'static str| {
+        let href = if name.is_empty() { "/communication".to_string() } else { format!("/communication?view={name}") };
+        view! { <a class="tab" href=href class:active=move || view_name.read().as_str() == name>{label}</a> }
+    };
     view! {
         <TeamShell>
             <Title text="Communication"/>
             <header class="page-head">
                 <div>
                     <h1>"Communication"</h1>
-                    <p class="muted">"Conversations with partners (start one from a partner's profile: Message) and broadcasts to a segment or a program."</p>
+                    <p class="muted">"Conversations with partners (start one from a partner's profile: Message), broadcasts to a segment or a program, automated sequences and each program's email templates."</p>
                 </div>
             </header>
             <nav class="tabs">
-                <a class="tab" href="/communication" class:active=move || !broadcasts.get()>"Messages"</a>
-                <a class="tab" href="/communication?view=broadcasts" class:active=move || broadcasts.get()>"Broadcasts"</a>
+                {tab("", "Messages")}
+                {tab("broadcasts", "Broadcasts")}
+                {tab("sequences", "Sequences")}
+                {tab("templates", "Templates")}
             </nav>
-            {move || if broadcasts.get() { view! { <Broadcasts/> }.into_any() } else { view! { <Messenger team=true/> }.into_any() }}
+            {move || match view_name.get().as_str() {
+                "broadcasts" => view! { <Broadcasts/> }.into_any(),
+                "sequences" => view! { <Sequences/> }.into_any(),
+                "templates" => view! { <Templates/> }.into_any(),
+                _ => view! { <Messenger team=true/> }.into_any(),
+            }}
         </TeamShell>
     }
 }
@@ -90,7 +102,7 @@ fn Broadcasts() -> impl IntoView {
                                 <label>"Subject"<input type="text" aria-label="Subject" maxlength="200" prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev))/></label>
                                 <label>"Message"
                                     <textarea rows="6" aria-label="Message" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
-                                    <span class="sub">"{{name}} and {{program}} are replaced for each partner. A plain-text and a branded HTML email are sent, with an unsubscribe link."</span>
+                                    <span class="sub">"Variables such as {{name}}, {{program}}, {{tier}} or {{link}} are filled for each partner (all of them: Templates tab). A plain-text and a branded HTML email are sent, with an unsubscribe link."</span>
                                 </label>
                                 <div class="actions">
                                     <button class="btn btn-primary" disabled=move || send.pending().get() || audience.read().is_empty() on:click=move |_| {

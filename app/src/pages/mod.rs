@@ -11,7 +11,9 @@ mod login;
 mod messages;
 mod partner;
 mod portal;
+mod portal_account;
 mod segments;
+mod sequences;
 mod settings;
 mod tiers;
 
@@ -26,6 +28,7 @@ pub use login::LoginPage;
 pub use messages::{CommunicationPage, PortalMessagesPage};
 pub use partner::{NewPartnerPage, PartnerPage};
 pub use portal::PortalPage;
+pub use portal_account::{PortalEarningsPage, PortalProfilePage};
 pub use segments::{FieldsPage, SegmentsPage};
 pub use settings::SettingsPage;
 pub use tiers::TiersPage;

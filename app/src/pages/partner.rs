@@ -2,7 +2,7 @@
 //! their lifecycle (status, tier, commission), notes, and the activity timeline with filter,
 //! search, paging and CSV export. Also the "add partner" form.
 
-use crate::api::partners::{load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, UpdatePartner};
+use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
 use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
 use crate::pages::directory::HealthPill;
 use leptos::prelude::*;
@@ -24,6 +24,8 @@ pub fn PartnerPage() -> impl IntoView {
     let update = ServerAction::<UpdatePartner>::new();
     let change = ServerAction::<ChangeEnrollment>::new();
     let note = ServerAction::<AddNote>::new();
+    let review = ServerAction::<ReviewDocument>::new();
+    let compliance = Resource::new(move || (id.get(), review.version().get()), |(id, _)| load_compliance(id));
     let data = Resource::new(move || (id.get(), update.version().get(), change.version().get()), |(id, _, _)| load_profile(id, None, None));
     let timeline = Resource::new(
         move || (id.get(), kind.get(), q.get(), page.get(), note.version().get(), update.version().get(), change.version().get()),
@@ -37,6 +39,14 @@ pub fn PartnerPage() -> impl IntoView {
                     match data.await {
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                         Ok(p) => view! { <Profile p update change/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match compliance.await {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(c) => view! { <ComplianceCard c review/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -101,6 +111,51 @@ pub fn PartnerPage() -> impl IntoView {
                 })}
             </Transition>
         </TeamShell>
+    }
+}
+
+/// Payout details, tax documents (to download, accept or reject) and the compliance status.
+#[component]
+fn ComplianceCard(c: models::PortalProfile, review: ServerAction<ReviewDocument>) -> impl IntoView {
+    let method = c.payout_methods.iter().find(|m| m.0 == c.details.payout_method).map(|m| m.1.clone()).unwrap_or_else(|| "not set".into());
+    let can_review = c.can_review;
+    view! {
+        <section class=format!("card compliance {}", if c.compliance.complete { "ok" } else { "todo" }) aria-label="Compliance">
+            <h2>"Compliance: " <span class="compliance-summary">{c.compliance.summary.clone()}</span></h2>
+            <dl class="facts">
+                <div><dt>"Payout method"</dt><dd>{method}</dd></div>
+                <div><dt>"Payout account"</dt><dd>{if c.details.payout_account.is_empty() { "—".to_string() } else { c.details.payout_account.clone() }}</dd></div>
+                <div><dt>"Tax ID"</dt><dd>{if c.details.tax_id.is_empty() { "—".to_string() } else { c.details.tax_id.clone() }}</dd></div>
+            </dl>
+            {if c.documents.is_empty() {
+                view! { <p class="muted">"No tax document uploaded yet (partners upload them in the portal's Profile page)."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="doc-list">
+                        {c.documents.into_iter().map(|d| {
+                            let note = RwSignal::new(String::new());
+                            let id = d.id;
+                            view! {
+                                <li>
+                                    <a href=format!("/documents/{}", d.id) rel="external">{d.filename}</a>
+                                    <span class="sub">{format!(" · {} · {}", d.size, d.uploaded)}</span>
+                                    " "<span class=format!("badge doc-{}", d.status)>{d.status.clone()}</span>
+                                    {d.note.map(|n| view! { <div class="sub">{n}</div> })}
+                                    {(can_review && d.status == "received").then(|| view! {
+                                        <div class="review">
+                                            <input type="text" placeholder="Reason (to reject)" aria-label="Reason" prop:value=note on:input=move |ev| note.set(event_target_value(&ev))/>
+                                            <button class="btn btn-small btn-primary" on:click=move |_| { review.dispatch(ReviewDocument { id, accept: true, note: None }); }>"Accept"</button>
+                                            <button class="btn btn-small" on:click=move |_| { review.dispatch(ReviewDocument { id, accept: false, note: Some(note.get_untracked()) }); }>"Reject"</button>
+                                        </div>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {move || review.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+        </section>
     }
 }
 

@@ -36,3 +36,8 @@ pub mod message;
 pub mod message_thread;
 pub mod broadcast;
 pub mod portal_application;
+pub mod email_template;
+pub mod sequence;
+pub mod sequence_step;
+pub mod sequence_run;
+pub mod partner_document;

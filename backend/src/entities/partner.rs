@@ -21,6 +21,11 @@ pub struct Model {
     pub custom: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `paypal`, `bank_transfer` or `wise`.
+    pub payout_method: Option<String>,
+    /// The PayPal/Wise address or the IBAN/account number.
+    pub payout_account: Option<String>,
+    pub tax_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,8 @@ pub struct Model {
     pub health_weights: Option<String>,
     /// Shown on the portal and in emails.
     pub logo_url: Option<String>,
+    /// Extra footer line of the program's emails (postal address, legal note).
+    pub email_footer: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
