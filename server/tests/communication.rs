@@ -509,3 +509,55 @@ on_both!(program_templates_word_system_emails_with_variables_and_preview_with_a_
     let page: models::TemplatesPage = app.call(&manager, "templates/page", &[("program_id", "1")]).await.json().await.unwrap();
     assert!(!page.templates.iter().find(|t| t.kind == "tier_upgraded").unwrap().customized);
 });
+
+on_both!(every_trigger_enters_its_sequences_once_per_occurrence, |b: Backend| async move {
+    use backend::entities::sequence_run;
+    let app = TestApp::with_demo(b).await;
+    let manager_actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let now = app.clock.now();
+    let mut ids = std::collections::BTreeMap::new();
+    for (trigger, _) in backend::sequences::TRIGGERS {
+        let input = models::SequenceInput {
+            id: None,
+            program_id: 1,
+            name: format!("On {trigger}"),
+            trigger: trigger.to_string(),
+            stop_on_conversion: false,
+            active: true,
+            steps: vec![models::SequenceStepInput { delay_hours: 0, subject: format!("{trigger} for {{{{partner_name}}}}"), body: "{{tier}}".into() }],
+        };
+        ids.insert(*trigger, backend::sequences::save(&app.db, now, &manager_actor, &input).await.unwrap());
+    }
+    let manager = app.login("manager@demo.trellis.dev").await;
+    let pid = approved_partner(&app, &manager, "triggers@partners.example", "Trigger Tess").await;
+    let runs = |trigger: &'static str| {
+        let (db, seq) = (app.db.clone(), ids[trigger]);
+        async move {
+            sequence_run::Entity::find().filter(sequence_run::Column::SequenceId.eq(seq)).filter(sequence_run::Column::PartnerId.eq(pid)).count(&db).await.unwrap()
+        }
+    };
+    assert_eq!((runs("enrolled").await, runs("approved").await), (1, 1));
+    assert_eq!(runs("first_conversion").await, 0);
+    // Six conversions: the first enters "first conversion" once; the fifth reaches Silver.
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    for i in 0..6 {
+        let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
+            .json(&serde_json::json!({"program_id": 1, "external_id": format!("trig-{i}"), "amount": "40.00", "partner_id": pid})).send().await.unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+    assert_eq!(runs("first_conversion").await, 1);
+    assert_eq!(runs("tier_upgraded").await, 1, "the upgrade to Silver entered once");
+    // A hundred quiet days later: dormant, and the health score falls below the threshold.
+    let later = now + Duration::days(100);
+    for _ in 0..2 {
+        backend::scheduler::run_once(&app.db, Some("dormant_detection"), later, "t").await.unwrap();
+        backend::health::refresh(&app.db, later).await.unwrap();
+    }
+    assert_eq!(runs("dormant").await, 1);
+    assert_eq!(runs("at_risk").await, 1, "entered once although the score was computed twice");
+    // The steps go out with the partner's data.
+    backend::sequences::advance(&app.db, later + Duration::minutes(1)).await.unwrap();
+    let sent = outbox_email::Entity::find().filter(outbox_email::Column::Kind.eq("sequence")).filter(outbox_email::Column::PartnerId.eq(pid)).all(&app.db).await.unwrap();
+    assert_eq!(sent.len(), 6, "{:?}", sent.iter().map(|e| &e.subject).collect::<Vec<_>>());
+    assert!(sent.iter().all(|e| e.subject.ends_with("for Trigger Tess")));
+});

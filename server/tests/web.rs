@@ -320,7 +320,15 @@ on_both!(partners_create_and_see_their_own_links_only, |b: Backend| async move {
     let manager = app.login(MANAGER).await;
     let team_view: Vec<models::LinkRow> = app.call(&manager, "links/list", &[("partner_id", "1")]).await.json().await.unwrap();
     assert_eq!(team_view, links);
-    let made: String = app.call(&manager, "links/create", &[("partner_id", "2"), ("program_id", "1")]).await.json().await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let active = backend::entities::enrollment::Entity::find()
+        .filter(backend::entities::enrollment::Column::PartnerId.ne(1))
+        .filter(backend::entities::enrollment::Column::Status.eq("active"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let made: String = app.call(&manager, "links/create", &[("partner_id", &active.partner_id.to_string()), ("program_id", "1")]).await.json().await.unwrap();
     assert!(made.contains("/r/"));
 });
 
