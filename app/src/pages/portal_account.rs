@@ -90,11 +90,11 @@ pub fn PortalEarningsPage() -> impl IntoView {
                                                 <tbody>
                                                     {page.rows.into_iter().map(|r| view! {
                                                         <tr>
-                                                            <td>{r.date}<div class="sub">{r.program}</div></td>
-                                                            <td class="sub">{r.reference}{(r.conversion_status == "refunded").then_some(" · refunded")}</td>
-                                                            <td class="num right">{r.amount}</td>
-                                                            <td class="num right">{r.commission}</td>
-                                                            <td><span class=format!("badge ledger-{}", r.status)>{r.status.clone()}</span></td>
+                                                            <td data-label="Date">{r.date}<div class="sub">{r.program}</div></td>
+                                                            <td data-label="Order" class="sub">{r.reference}{(r.conversion_status == "refunded").then_some(" · refunded")}</td>
+                                                            <td data-label="Amount" class="num right">{r.amount}</td>
+                                                            <td data-label="Commission" class="num right">{r.commission}</td>
+                                                            <td data-label="Status"><span class=format!("badge ledger-{}", r.status)>{r.status.clone()}</span></td>
                                                         </tr>
                                                     }).collect_view()}
                                                 </tbody>
@@ -129,10 +129,10 @@ pub fn PortalEarningsPage() -> impl IntoView {
                                             let class = format!("badge ledger-{}", if r.status == "paid" { "paid" } else { "approved" });
                                             view! {
                                             <tr>
-                                                <td>{format!("#{} · {}", r.batch_id, r.created)}</td>
-                                                <td>{r.program}</td>
-                                                <td class="num right">{r.amount}</td>
-                                                <td><span class=class>{r.paid.map(|p| format!("paid {p}")).unwrap_or(r.status)}</span></td>
+                                                <td data-label="Payout">{format!("#{} · {}", r.batch_id, r.created)}</td>
+                                                <td data-label="Program">{r.program}</td>
+                                                <td data-label="Amount" class="num right">{r.amount}</td>
+                                                <td data-label="Status"><span class=class>{r.paid.map(|p| format!("paid {p}")).unwrap_or(r.status)}</span></td>
                                             </tr>
                                         }}).collect_view()}
                                     </tbody>
@@ -169,7 +169,7 @@ pub fn PortalProfilePage() -> impl IntoView {
                             let form = RwSignal::new(p.details.clone());
                             let field = move |label: &'static str, get: fn(&ProfileInput) -> String, set: fn(&mut ProfileInput, String), kind: &'static str| view! {
                                 <label>{label}
-                                    <input type=kind aria-label=label prop:value=move || form.with(get) on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
+                                    <input type=kind aria-label=label value=form.with_untracked(get) on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
                                 </label>
                             };
                             view! {

@@ -96,7 +96,9 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(new_id)) = save.value().get() {
             if id.is_none() {
-                navigate(&format!("/communication?view=sequences&seq={new_id}"), Default::default());
+                // After the action has finished notifying: navigating disposes this editor.
+                let navigate = navigate.clone();
+                set_timeout(move || navigate(&format!("/communication?view=sequences&seq={new_id}"), Default::default()), std::time::Duration::ZERO);
             }
         }
     });
@@ -127,7 +129,7 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                         <h2>{if id.is_some() { "Sequence" } else { "New sequence" }}</h2>
                         <div class="form-grid">
                             <label>"Name"
-                                <input type="text" aria-label="Name" maxlength="120" prop:value=form.get_untracked().name
+                                <input type="text" aria-label="Name" maxlength="120" value=form.get_untracked().name
                                     on:input=move |ev| form.update_untracked(|f| f.name = event_target_value(&ev))/>
                             </label>
                             <label>"Program"
@@ -150,10 +152,10 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                             </label>
                         </div>
                         <div class="checks">
-                            <label class="check"><input type="checkbox" aria-label="Stop when the partner converts" prop:checked=form.get_untracked().stop_on_conversion
+                            <label class="check"><input type="checkbox" aria-label="Stop when the partner converts" checked=form.get_untracked().stop_on_conversion
                                 on:change=move |ev| form.update_untracked(|f| f.stop_on_conversion = event_target_checked(&ev))/>
                                 "Stop when the partner converts"</label>
-                            <label class="check"><input type="checkbox" aria-label="Active" prop:checked=form.get_untracked().active
+                            <label class="check"><input type="checkbox" aria-label="Active" checked=form.get_untracked().active
                                 on:change=move |ev| form.update_untracked(|f| f.active = event_target_checked(&ev))/>
                                 "Active (paused sequences take no one and send nothing)"</label>
                         </div>
@@ -168,7 +170,7 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                                         <div class="step-head">
                                             <strong>{format!("Email {}", i + 1)}</strong>
                                             <label class="inline">"sent"
-                                                <input type="number" min="0" max="8760" class="hours" aria-label=format!("Delay of email {}", i + 1) prop:value=st.delay_hours.to_string()
+                                                <input type="number" min="0" max="8760" class="hours" aria-label=format!("Delay of email {}", i + 1) value=st.delay_hours.to_string()
                                                     on:input=move |ev| form.update_untracked(|f| f.steps[i].delay_hours = event_target_value(&ev).parse().unwrap_or(0))/>
                                                 {if i == 0 { "hours after the trigger" } else { "hours after the previous email" }}
                                             </label>
@@ -177,10 +179,10 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                                                 steps_version.update(|v| *v += 1);
                                             }>"Remove"</button>
                                         </div>
-                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of email {}", i + 1) prop:value=st.subject
+                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of email {}", i + 1) value=st.subject
                                             on:input=move |ev| form.update_untracked(|f| f.steps[i].subject = event_target_value(&ev))/></label>
-                                        <label>"Text"<textarea rows="5" aria-label=format!("Text of email {}", i + 1) prop:value=st.body
-                                            on:input=move |ev| form.update_untracked(|f| f.steps[i].body = event_target_value(&ev))></textarea></label>
+                                        <label>"Text"<textarea rows="5" aria-label=format!("Text of email {}", i + 1)
+                                            on:input=move |ev| form.update_untracked(|f| f.steps[i].body = event_target_value(&ev))>{st.body}</textarea></label>
                                     </li>
                                 }).collect_view()
                             }}
@@ -267,7 +269,7 @@ pub fn Templates() -> impl IntoView {
                                     </label>
                                 </div>
                                 <label>"Footer of every email (address, legal note)"
-                                    <input type="text" maxlength="500" aria-label="Footer" prop:value=footer on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
+                                    <input type="text" maxlength="500" aria-label="Footer" value=page.footer.clone() on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
                                 </label>
                                 {can_edit.then(|| view! {
                                     <div class="actions">
@@ -291,8 +293,8 @@ pub fn Templates() -> impl IntoView {
                                     <section class="card template" data-kind=t.kind.clone()>
                                         <h3>{t.label.clone()}</h3>
                                         <p class="sub">{if t.customized { format!("Changed by {}", t.updated.clone().unwrap_or_default()) } else { "Built-in wording".to_string() }}</p>
-                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
-                                        <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) prop:value=body on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit></textarea></label>
+                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) value=t.subject.clone() on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
+                                        <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit>{t.body.clone()}</textarea></label>
                                         <div class="actions">
                                             <button class="btn" type="button" on:click=move |_| {
                                                 preview.dispatch(PreviewTemplate { input: PreviewInput { program_id: pid, partner_id: partner.get_untracked(), subject: subject.get_untracked(), body: body.get_untracked() } });
