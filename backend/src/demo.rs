@@ -408,6 +408,39 @@ async fn seed_sequences(db: &DatabaseConnection, now: chrono::DateTime<chrono::U
     }
     crate::sequences::advance(db, start + Duration::minutes(1)).await?;
     crate::sequences::advance(db, start + Duration::hours(49)).await?;
+
+    // A broadcast sent a week ago, delivered, and opened by about two in five.
+    let sent = now - Duration::days(7);
+    let id = crate::broadcasts::create(db, sent, &manager, &models::BroadcastInput {
+        segment_id: None,
+        program_id: Some(program_id),
+        subject: "Holiday gear guide: 15% for your readers".into(),
+        body: "Hi {{name}},\n\nOur holiday gear guide is live, with a 15% code for your readers until December 24. Your link: {{link}}".into(),
+        send_at: None,
+    })
+    .await?;
+    use crate::entities::outbox_email;
+    use sea_orm::sea_query::Expr;
+    let emails: Vec<i64> = outbox_email::Entity::find()
+        .select_only()
+        .column(outbox_email::Column::Id)
+        .filter(outbox_email::Column::BroadcastId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::Status, Expr::value("sent"))
+        .col_expr(outbox_email::Column::SentAt, Expr::value(Some(sent + Duration::minutes(2))))
+        .col_expr(outbox_email::Column::Attempts, Expr::value(1))
+        .filter(outbox_email::Column::BroadcastId.eq(id))
+        .exec(db)
+        .await?;
+    let opened: Vec<i64> = emails.iter().copied().filter(|e| e % 5 < 2).collect();
+    outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::OpenedAt, Expr::value(Some(sent + Duration::hours(3))))
+        .filter(outbox_email::Column::Id.is_in(opened))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
