@@ -260,15 +260,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
-    let programs = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .filter(program::Column::ArchivedAt.is_null())
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs = crate::programs::open_names(db, actor.account_id).await?;
     Ok(BroadcastsPage { items, segments, programs, can_send: actor.has_any(&[Role::ProgramManager]) })
 }
 

@@ -141,6 +141,21 @@ async fn stop_reason(db: &impl ConnectionTrait, s: &sequence::Model, r: &sequenc
     Ok(None)
 }
 
+/// A line on the partner's timeline about run `r`.
+async fn on_timeline(txn: &impl ConnectionTrait, r: &sequence_run::Model, now: DateTime<Utc>, summary: String, data: serde_json::Value) -> Result<()> {
+    timeline::record(txn, Event {
+        account_id: r.account_id,
+        partner_id: r.partner_id,
+        enrollment_id: Some(r.enrollment_id),
+        kind: "sequence",
+        actor: "system: sequences",
+        summary,
+        data,
+        at: now,
+    })
+    .await
+}
+
 /// The scheduler job: sends every due step of every active sequence, each exactly once, and
 /// stops runs whose stop condition holds.
 pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Report> {
@@ -193,17 +208,7 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 .await?
                 .rows_affected;
             if done == 1 {
-                timeline::record(&txn, Event {
-                    account_id: r.account_id,
-                    partner_id: r.partner_id,
-                    enrollment_id: Some(r.enrollment_id),
-                    kind: "sequence",
-                    actor: "system: sequences",
-                    summary: format!("Left the sequence “{}” after {} of {} emails: {why}", s.name, n, steps.len()),
-                    data: serde_json::json!({"sequence_id": s.id, "stopped": why}),
-                    at: now,
-                })
-                .await?;
+                on_timeline(&txn, &r, now, format!("Left the sequence “{}” after {} of {} emails: {why}", s.name, n, steps.len()), serde_json::json!({"sequence_id": s.id, "stopped": why})).await?;
                 report.changed += 1;
             }
             txn.commit().await?;
@@ -237,17 +242,8 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
             dedupe_key: Some(format!("sequence:{}:{}", r.id, n)),
         })
         .await?;
-        timeline::record(&txn, Event {
-            account_id: r.account_id,
-            partner_id: r.partner_id,
-            enrollment_id: Some(r.enrollment_id),
-            kind: "sequence",
-            actor: "system: sequences",
-            summary: format!("Sequence “{}”: email {} of {} queued, “{subject}”{}", s.name, n + 1, steps.len(), if last { " (last)" } else { "" }),
-            data: serde_json::json!({"sequence_id": s.id, "step": n + 1}),
-            at: now,
-        })
-        .await?;
+        let summary = format!("Sequence “{}”: email {} of {} queued, “{subject}”{}", s.name, n + 1, steps.len(), if last { " (last)" } else { "" });
+        on_timeline(&txn, &r, now, summary, serde_json::json!({"sequence_id": s.id, "step": n + 1})).await?;
         txn.commit().await?;
         report.changed += 1;
     }

@@ -231,15 +231,7 @@ async fn own_program(db: &impl ConnectionTrait, actor: &Actor, program_id: i64) 
 /// The Templates tab for a program (the first one when none is given).
 pub async fn page(db: &DatabaseConnection, actor: &Actor, program_id: Option<i64>) -> Result<TemplatesPage> {
     actor.require_team()?;
-    let programs: Vec<(i64, String)> = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .filter(program::Column::ArchivedAt.is_null())
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs = crate::programs::open_names(db, actor.account_id).await?;
     let pid = match program_id {
         Some(id) => id,
         None => programs.first().map(|p| p.0).ok_or(Error::NotFound("program"))?,
