@@ -11,7 +11,7 @@ use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use models::{Compliance, ComplianceItem, DocumentRow, PortalProfile, ProfileInput, Role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::HashMap;
 
 /// Largest document accepted: 5 MiB.
@@ -253,7 +253,7 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         .take(120)
         .collect();
     let filename = if filename.trim().is_empty() { "document".to_string() } else { filename };
-    let count = doc::Entity::find().filter(doc::Column::PartnerId.eq(p.id)).select_only().column(doc::Column::Id).into_tuple::<i64>().all(db).await?.len() as u64;
+    let count = doc::Entity::find().filter(doc::Column::PartnerId.eq(p.id)).count(db).await?;
     if count >= MAX_DOCUMENTS {
         return Err(Error::invalid("file", format!("you already have {MAX_DOCUMENTS} documents; ask the team to remove old ones")));
     }
