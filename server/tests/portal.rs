@@ -493,3 +493,30 @@ on_both!(a_pending_partner_cannot_create_links, |b: Backend| async move {
     assert!(res.text().await.unwrap().contains("pending"));
     assert_eq!(backend::entities::link::Entity::find().count(&app.db).await.unwrap(), before);
 });
+
+on_both!(another_accounts_team_reaches_no_sequence_template_document_or_compliance_card, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let ava = app.login(PARTNER).await;
+    let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
+    let (status, _) = upload(&app, &ava, "w9.pdf", b"%PDF-1.7\n%%EOF\n".to_vec()).await;
+    assert_eq!(status, 303);
+    let doc = backend::entities::partner_document::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let manager = app.login(MANAGER).await;
+    let seq: i64 = app
+        .call_json(&manager, "sequences/save", json!({"input": {"id": null, "program_id": 1, "name": "Welcome", "trigger": "approved", "stop_on_conversion": false, "active": true,
+            "steps": [{"delay_hours": 0, "subject": "Hi {{partner_name}}", "body": "x"}]}}))
+        .await.json().await.unwrap();
+    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", Some("Other Co")).await.unwrap();
+    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "admin@other.example", name: None, password: backend::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let stranger = app.login("admin@other.example").await;
+    assert_eq!(app.call(&stranger, "sequences/detail", &[("id", &seq.to_string())]).await.status(), 404);
+    let list: models::SequencesPage = app.call(&stranger, "sequences/list", &[]).await.json().await.unwrap();
+    assert!(list.items.is_empty());
+    assert_eq!(app.call(&stranger, "templates/page", &[("program_id", "1")]).await.status(), 404);
+    assert_eq!(app.call_json(&stranger, "templates/save", json!({"input": {"program_id": 1, "kind": "re_engagement", "subject": "x", "body": "y"}})).await.status(), 404);
+    assert_eq!(app.call(&stranger, "partners/compliance", &[("id", &ava_id.to_string())]).await.status(), 404);
+    assert_eq!(app.call(&stranger, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "true")]).await.status(), 404);
+    assert_eq!(stranger.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap().status(), 404);
+    let after = backend::entities::partner_document::Entity::find_by_id(doc.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(after.status, "received", "the stranger changed nothing");
+});
