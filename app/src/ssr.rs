@@ -23,6 +23,8 @@ pub struct AppContext {
     pub clock: Clock,
     /// Base of tracking links.
     pub public_url: String,
+    /// Storage faults of this server (a full disk answers 503 and is logged once per episode).
+    pub storage: std::sync::Arc<backend::storage::StorageHealth>,
 }
 
 /// What a server function requires of the caller.
@@ -103,6 +105,14 @@ pub fn fail(e: backend::Error) -> AppError {
         E::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(format!("{field}: {message}"))),
         E::Conflict(m) => (StatusCode::CONFLICT, AppError::Conflict(m)),
         E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, AppError::RateLimited),
+        E::Db(db) if backend::storage::classify(&db).is_some() => {
+            // Logged once per episode by the storage health, not once per request.
+            let id = correlation_id();
+            if let Some(ctx) = use_context::<AppContext>() {
+                ctx.storage.record_error(&E::Db(db));
+            }
+            (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable(id))
+        }
         E::Db(db) => {
             let id = correlation_id();
             tracing::error!(correlation_id = %id, error = ?db, "database error in server function");
@@ -125,6 +135,9 @@ pub fn fail(e: backend::Error) -> AppError {
     if in_server_fn {
         if let Some(res) = use_context::<ResponseOptions>() {
             res.set_status(status);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(backend::storage::RETRY_AFTER_SECS));
+            }
         }
     }
     err

@@ -1,12 +1,73 @@
-//! Connecting to SQLite or PostgreSQL and applying migrations.
+//! Connecting to SQLite or PostgreSQL, applying migrations, and the rule every write relies on:
+//! a pooled connection is handed out only when it is outside any transaction.
+//!
+//! Why the rule lives in the pool: when SQLite fails a statement or a `COMMIT` with
+//! `SQLITE_FULL` or an I/O error it may roll the whole transaction back by itself, while sqlx
+//! still counts the connection as inside one (its depth is only lowered by a successful
+//! `COMMIT`/`ROLLBACK`, and the `ROLLBACK` that follows now fails: "no transaction is active").
+//! Returned to the pool like that, the connection's next `BEGIN` silently became a
+//! `SAVEPOINT` — a deferred transaction that raced other writers into `database is locked`, and
+//! once a `ROLLBACK TO` had left it open, later "commits" were only `RELEASE`s of nested
+//! savepoints inside a transaction that never committed: answered 201, never stored. So every
+//! connection is checked against the engine's own state when it goes back to the pool and again
+//! before it is handed out, and closed when sqlx and the engine do not both say "no
+//! transaction". A failed `COMMIT` is therefore never followed by a request on a connection whose
+//! state is unknown. PostgreSQL connections get the same check (and sqlx's ping closes one whose
+//! backend was killed).
 
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Pooled connections closed because their transaction state was not clean.
+static DISCARDED: AtomicU64 = AtomicU64::new(0);
+
+/// How many pooled connections were closed (never reused) because they were left inside a
+/// transaction — after a failed `COMMIT`/`ROLLBACK`, or a transaction the engine ended itself.
+pub fn discarded_connections() -> u64 {
+    DISCARDED.load(Ordering::Relaxed)
+}
+
+/// A test hook: caps the SQLite file at a number of pages (`PRAGMA max_page_count`) on every
+/// connection of a pool, so tests can fill the database without root or a small filesystem.
+/// Raising it takes effect the next time a connection is handed out. Zero means no cap.
+#[derive(Debug, Clone, Default)]
+pub struct PageLimit(Arc<AtomicU32>);
+
+impl PageLimit {
+    /// A cap of `pages` pages.
+    pub fn new(pages: u32) -> Self {
+        Self(Arc::new(AtomicU32::new(pages)))
+    }
+
+    /// Changes the cap (SQLite never lowers it below the pages already in use).
+    pub fn set(&self, pages: u32) {
+        self.0.store(pages, Ordering::SeqCst);
+    }
+
+    fn get(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Options of a pool beyond its URL; the defaults are what the server uses.
+#[derive(Debug, Clone, Default)]
+pub struct PoolHooks {
+    /// Tests only: cap the SQLite file's size in pages.
+    pub page_limit: Option<PageLimit>,
+}
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). For SQLite the file's directory is
 /// created and write-ahead logging is switched on so readers never wait for the writer.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    connect_with(url, PoolHooks::default()).await
+}
+
+/// [`connect`] with extra [`PoolHooks`].
+pub async fn connect_with(url: &str, hooks: PoolHooks) -> Result<DatabaseConnection, sea_orm::DbErr> {
     if let Some(path) = sqlite_path(url) {
         if let Some(dir) = std::path::Path::new(&path).parent() {
             if !dir.as_os_str().is_empty() {
@@ -24,14 +85,75 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
         .sqlx_logging(false);
     if url.starts_with("sqlite") {
         opts.max_connections(8);
+        // Per connection (synchronous is not stored in the file, journal_mode is).
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        });
+        let limit = hooks.page_limit.clone();
+        opts.map_sqlx_sqlite_pool_opts(move |p| {
+            let (on_connect, on_acquire) = (limit.clone(), limit.clone());
+            p.after_connect(move |conn, _| {
+                let limit = on_connect.clone();
+                Box::pin(async move { apply_page_limit(conn, limit.as_ref()).await })
+            })
+            .before_acquire(move |conn, _| {
+                let limit = on_acquire.clone();
+                Box::pin(async move {
+                    if !sqlite_is_clean(conn, "acquire").await? {
+                        return Ok(false);
+                    }
+                    apply_page_limit(conn, limit.as_ref()).await?;
+                    Ok(true)
+                })
+            })
+            .after_release(|conn, _| Box::pin(async move { sqlite_is_clean(conn, "release").await }))
+        });
     } else {
         opts.max_connections(20);
+        opts.map_sqlx_postgres_pool_opts(|p| {
+            p.before_acquire(|conn, _| Box::pin(async move { Ok(pg_is_clean(conn, "acquire")) }))
+                .after_release(|conn, _| Box::pin(async move { Ok(pg_is_clean(conn, "release")) }))
+        });
     }
-    let db = Database::connect(opts).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").await?;
+    Database::connect(opts).await
+}
+
+/// True when a SQLite connection is outside any transaction by sqlx's count *and* by SQLite's
+/// own autocommit flag; otherwise it is counted and the pool closes it.
+async fn sqlite_is_clean(conn: &mut sqlx::SqliteConnection, when: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    let sqlx_idle = !conn.is_in_transaction();
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked for the duration of the call, so no other thread uses the
+    // `sqlite3*`; `sqlite3_get_autocommit` only reads a flag of that open connection.
+    let engine_idle = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    drop(handle);
+    let clean = sqlx_idle && engine_idle;
+    if !clean {
+        DISCARDED.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(when, sqlx_idle, engine_idle, "closing a pooled SQLite connection left inside a transaction");
     }
-    Ok(db)
+    Ok(clean)
+}
+
+/// True when sqlx counts a PostgreSQL connection outside any transaction.
+fn pg_is_clean(conn: &mut sqlx::PgConnection, when: &str) -> bool {
+    use sqlx::Connection;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        DISCARDED.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(when, "closing a pooled PostgreSQL connection left inside a transaction");
+    }
+    clean
+}
+
+async fn apply_page_limit(conn: &mut sqlx::SqliteConnection, limit: Option<&PageLimit>) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    if let Some(pages) = limit.map(PageLimit::get).filter(|p| *p > 0) {
+        conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}"))).await?;
+    }
+    Ok(())
 }
 
 /// The file path of a `sqlite://` URL, if it names a file.
@@ -53,7 +175,91 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_path;
+    use super::*;
+    use sea_orm::TransactionTrait;
+
+    /// Fills a table inside one write transaction until SQLite refuses with `SQLITE_FULL`, lets
+    /// the transaction go as a service would, then writes one row: was it really committed
+    /// (seen by another pool)?
+    async fn after_a_full_disk_the_next_write_commits(db: &DatabaseConnection, url: &str, limit: &PageLimit) -> bool {
+        db.execute_unprepared("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, pad BLOB)").await.unwrap();
+        let row = db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA page_count")).await.unwrap().unwrap();
+        let pages: i64 = row.try_get_by_index(0).unwrap();
+        limit.set(pages as u32 + 3);
+        let txn = db.begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut full = None;
+        for _ in 0..1000 {
+            if let Err(e) = txn.execute_unprepared("INSERT INTO t (pad) VALUES (randomblob(3000))").await {
+                full = Some(e);
+                break;
+            }
+        }
+        let full = full.expect("the capped file filled up");
+        assert!(full.to_string().contains("full"), "{full}");
+        // As a service does on an error: drop the transaction (its rollback is queued).
+        drop(txn);
+        limit.set(1_000_000);
+        let txn = db.begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await;
+        let Ok(txn) = txn else { return false };
+        if txn.execute_unprepared("INSERT INTO t (id, pad) VALUES (-1, x'00')").await.is_err() || txn.commit().await.is_err() {
+            return false;
+        }
+        let other = connect(url).await.unwrap();
+        let seen = other.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t WHERE id = -1")).await.unwrap().unwrap();
+        let seen: i64 = seen.try_get_by_index(0).unwrap();
+        other.close().await.unwrap();
+        seen == 1
+    }
+
+    // SCRATCH experiment: the pool as it was (no transaction-state hooks).
+    #[tokio::test]
+    async fn scratch_without_hooks() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let limit = PageLimit::default();
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.max_connections(8).sqlx_logging(false);
+        let l2 = limit.clone();
+        opts.map_sqlx_sqlite_pool_opts(move |p| {
+            let l3 = l2.clone();
+            p.before_acquire(move |conn, _| {
+                let l = l3.clone();
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    let depth = conn.is_in_transaction();
+                    let mut h = conn.lock_handle().await?;
+                    let ac = unsafe { libsqlite3_sys::sqlite3_get_autocommit(h.as_raw_handle().as_ptr()) };
+                    drop(h);
+                    eprintln!("SCRATCH acquire: sqlx in_transaction={depth} sqlite autocommit={ac}");
+                    apply_page_limit(conn, Some(&l)).await?;
+                    Ok(true)
+                })
+            })
+        });
+        let db = Database::connect(opts).await.unwrap();
+        let ok = after_a_full_disk_the_next_write_commits(&db, &url, &limit).await;
+        eprintln!("SCRATCH without hooks: next write committed = {ok}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sqlite_took_out_of_its_transaction_is_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let limit = PageLimit::default();
+        let db = connect_with(&url, PoolHooks { page_limit: Some(limit.clone()) }).await.unwrap();
+        let before = discarded_connections();
+        assert!(after_a_full_disk_the_next_write_commits(&db, &url, &limit).await, "the write after the fault is committed");
+        assert!(discarded_connections() > before, "the connection SQLite had rolled back was closed, not reused");
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {
@@ -89,7 +295,27 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
         DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => matches!(
             x.as_ref(),
             X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) | X::Tls(_)
-        ),
+        ) || matches!(error_code(x).as_deref(), Some("57P01" | "57P02" | "57P03")),
         _ => false,
+    }
+}
+
+/// The code of a database error: PostgreSQL's SQLSTATE (`57P01`: the backend was terminated),
+/// SQLite's extended result code in decimal (`13`: full).
+pub fn error_code(x: &sea_orm::sqlx::Error) -> Option<String> {
+    match x {
+        sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// The sqlx error under a SeaORM error, if there is one.
+pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) | DbErr::Conn(RuntimeErr::SqlxError(x)) => {
+            Some(x.as_ref())
+        }
+        _ => None,
     }
 }

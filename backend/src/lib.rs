@@ -42,6 +42,7 @@ pub mod scheduler;
 pub mod segments;
 pub mod sequences;
 pub mod session_store;
+pub mod storage;
 pub mod tier_rules;
 pub mod team;
 pub mod templates;

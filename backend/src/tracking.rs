@@ -326,8 +326,14 @@ impl ClickRecorder {
     }
 
     /// Flushes every `period` until `stop` turns true; a flush under way always completes
-    /// (never cancelled mid-write), so stopping loses nothing.
-    pub fn spawn_flusher(self: Arc<Self>, period: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    /// (never cancelled mid-write), so stopping loses nothing. A flush refused by a storage fault
+    /// goes to `storage` (logged once per episode) instead of a warning every period.
+    pub fn spawn_flusher(
+        self: Arc<Self>,
+        period: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        storage: Option<Arc<crate::storage::StorageHealth>>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             loop {
@@ -336,7 +342,9 @@ impl ClickRecorder {
                     _ = stop.changed() => {}
                 }
                 if let Err(e) = self.flush().await {
-                    tracing::warn!(error = %e, pending = self.pending(), "click flush failed; will retry");
+                    if storage.as_ref().and_then(|s| s.record_error(&e)).is_none() {
+                        tracing::warn!(error = %e, pending = self.pending(), "click flush failed; will retry");
+                    }
                 }
                 if *stop.borrow() {
                     return;

@@ -15,6 +15,7 @@ mod m0008_portal;
 mod m0009_directory_speed;
 mod m0010_sequences;
 mod m0011_compliance;
+mod m0012_storage_probe;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_directory_speed::Migration),
             Box::new(m0010_sequences::Migration),
             Box::new(m0011_compliance::Migration),
+            Box::new(m0012_storage_probe::Migration),
         ]
     }
 }

@@ -252,3 +252,17 @@ pub struct OutboxPage {
     /// Whether this server delivers mail (`TRELLIS_SMTP_URL` is set).
     pub delivering: bool,
 }
+
+/// Free space of the filesystem under the database (embedded SQLite only), for the admins'
+/// notice in Settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StorageSpace {
+    /// Bytes free.
+    pub free_bytes: u64,
+    /// Size of the filesystem.
+    pub total_bytes: u64,
+    /// Under 10% or under 1 GiB: the notice shows.
+    pub low: bool,
+    /// "1.2 GB free of 40 GB (3%)", formatted by the server.
+    pub summary: String,
+}

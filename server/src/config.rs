@@ -19,6 +19,9 @@ pub struct Config {
     pub scheduler: bool,
     /// Where the built site (`pkg/`, static assets) lives.
     pub site_root: PathBuf,
+    /// Connection limits when serving directly (`TRELLIS_MAX_CONNECTIONS`,
+    /// `TRELLIS_HEADER_TIMEOUT_SECS`, `TRELLIS_IDLE_TIMEOUT_SECS`).
+    pub limits: crate::listener::Limits,
 }
 
 /// A configuration value that cannot be used.
@@ -73,7 +76,30 @@ impl Config {
             other => return Err(bad("TRELLIS_SCHEDULER", format!("'{other}' is neither on nor off"))),
         };
         let site_root = PathBuf::from(get("TRELLIS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
-        Ok(Self { database_url, addr, public_url, smtp_url, scheduler, site_root })
+        let defaults = crate::listener::Limits::default();
+        let max_connections = match get("TRELLIS_MAX_CONNECTIONS") {
+            None => defaults.max_connections,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| bad("TRELLIS_MAX_CONNECTIONS", format!("'{v}' is not a number of connections from 1 to 1000000")))?,
+        };
+        let seconds = |var: &'static str, default: std::time::Duration| match get(var) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+                .map(std::time::Duration::from_secs_f64)
+                .ok_or_else(|| bad(var, format!("'{v}' is not a number of seconds above 0"))),
+        };
+        let limits = crate::listener::Limits {
+            max_connections,
+            header_timeout: seconds("TRELLIS_HEADER_TIMEOUT_SECS", defaults.header_timeout)?,
+            idle_timeout: seconds("TRELLIS_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+        };
+        Ok(Self { database_url, addr, public_url, smtp_url, scheduler, site_root, limits })
     }
 
     /// True when served over HTTPS (cookies get `Secure`).
@@ -100,6 +126,9 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
         assert!(c.scheduler);
         assert!(c.smtp_url.is_none());
+        assert_eq!(c.limits.max_connections, 1024);
+        assert_eq!(c.limits.header_timeout.as_secs(), 30);
+        assert_eq!(c.limits.idle_timeout.as_secs(), 60);
     }
 
     #[test]
@@ -110,6 +139,9 @@ mod tests {
             ("TRELLIS_PUBLIC_URL", "ftp://x"),
             ("TRELLIS_SMTP_URL", "http://x"),
             ("TRELLIS_SCHEDULER", "maybe"),
+            ("TRELLIS_MAX_CONNECTIONS", "0"),
+            ("TRELLIS_HEADER_TIMEOUT_SECS", "soon"),
+            ("TRELLIS_IDLE_TIMEOUT_SECS", "-1"),
         ] {
             let e = with(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var);

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod listener;
 pub mod metrics;
 pub mod rest;
 pub mod web;

@@ -1,11 +1,18 @@
 //! `GET /metrics`: Prometheus (OpenMetrics text) counters of requests, clicks and conversions,
-//! and the click buffer's depth.
+//! the click buffer's depth, storage faults by kind, the free space under the database, pooled
+//! connections discarded for their transaction state, and HTTP connections.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use backend::storage::{FaultKind, StorageHealth};
 use backend::tracking::ClickRecorder;
+use backend::DatabaseConnection;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -44,8 +51,14 @@ pub struct Metrics {
 
 impl Metrics {
     /// Registers every metric.
-    pub fn new(clicks_source: Arc<ClickRecorder>) -> Arc<Self> {
+    pub fn new(
+        clicks_source: Arc<ClickRecorder>,
+        storage: Arc<StorageHealth>,
+        db: DatabaseConnection,
+        connections: Arc<crate::listener::ConnStats>,
+    ) -> Arc<Self> {
         let mut registry = Registry::with_prefix("trellis");
+        registry.register_collector(Box::new(Sampled { storage, db, connections }));
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         let latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
@@ -94,4 +107,67 @@ pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> R
     m.latency.get_or_create(&RouteLabel { route: route.clone() }).observe(started.elapsed().as_secs_f64());
     m.requests.get_or_create(&RequestLabels { route, status: res.status().as_u16() }).inc();
     res
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+/// Values read at scrape time from where they live.
+struct Sampled {
+    storage: Arc<StorageHealth>,
+    db: DatabaseConnection,
+    connections: Arc<crate::listener::ConnStats>,
+}
+
+impl std::fmt::Debug for Sampled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sampled")
+    }
+}
+
+impl Collector for Sampled {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let faults = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor(
+            "storage_faults",
+            "Writes refused by a storage fault (full: no space; unavailable: I/O error, read-only or corrupt file)",
+            None,
+            faults.metric_type(),
+        )?;
+        for kind in FaultKind::ALL {
+            ConstCounter::new(self.storage.faults(kind)).encode(family.encode_family(&KindLabel { kind: kind.label().into() })?)?;
+        }
+        let episodes = ConstCounter::new(self.storage.episodes());
+        episodes.encode(encoder.encode_descriptor("storage_fault_episodes", "Storage fault episodes (each logged once)", None, episodes.metric_type())?)?;
+        let failing = ConstGauge::new(i64::from(self.storage.failing()));
+        failing.encode(encoder.encode_descriptor("storage_failing", "1 while writes fail on storage (/readyz answers 503)", None, failing.metric_type())?)?;
+        if let Some(space) = backend::storage::free_space(&self.db) {
+            let free = ConstGauge::new(space.free_bytes as i64);
+            free.encode(encoder.encode_descriptor("database_disk_free_bytes", "Free bytes of the filesystem under the SQLite database", None, free.metric_type())?)?;
+            let total = ConstGauge::new(space.total_bytes as i64);
+            total.encode(encoder.encode_descriptor("database_disk_size_bytes", "Size of the filesystem under the SQLite database", None, total.metric_type())?)?;
+        }
+        let discarded = ConstCounter::new(backend::db::discarded_connections());
+        discarded.encode(encoder.encode_descriptor(
+            "db_connections_discarded",
+            "Pooled database connections closed because they were left inside a transaction",
+            None,
+            discarded.metric_type(),
+        )?)?;
+        let open = ConstGauge::new(self.connections.open.load(Relaxed) as i64);
+        open.encode(encoder.encode_descriptor("http_connections_open", "Open HTTP connections", None, open.metric_type())?)?;
+        let closed = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor("http_connections_closed", "HTTP connections closed by a limit", None, closed.metric_type())?;
+        ConstCounter::new(self.connections.header_timeouts.load(Relaxed)).encode(family.encode_family(&ReasonLabel { reason: "header_timeout".into() })?)?;
+        ConstCounter::new(self.connections.idle_timeouts.load(Relaxed)).encode(family.encode_family(&ReasonLabel { reason: "idle_timeout".into() })?)?;
+        Ok(())
+    }
 }

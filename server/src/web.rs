@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use backend::session_store::DbSessionStore;
+use backend::storage::StorageHealth;
 use backend::{Clock, DatabaseConnection};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -33,17 +34,31 @@ pub const IDLE_EXPIRY_HOURS: i64 = 12;
 #[derive(Clone)]
 struct Health {
     db: DatabaseConnection,
+    storage: Arc<StorageHealth>,
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// 200 when the database takes writes: a write probe succeeds and no write failed on storage in
+/// the last seconds (`backend::storage`); else 503 with the reason.
 async fn readyz(State(h): State<Health>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), backend::db::ping(&h.db)).await {
-        Ok(true) => (StatusCode::OK, "ready").into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    match tokio::time::timeout(Duration::from_secs(4), h.storage.check(&h.db)).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(why)) => (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, backend::storage::RETRY_AFTER_SECS.to_string())], why).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
+}
+
+/// Hands storage faults that refused a REST request (carried in the answer's extensions) to the
+/// storage health, which counts them and logs each episode once.
+async fn count_storage_faults(State(storage): State<Arc<StorageHealth>>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if let Some(f) = res.extensions().get::<crate::rest::StorageFault>() {
+        storage.record(f.kind, &f.cause);
+    }
+    res
 }
 
 /// The allowed origin of browser requests.
@@ -89,18 +104,29 @@ pub fn leptos_options(cfg: &Config) -> LeptosOptions {
         .build()
 }
 
-/// The application: its router and the click buffer that must be flushed on shutdown.
+/// The application: its router, the click buffer that must be flushed on shutdown, and what
+/// serving needs besides.
 pub struct Web {
     /// Every route.
     pub router: Router,
     /// The click buffer.
     pub clicks: Arc<ClickRecorder>,
+    /// Storage faults and the readiness probe.
+    pub storage: Arc<StorageHealth>,
+    /// The pool (the storage watcher probes it).
+    pub db: DatabaseConnection,
+    /// Connection limits.
+    pub limits: crate::listener::Limits,
+    /// Connection counters (on `/metrics`).
+    pub connections: Arc<crate::listener::ConnStats>,
 }
 
 /// The whole application router.
 pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let clicks = ClickRecorder::new(db.clone(), clock.clone());
-    let metrics = crate::metrics::Metrics::new(clicks.clone());
+    let storage = StorageHealth::new();
+    let connections = Arc::new(crate::listener::ConnStats::default());
+    let metrics = crate::metrics::Metrics::new(clicks.clone(), storage.clone(), db.clone(), connections.clone());
     let rest = crate::rest::router(RestState {
         db: db.clone(),
         clock: clock.clone(),
@@ -115,7 +141,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .with_state(MailState { db: db.clone(), clock: clock.clone() });
     let options = leptos_options(cfg);
     let routes = generate_route_list(App);
-    let ctx = AppContext { db: db.clone(), clock, public_url: cfg.public_url.clone() };
+    let ctx = AppContext { db: db.clone(), clock, public_url: cfg.public_url.clone(), storage: storage.clone() };
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
         .with_name(SESSION_COOKIE)
@@ -127,7 +153,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
     let health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(Health { db });
+        .with_state(Health { db: db.clone(), storage: storage.clone() });
 
     let csv_ctx = ctx.clone();
     let (export_ctx, timeline_ctx, upload_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
@@ -197,17 +223,19 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .merge(metrics_route)
         .merge(leptos_app)
         .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
+        .layer(middleware::from_fn_with_state(storage.clone(), count_storage_faults))
         .layer(CompressionLayer::new());
-    Web { router, clicks }
+    Web { router, clicks, storage, db, limits: cfg.limits, connections }
 }
 
-/// Serves until Ctrl-C or SIGTERM, flushing buffered clicks every 250 ms and at the end.
+/// Serves until Ctrl-C or SIGTERM under the connection limits, flushing buffered clicks every
+/// 250 ms and at the end, and watching storage while it fails.
 pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let flusher = web.clicks.clone().spawn_flusher(Duration::from_millis(250), stopped);
-    let result = axum::serve(listener, web.router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let flusher = web.clicks.clone().spawn_flusher(Duration::from_millis(250), stopped.clone(), Some(web.storage.clone()));
+    let watcher = web.storage.clone().spawn_watcher(web.db.clone(), stopped);
+    let result = crate::listener::serve(listener, web.router, web.limits, web.connections.clone(), shutdown_signal()).await;
+    watcher.abort();
     // Let a flush under way finish (aborting it would drop the batch it took), then write the rest.
     let _ = stop.send(true);
     let _ = flusher.await;

@@ -506,3 +506,211 @@ on_both!(cohorts_count_each_conversion_in_the_tier_it_was_earned_in, |b: Backend
     let (s, _) = api.get("/api/v1/analytics/cohorts?program_id=999").await;
     assert_eq!(s, 404);
 });
+
+/// Storage faults (issue 28, targets.md R21): a database that fills up, and PostgreSQL backends
+/// killed mid-transaction. What was answered 2xx is stored; nothing else is half-stored; writes
+/// resume without a restart.
+mod storage_faults {
+    use super::*;
+    use common::Spawn;
+    use sea_orm::ConnectionTrait;
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    /// Answer status, body and `Retry-After` of a POST.
+    async fn post(app: &TestApp, http: &reqwest::Client, key: &str, path: &str, body: &Value) -> (u16, Value, Option<String>) {
+        let res = http.post(app.url(path)).bearer_auth(key).json(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (status, res.json().await.unwrap_or(Value::Null), retry)
+    }
+
+    fn conversion_body(external_id: &str) -> Value {
+        json!({"program_id": 1, "external_id": external_id, "amount": "120.00", "partner_id": 1})
+    }
+
+    async fn stored_external_ids(db: &sea_orm::DatabaseConnection) -> HashMap<String, conversion::Model> {
+        conversion::Entity::find().all(db).await.unwrap().into_iter().map(|c| (c.external_id.clone(), c)).collect()
+    }
+
+    async fn until<F, Fut>(what: &str, mut f: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f().await {
+            assert!(Instant::now() < deadline, "{what} did not happen within a minute");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_sqlite_database_answers_503_storage_full_keeps_every_acknowledged_write_and_recovers_without_restart() {
+        let limit = backend::db::PageLimit::default();
+        let app = TestApp::spawn_with(Backend::Sqlite, Spawn { page_limit: Some(limit.clone()), ..Default::default() }).await;
+        backend::demo::load_with(&app.db, &app.clock, false).await.unwrap();
+        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        let http = app.client();
+        let pages = app.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA page_count")).await.unwrap().unwrap();
+        let pages: i64 = pages.try_get_by_index(0).unwrap();
+        // Room for a few dozen conversions, then the file cannot grow.
+        limit.set(pages as u32 + 40);
+
+        let mut acked: Vec<(String, Value)> = Vec::new();
+        let mut refused: Vec<String> = Vec::new();
+        let mut refunds_acked: HashMap<i64, u32> = HashMap::new();
+        for i in 0..5000 {
+            let id = format!("fill-{i}");
+            let (status, v, retry) = post(&app, &http, &key, "/api/v1/conversions", &conversion_body(&id)).await;
+            match status {
+                201 => {
+                    let conversion_id = v["id"].as_i64().unwrap();
+                    acked.push((id, v));
+                    // Every third acknowledged conversion gets a partial refund while the disk fills.
+                    if acked.len() % 3 == 0 {
+                        let (s, r, retry) = post(&app, &http, &key, &format!("/api/v1/conversions/{conversion_id}/refund"), &json!({"amount": "10.00"})).await;
+                        match s {
+                            200 => *refunds_acked.entry(conversion_id).or_default() += 1,
+                            503 => assert_eq!((r["code"].as_str(), retry.as_deref()), (Some("storage_full"), Some("5")), "{r}"),
+                            other => panic!("a refund while filling answered {other}: {r}"),
+                        }
+                    }
+                }
+                503 => {
+                    assert_eq!(v["code"], "storage_full", "{v}");
+                    assert_eq!(retry.as_deref(), Some("5"), "a 503 says when to retry");
+                    refused.push(id);
+                    if refused.len() >= 25 {
+                        break;
+                    }
+                }
+                other => panic!("conversion {i} answered {other} (only 201 or 503 storage_full are right): {v}"),
+            }
+        }
+        assert!(acked.len() >= 5, "some conversions fit before the disk filled ({})", acked.len());
+        assert!(refused.len() >= 25, "the database filled up: {} acknowledged, {} refused", acked.len(), refused.len());
+        let ready = http.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 503, "not ready while writes fail");
+
+        // Every acknowledged conversion and refund is stored, nothing refused is.
+        let stored = stored_external_ids(&app.db).await;
+        for (id, answer) in &acked {
+            let row = stored.get(id).unwrap_or_else(|| panic!("{id} was answered 201 but is not stored"));
+            let refunds = refunds_acked.get(&answer["id"].as_i64().unwrap()).copied().unwrap_or(0);
+            assert_eq!(row.refunded_minor, i64::from(refunds) * 1000, "{id}: every acknowledged refund is stored, no other");
+        }
+        for id in &refused {
+            assert!(!stored.contains_key(id), "{id} was refused but is stored");
+        }
+        let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("trellis_storage_faults_total{kind=\"full\"}"), "{metrics}");
+        assert!(metrics.contains("trellis_storage_failing 1"), "{metrics}");
+
+        // Space returns: writes resume without a restart.
+        limit.set(pages as u32 + 100_000);
+        let mut n = 0;
+        until("a write after space returned", || {
+            n += 1;
+            let body = conversion_body(&format!("after-{n}"));
+            let (app, http, key) = (&app, &http, &key);
+            async move { post(app, http, key, "/api/v1/conversions", &body).await.0 == 201 }
+        })
+        .await;
+        until("/readyz 200 again", || async { http.get(app.url("/readyz")).send().await.unwrap().status() == 200 }).await;
+        // Re-sending an acknowledged conversion answers its stored answer; a refused one is new.
+        for (id, answer) in &acked {
+            let (status, v, _) = post(&app, &http, &key, "/api/v1/conversions", &conversion_body(id)).await;
+            assert_eq!(status, 200, "{id}: {v}");
+            assert_eq!(&v, answer, "{id}: the replay is the first answer");
+        }
+        for id in &refused {
+            let (status, v, _) = post(&app, &http, &key, "/api/v1/conversions", &conversion_body(id)).await;
+            assert_eq!(status, 201, "{id} was never stored, so it is new now: {v}");
+        }
+        let stored = stored_external_ids(&app.db).await;
+        assert_eq!(stored.len() as u64, conversion::Entity::find().count(&app.db).await.unwrap(), "no duplicate");
+        let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("trellis_storage_failing 0"), "{metrics}");
+        assert!(metrics.contains("trellis_database_disk_free_bytes "), "{metrics}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_backends_killed_mid_transaction_lose_nothing_acknowledged_and_writes_continue() {
+        let app = TestApp::with_demo(Backend::Postgres).await;
+        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        let name: String = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT current_database()"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        let admin = sea_orm::Database::connect(common::pg_admin_url()).await.unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let killer = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut killed = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let sql = format!(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() AND state <> 'idle'"
+                    );
+                    if let Ok(Some(row)) = admin.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await {
+                        killed += row.try_get_by_index::<i64>(0).unwrap_or(0) as u64;
+                    }
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+                killed
+            })
+        };
+        // Two clients post conversions and refunds while backends die under them.
+        let mut clients = Vec::new();
+        for c in 0..2 {
+            let (base, key, http) = (app.base.clone(), key.clone(), app.client());
+            clients.push(tokio::spawn(async move {
+                let mut answers: Vec<(String, u16, Value)> = Vec::new();
+                for i in 0..120 {
+                    let id = format!("kill-{c}-{i}");
+                    let res = http.post(format!("{base}/api/v1/conversions")).bearer_auth(&key).json(&conversion_body(&id)).send().await.unwrap();
+                    let status = res.status().as_u16();
+                    answers.push((id, status, res.json().await.unwrap_or(Value::Null)));
+                }
+                answers
+            }));
+        }
+        let mut answers = Vec::new();
+        for c in clients {
+            answers.extend(c.await.unwrap());
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let killed = killer.await.unwrap();
+        assert!(killed > 0, "the drill killed backends");
+        for (id, status, v) in &answers {
+            assert!(matches!(status, 201 | 503), "{id} answered {status} (201, or 503 to retry): {v}");
+        }
+        let stored = stored_external_ids(&app.db).await;
+        for (id, status, v) in &answers {
+            if *status == 201 {
+                let row = stored.get(id).unwrap_or_else(|| panic!("{id} was answered 201 but is not stored"));
+                assert_eq!(row.id, v["id"].as_i64().unwrap());
+            }
+        }
+        // Writes continue: clients retry what was refused and end with every conversion once.
+        let http = app.client();
+        for (id, status, first) in &answers {
+            let (s, v, _) = post(&app, &http, &key, "/api/v1/conversions", &conversion_body(id)).await;
+            match status {
+                201 => assert_eq!((s, &v), (200, first), "{id}: the replay answers the stored answer"),
+                _ => assert!(matches!(s, 200 | 201), "{id} after the drill answered {s}: {v}"),
+            }
+        }
+        let stored = stored_external_ids(&app.db).await;
+        for (id, _, _) in &answers {
+            assert!(stored.contains_key(id), "{id} is stored after its retry");
+        }
+        let total = conversion::Entity::find().filter(conversion::Column::ExternalId.starts_with("kill-")).count(&app.db).await.unwrap();
+        assert_eq!(total, answers.len() as u64, "every conversion exactly once");
+    }
+}

@@ -348,3 +348,129 @@ on_both!(a_partner_profile_shows_the_timeline_to_the_team_of_its_account_only, |
     let outsider = app.login("o@other.example").await;
     assert_eq!(app.call(&outsider, "partners/profile", &[("id", "1")]).await.status(), 404);
 });
+
+/// Idle and trickling connections (targets.md R23), with the timeouts set small for the test:
+/// the limits are the same code paths as the 30 s / 60 s defaults.
+mod connection_limits {
+    use super::*;
+    use common::Spawn;
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const HEADER_SECS: f64 = 1.0;
+    const IDLE_SECS: f64 = 2.0;
+
+    async fn spawn(max_connections: usize) -> TestApp {
+        TestApp::spawn_with(
+            Backend::Sqlite,
+            Spawn {
+                env: vec![
+                    ("TRELLIS_HEADER_TIMEOUT_SECS", HEADER_SECS.to_string()),
+                    ("TRELLIS_IDLE_TIMEOUT_SECS", IDLE_SECS.to_string()),
+                    ("TRELLIS_MAX_CONNECTIONS", max_connections.to_string()),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    fn addr(app: &TestApp) -> String {
+        app.base.trim_start_matches("http://").to_string()
+    }
+
+    /// Waits until the server closes `s` (EOF or reset) and says after how long, reading and
+    /// discarding whatever arrives; gives up after a minute.
+    async fn closed_after(mut s: TcpStream, since: Instant) -> Duration {
+        let mut buf = [0u8; 4096];
+        let deadline = Duration::from_secs(60);
+        loop {
+            match tokio::time::timeout(deadline.saturating_sub(since.elapsed()), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return since.elapsed(),
+                Ok(Ok(_)) => continue,
+                Err(_) => panic!("the connection was still open after a minute"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_silent_and_trickling_connections_are_closed_on_time_while_a_normal_client_is_served() {
+        let app = spawn(100).await;
+        let started = Instant::now();
+        let mut silent = Vec::new();
+        for _ in 0..60 {
+            silent.push(TcpStream::connect(addr(&app)).await.unwrap());
+        }
+        // A slow-header client: a request line, then one header byte every 100 ms, never the end.
+        let mut slow = TcpStream::connect(addr(&app)).await.unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        let trickle = tokio::spawn(async move {
+            let t0 = Instant::now();
+            loop {
+                if slow.write_all(b"a").await.is_err() {
+                    return t0.elapsed();
+                }
+                let mut probe = [0u8; 1];
+                match tokio::time::timeout(Duration::from_millis(100), slow.read(&mut probe)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return t0.elapsed(),
+                    _ => {}
+                }
+                assert!(t0.elapsed() < Duration::from_secs(60), "the trickling connection was never closed");
+            }
+        });
+        // A keep-alive client that made one request and then says nothing.
+        let mut keep = TcpStream::connect(addr(&app)).await.unwrap();
+        keep.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = keep.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "the keep-alive client was served");
+        let answered = Instant::now();
+
+        // Meanwhile a normal client is served at once.
+        let normal = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        assert_eq!(normal.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+
+        let header = Duration::from_secs_f64(HEADER_SECS);
+        for s in silent {
+            let after = closed_after(s, started).await;
+            assert!(after >= header.mul_f64(0.9), "a silent connection was closed early ({after:?})");
+        }
+        let trickled = trickle.await.unwrap();
+        assert!(trickled >= header.mul_f64(0.9), "the trickling connection was closed early ({trickled:?})");
+        let idle = closed_after(keep, answered).await;
+        assert!(
+            idle >= Duration::from_secs_f64(IDLE_SECS * 0.9),
+            "an idle keep-alive connection is closed after the idle timeout, not the header one ({idle:?})"
+        );
+        // A normal client is still served after all that.
+        assert_eq!(normal.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+        let metrics = normal.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let closed = metrics
+            .lines()
+            .find(|l| l.starts_with("trellis_http_connections_closed_total{reason=\"header_timeout\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_default();
+        assert!(closed >= 61, "closed connections are counted: {metrics}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_connection_cap_a_new_client_waits_for_a_free_slot_and_is_then_served() {
+        let app = spawn(3).await;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(TcpStream::connect(addr(&app)).await.unwrap());
+        }
+        let started = Instant::now();
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let res = client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            started.elapsed() >= Duration::from_secs_f64(HEADER_SECS * 0.9),
+            "the fourth connection waited until a silent one was closed ({:?})",
+            started.elapsed()
+        );
+        drop(held);
+    }
+}

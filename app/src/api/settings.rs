@@ -192,3 +192,12 @@ pub async fn load_outbox(status: Option<String>, q: Option<String>, page: u64) -
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
     backend::mail::outbox_page(&ctx.db, &actor, status.as_deref(), q.as_deref(), page).await.map_err(fail)
 }
+
+/// Free space under the embedded database, for the admins' low-space notice (`None` on
+/// PostgreSQL, whose disk is the database server's).
+#[server(endpoint = "settings/storage")]
+pub async fn load_storage() -> Result<Option<models::StorageSpace>, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    backend::storage::space(&ctx.db, &actor).map_err(fail)
+}

@@ -4,7 +4,7 @@
 
 use crate::api::auth::current_user;
 use crate::api::settings::{
-    load_audit, load_keys, load_outbox, load_profile, load_programs, load_team, ArchiveProgram, ChangeMyEmail, ChangeMyPassword,
+    load_audit, load_keys, load_outbox, load_storage, load_profile, load_programs, load_team, ArchiveProgram, ChangeMyEmail, ChangeMyPassword,
     CreateKey, CreateProgram, DeactivateMember, InviteMember, ReactivateMember, RenameMe, ResetMemberPassword, RevokeKey,
     SetMemberRoles, UpdateProgram,
 };
@@ -53,6 +53,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <p class="muted">"Your team, programs, API keys, the audit log and your own profile."</p>
                 </div>
             </header>
+            <LowSpaceNotice/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let roles = me.await.map(|m| m.roles).unwrap_or_default();
@@ -86,6 +87,29 @@ pub fn SettingsPage() -> impl IntoView {
                 _ => ().into_any(),
             }}
         </TeamShell>
+    }
+}
+
+/// Warns admins when the filesystem under the embedded database runs low (under 10% or 1 GB):
+/// once it is full, writes are refused with 503 until space is freed. Others see nothing.
+#[component]
+fn LowSpaceNotice() -> impl IntoView {
+    let space = Resource::new(|| (), |_| load_storage());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match space.await {
+                    Ok(Some(s)) if s.low => view! {
+                        <div class="error" role="alert">
+                            <strong>"Disk space is running low. "</strong>
+                            {format!("The database's disk has {}. ", s.summary)}
+                            "When it is full, Trellis refuses new conversions and changes (they answer 503 and can be retried) until space is freed."
+                        </div>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -4,7 +4,7 @@
 mod partners;
 mod problem;
 
-pub use problem::{ApiJson, Problem};
+pub use problem::{ApiJson, Problem, StorageFault};
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;

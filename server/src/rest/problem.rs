@@ -17,12 +17,25 @@ pub struct Problem {
     pub title: &'static str,
     /// What exactly is wrong.
     pub detail: String,
+    /// Set when a storage fault refused the request: the answer carries `Retry-After`, and the
+    /// fault travels in the response's extensions to the layer that counts it and logs the
+    /// episode (`web::count_storage_faults`).
+    pub fault: Option<StorageFault>,
+}
+
+/// A storage fault that refused a request, with its cause for the episode's log line.
+#[derive(Debug, Clone)]
+pub struct StorageFault {
+    /// Full or unavailable.
+    pub kind: backend::storage::FaultKind,
+    /// The database's words.
+    pub cause: String,
 }
 
 impl Problem {
     /// A problem with the given parts.
     pub fn new(status: StatusCode, code: impl Into<String>, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code: code.into(), title, detail: detail.into() }
+        Self { status, code: code.into(), title, detail: detail.into(), fault: None }
     }
 
     /// 401 for a missing or bad key.
@@ -45,7 +58,14 @@ impl IntoResponse for Problem {
             "detail": self.detail,
             "code": self.code,
         });
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let mut res = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(backend::storage::RETRY_AFTER_SECS));
+        }
+        if let Some(fault) = self.fault {
+            res.extensions_mut().insert(fault);
+        }
+        res
     }
 }
 
@@ -62,6 +82,20 @@ impl From<backend::Error> for Problem {
             }
             E::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", m),
             E::RateLimited => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", "slow down"),
+            E::Db(db) if backend::storage::classify(&db).is_some() => {
+                let kind = backend::storage::classify(&db).expect("checked by the guard");
+                let detail = match kind {
+                    backend::storage::FaultKind::Full => "the database's disk is full; nothing was stored; retry later",
+                    backend::storage::FaultKind::Unavailable => "the database cannot be written (I/O error or read-only); nothing was stored; retry later",
+                };
+                let title = match kind {
+                    backend::storage::FaultKind::Full => "Storage full",
+                    backend::storage::FaultKind::Unavailable => "Storage unavailable",
+                };
+                let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, kind.code(), title, detail);
+                p.fault = Some(StorageFault { kind, cause: db.to_string() });
+                p
+            }
             E::Db(db) => {
                 let id = correlation_id();
                 tracing::error!(correlation_id = %id, error = ?db, "database error in REST handler");

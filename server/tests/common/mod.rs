@@ -152,19 +152,35 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// How to spawn a test server beyond the defaults.
+#[derive(Default)]
+pub struct Spawn {
+    /// Cap the SQLite file's size (the server's pool applies it to every connection).
+    pub page_limit: Option<backend::db::PageLimit>,
+    /// More configuration variables (`TRELLIS_HEADER_TIMEOUT_SECS`…).
+    pub env: Vec<(&'static str, String)>,
+}
+
 impl TestApp {
     /// Spawns the server on a fresh database.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Spawn::default()).await
+    }
+
+    /// Spawns the server on a fresh database with extra options.
+    pub async fn spawn_with(backend: Backend, opts: Spawn) -> Self {
         let test_db = TestDb::new(backend).await;
-        let db = test_db.connect().await;
+        let hooks = backend::db::PoolHooks { page_limit: opts.page_limit.clone() };
+        let db = backend::db::connect_with(&test_db.url, hooks).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let url = test_db.url.clone();
+        let env = opts.env;
         let cfg = Config::from_lookup(move |k| match k {
             "DATABASE_URL" => Some(url.clone()),
             "TRELLIS_ADDR" => Some(addr.to_string()),
             "TRELLIS_SCHEDULER" => Some("off".into()),
-            _ => None,
+            other => env.iter().find(|(name, _)| *name == other).map(|(_, v)| v.clone()),
         })
         .unwrap();
         let clock = Clock::system();
@@ -309,7 +325,7 @@ pub fn sample_args(path: &str) -> Args {
         "/api/analytics/save_health_settings" => {
             Args::Json(json!({"program_id": 1, "weights": {"trend": 30, "recency": 25, "email": 10, "compliance": 15, "activity": 20}, "threshold": 40}))
         }
-        "/api/settings/team" | "/api/settings/programs" | "/api/settings/keys" | "/api/profile/get" => Args::Form(vec![]),
+        "/api/settings/team" | "/api/settings/programs" | "/api/settings/keys" | "/api/profile/get" | "/api/settings/storage" => Args::Form(vec![]),
         "/api/settings/invite" => Args::Json(json!({"email": "new.member@demo.trellis.dev", "name": "New", "roles": ["analytics_viewer"]})),
         "/api/settings/set_roles" => Args::Json(json!({"user_id": 2, "roles": ["admin"]})),
         "/api/settings/deactivate" | "/api/settings/reactivate" | "/api/settings/reset_password" => Args::Form(vec![("user_id", "2")]),
