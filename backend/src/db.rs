@@ -134,7 +134,7 @@ async fn sqlite_is_clean(conn: &mut sqlx::SqliteConnection, when: &str) -> Resul
     let clean = sqlx_idle && engine_idle;
     if !clean {
         DISCARDED.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(when, sqlx_idle, engine_idle, "closing a pooled SQLite connection left inside a transaction");
+        tracing::debug!(when, sqlx_idle, engine_idle, "closing a pooled SQLite connection left inside a transaction");
     }
     Ok(clean)
 }
@@ -145,7 +145,7 @@ fn pg_is_clean(conn: &mut sqlx::PgConnection, when: &str) -> bool {
     let clean = !conn.is_in_transaction();
     if !clean {
         DISCARDED.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(when, "closing a pooled PostgreSQL connection left inside a transaction");
+        tracing::debug!(when, "closing a pooled PostgreSQL connection left inside a transaction");
     }
     clean
 }

@@ -164,6 +164,10 @@ impl StorageHealth {
     /// Whether the database takes writes now: a write probe (reused for a second) succeeds and
     /// no write failed for [`QUIET`]. Ends an open episode (logged with its length) when so.
     pub async fn check(&self, db: &DatabaseConnection) -> Result<(), String> {
+        // A reused probe must not hide a database that stopped answering since.
+        if !crate::db::ping(db).await {
+            return Err("the database does not answer".into());
+        }
         let fresh = {
             let st = self.state.lock().expect("not poisoned");
             st.last_probe.filter(|(at, _)| at.elapsed() < PROBE_REUSE).map(|(_, ok)| ok)
