@@ -527,3 +527,24 @@ on_both!(financial_changes_are_in_the_audit_log_too, |b: Backend| async move {
     assert!(entries[4].after.as_deref().unwrap().contains("5.00"));
     assert!(entries[2].actor.contains("finance@demo.trellis.dev"));
 });
+
+on_both!(admins_see_the_free_space_under_the_embedded_database, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let admin = app.login(ADMIN).await;
+    let res = app.call(&admin, "settings/storage", &[]).await;
+    assert_eq!(res.status(), 200);
+    let space: Option<models::StorageSpace> = res.json().await.unwrap();
+    match b {
+        Backend::Sqlite => {
+            let s = space.expect("SQLite: the filesystem of the database file");
+            assert!(s.total_bytes > 0 && s.free_bytes <= s.total_bytes, "{s:?}");
+            assert_eq!(s.low, s.free_bytes < 1024 * 1024 * 1024 || s.free_bytes * 10 < s.total_bytes);
+            assert!(s.summary.contains(" free of "), "{}", s.summary);
+        }
+        Backend::Postgres => assert!(space.is_none(), "the database server's disk is not ours to measure"),
+    }
+    let manager = app.login("manager@demo.trellis.dev").await;
+    assert_eq!(app.call(&manager, "settings/storage", &[]).await.status(), 403);
+    let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(metrics.contains("trellis_database_disk_free_bytes "), b == Backend::Sqlite, "{metrics}");
+});
