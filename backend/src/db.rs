@@ -175,6 +175,57 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`IMMEDIATE`), so concurrent writers wait for each other (busy timeout) instead of failing
+/// when a read lock cannot be upgraded; PostgreSQL begins as usual.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+    } else {
+        db.begin().await
+    }
+}
+
+/// True when an error means the database is unreachable or the connection broke (so the right
+/// answer is 503 and a retry), rather than a bad statement or a constraint.
+pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as X;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => matches!(
+            x.as_ref(),
+            X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) | X::Tls(_)
+        ) || matches!(error_code(x).as_deref(), Some("57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+/// The code of a database error: PostgreSQL's SQLSTATE (`57P01`: the backend was terminated),
+/// SQLite's extended result code in decimal (`13`: full).
+pub fn error_code(x: &sea_orm::sqlx::Error) -> Option<String> {
+    match x {
+        sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// The sqlx error under a SeaORM error, if there is one.
+pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) | DbErr::Conn(RuntimeErr::SqlxError(x)) => {
+            Some(x.as_ref())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,56 +287,5 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://data/trellis.db?mode=rwc").as_deref(), Some("data/trellis.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
-    }
-}
-
-/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
-/// (`IMMEDIATE`), so concurrent writers wait for each other (busy timeout) instead of failing
-/// when a read lock cannot be upgraded; PostgreSQL begins as usual.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-    } else {
-        db.begin().await
-    }
-}
-
-/// True when an error means the database is unreachable or the connection broke (so the right
-/// answer is 503 and a retry), rather than a bad statement or a constraint.
-pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as X;
-    use sea_orm::{DbErr, RuntimeErr};
-    match e {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => matches!(
-            x.as_ref(),
-            X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) | X::Tls(_)
-        ) || matches!(error_code(x).as_deref(), Some("57P01" | "57P02" | "57P03")),
-        _ => false,
-    }
-}
-
-/// The code of a database error: PostgreSQL's SQLSTATE (`57P01`: the backend was terminated),
-/// SQLite's extended result code in decimal (`13`: full).
-pub fn error_code(x: &sea_orm::sqlx::Error) -> Option<String> {
-    match x {
-        sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
-        _ => None,
-    }
-}
-
-/// The sqlx error under a SeaORM error, if there is one.
-pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
-    use sea_orm::{DbErr, RuntimeErr};
-    match e {
-        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) | DbErr::Conn(RuntimeErr::SqlxError(x)) => {
-            Some(x.as_ref())
-        }
-        _ => None,
     }
 }

@@ -568,7 +568,7 @@ mod storage_faults {
                     let conversion_id = v["id"].as_i64().unwrap();
                     acked.push((id, v));
                     // Every third acknowledged conversion gets a partial refund while the disk fills.
-                    if acked.len() % 3 == 0 {
+                    if acked.len().is_multiple_of(3) {
                         let (s, r, retry) = post(&app, &http, &key, &format!("/api/v1/conversions/{conversion_id}/refund"), &json!({"amount": "10.00"})).await;
                         match s {
                             200 => *refunds_acked.entry(conversion_id).or_default() += 1,
