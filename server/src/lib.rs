@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod rest;
+pub mod text_guard;
 pub mod web;
 
 pub use config::Config;
