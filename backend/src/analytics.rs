@@ -18,6 +18,8 @@ use serde::Serialize;
 pub struct Summary {
     /// Revenue of attributed conversions, net of refunds (decimal).
     pub revenue: String,
+    /// ISO 4217 code of `revenue` and `commission`.
+    pub currency: String,
     /// Attributed conversions.
     pub conversions: i64,
     /// Clicks.
@@ -139,6 +141,7 @@ pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Optio
     let rate = if clicks == 0 { Decimal::ZERO } else { Decimal::from(conversions) / Decimal::from(clicks) };
     Ok(Summary {
         revenue: Money::from_minor(revenue, currency).amount_string(),
+        currency: currency.code().to_string(),
         conversions,
         clicks,
         conversion_rate: format!("{:.4}", rate.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)),

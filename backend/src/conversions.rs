@@ -191,6 +191,12 @@ async fn attribute(
 }
 
 fn validate(program: &Program, input: &ConversionInput, now: DateTime<Utc>) -> Result<(Money, DateTime<Utc>)> {
+    Error::check_line("external_id", &input.external_id)?;
+    for (field, value) in [("click_id", &input.click_id), ("link_code", &input.link_code), ("customer_id", &input.customer_id), ("currency", &input.currency)] {
+        if let Some(v) = value {
+            Error::check_line(field, v)?;
+        }
+    }
     let external_id = input.external_id.trim();
     if external_id.is_empty() || external_id.len() > 255 {
         return Err(Error::invalid("external_id", "give an id of 1 to 255 characters"));
@@ -251,6 +257,7 @@ pub async fn ingest(
 ) -> Result<Outcome> {
     let now = clock.now();
     let program = programs::load(db, account_id, input.program_id).await?;
+    Error::check_line("external_id", &input.external_id)?;
     let external_id = input.external_id.trim().to_string();
     if let Some(found) = existing(db, program.row.id, &external_id).await? {
         return replay(found, hash);

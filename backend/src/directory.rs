@@ -272,25 +272,15 @@ async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, li
                 tier: r.tier,
                 status: EnrollmentStatus::parse(&r.status).map_err(|x| Error::Internal(x.0))?,
                 joined: r.joined_at.format("%Y-%m-%d").to_string(),
-                revenue_90d: Money::from_minor(r.revenue_90d_minor, currency).display(),
+                revenue_90d: Money::from_minor(r.revenue_90d_minor, currency),
                 conversions_90d: r.conversions_90d.into(),
                 clicks_90d: r.clicks_90d.into(),
-                conversion_rate: rate(r.conversions_90d.into(), r.clicks_90d.into()),
                 last_conversion: r.last_conversion_at.map(|d| d.format("%Y-%m-%d").to_string()),
                 health: r.health_score,
                 health_band: HealthBand::of(r.health_score, r.at_risk_threshold),
             })
         })
         .collect()
-}
-
-/// Conversions ÷ clicks as a percentage with one decimal, `—` without clicks.
-pub fn rate(conversions: i64, clicks: i64) -> String {
-    if clicks <= 0 {
-        return "—".into();
-    }
-    let permille = (conversions * 1000 + clicks / 2) / clicks;
-    format!("{}.{}%", permille / 10, permille % 10)
 }
 
 /// One page of the directory for a team member of the account. Pickers (programs, tiers,
@@ -434,6 +424,7 @@ pub async fn export_csv(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQ
         let batch = rows(db, actor.account_id, &q, chunk, offset).await?;
         let n = batch.len() as u64;
         for r in batch {
+            let conversion_rate = r.conversion_rate_display();
             out.push(vec![
                 r.partner_id.to_string(),
                 r.name,
@@ -445,10 +436,10 @@ pub async fn export_csv(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQ
                 r.tier,
                 r.status.as_str().into(),
                 r.joined,
-                r.revenue_90d,
+                r.revenue_90d.display(),
                 r.conversions_90d.to_string(),
                 r.clicks_90d.to_string(),
-                r.conversion_rate,
+                conversion_rate,
                 r.last_conversion.unwrap_or_default(),
                 r.health.map(|h| h.to_string()).unwrap_or_default(),
             ]);
@@ -509,7 +500,8 @@ pub fn describe(q: &DirectoryQuery, programs: &[ProgramSummary], owners: &[Membe
 
 #[cfg(test)]
 mod tests {
-    use super::{like_pattern, rate};
+    use super::like_pattern;
+    use models::percent_display as rate;
 
     #[test]
     fn like_patterns_escape_wildcards() {

@@ -46,6 +46,18 @@ impl Error {
         Self::Invalid { field: field.into(), message: message.into() }
     }
 
+    /// Refuses a one-line text (name, email, id) holding any control character (`422` naming
+    /// `field`); see [`models::text`].
+    pub fn check_line(field: &str, text: &str) -> Result<()> {
+        models::text::check(text, models::text::TextKind::Line).map_err(Self::field(field))
+    }
+
+    /// Refuses a multi-line text (note, message, template) holding a control character other
+    /// than tab, line feed and carriage return.
+    pub fn check_multiline(field: &str, text: &str) -> Result<()> {
+        models::text::check(text, models::text::TextKind::Multiline).map_err(Self::field(field))
+    }
+
     /// Attaches a field name to a value-type parse error.
     pub fn field(field: &str) -> impl FnOnce(ParseError) -> Self + '_ {
         move |e| Self::invalid(field, e.0)

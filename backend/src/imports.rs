@@ -89,6 +89,12 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     if content.len() > MAX_BYTES {
         return Err(Error::invalid("file", format!("is larger than {} MB", MAX_BYTES / 1024 / 1024)));
     }
+    Error::check_line("filename", filename)?;
+    for (n, line) in content.lines().enumerate() {
+        if let Err(e) = models::text::check(line, models::text::TextKind::Multiline) {
+            return Err(Error::invalid(format!("file line {}", n + 1), e.0));
+        }
+    }
     let content = content.trim_start_matches('\u{feff}');
     let mut r = reader(content);
     let headers = r.headers().map_err(|e| Error::invalid("file", format!("is not CSV: {e}")))?.clone();

@@ -29,6 +29,7 @@ fn snippet(s: &str) -> String {
 }
 
 fn check_body(body: &str) -> Result<String> {
+    Error::check_multiline("body", body)?;
     let body = body.trim();
     if body.is_empty() {
         return Err(Error::invalid("body", "write a message"));

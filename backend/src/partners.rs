@@ -41,6 +41,7 @@ pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result
 }
 
 fn opt_text(field: &str, v: &str, max: usize) -> Result<Option<String>> {
+    Error::check_line(field, v)?;
     let t = v.trim();
     if t.chars().count() > max {
         return Err(Error::invalid(field, format!("at most {max} characters")));
@@ -58,6 +59,7 @@ async fn apply_fields(
 ) -> Result<Vec<String>> {
     let mut changed = Vec::new();
     if let Some(name) = &f.name {
+        Error::check_line("name", name)?;
         let n = name.trim();
         if n.is_empty() || n.chars().count() > 200 {
             return Err(Error::invalid("name", "give a name of 1 to 200 characters"));
@@ -137,6 +139,7 @@ pub async fn create_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
     if !actor.can_edit_partner(owner_after) {
         return Err(Error::Forbidden);
     }
+    Error::check_line("email", &input.email)?;
     let email = PartnerEmail::parse(&input.email).map_err(Error::field("email"))?;
     if partner::Entity::find()
         .filter(partner::Column::AccountId.eq(actor.account_id))
@@ -425,6 +428,7 @@ pub async fn enroll(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 /// Adds a note to a partner's timeline (any team member).
 pub async fn add_note(db: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, partner_id: i64, text: &str) -> Result<()> {
     actor.require_team()?;
+    Error::check_multiline("note", text)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 5_000 {
         return Err(Error::invalid("note", "write a note of 1 to 5,000 characters"));

@@ -1,7 +1,7 @@
 //! Data sent between the server and the browser. Times and money arrive already formatted
 //! by the server, so the browser renders exactly what the server rendered (no hydration drift).
 
-use crate::value::{DirectorySort, EnrollmentStatus, FieldKind, HealthBand, Role};
+use crate::value::{percent_display, DirectorySort, EnrollmentStatus, FieldKind, HealthBand, Money, Role};
 use serde::{Deserialize, Serialize};
 
 /// Who is signed in, as the pages need it.
@@ -138,20 +138,25 @@ pub struct DirectoryRow {
     pub status: EnrollmentStatus,
     /// Joined date, `YYYY-MM-DD`.
     pub joined: String,
-    /// Revenue over the last 90 days, formatted with its currency.
-    pub revenue_90d: String,
+    /// Revenue over the last 90 days (net of refunds), in the program's currency.
+    pub revenue_90d: Money,
     /// Conversions over the last 90 days.
     pub conversions_90d: i64,
     /// Clicks over the last 90 days.
     pub clicks_90d: i64,
-    /// Conversion rate over the last 90 days, `12.5%` (or `—` without clicks).
-    pub conversion_rate: String,
     /// Day of the last conversion, `YYYY-MM-DD`.
     pub last_conversion: Option<String>,
     /// Health score 0–100.
     pub health: Option<i32>,
     /// Health band.
     pub health_band: HealthBand,
+}
+
+impl DirectoryRow {
+    /// Conversions ÷ clicks over the last 90 days for people: `12.5%`, or `—` without clicks.
+    pub fn conversion_rate_display(&self) -> String {
+        percent_display(self.conversions_90d, self.clicks_90d)
+    }
 }
 
 /// A team member as offered in pickers.

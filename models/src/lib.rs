@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod dto;
 pub mod value;
+pub mod text;
 
 pub use analytics::*;
 pub use dto::*;

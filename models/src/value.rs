@@ -155,6 +155,26 @@ pub fn group_thousands(plain: &str) -> String {
     }
 }
 
+/// `part ÷ whole` as a decimal string with four places (`"0.2000"`), `None` when `whole` is not
+/// positive: the one form of a ratio in API answers.
+pub fn ratio_string(part: i64, whole: i64) -> Option<String> {
+    if whole <= 0 {
+        return None;
+    }
+    let r = (Decimal::from(part) / Decimal::from(whole)).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    Some(format!("{r:.4}"))
+}
+
+/// `part ÷ whole` for people: a percentage with one decimal (`12.5%`), `—` when `whole` is not
+/// positive.
+pub fn percent_display(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        return "—".into();
+    }
+    let permille = (part * 1000 + whole / 2) / whole;
+    format!("{}.{}%", permille / 10, permille % 10)
+}
+
 /// A commission: a percentage of the conversion amount, or a flat amount per conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

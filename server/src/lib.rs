@@ -7,6 +7,7 @@ pub mod config;
 pub mod listener;
 pub mod metrics;
 pub mod rest;
+pub mod text_guard;
 pub mod web;
 
 pub use config::Config;

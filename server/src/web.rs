@@ -212,6 +212,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(sessions)
+        .layer(middleware::from_fn(crate::text_guard::refuse_unstorable_text))
         .layer(middleware::from_fn_with_state(Origin(cfg.public_url.clone()), same_origin_only));
 
     let metrics_route = Router::new().route("/metrics", get(crate::metrics::endpoint)).with_state(metrics.clone());

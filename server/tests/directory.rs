@@ -47,8 +47,8 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
     }
     let top = page(&app, &c, json!({"sort": "revenue", "desc": true, "per_page": 3})).await;
     assert_eq!(top.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
-    assert_eq!(top.items[0].revenue_90d, "300.00 USD");
-    assert_eq!(top.items[0].conversion_rate, "7.5%");
+    assert_eq!(top.items[0].revenue_90d.display(), "300.00 USD");
+    assert_eq!(top.items[0].conversion_rate_display(), "7.5%");
     let at_risk = page(&app, &c, json!({"health": "at_risk"})).await;
     assert_eq!(at_risk.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), vec![ids[0]]);
     assert_eq!(page(&app, &c, json!({"health": "watch"})).await.total, 1);

@@ -243,7 +243,7 @@ on_both!(commissions_follow_the_tier_or_the_override_and_inactive_partners_earn_
     let api = Api::new(b).await;
     // Partner 1 is Silver at 15%: 123.45 × 15% = 18.5175 → 18.52.
     let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t1", "amount": "123.45", "partner_id": 1})).await;
-    assert_eq!(v["commission"], json!({"amount": "18.52", "rate": "15%", "tier": "Silver"}));
+    assert_eq!(v["commission"], json!({"amount": "18.52", "rate": {"percent": "15"}, "tier": "Silver"}));
     // 0.10 × 15% = 0.015 → 0.02 (half away from zero).
     let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "t2", "amount": "0.10", "partner_id": 1})).await;
     assert_eq!(v["commission"]["amount"], "0.02");
@@ -406,7 +406,7 @@ on_both!(the_openapi_document_describes_every_v1_route, |b: Backend| async move 
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} documented");
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for s in ["ConversionInput", "ConversionAnswer", "ProgramInput", "ProgramOut", "RefundOutcome", "EntryView", "ProblemDoc"] {
+    for s in ["ConversionInput", "Conversion", "ProgramInput", "Program", "Refund", "Entry", "Partner", "PartnerListItem", "ProblemDoc"] {
         assert!(schemas.contains_key(s), "schema {s}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
@@ -714,3 +714,238 @@ mod storage_faults {
         assert_eq!(total, answers.len() as u64, "every conversion exactly once");
     }
 }
+
+/// The OpenAPI document made strict for checking answers: every object schema refuses
+/// properties it does not list (unless it declares `additionalProperties` itself).
+fn strict(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                    map.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+/// Checks REST answers against the response schemas of the server's own OpenAPI document.
+struct Conformance {
+    doc: Value,
+    checked: std::cell::Cell<usize>,
+}
+
+impl Conformance {
+    async fn load(api: &Api) -> Self {
+        let (s, doc) = api.get("/api/v1/openapi.json").await;
+        assert_eq!(s, 200);
+        Conformance { doc: strict(doc), checked: 0.into() }
+    }
+
+    /// Validates `body`, answered with `status` by `method path` (the documented path template).
+    fn check(&self, method: &str, path: &str, status: u16, body: &Value) {
+        let errors = self.errors(method, path, status, body);
+        assert!(errors.is_empty(), "{method} {path} {status} breaks its schema:\n{}\n{body:#}", errors.join("\n"));
+        assert_values_not_display_text(&format!("{method} {path}"), body);
+        self.checked.set(self.checked.get() + 1);
+    }
+
+    /// What is wrong with `body` as an answer of `method path` with `status`.
+    fn errors(&self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
+        let op = &self.doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        let response = &op["responses"][status.to_string()];
+        assert!(response.is_object(), "{method} {path} documents status {status}: {body}");
+        let content = response["content"].as_object().unwrap_or_else(|| panic!("{method} {path} {status} has a body schema"));
+        let schema = content.values().next().unwrap()["schema"].clone();
+        let mut root = schema.as_object().cloned().unwrap_or_default();
+        root.insert("components".into(), self.doc["components"].clone());
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&Value::Object(root))
+            .unwrap_or_else(|e| panic!("schema of {method} {path} {status}: {e}"));
+        validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    }
+}
+
+/// No currency suffix, thousands separator or percent sign in a value, and no `""` for an
+/// absent one (the timeline's `summary` line and `data` are for people and free-form).
+fn assert_values_not_display_text(route: &str, v: &Value) {
+    fn walk(route: &str, key: &str, v: &Value) {
+        match v {
+            Value::String(s) => {
+                if ["summary", "detail", "title", "reason", "hold_reason", "name", "company", "program", "actor"].contains(&key) {
+                    return;
+                }
+                assert!(!s.is_empty(), "{route}: '{key}' is \"\" (an absent value is null)");
+                assert!(!s.ends_with('%'), "{route}: '{key}' = {s:?} is display text");
+                let numeric_with_suffix = s.split_once(' ').is_some_and(|(a, b)| a.replace(',', "").parse::<f64>().is_ok() && b.len() == 3);
+                assert!(!numeric_with_suffix, "{route}: '{key}' = {s:?} has a currency suffix");
+                let grouped = s.contains(',') && s.replace(',', "").parse::<f64>().is_ok();
+                assert!(!grouped, "{route}: '{key}' = {s:?} has thousands separators");
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(route, key, i)),
+            Value::Object(map) => {
+                for (k, item) in map {
+                    if k != "data" && k != "custom" {
+                        walk(route, k, item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(route, "", v)
+}
+
+on_both!(every_rest_answer_matches_its_openapi_schema, |b: Backend| async move {
+    let app = TestApp::with_full_demo(b).await;
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "conformance").await.unwrap().secret;
+    let api = Api { http: app.client(), app, key, program: 1 };
+    let c = Conformance::load(&api).await;
+    let get = |path: String| {
+        let api = &api;
+        async move { api.get(&path).await }
+    };
+
+    // Reads.
+    let (s, v) = get("/api/v1/programs/1".into()).await;
+    c.check("get", "/api/v1/programs/{id}", s, &v);
+    let (s, list) = get("/api/v1/partners?per_page=200".into()).await;
+    c.check("get", "/api/v1/partners", s, &list);
+    assert!(list["items"].as_array().unwrap().iter().any(|i| i["revenue_90d"] != "0.00" && i["conversion_rate"].is_string()), "the demo has earning partners");
+    for q in ["status=active&sort=revenue&desc=1", "tier=Gold", "health=at_risk", "q=ava", "program_id=1&page=2&per_page=5"] {
+        let (s, v) = get(format!("/api/v1/partners?{q}")).await;
+        c.check("get", "/api/v1/partners", s, &v);
+    }
+    // The check has teeth: display text, an unlisted field, a wrong time or a missing field fail.
+    for (field, bad) in [("revenue_90d", json!("1,187.64 USD")), ("conversion_rate", json!("20.0%")), ("joined", json!("yesterday")), ("extra", json!(1)), ("status", json!("gone"))] {
+        let mut wrong = list.clone();
+        wrong["items"][0][field] = bad.clone();
+        assert!(!c.errors("get", "/api/v1/partners", 200, &wrong).is_empty(), "{field} = {bad} is refused by the schema");
+    }
+    let mut wrong = list.clone();
+    wrong["items"][0].as_object_mut().unwrap().remove("currency");
+    assert!(!c.errors("get", "/api/v1/partners", 200, &wrong).is_empty(), "a missing field is refused");
+    let partner = list["items"][0]["partner_id"].as_i64().unwrap();
+    let (s, v) = get(format!("/api/v1/partners/{partner}")).await;
+    c.check("get", "/api/v1/partners/{id}", s, &v);
+    let (s, v) = get(format!("/api/v1/partners/{partner}/timeline?per_page=200")).await;
+    c.check("get", "/api/v1/partners/{id}/timeline", s, &v);
+    for q in ["", "?status=paid", "?status=pending", "?status=approved", "?status=void", "?per_page=200&page=2"] {
+        let (s, v) = get(format!("/api/v1/commissions{q}")).await;
+        c.check("get", "/api/v1/commissions", s, &v);
+    }
+    let (_, paid) = get("/api/v1/commissions?status=paid&per_page=200".into()).await;
+    assert!(paid["items"].as_array().unwrap().iter().any(|e| e["kind"] == "payout" && e["rate"].is_null()), "payout entries carry no rate: {paid}");
+    assert!(paid["items"].as_array().unwrap().iter().any(|e| e["kind"] == "earned" && e["rate"].is_object()), "earned entries carry their rate object");
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::days(90)).format("%Y-%m-%d").to_string();
+    for q in [format!("from={from}&to={}", now.format("%Y-%m-%d")), format!("program_id=1&from={from}T13:00:00Z&to={}", now.to_rfc3339()), "program_id=1&from=2001-01-01&to=2001-01-02".into()] {
+        let (s, v) = get(format!("/api/v1/analytics/summary?{q}")).await;
+        c.check("get", "/api/v1/analytics/summary", s, &v);
+    }
+    let (s, v) = get("/api/v1/analytics/cohorts?program_id=1".into()).await;
+    c.check("get", "/api/v1/analytics/cohorts", s, &v);
+    let (s, v) = get("/api/v1/openapi.json".into()).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true));
+
+    // Writes, with valid bodies, then the documented refusals.
+    let (s, v) = api.post("/api/v1/programs", json!({"name": "Conformance", "currency": "EUR", "website": "https://c.example", "cookie_days": 30,
+        "default_commission": {"percent": "10"}, "tiers": [{"name": "Base", "rank": 1, "commission": {"percent": "10"}},
+        {"name": "Top", "rank": 2, "commission": {"flat": "5.00"}, "rule": {"min_revenue": "1000.00", "window_days": 30}, "retroactive": true}]})).await;
+    c.check("post", "/api/v1/programs", s, &v);
+    let (s, v) = api.post("/api/v1/partners", json!({"email": "conf@partners.example", "name": "Conformance Partner", "program_id": 1, "status": "active"})).await;
+    c.check("post", "/api/v1/partners", s, &v);
+    let new_partner = v["id"].as_i64().unwrap();
+    let res = api.http.patch(api.app.url(&format!("/api/v1/partners/{new_partner}"))).bearer_auth(&api.key).json(&json!({"company": "Conf Ltd", "program_id": 1, "status": "paused", "reason": "checking"})).send().await.unwrap();
+    let (s, v) = (res.status().as_u16(), res.json::<Value>().await.unwrap());
+    c.check("patch", "/api/v1/partners/{id}", s, &v);
+    let (s, v) = api.post("/api/v1/links", json!({"partner_id": partner, "program_id": 1})).await;
+    c.check("post", "/api/v1/links", s, &v);
+    let code = v["code"].as_str().unwrap().to_string();
+    let click = api.click(&code, BROWSER).await;
+    let body = json!({"program_id": 1, "external_id": "conf-1", "amount": "123.45", "click_id": click});
+    let (s, v) = api.post("/api/v1/conversions", body.clone()).await;
+    c.check("post", "/api/v1/conversions", s, &v);
+    assert_eq!(s, 201);
+    assert!(v["commission"]["rate"].is_object(), "the rate is a commission object: {v}");
+    let conversion = v["id"].as_i64().unwrap();
+    let (s, v) = api.post("/api/v1/conversions", body).await;
+    assert_eq!(s, 200);
+    c.check("post", "/api/v1/conversions", s, &v);
+    let (s, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "conf-2", "amount": "10.00"})).await;
+    c.check("post", "/api/v1/conversions", s, &v);
+    assert_eq!(v["status"], "unattributed");
+    assert!(v["commission"]["rate"].is_null() && v["attributed_via"].is_null());
+    let (s, v) = api.post(&format!("/api/v1/conversions/{conversion}/refund"), json!({"amount": "23.45"})).await;
+    c.check("post", "/api/v1/conversions/{id}/refund", s, &v);
+    let (s, v) = api.post(&format!("/api/v1/conversions/{conversion}/refund"), json!({})).await;
+    c.check("post", "/api/v1/conversions/{id}/refund", s, &v);
+    for (method, path, status, v) in [
+        ("post", "/api/v1/conversions", 409, api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "conf-1", "amount": "1.00"})).await.1),
+        ("post", "/api/v1/conversions", 422, api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "conf-3", "amount": "-1"})).await.1),
+        ("post", "/api/v1/partners", 409, api.post("/api/v1/partners", json!({"email": "conf@partners.example", "name": "Again"})).await.1),
+        ("get", "/api/v1/partners/{id}", 404, get("/api/v1/partners/999999".into()).await.1),
+        ("get", "/api/v1/programs/{id}", 404, get("/api/v1/programs/999999".into()).await.1),
+    ] {
+        c.check(method, path, status, &v);
+    }
+    assert!(c.checked.get() >= 30, "checked {} answers", c.checked.get());
+});
+
+// Every REST write with a NUL or another control character in a text field: 422 naming the
+// field on both engines, nothing stored; a body that is not JSON: 415.
+on_both!(rest_writes_refuse_unstorable_text_and_non_json, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let (before_partners, before_conversions) = (backend::entities::partner::Entity::find().count(&api.app.db).await.unwrap(), api.conversions().await);
+    let cases: Vec<(&str, &str, Value, &str)> = vec![
+        ("post", "/api/v1/partners", json!({"email": "nul@partners.example", "name": "A\u{0}B"}), "name"),
+        ("post", "/api/v1/partners", json!({"email": "nul@partners.example", "name": "Tab\tName"}), "name"),
+        ("post", "/api/v1/partners", json!({"email": "nul@partners.example", "name": "N", "custom": {"niche": "x\u{1}"}}), "custom.niche"),
+        ("post", "/api/v1/conversions", json!({"program_id": 1, "external_id": "nul\u{0}", "amount": "1.00", "partner_id": 1}), "external_id"),
+        ("post", "/api/v1/conversions", json!({"program_id": 1, "external_id": "ok", "amount": "1.00", "customer_id": "c\u{0}"}), "customer_id"),
+        ("post", "/api/v1/conversions", json!({"program_id": 1, "external_id": "ok", "amount": "1.00", "link_code": "\u{0}"}), "link_code"),
+        ("post", "/api/v1/programs", json!({"name": "P\u{0}", "currency": "USD", "website": "https://p.example", "cookie_days": 30, "default_commission": {"percent": "10"}}), "name"),
+        ("post", "/api/v1/programs", json!({"name": "P", "currency": "USD", "website": "https://p.example", "cookie_days": 30, "default_commission": {"percent": "10"}, "tiers": [{"name": "T\u{0}", "rank": 1, "commission": {"percent": "1"}}]}), "tiers[0].name"),
+        ("post", "/api/v1/links", json!({"partner_id": 1, "program_id": 1, "destination": "https://northwind.example/\u{0}"}), "destination"),
+        ("post", "/api/v1/conversions/1/refund", json!({"amount": "1\u{0}"}), "amount"),
+        ("patch", "/api/v1/partners/1", json!({"company": "C\u{0}"}), "company"),
+        ("patch", "/api/v1/partners/1", json!({"program_id": 1, "status": "paused", "reason": "r\u{0}"}), "reason"),
+    ];
+    for (method, path, body, field) in cases {
+        let req = if method == "post" { api.http.post(api.app.url(path)) } else { api.http.patch(api.app.url(path)) };
+        let res = req.bearer_auth(&api.key).json(&body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(status, 422, "{method} {path} {body}: {v}");
+        assert!(v["detail"].as_str().unwrap().starts_with(&format!("{field}: ")), "{path}: names {field}: {v}");
+    }
+    let pages = api.post("/api/v1/partners", json!({"email": "ok@partners.example", "name": "Two\nLines"})).await;
+    assert_eq!(pages.0, 422, "a name is one line: {}", pages.1);
+    assert_eq!(backend::entities::partner::Entity::find().count(&api.app.db).await.unwrap(), before_partners, "nothing stored");
+    assert_eq!(api.conversions().await, before_conversions, "nothing stored");
+    for (path, ct) in [("/api/v1/conversions", Some("text/plain")), ("/api/v1/partners", None), ("/api/v1/partners", Some("application/x-www-form-urlencoded"))] {
+        let mut req = api.http.post(api.app.url(path)).bearer_auth(&api.key).body(r#"{"email":"x@y.example","name":"X"}"#);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 415, "{path} with {ct:?}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
+    }
+    for q in ["/api/v1/partners?q=a%00b", "/api/v1/commissions?status=%01", "/api/v1/partners/1/timeline?kind=%00"] {
+        let (s, v) = api.get(q).await;
+        assert_eq!(s, 422, "{q}: {v}");
+    }
+    let res = api.http.post(api.app.url("/api/v1/partners")).bearer_auth(&api.key).header("content-type", "application/json; charset=utf-8").body(r#"{"email":"x@y.example","name":"X"}"#).send().await.unwrap();
+    assert_eq!(res.status(), 201, "JSON with a charset parameter is JSON");
+});

@@ -128,7 +128,7 @@ on_both!(the_conversion_that_crosses_a_threshold_earns_the_new_rate, |b: Backend
     assert_eq!(t.convert("a", "100.00", 1).await["commission"]["tier"], "Bronze");
     assert_eq!(t.convert("b", "100.00", 1).await["commission"]["tier"], "Bronze");
     let third = t.convert("c", "100.00", 1).await;
-    assert_eq!(third["commission"], json!({"amount": "15.00", "rate": "15%", "tier": "Silver"}), "exactly at the minimum");
+    assert_eq!(third["commission"], json!({"amount": "15.00", "rate": {"percent": "15"}, "tier": "Silver"}), "exactly at the minimum");
     assert_eq!(t.tier().await, "Silver");
     let events = t.tier_events().await;
     assert_eq!(events.len(), 1);
@@ -171,7 +171,7 @@ on_both!(retroactive_tiers_rerate_the_window_exactly_once_and_skip_refunds_and_v
     assert_eq!(t.tier().await, "Silver", "r1–r4 are four conversions");
     // r1–r5: five conversions, 600.00 → Gold.
     let sixth = t.convert("r5", "200.00", 0).await;
-    assert_eq!(sixth["commission"], json!({"amount": "40.00", "rate": "20%", "tier": "Gold"}), "{sixth}");
+    assert_eq!(sixth["commission"], json!({"amount": "40.00", "rate": {"percent": "20"}, "tier": "Gold"}), "{sixth}");
     let mut adjusted: Vec<(i64, i64)> = ledger_entry::Entity::find()
         .filter(ledger_entry::Column::Kind.eq("adjustment"))
         .all(&t.app.db)

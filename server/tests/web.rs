@@ -474,3 +474,47 @@ mod connection_limits {
         drop(held);
     }
 }
+
+// Every server function, its sample arguments with a NUL put into each text: 422 naming the
+// argument, in the app's error encoding, on both engines; never a 5xx.
+on_both!(every_server_function_refuses_a_nul_in_any_text_argument, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let admin = app.login("admin@demo.trellis.dev").await;
+    fn poison(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => {
+                s.push('\u{0}');
+                true
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, i| poison(i) || any),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |any, i| poison(i) || any),
+            _ => false,
+        }
+    }
+    let mut tried = 0;
+    for path in common::server_fn_paths() {
+        let req = admin.post(app.url(&path));
+        let req = match common::sample_args(&path) {
+            common::Args::Form(pairs) => {
+                let Some(first_text) = pairs.iter().position(|(_, v)| v.parse::<f64>().is_err() && *v != "true" && *v != "false") else { continue };
+                let pairs: Vec<(String, String)> =
+                    pairs.iter().enumerate().map(|(i, (k, v))| (k.to_string(), if i == first_text { format!("{v}\u{0}") } else { v.to_string() })).collect();
+                req.form(&pairs)
+            }
+            common::Args::Json(mut v) => {
+                if !poison(&mut v) {
+                    continue;
+                }
+                req.json(&v)
+            }
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        assert_eq!(status, 422, "{path}: {body}");
+        let message = body["Invalid"].as_str().unwrap_or_else(|| panic!("{path}: the app's Invalid error: {body}"));
+        assert!(message.contains("U+0000"), "{path}: {message}");
+        tried += 1;
+    }
+    assert!(tried >= 30, "tried {tried} server functions");
+});

@@ -270,6 +270,7 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
                     } else {
                         page.items.into_iter().map(|row| {
                             let id = row.enrollment_id;
+                            let conversion_rate = row.conversion_rate_display();
                             view! {
                                 <tr>
                                     {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
@@ -282,9 +283,9 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
                                     <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
                                     <td><TierBadge tier=row.tier/></td>
                                     <td><StatusBadge status=row.status/></td>
-                                    <td class="num right">{row.revenue_90d}</td>
+                                    <td class="num right">{row.revenue_90d.display()}</td>
                                     <td class="num right">{row.conversions_90d}</td>
-                                    <td class="num right">{row.conversion_rate}</td>
+                                    <td class="num right">{conversion_rate}</td>
                                     <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
                                     <td><HealthPill score=row.health band=row.health_band/></td>
                                     <td>{row.owner.unwrap_or_else(|| "—".into())}</td>

@@ -1,6 +1,7 @@
 //! REST API v1 (api.md): JSON in and out, `Authorization: Bearer {key}`, problem+json errors.
 //! Handlers are thin doors onto the `backend` services; no business rule lives here.
 
+pub mod dto;
 mod partners;
 mod problem;
 
@@ -12,12 +13,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use backend::conversions::{self, ConversionAnswer, ConversionInput, Outcome, RefundOutcome};
-use backend::ledger::EntryView;
-use backend::programs::{self, CommissionInput, ProgramInput, RuleInput};
+use backend::conversions::{self, ConversionInput, Outcome};
+use backend::programs::{self, ProgramInput};
 use backend::tracking::ClickRecorder;
 use backend::{Clock, DatabaseConnection};
-use models::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -71,86 +70,19 @@ fn id_param(raw: &str, what: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::not_found(what))
 }
 
-/// A tier as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct TierOut {
-    id: i64,
-    name: String,
-    rank: i32,
-    commission: CommissionInput,
-    /// Null for the lowest tier, where every enrollment starts.
-    rule: Option<RuleInput>,
-    retroactive: bool,
-}
-
-/// A program as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct ProgramOut {
-    id: i64,
-    name: String,
-    currency: String,
-    website: String,
-    allowed_domains: Vec<String>,
-    cookie_days: i32,
-    default_commission: CommissionInput,
-    /// Lowest rank first.
-    tiers: Vec<TierOut>,
-    created_at: String,
-}
-
-fn program_view(p: &programs::Program, tiers: &[backend::entities::tier::Model]) -> Result<ProgramOut, Problem> {
-    let c = p.currency;
-    let tiers = tiers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let rate = models::CommissionRate::parse_stored(&t.commission_kind, &t.commission_value, c)
-                .map_err(|e| Problem::from(backend::Error::Internal(e.0)))?;
-            let rule = (i > 0).then(|| RuleInput {
-                min_conversions: t.min_conversions.map(i64::from),
-                min_revenue: t.min_revenue_minor.map(|m| Money::from_minor(m, c).amount_string()),
-                window_days: t.window_days.into(),
-            });
-            Ok(TierOut {
-                id: t.id,
-                name: t.name.clone(),
-                rank: t.rank,
-                commission: CommissionInput::from_rate(&rate, c),
-                rule,
-                retroactive: t.retroactive,
-            })
-        })
-        .collect::<Result<Vec<_>, Problem>>()?;
-    let mut allowed_domains = p.hosts.clone();
-    if !allowed_domains.is_empty() {
-        allowed_domains.remove(0);
-    }
-    Ok(ProgramOut {
-        id: p.row.id,
-        name: p.row.name.clone(),
-        currency: c.code().to_string(),
-        website: p.row.website.clone(),
-        allowed_domains,
-        cookie_days: p.row.cookie_days,
-        default_commission: CommissionInput::from_rate(&p.default_commission()?, c),
-        tiers,
-        created_at: p.row.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
-}
-
 #[utoipa::path(post, path = "/api/v1/programs", tag = "programs", request_body = ProgramInput,
-    responses((status = 201, body = ProgramOut), (status = 401, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 201, body = dto::Program), (status = 401, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<ProgramInput>) -> Result<Response, Problem> {
     let (p, tiers) = programs::create(&st.db, &st.clock, acc, &input).await?;
-    Ok((StatusCode::CREATED, Json(program_view(&p, &tiers)?)).into_response())
+    Ok((StatusCode::CREATED, Json(dto::Program::of(&p, &tiers)?)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/programs/{id}", tag = "programs", params(("id" = i64, Path, description = "Program id")),
-    responses((status = 200, body = ProgramOut), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = dto::Program), (status = 404, body = ProblemDoc)))]
 async fn get_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
     let p = programs::load(&st.db, acc, id_param(&id, "program")?).await?;
     let tiers = programs::tiers(&st.db, p.row.id).await?;
-    Ok(Json(program_view(&p, &tiers)?).into_response())
+    Ok(Json(dto::Program::of(&p, &tiers)?).into_response())
 }
 
 /// A new tracking link.
@@ -164,27 +96,17 @@ pub struct LinkInput {
     destination: Option<String>,
 }
 
-/// A tracking link.
-#[derive(Serialize, ToSchema)]
-pub struct LinkOut {
-    id: i64,
-    code: String,
-    /// `{TRELLIS_PUBLIC_URL}/r/{code}`.
-    url: String,
-    destination: String,
-}
-
 #[utoipa::path(post, path = "/api/v1/links", tag = "tracking", request_body = LinkInput,
-    responses((status = 201, body = LinkOut), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 201, body = dto::Link), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_link(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<LinkInput>) -> Result<Response, Problem> {
     let l = backend::tracking::create_link(&st.db, &st.clock, acc, &st.public_url, input.partner_id, input.program_id, input.destination.as_deref()).await?;
     st.clicks.forget(&l.code);
-    Ok((StatusCode::CREATED, Json(LinkOut { id: l.id, code: l.code, url: l.url, destination: l.destination })).into_response())
+    Ok((StatusCode::CREATED, Json(dto::Link { id: l.id, code: l.code, url: l.url, destination: l.destination })).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/conversions", tag = "tracking", request_body = ConversionInput,
-    responses((status = 201, description = "Created", body = ConversionAnswer), (status = 200, description = "The same body again: the first answer", body = ConversionAnswer),
-        (status = 409, description = "The same external_id with a different body", body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 201, description = "Created", body = dto::Conversion), (status = 200, description = "The same body again: the first answer", body = dto::Conversion),
+        (status = 409, description = "The same external_id with a different body", body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, raw): ApiJson<ConversionInput>) -> Result<Response, Problem> {
     let hash = conversions::request_hash(&raw);
     let outcome = conversions::ingest(&st.db, Some(&st.clicks), &st.clock, acc, &input, &hash).await;
@@ -194,8 +116,8 @@ async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAcco
         Err(_) => "rejected",
     });
     Ok(match outcome? {
-        Outcome::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Outcome::Replayed(v) => (StatusCode::OK, Json(v)).into_response(),
+        Outcome::Created(v) => (StatusCode::CREATED, Json(dto::Conversion::of(v)?)).into_response(),
+        Outcome::Replayed(v) => (StatusCode::OK, Json(dto::Conversion::of(v)?)).into_response(),
     })
 }
 
@@ -209,17 +131,15 @@ pub struct RefundInput {
 
 #[utoipa::path(post, path = "/api/v1/conversions/{id}/refund", tag = "tracking", request_body = RefundInput,
     params(("id" = i64, Path, description = "Conversion id")),
-    responses((status = 200, body = RefundOutcome), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, Problem> {
+    responses((status = 200, body = dto::Refund), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
     let input: RefundInput = if body.iter().all(u8::is_ascii_whitespace) {
         RefundInput::default()
     } else {
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", e.to_string()))?;
-        serde_json::from_value(value).map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", e.to_string()))?
+        problem::parse_json(&headers, &body)?.0
     };
     let out = conversions::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref()).await?;
-    Ok(Json(out).into_response())
+    Ok(Json(dto::Refund::of(out)?).into_response())
 }
 
 fn query_num<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str) -> Result<Option<T>, Problem> {
@@ -233,17 +153,10 @@ fn query_num<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str) -> Re
         .transpose()
 }
 
-/// A page of ledger entries.
-#[derive(Serialize, ToSchema)]
-pub struct EntryPage {
-    items: Vec<EntryView>,
-    total: u64,
-}
-
 #[utoipa::path(get, path = "/api/v1/commissions", tag = "ledger",
     params(("partner_id" = Option<i64>, Query), ("program_id" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, approved, paid or void"),
         ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
-    responses((status = 200, body = EntryPage), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = dto::EntryPage), (status = 422, body = ProblemDoc)))]
 async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let filter = backend::ledger::EntryFilter {
         partner_id: query_num(&q, "partner_id")?,
@@ -253,12 +166,17 @@ async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccou
         per_page: query_num(&q, "per_page")?.unwrap_or(50),
     };
     let (items, total) = backend::ledger::list(&st.db, acc, &filter).await?;
-    Ok(Json(EntryPage { items, total }).into_response())
+    let items = items.into_iter().map(dto::Entry::of).collect::<Result<_, _>>()?;
+    Ok(Json(dto::EntryPage { items, total }).into_response())
 }
 
 /// An error answer (RFC 9457), `application/problem+json`.
 #[derive(Serialize, ToSchema)]
 pub struct ProblemDoc {
+    /// Always `about:blank`: the `code` tells the kind.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    kind: String,
     status: u16,
     title: String,
     detail: String,
@@ -293,34 +211,39 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 #[utoipa::path(get, path = "/api/v1/analytics/summary", tag = "analytics",
     params(("program_id" = Option<i64>, Query), ("from" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), inclusive"),
         ("to" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), exclusive")),
-    responses((status = 200, body = backend::analytics::Summary), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = dto::Summary), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let bound = |k: &str| -> Result<chrono::DateTime<chrono::Utc>, Problem> {
         let v = q.get(k).filter(|v| !v.is_empty()).ok_or_else(|| Problem::from(backend::Error::invalid(k, "required")))?;
         Ok(backend::analytics::parse_bound(k, v)?)
     };
     let summary = backend::analytics::summary(&st.db, acc, query_num(&q, "program_id")?, bound("from")?, bound("to")?).await?;
-    Ok(Json(summary).into_response())
-}
-
-/// Cohort figures.
-#[derive(Serialize, ToSchema)]
-pub struct CohortPage {
-    items: Vec<backend::analytics::CohortPoint>,
+    Ok(Json(dto::Summary::from(summary)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/analytics/cohorts", tag = "analytics",
     params(("program_id" = i64, Query), ("weeks" = Option<u32>, Query, description = "default 12")),
-    responses((status = 200, body = CohortPage), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = dto::CohortPage), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn analytics_cohorts(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let program_id: i64 = query_num(&q, "program_id")?.ok_or_else(|| Problem::from(backend::Error::invalid("program_id", "required")))?;
     let weeks: u32 = query_num(&q, "weeks")?.unwrap_or(12);
     let items = backend::analytics::cohorts(&st.db, acc, program_id, weeks, st.clock.now()).await?;
-    Ok(Json(CohortPage { items }).into_response())
+    let currency = programs::load(&st.db, acc, program_id).await?.currency;
+    let items = items.into_iter().map(|p| dto::CohortPoint::of(p, currency.code())).collect::<Result<_, _>>()?;
+    Ok(Json(dto::CohortPage { items }).into_response())
 }
 
 async fn not_found() -> Problem {
     Problem::not_found("route")
+}
+
+/// A query parameter no engine can store or search for (NUL, control characters) → 422 naming
+/// it, before any handler runs.
+async fn storable_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some((field, why)) = req.uri().query().and_then(|q| crate::text_guard::check_args("", q.as_bytes())) {
+        return Problem::from(backend::Error::invalid(field, why)).into_response();
+    }
+    next.run(req).await
 }
 
 /// The `/api/v1` router.
@@ -339,6 +262,7 @@ pub fn router(state: RestState) -> Router {
         .route("/analytics/cohorts", get(analytics_cohorts))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(storable_query))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -1,14 +1,15 @@
 //! REST partner routes: create, list (the directory's filter), read, patch, timeline.
 
+use super::dto::{self, PartnerPage, TimelineEvent, TimelinePage};
 use super::{id_param, query_num, ApiAccount, ApiJson, Problem, ProblemDoc, RestState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::partners::{self, NewPartner, PartnerOut};
+use backend::partners::{self, NewPartner};
 use backend::Actor;
-use models::{DirectoryQuery, DirectoryRow, EnrollmentStatus, PartnerFields, StatusCounts};
-use serde::{Deserialize, Serialize};
+use models::{DirectoryQuery, EnrollmentStatus, PartnerFields};
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 
@@ -59,7 +60,7 @@ fn status_of(s: Option<&str>) -> Result<Option<EnrollmentStatus>, Problem> {
 }
 
 #[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = PartnerInput,
-    responses((status = 201, body = PartnerOut), (status = 409, description = "Duplicate email", body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 201, body = dto::Partner), (status = 409, description = "Duplicate email", body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<PartnerInput>) -> Result<Response, Problem> {
     let actor = Actor::api(acc);
     let new = NewPartner {
@@ -78,18 +79,7 @@ pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc):
         status: status_of(input.status.as_deref())?,
     };
     let id = partners::create(&st.db, st.clock.now(), &actor, &new).await?;
-    Ok((StatusCode::CREATED, Json(partners::get(&st.db, acc, id).await?)).into_response())
-}
-
-/// A page of the directory.
-#[derive(Serialize, ToSchema)]
-pub struct PartnerPage {
-    /// One row per enrollment.
-    #[schema(value_type = Vec<Object>)]
-    items: Vec<DirectoryRow>,
-    total: u64,
-    #[schema(value_type = Object)]
-    counts: StatusCounts,
+    Ok((StatusCode::CREATED, Json(dto::Partner::of(partners::get(&st.db, acc, id).await?)?)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/partners", tag = "partners",
@@ -109,13 +99,14 @@ pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): 
         return Err(backend::Error::invalid("per_page", "1 to 200").into());
     }
     let (counts, items, total, _, _) = backend::directory::list(&st.db, &Actor::api(acc), &query).await?;
-    Ok(Json(PartnerPage { items, total, counts }).into_response())
+    let items = items.into_iter().map(dto::PartnerListItem::of).collect::<Result<_, _>>()?;
+    Ok(Json(PartnerPage { items, total, counts: counts.into() }).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)),
-    responses((status = 200, body = PartnerOut), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = dto::Partner), (status = 404, body = ProblemDoc)))]
 pub(super) async fn get_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(Json(partners::get(&st.db, acc, id_param(&id, "partner")?).await?).into_response())
+    Ok(Json(dto::Partner::of(partners::get(&st.db, acc, id_param(&id, "partner")?).await?)?).into_response())
 }
 
 /// Changes to a partner: any of the contact fields and custom values, and/or an enrollment's
@@ -152,7 +143,7 @@ pub struct PartnerPatch {
 }
 
 #[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)), request_body = PartnerPatch,
-    responses((status = 200, body = PartnerOut), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = dto::Partner), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, ApiJson(input, _): ApiJson<PartnerPatch>) -> Result<Response, Problem> {
     let id = id_param(&id, "partner")?;
     let actor = Actor::api(acc);
@@ -174,30 +165,12 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
     };
     let change = input.program_id.map(|program_id| partners::EnrollmentPatch { program_id, status, reason: input.reason.clone(), tier: input.tier.clone() });
     partners::patch(&st.db, now, &actor, id, &fields, change.as_ref()).await?;
-    Ok(Json(partners::get(&st.db, acc, id).await?).into_response())
-}
-
-/// One timeline event.
-#[derive(Serialize, ToSchema)]
-pub struct TimelineOut {
-    at: String,
-    kind: String,
-    actor: String,
-    summary: String,
-    #[schema(value_type = Object)]
-    data: serde_json::Value,
-}
-
-/// A page of a timeline.
-#[derive(Serialize, ToSchema)]
-pub struct TimelinePageOut {
-    items: Vec<TimelineOut>,
-    total: u64,
+    Ok(Json(dto::Partner::of(partners::get(&st.db, acc, id).await?)?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/partners/{id}/timeline", tag = "partners",
     params(("id" = i64, Path), ("kind" = Option<String>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
-    responses((status = 200, body = TimelinePageOut), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = TimelinePage), (status = 404, body = ProblemDoc)))]
 pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let (items, total) = partners::timeline_events(
         &st.db,
@@ -211,13 +184,13 @@ pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc
     .await?;
     let items = items
         .into_iter()
-        .map(|t| TimelineOut {
-            at: t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        .map(|t| TimelineEvent {
+            at: dto::time(t.at),
             kind: t.kind,
             actor: t.actor,
             summary: t.summary,
-            data: serde_json::from_str(&t.data).unwrap_or(serde_json::Value::Null),
+            data: serde_json::from_str(&t.data).unwrap_or_else(|_| serde_json::json!({})),
         })
         .collect();
-    Ok(Json(TimelinePageOut { items, total }).into_response())
+    Ok(Json(TimelinePage { items, total }).into_response())
 }
