@@ -585,3 +585,18 @@ on_both!(the_sidebar_offers_only_what_the_role_may_open, |b: Backend| async move
     let admin = html(app.login("admin@demo.trellis.dev").await).await;
     assert!(admin.contains(r#"href="/finance""#));
 });
+
+// An import file with a NUL (PostgreSQL text cannot hold it) is refused as a whole, naming its
+// line, before anything is stored; on both engines.
+on_both!(an_import_file_with_a_nul_is_refused_naming_its_line, |b: Backend| async move {
+    let app = TestApp::with_demo(b).await;
+    let c = app.login(MANAGER).await;
+    let imports_before = backend::entities::import::Entity::find().count(&app.db).await.unwrap();
+    let csv = "Email,Full name\nlena@partners.example,Lena Park\nomar@partners.example,Omar\u{0}Haddad\n";
+    let form = reqwest::multipart::Form::new().text("kind", "partners").part("file", reqwest::multipart::Part::text(csv).file_name("partners.csv"));
+    let res = c.post(app.url("/directory/import")).multipart(form).header("origin", app.base.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/directory/import?error=") && location.contains("line%203"), "{location}");
+    assert_eq!(backend::entities::import::Entity::find().count(&app.db).await.unwrap(), imports_before, "nothing stored");
+});
