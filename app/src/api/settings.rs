@@ -198,6 +198,6 @@ pub async fn load_outbox(status: Option<String>, q: Option<String>, page: u64) -
 #[server(endpoint = "settings/storage")]
 pub async fn load_storage() -> Result<Option<models::StorageSpace>, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Team).await?;
     backend::storage::space(&ctx.db, &actor).map_err(fail)
 }

@@ -53,6 +53,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <p class="muted">"Your team, programs, API keys, the audit log and your own profile."</p>
                 </div>
             </header>
+            <LowSpaceNotice/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let roles = me.await.map(|m| m.roles).unwrap_or_default();
@@ -63,7 +64,6 @@ pub fn SettingsPage() -> impl IntoView {
                             view! { <Redirect path=to/> }.into_any()
                         }
                         Some(current) => view! {
-                            {roles.contains(&Role::Admin).then(|| view! { <LowSpaceNotice/> })}
                             <nav class="tabs" aria-label="Settings">
                                 {TABS.iter().filter(|(t, _)| visible(t, &roles)).map(|(t, label)| {
                                     let active = *t == current;
@@ -91,8 +91,8 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 /// Warns admins when the filesystem under the embedded database runs low (under 10% or 1 GB):
-/// once it is full, writes are refused with 503 until space is freed. Rendered for admins only
-/// (the server function refuses everyone else).
+/// once it is full, writes are refused with 503 until space is freed. Others see nothing (the
+/// server function answers them with no figure, so the markup is the same on server and client).
 #[component]
 fn LowSpaceNotice() -> impl IntoView {
     let space = Resource::new(|| (), |_| load_storage());
