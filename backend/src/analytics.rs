@@ -2,7 +2,7 @@
 //! window from `program_rollups`, cohorts by tier at the time from `tier_rollups`, the KPI
 //! dashboard, health by tier, at-risk and dormant lists. Whole UTC days come from the rollups;
 //! only the partial days at the edges of an API window that does not start or end at midnight
-//! are read from raw events (the dashboard's windows are whole days).
+//! are summed from raw events, by the database (the dashboard's windows are whole days).
 
 use crate::entities::program_rollup;
 use crate::{Error, Result};
@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use models::{Currency, Money};
 use rust_decimal::prelude::*;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
 use serde::Serialize;
 
 /// KPIs of a window (api.md `GET /api/v1/analytics/summary`).
@@ -47,33 +47,60 @@ pub fn parse_bound(field: &str, text: &str) -> Result<DateTime<Utc>> {
 
 /// Totals from raw events for a stretch shorter than a day at a window's edge, with the same
 /// definitions as the rollups (clicks; attributed conversions with their amounts net of
-/// refunds and their commission entries).
-async fn raw_totals(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<[i64; 4]> {
+/// refunds and their commission entries) for `programs`. Every figure is summed by the database
+/// on an index that starts with the program and the time (`m0013_range_edges`): no row is
+/// loaded into memory, whatever the traffic of the edge.
+async fn raw_totals(db: &DatabaseConnection, programs: &[i64], start: DateTime<Utc>, end: DateTime<Utc>) -> Result<[i64; 4]> {
     use crate::entities::{click, conversion, ledger_entry};
-    if end <= start {
+    use sea_orm::sea_query::{Asterisk, SelectStatement};
+    if end <= start || programs.is_empty() {
         return Ok([0; 4]);
     }
-    let mut clicks = click::Entity::find().filter(click::Column::AccountId.eq(account_id)).filter(click::Column::At.gte(start)).filter(click::Column::At.lt(end));
-    let mut convs = conversion::Entity::find()
-        .filter(conversion::Column::AccountId.eq(account_id))
-        .filter(conversion::Column::EnrollmentId.is_not_null())
-        .filter(conversion::Column::OccurredAt.gte(start))
-        .filter(conversion::Column::OccurredAt.lt(end));
-    if let Some(p) = program_id {
-        clicks = clicks.filter(click::Column::ProgramId.eq(p));
-        convs = convs.filter(conversion::Column::ProgramId.eq(p));
-    }
-    let n_clicks = clicks.count(db).await? as i64;
-    let convs = convs.all(db).await?;
-    let commission: i64 = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
-        .filter(ledger_entry::Column::Kind.is_in(["earned", "adjustment", "clawback"]))
-        .all(db)
-        .await?
-        .iter()
-        .map(|e| e.amount_minor)
-        .sum();
-    Ok([n_clicks, convs.len() as i64, convs.iter().map(|c| c.amount_minor - c.refunded_minor).sum(), commission])
+    let backend = db.get_database_backend();
+    let bigint = || Alias::new("bigint");
+    // Attributed conversions of the stretch.
+    let in_stretch = |q: &mut SelectStatement| {
+        use conversion::Column as C;
+        q.and_where(Expr::col((conversion::Entity, C::ProgramId)).is_in(programs.iter().copied()))
+            .and_where(Expr::col((conversion::Entity, C::OccurredAt)).gte(start))
+            .and_where(Expr::col((conversion::Entity, C::OccurredAt)).lt(end))
+            .and_where(Expr::col((conversion::Entity, C::EnrollmentId)).is_not_null());
+    };
+    let mut convs = Query::select();
+    convs
+        .from(conversion::Entity)
+        .expr_as(Expr::col(Asterisk).count().cast_as(bigint()), Alias::new("conversions"))
+        .expr_as(
+            Expr::col(conversion::Column::AmountMinor).sub(Expr::col(conversion::Column::RefundedMinor)).sum().cast_as(bigint()),
+            Alias::new("revenue"),
+        );
+    in_stretch(&mut convs);
+    let mut commission = Query::select();
+    commission
+        .from(ledger_entry::Entity)
+        .inner_join(conversion::Entity, Expr::col((conversion::Entity, conversion::Column::Id)).equals((ledger_entry::Entity, ledger_entry::Column::ConversionId)))
+        .expr_as(Expr::col((ledger_entry::Entity, ledger_entry::Column::AmountMinor)).sum().cast_as(bigint()), Alias::new("commission"))
+        .and_where(Expr::col((ledger_entry::Entity, ledger_entry::Column::Kind)).is_in(["earned", "adjustment", "clawback"]));
+    in_stretch(&mut commission);
+    let mut clicks = Query::select();
+    clicks
+        .from(click::Entity)
+        .expr_as(Expr::col(Asterisk).count().cast_as(bigint()), Alias::new("clicks"))
+        .and_where(Expr::col(click::Column::ProgramId).is_in(programs.iter().copied()))
+        .and_where(Expr::col(click::Column::At).gte(start))
+        .and_where(Expr::col(click::Column::At).lt(end));
+    let (c, m, k) = tokio::try_join!(
+        db.query_one_raw(backend.build(&convs)),
+        db.query_one_raw(backend.build(&commission)),
+        db.query_one_raw(backend.build(&clicks)),
+    )?;
+    let get = |row: &Option<sea_orm::QueryResult>, i: usize| -> Result<i64> {
+        Ok(match row {
+            Some(r) => r.try_get_by_index::<Option<i64>>(i)?.unwrap_or(0),
+            None => 0,
+        })
+    };
+    Ok([get(&k, 0)?, get(&c, 0)?, get(&c, 1)?, get(&m, 0)?])
 }
 
 #[derive(FromQueryResult)]
@@ -90,19 +117,10 @@ pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Optio
     if to_t <= from_t {
         return Err(Error::invalid("to", "must be after from"));
     }
-    let midnight = |t: DateTime<Utc>| t.date_naive().and_time(NaiveTime::MIN).and_utc();
-    let first_full = if midnight(from_t) == from_t { from_t } else { midnight(from_t) + chrono::Duration::days(1) };
-    let last_full = midnight(to_t);
-    let (from, to) = (first_full.date_naive(), last_full.date_naive());
-    let edges = if first_full >= last_full {
-        raw_totals(db, account_id, program_id, from_t, to_t).await?
-    } else {
-        let a = raw_totals(db, account_id, program_id, from_t, first_full).await?;
-        let b = raw_totals(db, account_id, program_id, last_full, to_t).await?;
-        [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
-    };
-    let currency = match program_id {
-        Some(p) => crate::programs::load(db, account_id, p).await?.currency,
+    // The programs of the window (one, or every program of the account: the edges read the
+    // (program, time) indexes for each) and their currency.
+    let (programs, currency) = match program_id {
+        Some(p) => (vec![p], crate::programs::load(db, account_id, p).await?.currency),
         None => {
             let programs = crate::directory::programs(db, account_id).await?;
             let mut codes: Vec<&str> = programs.iter().map(|p| p.currency.as_str()).collect();
@@ -111,8 +129,20 @@ pub async fn summary(db: &DatabaseConnection, account_id: i64, program_id: Optio
             if codes.len() > 1 {
                 return Err(Error::invalid("program_id", "the account's programs use several currencies: name a program"));
             }
-            Currency::parse(codes.first().copied().unwrap_or("USD")).map_err(|e| Error::Internal(e.0))?
+            let currency = Currency::parse(codes.first().copied().unwrap_or("USD")).map_err(|e| Error::Internal(e.0))?;
+            (programs.iter().map(|p| p.id).collect::<Vec<_>>(), currency)
         }
+    };
+    let midnight = |t: DateTime<Utc>| t.date_naive().and_time(NaiveTime::MIN).and_utc();
+    let first_full = if midnight(from_t) == from_t { from_t } else { midnight(from_t) + chrono::Duration::days(1) };
+    let last_full = midnight(to_t);
+    let (from, to) = (first_full.date_naive(), last_full.date_naive());
+    let edges = if first_full >= last_full {
+        raw_totals(db, &programs, from_t, to_t).await?
+    } else {
+        let a = raw_totals(db, &programs, from_t, first_full).await?;
+        let b = raw_totals(db, &programs, last_full, to_t).await?;
+        [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
     };
     use program_rollup::Column as C;
     let sum = |c: C| Expr::col(c).sum().cast_as(Alias::new("bigint"));

@@ -16,6 +16,7 @@ mod m0009_directory_speed;
 mod m0010_sequences;
 mod m0011_compliance;
 mod m0012_storage_probe;
+mod m0013_range_edges;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_sequences::Migration),
             Box::new(m0011_compliance::Migration),
             Box::new(m0012_storage_probe::Migration),
+            Box::new(m0013_range_edges::Migration),
         ]
     }
 }

@@ -247,3 +247,98 @@ on_both!(downloads_and_dashboards_are_for_the_team_and_shared_by_role, |b: Backe
     let bad = json!({"def": {"id": 0, "name": "x", "shared_role": null, "mine": true, "widgets": [{"kind": "pie", "program_id": null, "days": 30}]}});
     assert_eq!(app.call_json(&analyst, "analytics/save_dashboard", bad).await.status(), 422);
 });
+
+/// (clicks, conversions, revenue, commission) of account 1 over `[from, to)`, straight from raw
+/// clicks, conversions and their ledger entries (program 1, or every program).
+async fn raw_summary(db: &sea_orm::DatabaseConnection, program: Option<i64>, from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>) -> [i64; 4] {
+    use backend::entities::click;
+    let mut clicks = click::Entity::find().filter(click::Column::AccountId.eq(1)).filter(click::Column::At.gte(from)).filter(click::Column::At.lt(to));
+    let mut convs = conversion::Entity::find()
+        .filter(conversion::Column::AccountId.eq(1))
+        .filter(conversion::Column::EnrollmentId.is_not_null())
+        .filter(conversion::Column::OccurredAt.gte(from))
+        .filter(conversion::Column::OccurredAt.lt(to));
+    if let Some(p) = program {
+        clicks = clicks.filter(click::Column::ProgramId.eq(p));
+        convs = convs.filter(conversion::Column::ProgramId.eq(p));
+    }
+    let convs = convs.all(db).await.unwrap();
+    let ids: BTreeSet<i64> = convs.iter().map(|c| c.id).collect();
+    let commission = ledger_entry::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.conversion_id.is_some_and(|c| ids.contains(&c)) && ["earned", "adjustment", "clawback"].contains(&e.kind.as_str()))
+        .map(|e| e.amount_minor)
+        .sum();
+    [clicks.count(db).await.unwrap() as i64, convs.len() as i64, convs.iter().map(|c| c.amount_minor - c.refunded_minor).sum(), commission]
+}
+
+on_both!(summaries_over_any_range_equal_the_raw_computation, |b: Backend| async move {
+    let app = TestApp::with_full_demo(b).await;
+    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let http = app.client();
+    let now = Utc::now();
+    let midnight = |days_ago: i64| (now.date_naive() - Duration::days(days_ago)).and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let rfc = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // Conversions at the edges of the windows below, one refunded in part and one in full (its
+    // commission clawed back), one a second before midnight and one at midnight.
+    let post = |path: String, body: Value| http.post(app.url(&path)).bearer_auth(&key).json(&body).send();
+    let at = [
+        midnight(5) + Duration::minutes(13 * 60 + 20),
+        midnight(5) + Duration::minutes(13 * 60 + 40),
+        midnight(2) + Duration::minutes(9 * 60 + 10),
+        midnight(3) - Duration::seconds(1),
+        midnight(3),
+    ];
+    let mut ids = Vec::new();
+    for (i, t) in at.iter().enumerate() {
+        let res = post(
+            "/api/v1/conversions".into(),
+            json!({"program_id": 1, "external_id": format!("edge-{i}"), "amount": "100.00", "partner_id": 1, "occurred_at": rfc(*t)}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let res = post(format!("/api/v1/conversions/{}/refund", ids[0]), json!({"amount": "30.00"})).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = post(format!("/api/v1/conversions/{}/refund", ids[2]), json!({})).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let clawed = ledger_entry::Entity::find().filter(ledger_entry::Column::Kind.eq("clawback")).count(&app.db).await.unwrap();
+    assert!(clawed >= 2, "both refunds claw back commission");
+
+    let hm = |h: i64, m: i64| Duration::minutes(h * 60 + m);
+    let windows = [
+        ("mid-day to mid-day over a year", midnight(365) + hm(13, 0), midnight(2) + hm(9, 30)),
+        ("mid-day to mid-day, days apart", midnight(9) + hm(7, 45), midnight(2) + hm(9, 15)),
+        ("inside one hour", midnight(5) + hm(13, 17), midnight(5) + hm(13, 45)),
+        ("mid-hour across midnight", midnight(4) - hm(0, 30), midnight(3) + hm(0, 30)),
+        ("midnight to midnight", midnight(6), midnight(3)),
+        ("midnight to mid-day", midnight(6), midnight(2) + hm(9, 11)),
+        ("mid-day to midnight", midnight(5) + hm(13, 30), midnight(3)),
+        ("one second", midnight(3) - Duration::seconds(1), midnight(3)),
+        ("up to now", midnight(30) + hm(4, 4), now),
+    ];
+    for (name, from, to) in windows {
+        for program in [Some(1), None] {
+            let mut url = format!("/api/v1/analytics/summary?from={}&to={}", rfc(from), rfc(to));
+            if let Some(p) = program {
+                url.push_str(&format!("&program_id={p}"));
+            }
+            let res = http.get(app.url(&url)).bearer_auth(&key).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{name}");
+            let s: Value = res.json().await.unwrap();
+            let usd = models::Currency::parse("USD").unwrap();
+            let minor = |v: &Value| models::Money::parse(v.as_str().unwrap(), usd).unwrap().minor;
+            let api = [s["clicks"].as_i64().unwrap(), s["conversions"].as_i64().unwrap(), minor(&s["revenue"]), minor(&s["commission"])];
+            let raw = raw_summary(&app.db, program, from, to).await;
+            assert_eq!(api, raw, "{name} (program {program:?}): clicks, conversions, revenue, commission");
+            if name == "mid-day to mid-day over a year" {
+                assert!(raw.iter().all(|v| *v > 0), "the window holds every kind of figure: {raw:?}");
+            }
+        }
+    }
+});
