@@ -8,8 +8,9 @@
 #
 # 1. Data set L (trellis-gen --set l, seed P3_SEED, 365 days before P3_END) on a fresh database
 #    of $DRILL_PG; `trellis scheduler run-once --job analytics_rebuild`; `trellis serve`.
-# 2. Reads (trellis-readbench, open loop at P3_RATE requests/s over P3_CLIENTS clients, for
-#    P3_DURATION s; latency from each request's scheduled start):
+# 2. Reads (trellis-readbench, open loop, each read at P3_RATE requests/s (the executive view at
+#    P3_EXEC_RATE) on its own P3_CLIENTS clients, for P3_DURATION s; latency from each
+#    request's scheduled start, so a slow answer also delays the reads queued behind it):
 #      summary_90d    GET /api/v1/analytics/summary, program 1, the 90 whole days to END
 #      summary_edges  the same from (END − 364 d) 13:00:00Z to (END − 1 d) 09:30:00Z
 #      summary_24h    the same over the 24 hours to (END − 1 d) 17:42:30Z (mid-minute edges)
@@ -27,8 +28,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/drill_lib.sh"
 
 SEED=${P3_SEED:-42}
 END=${P3_END:-$(date -u +%Y-%m-%dT00:00:00Z)}
-RATE=${P3_RATE:-60}
-CLIENTS=${P3_CLIENTS:-4}
+RATE=${P3_RATE:-10}
+EXEC_RATE=${P3_EXEC_RATE:-0.5}
+CLIENTS=${P3_CLIENTS:-2}
 DURATION=${P3_DURATION:-60}
 CONV_RATE=${P3_CONV_RATE:-200}
 REDIRECT_CLIENTS=${P3_REDIRECT_CLIENTS:-16}
@@ -89,7 +91,7 @@ READS=(--get "summary_90d=$(summary_path "$W90_FROM" "$DAY")"
     --get "summary_24h=$(summary_path "$H24_FROM" "$H24_TO")"
     --get "cohorts=/api/v1/analytics/cohorts?program_id=1&weeks=12"
     --get "directory=/api/v1/partners?program_id=1"
-    --post "executive=/api/analytics/dashboard|program_id=1&days=90")
+    --post "executive@$EXEC_RATE=/api/analytics/dashboard|program_id=1&days=90")
 say "    reads: summary 90 d ($W90_FROM → $DAY), summary $EDGE_FROM → $EDGE_TO, summary $H24_FROM → $H24_TO, cohorts 12 weeks, executive view 90 d, directory page 1"
 
 # Every read answers 200 before anything is timed.
@@ -111,13 +113,13 @@ raw_summary() {
         (SELECT count(*) FROM clicks WHERE program_id = 1 AND at >= '$1' AND at < '$2')
       FROM conversions c WHERE c.program_id = 1 AND c.enrollment_id IS NOT NULL AND c.occurred_at >= '$1' AND c.occurred_at < '$2'"
 }
-check_answers() { # label
+check_answers() { # before|after
     local from to api raw
     for w in "$W90_FROM $DAY" "$EDGE_FROM $EDGE_TO" "$H24_FROM $H24_TO"; do
         read -r from to <<<"$w"
         api=$(api_summary "$from" "$to")
         raw=$(raw_summary "$from" "$to")
-        [ "$api" = "$raw" ] || die "$1: summary $from → $to differs: API $api, raw $raw"
+        [ "$api" = "$raw" ] || die "$1 the load: summary $from → $to differs: API $api, raw $raw"
     done
     local first
     first=$(curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/analytics/cohorts?program_id=1&weeks=12" | tee "$OUT/cohorts-$1.json" | jq -r '.items | map(.week_start) | min')
@@ -127,16 +129,16 @@ check_answers() { # label
          WHERE c.program_id = 1 AND c.status = 'attributed' AND c.occurred_at >= '$first' AND c.occurred_at <= now()
          GROUP BY 1, 2" | sort >"$OUT/raw-cohorts-$1.txt"
     jq -r '.items[] | "\(.week_start)|\(.tier)|\(.revenue | gsub("\\."; "") | tonumber)|\(.conversions)|\(.partners)"' "$OUT/cohorts-$1.json" | sort >"$OUT/api-cohorts-$1.txt"
-    diff -q "$OUT/raw-cohorts-$1.txt" "$OUT/api-cohorts-$1.txt" >/dev/null || die "$1: cohorts differ (see $OUT/*-cohorts-$1.txt)"
-    say "    $1: the three summaries and $(wc -l <"$OUT/api-cohorts-$1.txt") cohort cells equal the raw GROUP BY"
+    diff -q "$OUT/raw-cohorts-$1.txt" "$OUT/api-cohorts-$1.txt" >/dev/null || die "$1 the load: cohorts differ (see $OUT/*-cohorts-$1.txt)"
+    say "    $1 the load: the three summaries and $(wc -l <"$OUT/api-cohorts-$1.txt") cohort cells equal the raw GROUP BY"
 }
-check_answers "before the load"
+check_answers before
 
 reads() { # name
     "$READBENCH" --base "$BASE" --key "$KEY" --cookie "$COOKIE" --rate "$RATE" --clients "$CLIENTS" \
         --duration-s "$DURATION" --warmup 5 "${READS[@]}" --out "$OUT/reads-$1.json" >/dev/null || die "reads $1"
 }
-log "reads, idle: $RATE/s for $DURATION s"
+log "reads, idle: $RATE/s each (executive view $EXEC_RATE/s) for $DURATION s"
 reads idle
 
 # What the server's database sessions wait on, every 0.2 s while pid $1 runs.
@@ -170,7 +172,7 @@ wait "$CPID" || die "conversion load"
 wait "$SPID" || true
 # Clicks are buffered in memory and written in batches: let the last batch land.
 sleep 3
-check_answers "after the load"
+check_answers after
 
 # The figures.
 row() { # file name

@@ -1,11 +1,12 @@
 //! `trellis-readbench`: GET load for `bench/p3_under_load.sh` (docs/benchmarks.md, P3 under load).
 //!
 //! Sends GETs (or form POSTs to server functions, `--post name=path|form`) to a set of named
-//! paths, round-robin, for a fixed time: at a fixed offered rate
-//! spread over the clients (`--rate`, open loop: latency is measured from the scheduled start, so
-//! a stalled server cannot hide its queue), or as fast as the clients go (`--rate 0`, closed
-//! loop, e.g. the redirect load of P1). Redirects are not followed. Prints a JSON summary per
-//! name: request count, status counts, p50/p95/p99.
+//! paths for a fixed time. Every name has its own `--clients` clients and its own schedule, so a
+//! slow read cannot delay the others: at a fixed offered rate (`--rate` per name, or
+//! `name@rate=…` for one name; open loop: latency is measured from the scheduled start, so a
+//! stalled server cannot hide its queue), or as fast as the clients go (`--rate 0`, closed loop,
+//! e.g. the redirect load of P1). Redirects are not followed. Prints a JSON summary per name:
+//! request count, status counts, p50/p95/p99.
 //!
 //!   trellis-readbench --base http://127.0.0.1:3000 --key KEY --rate 40 --clients 4 \
 //!       --duration-s 60 --get summary=/api/v1/analytics/summary?program_id=1 --get …
@@ -34,10 +35,11 @@ struct Args {
     /// A Cookie header to send (a signed-in session for server functions).
     #[arg(long)]
     cookie: Option<String>,
-    /// Total offered rate in requests/s over all clients (0: closed loop, as fast as possible).
+    /// Offered rate in requests/s of each name, over its clients (0: closed loop, as fast as
+    /// possible); `name@rate=…` sets one name's rate.
     #[arg(long, default_value_t = 0.0)]
     rate: f64,
-    /// Concurrent clients.
+    /// Concurrent clients of each name.
     #[arg(long, default_value_t = 4)]
     clients: usize,
     /// How long to send, in seconds.
@@ -77,16 +79,24 @@ fn percentiles(mut v: Vec<Duration>) -> Value {
 }
 
 async fn run(a: Args) -> Result<Value, String> {
-    // (name, path, form body for a POST).
-    let mut gets: Vec<(String, String, Option<String>)> = a
-        .gets
-        .iter()
-        .map(|g| g.split_once('=').map(|(n, p)| (n.to_string(), p.to_string(), None)).ok_or_else(|| format!("--get {g}: want name=path")))
-        .collect::<Result<_, _>>()?;
+    // (name, rate, path, form body for a POST).
+    let mut gets: Vec<(String, f64, String, Option<String>)> = Vec::new();
+    let named = |spec: &str, what: &str| -> Result<(String, f64, String), String> {
+        let (name, rest) = spec.split_once('=').ok_or_else(|| format!("--{what} {spec}: want name=…"))?;
+        let (name, rate) = match name.split_once('@') {
+            Some((n, r)) => (n, r.parse::<f64>().map_err(|_| format!("--{what} {spec}: bad rate '{r}'"))?),
+            None => (name, a.rate),
+        };
+        Ok((name.to_string(), rate, rest.to_string()))
+    };
+    for g in &a.gets {
+        let (name, rate, path) = named(g, "get")?;
+        gets.push((name, rate, path, None));
+    }
     for p in &a.posts {
-        let (name, rest) = p.split_once('=').ok_or_else(|| format!("--post {p}: want name=path|form"))?;
-        let (path, form) = rest.split_once('|').unwrap_or((rest, ""));
-        gets.push((name.to_string(), path.to_string(), Some(form.to_string())));
+        let (name, rate, rest) = named(p, "post")?;
+        let (path, form) = rest.split_once('|').unwrap_or((&rest, ""));
+        gets.push((name, rate, path.to_string(), Some(form.to_string())));
     }
     if a.clients == 0 || gets.is_empty() {
         return Err("need at least one client and one --get or --post".into());
@@ -102,62 +112,60 @@ async fn run(a: Args) -> Result<Value, String> {
     let samples: Arc<Mutex<Samples>> = Arc::default();
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(a.duration_s);
-    let gets = Arc::new(gets);
     let mut tasks = Vec::new();
-    for c in 0..a.clients {
-        let (client, base, gets, samples, key, cookie) = (client.clone(), base.clone(), gets.clone(), samples.clone(), a.key.clone(), a.cookie.clone());
-        let (rate, clients, warmup) = (a.rate, a.clients, a.warmup);
-        tasks.push(tokio::spawn(async move {
-            let mut local: Samples = BTreeMap::new();
-            let mut n = 0usize;
-            loop {
-                // Client c sends requests c, c + clients, c + 2·clients, … of the global schedule.
-                let i = c + n * clients;
-                let scheduled = if rate > 0.0 { start + Duration::from_secs_f64(i as f64 / rate) } else { Instant::now() };
-                if scheduled >= end {
-                    break;
-                }
-                tokio::time::sleep_until(scheduled.into()).await;
-                let (name, path, form) = &gets[i % gets.len()];
-                let mut req = match form {
-                    None => client.get(format!("{base}{path}")),
-                    Some(f) => client.post(format!("{base}{path}")).header("content-type", "application/x-www-form-urlencoded").body(f.clone()),
-                };
-                if let Some(k) = &key {
-                    req = req.bearer_auth(k);
-                }
-                if let Some(c) = &cookie {
-                    req = req.header("cookie", c.clone());
-                }
-                let status = match req.send().await {
-                    Ok(r) => {
-                        let s = r.status().as_u16().to_string();
-                        match r.bytes().await {
-                            Ok(_) => s,
-                            Err(e) if e.is_timeout() => "timeout".into(),
-                            Err(_) => "transport_error".into(),
-                        }
+    for (name, rate, path, form) in gets {
+        for c in 0..a.clients {
+            let (client, base, samples, key, cookie) = (client.clone(), base.clone(), samples.clone(), a.key.clone(), a.cookie.clone());
+            let (name, path, form, clients, warmup) = (name.clone(), path.clone(), form.clone(), a.clients, a.warmup);
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+                let mut n = 0usize;
+                loop {
+                    // Client c sends requests c, c + clients, c + 2·clients, … of its name's schedule.
+                    let i = c + n * clients;
+                    let scheduled = if rate > 0.0 { start + Duration::from_secs_f64(i as f64 / rate) } else { Instant::now() };
+                    if scheduled >= end {
+                        break;
                     }
-                    Err(e) if e.is_timeout() => "timeout".into(),
-                    Err(_) => "transport_error".into(),
-                };
-                let latency = scheduled.elapsed();
-                n += 1;
-                if n > warmup {
-                    let e = local.entry(name.clone()).or_default();
-                    e.0.push(latency);
-                    *e.1.entry(status).or_default() += 1;
+                    tokio::time::sleep_until(scheduled.into()).await;
+                    let mut req = match &form {
+                        None => client.get(format!("{base}{path}")),
+                        Some(f) => client.post(format!("{base}{path}")).header("content-type", "application/x-www-form-urlencoded").body(f.clone()),
+                    };
+                    if let Some(k) = &key {
+                        req = req.bearer_auth(k);
+                    }
+                    if let Some(c) = &cookie {
+                        req = req.header("cookie", c.clone());
+                    }
+                    let status = match req.send().await {
+                        Ok(r) => {
+                            let s = r.status().as_u16().to_string();
+                            match r.bytes().await {
+                                Ok(_) => s,
+                                Err(e) if e.is_timeout() => "timeout".into(),
+                                Err(_) => "transport_error".into(),
+                            }
+                        }
+                        Err(e) if e.is_timeout() => "timeout".into(),
+                        Err(_) => "transport_error".into(),
+                    };
+                    let latency = scheduled.elapsed();
+                    n += 1;
+                    if n > warmup {
+                        lat.push(latency);
+                        *statuses.entry(status).or_default() += 1;
+                    }
                 }
-            }
-            let mut all = samples.lock().expect("not poisoned");
-            for (name, (lat, st)) in local {
+                let mut all = samples.lock().expect("not poisoned");
                 let e = all.entry(name).or_default();
                 e.0.extend(lat);
-                for (s, k) in st {
+                for (s, k) in statuses {
                     *e.1.entry(s).or_default() += k;
                 }
-            }
-        }));
+            }));
+        }
     }
     for t in tasks {
         t.await.map_err(|e| e.to_string())?;
@@ -175,8 +183,8 @@ async fn run(a: Args) -> Result<Value, String> {
         })
         .collect();
     Ok(json!({
-        "offered_rate_per_s": if a.rate > 0.0 { json!(a.rate) } else { json!("closed loop") },
-        "clients": a.clients,
+        "offered_rate_per_s_each": if a.rate > 0.0 { json!(a.rate) } else { json!("closed loop") },
+        "clients_each": a.clients,
         "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         "achieved_per_s": ((total as f64 / elapsed) * 10.0).round() / 10.0,
         "latency_from": if a.rate > 0.0 { "scheduled start" } else { "send" },
