@@ -2,7 +2,7 @@
 //! account, role) and the translation of service errors.
 
 use crate::error::AppError;
-use backend::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+use backend::session_store::{SEEN_AT_KEY, SIGNED_IN_AT_KEY, SLIDE_EVERY_SECS, USER_ID_KEY};
 use backend::{Actor, Clock, DatabaseConnection};
 use http::StatusCode;
 use leptos::prelude::*;
@@ -65,7 +65,17 @@ pub async fn actor_of_session(db: &DatabaseConnection, clock: &Clock, session: &
         return Ok(None);
     }
     match backend::auth::actor_for_user(db, user_id).await {
-        Ok(actor) => Ok(Some(actor)),
+        Ok(actor) => {
+            // The idle expiry slides with use: a changed session is saved with a fresh expiry,
+            // so an active member's session is saved again every few minutes (not on every
+            // request); the absolute expiry above still holds.
+            let now = clock.now().timestamp();
+            let seen: Option<i64> = session.get(SEEN_AT_KEY).await.ok().flatten();
+            if seen.is_none_or(|t| now - t >= SLIDE_EVERY_SECS) {
+                session.insert(SEEN_AT_KEY, now).await.map_err(internal)?;
+            }
+            Ok(Some(actor))
+        }
         Err(backend::Error::Unauthenticated) => {
             let _ = session.flush().await;
             Ok(None)

@@ -485,16 +485,60 @@ pub struct RefundOutcome {
 
 /// Refunds all (when `amount` is `None`) or part of a conversion and claws back the same share
 /// of its commission, at the rate it earned (adjustments included). A full refund of an already
-/// fully refunded conversion changes nothing.
-pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, conversion_id: i64, amount: Option<&str>) -> Result<RefundOutcome> {
+/// fully refunded conversion changes nothing. With a `refund_id` (the caller's idempotency key,
+/// unique per conversion) a retried refund is applied once: the retry answers with the clawback
+/// of the first, and the same key with another amount is refused (409).
+pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, conversion_id: i64, amount: Option<&str>, refund_id: Option<&str>) -> Result<RefundOutcome> {
+    use crate::entities::refund;
+    if let Some(key) = refund_id {
+        Error::check_line("refund_id", key)?;
+        if key.trim().is_empty() || key.len() > 200 {
+            return Err(Error::invalid("refund_id", "must be 1 to 200 characters"));
+        }
+    }
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
+    // Concurrent refunds of one conversion queue here: each reads what the one before refunded
+    // (two full refunds write one clawback).
+    crate::db::lock_row(&txn, "conversions", conversion_id).await?;
     let conv = conversion::Entity::find_by_id(conversion_id)
         .filter(conversion::Column::AccountId.eq(account_id))
         .one(&txn)
         .await?
         .ok_or(Error::NotFound("conversion"))?;
     let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
+    let entries = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.eq(conv.id))
+        .filter(ledger_entry::Column::Status.ne("void"))
+        .all(&txn)
+        .await?;
+    let earned_total: i64 = entries.iter().filter(|e| e.kind == "earned" || e.kind == "adjustment").map(|e| e.amount_minor).sum();
+    let clawed: i64 = -entries.iter().filter(|e| e.kind == "clawback").map(|e| e.amount_minor).sum::<i64>();
+    // A retry of a refund already applied: the same answer, nothing written.
+    if let Some(key) = refund_id {
+        let prior = refund::Entity::find()
+            .filter(refund::Column::ConversionId.eq(conv.id))
+            .filter(refund::Column::RefundId.eq(key))
+            .one(&txn)
+            .await?;
+        if let Some(prior) = prior {
+            txn.rollback().await?;
+            let asked = match amount {
+                Some(text) => Some(Money::parse(text, currency).map_err(Error::field("amount"))?.minor),
+                None => None,
+            };
+            if asked.is_some_and(|m| m != prior.amount_minor) {
+                return Err(Error::Conflict(format!(
+                    "refund_id '{key}' was already used for a refund of {}",
+                    Money::from_minor(prior.amount_minor, currency).amount_string()
+                )));
+            }
+            return Ok(RefundOutcome {
+                conversion: conversion_view(&conv, currency, clawed, earned_total)?,
+                clawback: ClawbackAnswer { amount: Money::from_minor(prior.clawback_minor, currency).amount_string() },
+            });
+        }
+    }
     let remaining = conv.amount_minor - conv.refunded_minor;
     let refund_minor = match amount {
         None => remaining,
@@ -509,13 +553,6 @@ pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, con
             m
         }
     };
-    let entries = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ConversionId.eq(conv.id))
-        .filter(ledger_entry::Column::Status.ne("void"))
-        .all(&txn)
-        .await?;
-    let earned_total: i64 = entries.iter().filter(|e| e.kind == "earned" || e.kind == "adjustment").map(|e| e.amount_minor).sum();
-    let clawed: i64 = -entries.iter().filter(|e| e.kind == "clawback").map(|e| e.amount_minor).sum::<i64>();
     // Nothing left to refund (a zero-amount sign-up counts as refunded once its commission is
     // clawed back): the refund changes nothing.
     let nothing_left = remaining == 0 && (conv.amount_minor > 0 || clawed >= earned_total);
@@ -596,6 +633,17 @@ pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, con
     let mut active: conversion::ActiveModel = conv.clone().into();
     active.refunded_minor = Set(refunded_after);
     let conv = active.update(&txn).await?;
+    refund::ActiveModel {
+        account_id: Set(account_id),
+        conversion_id: Set(conv.id),
+        refund_id: Set(refund_id.map(str::to_string)),
+        amount_minor: Set(refund_minor),
+        clawback_minor: Set(claw),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
     txn.commit().await?;
     Ok(RefundOutcome {
         conversion: conversion_view(&conv, currency, clawed + claw, earned_total)?,

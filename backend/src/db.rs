@@ -191,6 +191,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     }
 }
 
+/// Locks row `id` of `table` until the end of the write transaction `txn` on PostgreSQL
+/// (`SELECT … FOR UPDATE`), so concurrent writers of one thing (a conversion being refunded, a
+/// program's payout run, a batch being paid) queue and each reads what the one before wrote.
+/// SQLite needs nothing: [`begin_write`] already holds the database's write lock.
+pub async fn lock_row(txn: &impl sea_orm::ConnectionTrait, table: &'static str, id: i64) -> Result<(), sea_orm::DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+            [id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// True when an error means the database is unreachable or the connection broke (so the right
 /// answer is 503 and a retry), rather than a bad statement or a constraint.
 pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {

@@ -13,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
+use sea_orm::sea_query::Expr;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,7 +38,12 @@ fn approval_block(actor: &Actor, e: &ledger_entry::Model, p: &program::Model, no
     if e.status != "pending" {
         return Some(format!("it is {}", e.status));
     }
-    if e.kind == "adjustment" && e.created_by == actor.label() {
+    // The maker by user id (a rename changes the label, not the id); older entries by label.
+    let own = match e.created_by_user_id {
+        Some(maker) => maker == actor.user_id,
+        None => e.created_by == actor.label(),
+    };
+    if e.kind == "adjustment" && own {
         return Some("you created this adjustment; another approver must approve it".into());
     }
     let ready = e.created_at + Duration::days(p.hold_days as i64);
@@ -151,11 +157,21 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
             result.refused.push((*id, why));
             continue;
         }
-        let mut a: ledger_entry::ActiveModel = e.clone().into();
-        a.status = Set("approved".into());
-        a.approved_by = Set(Some(actor.label()));
-        a.approved_at = Set(Some(now));
-        a.update(&txn).await?;
+        // Guarded: a concurrent approval or void of the same entry changes it first, and this
+        // one then finds nothing to change.
+        let changed = ledger_entry::Entity::update_many()
+            .col_expr(ledger_entry::Column::Status, Expr::value("approved"))
+            .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
+            .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
+            .filter(ledger_entry::Column::Id.eq(e.id))
+            .filter(ledger_entry::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed == 0 {
+            result.refused.push((*id, "it changed meanwhile".into()));
+            continue;
+        }
         done.push(format!("#{}", e.id));
         let m = money(e.amount_minor, &e.currency)?;
         timeline::record(
@@ -218,14 +234,27 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
             result.refused.push((*id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" })));
             continue;
         }
-        let mut a: ledger_entry::ActiveModel = e.clone().into();
+        // Guarded like approval: never void an entry a concurrent payout batch has just taken.
+        let changed = ledger_entry::Entity::update_many()
+            .col_expr(ledger_entry::Column::Status, Expr::value("void"))
+            .col_expr(
+                ledger_entry::Column::Note,
+                Expr::value(Some(match &e.note {
+                    Some(n) => format!("{n}; voided: {reason}"),
+                    None => format!("voided: {reason}"),
+                })),
+            )
+            .filter(ledger_entry::Column::Id.eq(e.id))
+            .filter(ledger_entry::Column::Status.is_in(["pending", "approved"]))
+            .filter(ledger_entry::Column::PayoutBatchId.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed == 0 {
+            result.refused.push((*id, "it changed meanwhile".into()));
+            continue;
+        }
         done.push(format!("#{}", e.id));
-        a.status = Set("void".into());
-        a.note = Set(Some(match &e.note {
-            Some(n) => format!("{n}; voided: {reason}"),
-            None => format!("voided: {reason}"),
-        }));
-        a.update(&txn).await?;
         timeline::record(
             &txn,
             Event {
@@ -285,6 +314,7 @@ pub async fn adjust(db: &DatabaseConnection, clock: &Clock, actor: &Actor, partn
         hold_reason: Set(None),
         note: Set(Some(reason.to_string())),
         created_by: Set(actor.label()),
+        created_by_user_id: Set((actor.user_id != 0).then_some(actor.user_id)),
         created_at: Set(now),
         ..Default::default()
     }
@@ -318,6 +348,9 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     let program = crate::programs::load(db, actor.account_id, program_id).await?;
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
+    // One payout run per program at a time: a second concurrent run waits, then finds the
+    // entries already batched.
+    crate::db::lock_row(&txn, "programs", program_id).await?;
     let approved = ledger_entry::Entity::find()
         .filter(ledger_entry::Column::AccountId.eq(actor.account_id))
         .filter(ledger_entry::Column::ProgramId.eq(program_id))
@@ -354,11 +387,20 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     .await?;
     for (partner_id, entries) in &by_partner {
         let net: i64 = entries.iter().map(|e| e.amount_minor).sum();
-        ledger_entry::Entity::update_many()
-            .col_expr(ledger_entry::Column::PayoutBatchId, sea_orm::sea_query::Expr::value(batch.id))
+        // Claimed only while still approved and unbatched: anything else means another writer
+        // got there first, and the whole batch is refused rather than paying an entry twice.
+        let claimed = ledger_entry::Entity::update_many()
+            .col_expr(ledger_entry::Column::PayoutBatchId, Expr::value(batch.id))
             .filter(ledger_entry::Column::Id.is_in(entries.iter().map(|e| e.id).collect::<Vec<_>>()))
+            .filter(ledger_entry::Column::PayoutBatchId.is_null())
+            .filter(ledger_entry::Column::Status.eq("approved"))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
+        if claimed != entries.len() as u64 {
+            txn.rollback().await?;
+            return Err(Error::Conflict("the approved entries changed while the batch was made: try again".into()));
+        }
         let first = &entries[0];
         ledger_entry::ActiveModel {
             account_id: Set(actor.account_id),
@@ -404,6 +446,8 @@ pub async fn mark_paid(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ba
     actor.require_any(FINANCE)?;
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
+    // Two people marking one batch paid at once: the second waits and finds it paid.
+    crate::db::lock_row(&txn, "payout_batches", batch_id).await?;
     let batch = load_batch(&txn, actor, batch_id).await?;
     if batch.status == "paid" {
         txn.rollback().await?;

@@ -13,6 +13,11 @@ use tower_sessions::SessionStore;
 pub const USER_ID_KEY: &str = "user_id";
 /// The session key holding the sign-in time (for the absolute expiry).
 pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// The session key holding when the session was last saved for activity (its idle expiry slides
+/// from there).
+pub const SEEN_AT_KEY: &str = "seen_at";
+/// How often an active session is saved again to push its idle expiry forward, in seconds.
+pub const SLIDE_EVERY_SECS: i64 = 300;
 
 /// Sessions in the `sessions` table.
 #[derive(Debug, Clone)]

@@ -17,6 +17,7 @@ mod m0010_sequences;
 mod m0011_compliance;
 mod m0012_storage_probe;
 mod m0013_range_edges;
+mod m0014_money_guards;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_compliance::Migration),
             Box::new(m0012_storage_probe::Migration),
             Box::new(m0013_range_edges::Migration),
+            Box::new(m0014_money_guards::Migration),
         ]
     }
 }

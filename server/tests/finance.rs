@@ -288,3 +288,178 @@ on_both!(the_full_demo_has_a_living_ledger, |b: Backend| async move {
     let repaired = backend::scheduler::run_once(&app.db, Some("rollup_repair"), chrono::Utc::now(), "t").await.unwrap();
     assert_eq!(repaired[0].1.changed, 0, "the demo's rollups equal a recomputation from raw events");
 });
+
+/// Runs `n` copies of `call` at once, each on its own connection, and returns their answers.
+async fn at_once<F, Fut, T>(n: usize, call: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (b, fut) = (barrier.clone(), call(i));
+            tokio::spawn(async move {
+                b.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+on_both!(concurrent_payout_runs_approvals_voids_and_refunds_move_money_once, |b: Backend| async move {
+    let (app, key) = setup(b).await;
+    let finance = app.login(FINANCE).await;
+    for i in 0..6 {
+        convert(&app, &key, &format!("cc-{i}"), "100.00", 1).await;
+    }
+    let ids = pending_ids(&app).await;
+    assert_eq!(ids.len(), 6);
+
+    // Approvals of the same entries at once: each entry is approved once, with one event.
+    let base = app.url("/api/");
+    let bulk = |path: &'static str, body: Value| {
+        let (c, base) = (finance.clone(), base.clone());
+        async move { c.post(format!("{base}{path}")).json(&body).send().await.unwrap().json::<BulkResult>().await.unwrap() }
+    };
+    let answers = at_once(8, |_| bulk("finance/approve", json!({"ids": ids}))).await;
+    assert_eq!(answers.iter().map(|r| r.changed).sum::<u64>(), 6, "every entry approved exactly once: {answers:?}");
+    // Voids of two of them at once: each voided once.
+    let answers = at_once(8, |_| bulk("finance/void", json!({"ids": &ids[..2], "reason": "race"}))).await;
+    assert_eq!(answers.iter().map(|r| r.changed).sum::<u64>(), 2, "every entry voided exactly once: {answers:?}");
+    let events = |kind: &'static str| {
+        let db = app.db.clone();
+        async move {
+            backend::entities::timeline_event::Entity::find()
+                .filter(backend::entities::timeline_event::Column::Kind.eq(kind))
+                .all(&db)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!((events("commission_approved").await, events("commission_voided").await), (6, 2), "one timeline event per change");
+    let approved = snapshot(&app).await.iter().filter(|e| e.status == "approved").count();
+    assert_eq!(approved, 4);
+
+    // Payout runs at once: the approved entries are batched and paid once.
+    let runs = at_once(6, |_| {
+        let (c, base) = (finance.clone(), base.clone());
+        async move {
+            let res = c.post(format!("{base}finance/create_batch")).form(&[("program_id", "1")]).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    })
+    .await;
+    let made: Vec<i64> = runs.iter().filter_map(|(s, t)| (*s == 200).then(|| serde_json::from_str::<Option<i64>>(t).unwrap()).flatten()).collect();
+    assert!(runs.iter().all(|(s, _)| *s == 200 || *s == 409), "a run either batches, finds nothing, or is refused: {runs:?}");
+    assert_eq!(made.len(), 1, "one batch: {runs:?}");
+    let entries = snapshot(&app).await;
+    let earned_approved: i64 = entries.iter().filter(|e| e.kind == "earned" && e.status == "approved").map(|e| e.amount_minor).sum();
+    let payouts: i64 = -entries.iter().filter(|e| e.kind == "payout").map(|e| e.amount_minor).sum::<i64>();
+    assert_eq!(payouts, earned_approved, "paid out exactly what was approved, once");
+    assert_eq!(payout_batch::Entity::find().all(&app.db).await.unwrap().len(), made.len());
+    if let Some(batch) = made.first() {
+        let paid = at_once(4, |_| {
+            let (c, base, batch) = (finance.clone(), base.clone(), batch.to_string());
+            async move { c.post(format!("{base}finance/mark_paid")).form(&[("batch_id", batch.as_str())]).send().await.unwrap().status().as_u16() }
+        })
+        .await;
+        assert!(paid.iter().all(|s| *s == 200), "{paid:?}");
+        let payouts = backend::entities::timeline_event::Entity::find()
+            .filter(backend::entities::timeline_event::Column::Kind.eq("payout"))
+            .all(&app.db)
+            .await
+            .unwrap();
+        let partners: std::collections::BTreeSet<i64> = entries.iter().filter(|e| e.kind == "payout").map(|e| e.partner_id).collect();
+        assert_eq!(payouts.len(), partners.len(), "one payout event per partner, however many clicks on 'paid'");
+    }
+
+    // Full refunds of one conversion at once: one clawback of the whole commission.
+    let c = convert(&app, &key, "cc-refund", "200.00", 1).await;
+    let id = c["id"].as_i64().unwrap();
+    let answers = at_once(8, |_| {
+        let (http, url, key) = (app.client(), app.url(&format!("/api/v1/conversions/{id}/refund")), key.clone());
+        async move { http.post(url).bearer_auth(key).json(&json!({})).send().await.unwrap().json::<Value>().await.unwrap() }
+    })
+    .await;
+    let clawed: Vec<&str> = answers.iter().map(|a| a["clawback"]["amount"].as_str().unwrap()).filter(|a| *a != "0.00").collect();
+    assert_eq!(clawed, vec!["30.00"], "one refund claws back, the others find nothing left: {answers:?}");
+    let clawbacks = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.eq(id))
+        .filter(ledger_entry::Column::Kind.eq("clawback"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(clawbacks.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![-3000]);
+});
+
+on_both!(renaming_yourself_does_not_let_you_approve_your_own_adjustment, |b: Backend| async move {
+    let (app, _key) = setup(b).await;
+    let finance = app.login(FINANCE).await;
+    let res = app.call(&finance, "finance/adjust", &[("partner_id", "1"), ("program_id", "1"), ("amount", "12.00"), ("reason", "bonus")]).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let id = ledger_entry::Entity::find().filter(ledger_entry::Column::Kind.eq("adjustment")).one(&app.db).await.unwrap().unwrap().id;
+    // The maker renames themselves: the label on the entry no longer matches theirs.
+    let res = app.call(&finance, "profile/rename", &[("name", "Someone Else")]).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let r: BulkResult = post_json(&app, &finance, "finance/approve", json!({"ids": [id]})).await.json().await.unwrap();
+    assert_eq!(r.changed, 0, "still the maker: {r:?}");
+    assert!(r.refused[0].1.contains("another approver"), "{r:?}");
+    let admin = app.login(ADMIN).await;
+    let r: BulkResult = post_json(&app, &admin, "finance/approve", json!({"ids": [id]})).await.json().await.unwrap();
+    assert_eq!(r.changed, 1, "{r:?}");
+});
+
+on_both!(a_retried_partial_refund_with_its_refund_id_is_applied_once, |b: Backend| async move {
+    let (app, key) = setup(b).await;
+    let c = convert(&app, &key, "rid-1", "200.00", 1).await; // 15% → 30.00
+    let id = c["id"].as_i64().unwrap();
+    let http = app.client();
+    let url = app.url(&format!("/api/v1/conversions/{id}/refund"));
+    let send = |body: Value| http.post(&url).bearer_auth(&key).json(&body).send();
+    // The first try and its retries (some at once) apply one refund of 50.00.
+    let first: Value = send(json!({"amount": "50.00", "refund_id": "re_1"})).await.unwrap().json().await.unwrap();
+    assert_eq!((first["conversion"]["refunded"].as_str(), first["clawback"]["amount"].as_str()), (Some("50.00"), Some("7.50")), "{first}");
+    let retries = at_once(4, |_| {
+        let (http, url, key) = (app.client(), url.clone(), key.clone());
+        async move { http.post(url).bearer_auth(key).json(&json!({"amount": "50.00", "refund_id": "re_1"})).send().await.unwrap().json::<Value>().await.unwrap() }
+    })
+    .await;
+    for r in &retries {
+        assert_eq!((r["conversion"]["refunded"].as_str(), r["clawback"]["amount"].as_str()), (Some("50.00"), Some("7.50")), "a retry answers like the first: {r}");
+    }
+    let clawbacks: Vec<i64> = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ConversionId.eq(id))
+        .filter(ledger_entry::Column::Kind.eq("clawback"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.amount_minor)
+        .collect();
+    assert_eq!(clawbacks, vec![-750]);
+    // The same key with another amount is a conflict; more than what remains is refused.
+    let res = send(json!({"amount": "60.00", "refund_id": "re_1"})).await.unwrap();
+    assert_eq!(res.status(), 409);
+    let p: Value = res.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap_or_default().contains("50.00"), "{p}");
+    let res = send(json!({"amount": "150.01", "refund_id": "re_2"})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    // A second refund with its own key applies; the conversion keeps every refund.
+    let second: Value = send(json!({"amount": "150.00", "refund_id": "re_2"})).await.unwrap().json().await.unwrap();
+    assert_eq!((second["conversion"]["refunded"].as_str(), second["clawback"]["amount"].as_str()), (Some("200.00"), Some("22.50")), "{second}");
+    let rows = backend::entities::refund::Entity::find().filter(backend::entities::refund::Column::ConversionId.eq(id)).all(&app.db).await.unwrap();
+    assert_eq!(rows.iter().map(|r| (r.refund_id.clone(), r.amount_minor, r.clawback_minor)).collect::<Vec<_>>(), vec![
+        (Some("re_1".to_string()), 5000, 750),
+        (Some("re_2".to_string()), 15000, 2250)
+    ]);
+    let res = send(json!({"refund_id": "bad\u{0}key"})).await.unwrap();
+    assert_eq!(res.status(), 422);
+});

@@ -551,3 +551,35 @@ on_both!(admins_see_the_free_space_under_the_embedded_database, |b: Backend| asy
     let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert_eq!(metrics.contains("trellis_database_disk_free_bytes "), b == Backend::Sqlite, "{metrics}");
 });
+
+on_both!(an_active_members_session_slides_its_idle_expiry, |b: Backend| async move {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::with_demo(b).await;
+    let manager = app.login("manager@demo.trellis.dev").await;
+    assert_eq!(app.call(&manager, "me", &[]).await.status(), 200);
+    let id = backend::entities::user::Entity::find()
+        .filter(backend::entities::user::Column::Email.eq("manager@demo.trellis.dev"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // Eleven hours and fifty-nine minutes later, the member is still at work: the session has a
+    // minute of idle time left and was last saved long ago.
+    let row = session::Entity::find().filter(session::Column::UserId.eq(id)).one(&app.db).await.unwrap().unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(&row.data).unwrap();
+    let now = chrono::Utc::now();
+    data["data"][backend::session_store::SEEN_AT_KEY] = serde_json::json!(now.timestamp() - 12 * 3600 + 60);
+    let mut a: session::ActiveModel = row.into();
+    a.data = Set(data.to_string());
+    a.expiry_date = Set(now + chrono::Duration::minutes(1));
+    a.update(&app.db).await.unwrap();
+    assert_eq!(app.call(&manager, "me", &[]).await.status(), 200);
+    let row = session::Entity::find().filter(session::Column::UserId.eq(id)).one(&app.db).await.unwrap().unwrap();
+    assert!(row.expiry_date > now + chrono::Duration::hours(11), "the idle expiry moved forward: {}", row.expiry_date);
+    // Requests in quick succession do not rewrite the session each time.
+    let saved = row.data.clone();
+    assert_eq!(app.call(&manager, "me", &[]).await.status(), 200);
+    let row = session::Entity::find().filter(session::Column::UserId.eq(id)).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(row.data, saved);
+});

@@ -28,6 +28,9 @@ pub struct Model {
     pub approved_by: Option<String>,
     pub approved_at: Option<DateTimeUtc>,
     pub payout_batch_id: Option<i64>,
+    /// The user who made a manual adjustment (maker-checker); `None` for everything else and
+    /// for entries older than `m0014_money_guards`.
+    pub created_by_user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ pub mod daily_rollup;
 pub mod ledger_entry;
 pub mod link;
 pub mod payout_batch;
+pub mod refund;
 pub mod job_lease;
 pub mod job_run;
 pub mod outbox_email;

@@ -125,20 +125,28 @@ async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAcco
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundInput {
+    /// The amount to refund (decimal string); everything that remains when absent.
     #[serde(default)]
+    #[schema(pattern = r"^\d+(\.\d+)?$", example = "12.50")]
     amount: Option<String>,
+    /// Your idempotency key for this refund (1–200 characters, unique per conversion): a retry
+    /// with the same key is applied once and answers like the first; the same key with another
+    /// amount answers 409.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, example = "re_3PqX2")]
+    refund_id: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/conversions/{id}/refund", tag = "tracking", request_body = RefundInput,
     params(("id" = i64, Path, description = "Conversion id")),
-    responses((status = 200, body = dto::Refund), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = dto::Refund), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
     let input: RefundInput = if body.iter().all(u8::is_ascii_whitespace) {
         RefundInput::default()
     } else {
         problem::parse_json(&headers, &body)?.0
     };
-    let out = conversions::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref()).await?;
+    let out = conversions::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref(), input.refund_id.as_deref()).await?;
     Ok(Json(dto::Refund::of(out)?).into_response())
 }
 
