@@ -87,6 +87,10 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     if send_at < now - chrono::Duration::minutes(5) {
         return Err(Error::invalid("send_at", "is in the past"));
     }
+    // A program's partners hear from that program's managers (or an admin), not from others.
+    if let Some(p) = input.program_id {
+        crate::program_settings::require_edit(db, actor, p).await?;
+    }
     let (label, recipients) = audience(db, actor, input.segment_id, input.program_id).await?;
     if recipients.is_empty() {
         return Err(Error::invalid("audience", "reaches no active partner"));

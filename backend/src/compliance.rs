@@ -296,6 +296,12 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(String, String, Vec<u8>)> {
     let d = doc::Entity::find_by_id(id).filter(doc::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("document"))?;
     may_see(actor, d.partner_id)?;
+    // Tax documents hold identity numbers: on the team side only those who review them (finance
+    // approvers, program managers, admins) may open them, not analytics viewers or relationship
+    // owners.
+    if actor.partner_id.is_none() {
+        actor.require_any(&[Role::FinanceApprover, Role::ProgramManager])?;
+    }
     Ok((d.filename, d.content_type, d.content))
 }
 
@@ -309,17 +315,20 @@ pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     if note.is_some_and(|n| n.chars().count() > 300) {
         return Err(Error::invalid("note", "at most 300 characters"));
     }
-    let (pid, filename): (i64, String) = doc::Entity::find_by_id(id)
+    let status = if accept { "accepted" } else { "rejected" };
+    let txn = crate::db::begin_write(db).await?;
+    // Read inside the write transaction, so the audit records the state this review replaced
+    // (received, or an earlier decision), not an assumed one.
+    let (pid, filename, previous): (i64, String, String) = doc::Entity::find_by_id(id)
         .select_only()
         .column(doc::Column::PartnerId)
         .column(doc::Column::Filename)
+        .column(doc::Column::Status)
         .filter(doc::Column::AccountId.eq(actor.account_id))
         .into_tuple()
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(Error::NotFound("document"))?;
-    let status = if accept { "accepted" } else { "rejected" };
-    let txn = crate::db::begin_write(db).await?;
     doc::Entity::update_many()
         .col_expr(doc::Column::Status, Expr::value(status))
         .col_expr(doc::Column::ReviewNote, Expr::value(note.map(str::to_string)))
@@ -339,7 +348,7 @@ pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         at: now,
     })
     .await?;
-    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "document_reviewed", subject: filename, before: Some("received".into()), after: Some(status.into()) }).await?;
+    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "document_reviewed", subject: filename, before: Some(previous), after: Some(status.into()) }).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -770,9 +770,18 @@ pub async fn health_settings(db: &DatabaseConnection, actor: &Actor, program_id:
 
 /// Changes a program's health weights and at-risk threshold (program managers); scores follow
 /// at the next `health_scores` run.
-pub async fn save_health_settings(db: &DatabaseConnection, actor: &Actor, program_id: i64, weights: &models::HealthWeights, threshold: i32) -> Result<()> {
+pub async fn save_health_settings(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    program_id: i64,
+    weights: &models::HealthWeights,
+    threshold: i32,
+) -> Result<()> {
     actor.require_any(&[Role::ProgramManager])?;
     let p = crate::programs::load(db, actor.account_id, program_id).await?;
+    // Only the program's own managers (and admins): these settings decide who gets at-risk emails.
+    crate::program_settings::require_edit(db, actor, program_id).await?;
     if !(0..=100).contains(&threshold) {
         return Err(Error::invalid("threshold", "must be between 0 and 100"));
     }
@@ -780,9 +789,17 @@ pub async fn save_health_settings(db: &DatabaseConnection, actor: &Actor, progra
     if all.iter().any(|x| *x > 100) || all.iter().sum::<u32>() == 0 {
         return Err(Error::invalid("weights", "each weight is 0 to 100 and at least one is above 0"));
     }
+    let describe = |w: Option<&str>, t: i32| format!("weights {}, at-risk below {t}", w.unwrap_or("default"));
+    let before = describe(p.row.health_weights.as_deref(), p.row.at_risk_threshold);
+    let subject = format!("health settings of {}", p.row.name);
+    let weights_json = serde_json::to_string(weights).expect("plain data serialises");
+    let after = describe(Some(&weights_json), threshold);
+    let txn = crate::db::begin_write(db).await?;
     let mut a: program::ActiveModel = p.row.into();
-    a.health_weights = Set(Some(serde_json::to_string(weights).expect("plain data serialises")));
+    a.health_weights = Set(Some(weights_json));
     a.at_risk_threshold = Set(threshold);
-    sea_orm::ActiveModelTrait::update(a, db).await?;
+    sea_orm::ActiveModelTrait::update(a, &txn).await?;
+    crate::audit::record(&txn, actor, now, crate::audit::Change { kind: "health_settings_changed", subject, before: Some(before), after: Some(after) }).await?;
+    txn.commit().await?;
     Ok(())
 }

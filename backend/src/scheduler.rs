@@ -194,19 +194,21 @@ async fn run_leased(db: &DatabaseConnection, job: &Job, holder: &str, now: DateT
     .await?;
     // Renew the lease while the job runs: a pass longer than the lease must not let another
     // replica start the same job (found by the R3 drill).
+    // Held by this run: if the run is cancelled or panics, dropping it stops the renewals, so
+    // the lease runs out and another runner can take the job.
     let heartbeat = {
         let (db, name, holder) = (db.clone(), job.name, holder.to_string());
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs((LEASE_SECS / 3) as u64)).await;
                 if let Err(e) = try_lease(&db, name, &holder, Utc::now()).await {
                     tracing::warn!(job = name, error = %e, "lease renewal failed");
                 }
             }
-        })
+        }))
     };
     let result = (job.run)(db, now).await;
-    heartbeat.abort();
+    drop(heartbeat);
     let mut done: job_run::ActiveModel = run.into();
     done.finished_at = Set(Some(Utc::now()));
     match &result {
@@ -224,6 +226,15 @@ async fn run_leased(db: &DatabaseConnection, job: &Job, holder: &str, now: DateT
     done.update(db).await?;
     release(db, job.name, holder).await?;
     Ok(Some(result))
+}
+
+/// A task aborted when this handle is dropped (a job's lease heartbeat).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs `only` (regardless of when it last ran) or every due job once, as of `now`.

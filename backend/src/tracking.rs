@@ -54,6 +54,32 @@ pub struct CreatedLink {
     pub destination: String,
 }
 
+/// Creates a tracking link for a partner, on behalf of a team member: relationship owners only
+/// for the partners they own, program managers only in the programs they manage (admins
+/// anywhere). Then as [`create_link`].
+pub async fn create_link_for(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    actor: &crate::Actor,
+    public_url: &str,
+    partner_id: i64,
+    program_id: i64,
+    destination: Option<&str>,
+) -> Result<CreatedLink> {
+    actor.require_any(&[models::Role::ProgramManager, models::Role::RelationshipOwner])?;
+    let p = partner::Entity::find_by_id(partner_id)
+        .filter(partner::Column::AccountId.eq(actor.account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("partner"))?;
+    let owner = actor.has_any(&[models::Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
+    let manager = crate::program_settings::can_edit(db, actor, program_id).await?;
+    if !(owner || manager) {
+        return Err(Error::Forbidden);
+    }
+    create_link(db, clock, actor.account_id, public_url, partner_id, program_id, destination).await
+}
+
 /// Creates a tracking link for a partner's enrollment in a program. The destination defaults to
 /// the program's website and must be an http(s) URL on an allowed host (no open redirect).
 pub async fn create_link(
@@ -156,7 +182,11 @@ pub struct ClickRecorder {
     clock: Clock,
     links: RwLock<HashMap<String, Option<Arc<LinkTarget>>>>,
     buffer: Mutex<Vec<click::ActiveModel>>,
-    bursts: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Most clicks kept while the database cannot take them; beyond it clicks are shed.
+    max_buffered: usize,
+    /// Clicks shed since start because the buffer was full (on `/metrics`).
+    shed: std::sync::atomic::AtomicU64,
+    bursts: Mutex<Bursts>,
     bots: isbot::Bots,
     /// Held while a batch is being written, so a flush returns only after every click
     /// buffered before it is in the database (whoever took the batch).
@@ -181,18 +211,58 @@ impl Drop for Unwritten<'_> {
     }
 }
 
+/// Clicks per address in the current and the previous minute. The two maps swap once a
+/// minute, so forgetting old addresses costs nothing per click (no scan of every address).
+struct Bursts {
+    current: HashMap<String, (Instant, u32)>,
+    previous: HashMap<String, (Instant, u32)>,
+    rotated: Instant,
+}
+
+impl Bursts {
+    /// Counts a click of `key`; true when it is over the burst limit of its minute.
+    fn count(&mut self, key: &str, now: Instant) -> bool {
+        let minute = Duration::from_secs(60);
+        if now.duration_since(self.rotated) >= minute {
+            self.previous = std::mem::take(&mut self.current);
+            self.rotated = now;
+        }
+        let carried = self.previous.remove(key).filter(|(start, _)| now.duration_since(*start) < minute);
+        let entry = self.current.entry(key.to_string()).or_insert_with(|| carried.unwrap_or((now, 0)));
+        if now.duration_since(entry.0) >= minute {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 > BURST_CLICKS_PER_MINUTE
+    }
+}
+
+/// Clicks kept in memory at most while the database is down (about 1 kB each), unless
+/// `TRELLIS_MAX_BUFFERED_CLICKS` says otherwise; beyond it, clicks are shed and counted
+/// (`trellis_clicks_shed` on `/metrics`) while visitors are still redirected.
+pub const MAX_BUFFERED_CLICKS: usize = 200_000;
+
 /// Unknown codes remembered at most, so random probing cannot grow memory without bound.
 const NEGATIVE_CACHE: usize = 10_000;
 
 impl ClickRecorder {
-    /// A recorder writing to `db`.
+    /// A recorder writing to `db`, keeping at most `TRELLIS_MAX_BUFFERED_CLICKS` (default
+    /// [`MAX_BUFFERED_CLICKS`]) clicks while the database cannot take them.
     pub fn new(db: DatabaseConnection, clock: Clock) -> Arc<Self> {
+        let max = std::env::var("TRELLIS_MAX_BUFFERED_CLICKS").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_BUFFERED_CLICKS);
+        Self::with_limit(db, clock, max)
+    }
+
+    /// A recorder keeping at most `max_buffered` unwritten clicks.
+    pub fn with_limit(db: DatabaseConnection, clock: Clock, max_buffered: usize) -> Arc<Self> {
         Arc::new(Self {
             db,
             clock,
             links: RwLock::new(HashMap::new()),
             buffer: Mutex::new(Vec::new()),
-            bursts: Mutex::new(HashMap::new()),
+            max_buffered,
+            shed: std::sync::atomic::AtomicU64::new(0),
+            bursts: Mutex::new(Bursts { current: HashMap::new(), previous: HashMap::new(), rotated: Instant::now() }),
             bots: isbot::Bots::default(),
             flushing: tokio::sync::Mutex::new(()),
         })
@@ -237,18 +307,7 @@ impl ClickRecorder {
         let id = new_click_id();
         let ip_hash = hex::encode(Sha256::digest(format!("trellis-ip:{}", meta.ip).as_bytes()));
         let is_bot = meta.user_agent.is_none_or(|ua| ua.trim().is_empty() || self.bots.is_bot(ua));
-        let burst = {
-            let mut b = self.bursts.lock().expect("not poisoned");
-            if b.len() > 100_000 {
-                b.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
-            }
-            let entry = b.entry(ip_hash.clone()).or_insert((Instant::now(), 0));
-            if entry.0.elapsed() >= Duration::from_secs(60) {
-                *entry = (Instant::now(), 0);
-            }
-            entry.1 += 1;
-            entry.1 > BURST_CLICKS_PER_MINUTE
-        };
+        let burst = self.bursts.lock().expect("not poisoned").count(&ip_hash, Instant::now());
         let flag = if is_bot {
             Some("bot".to_string())
         } else if burst {
@@ -271,8 +330,19 @@ impl ClickRecorder {
             is_bot: Set(is_bot),
             flag: Set(flag),
         };
-        self.buffer.lock().expect("not poisoned").push(row);
+        let mut buffer = self.buffer.lock().expect("not poisoned");
+        if buffer.len() >= self.max_buffered {
+            drop(buffer);
+            self.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return id;
+        }
+        buffer.push(row);
         id
+    }
+
+    /// Clicks shed since start because the buffer was full.
+    pub fn shed(&self) -> u64 {
+        self.shed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Clicks waiting in the buffer.
@@ -374,6 +444,37 @@ mod tests {
     fn visitor_ids_are_recognised_by_shape() {
         assert!(is_visitor_id(&new_visitor_id()));
         assert!(!is_visitor_id("../../etc"));
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_sheds_clicks_and_counts_them() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let r = ClickRecorder::with_limit(db, Clock::system(), 3);
+        let t = LinkTarget { link_id: 1, account_id: 1, program_id: 1, enrollment_id: 1, destination: url::Url::parse("https://shop.example/").unwrap() };
+        let ids: Vec<String> = (0..5)
+            .map(|i| r.record(&t, ClickMeta { visitor_id: "v", referrer: None, user_agent: Some("Mozilla/5.0"), ip: &format!("10.0.0.{i}") }))
+            .collect();
+        assert_eq!(ids.len(), 5, "every visitor still gets a click id and the redirect");
+        assert_eq!((r.pending(), r.shed()), (3, 2));
+    }
+
+    #[test]
+    fn bursts_count_per_minute_and_old_addresses_go_without_a_scan() {
+        let t0 = Instant::now();
+        let mut b = Bursts { current: HashMap::new(), previous: HashMap::new(), rotated: t0 };
+        for _ in 0..BURST_CLICKS_PER_MINUTE {
+            assert!(!b.count("a", t0));
+        }
+        assert!(b.count("a", t0 + Duration::from_secs(59)), "one over the limit inside the minute");
+        let t1 = t0 + Duration::from_secs(61);
+        assert!(!b.count("a", t1), "a new minute starts over");
+        for i in 0..1000 {
+            b.count(&i.to_string(), t1);
+        }
+        // Two rotations later the addresses of that minute are gone, without a sweep.
+        b.count("x", t1 + Duration::from_secs(61));
+        b.count("y", t1 + Duration::from_secs(122));
+        assert_eq!(b.current.len() + b.previous.len(), 2);
     }
 }
 

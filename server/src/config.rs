@@ -22,6 +22,9 @@ pub struct Config {
     /// Connection limits when serving directly (`TRELLIS_MAX_CONNECTIONS`,
     /// `TRELLIS_HEADER_TIMEOUT_SECS`, `TRELLIS_IDLE_TIMEOUT_SECS`).
     pub limits: crate::listener::Limits,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`
+    /// (`TRELLIS_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 /// A configuration value that cannot be used.
@@ -98,8 +101,15 @@ impl Config {
             max_connections,
             header_timeout: seconds("TRELLIS_HEADER_TIMEOUT_SECS", defaults.header_timeout)?,
             idle_timeout: seconds("TRELLIS_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+            trusted_proxies: std::sync::Arc::new(
+                crate::client_addr::TrustedProxies::parse(&get("TRELLIS_TRUSTED_PROXIES").unwrap_or_default()).map_err(|e| bad("TRELLIS_TRUSTED_PROXIES", e))?,
+            ),
         };
-        Ok(Self { database_url, addr, public_url, smtp_url, scheduler, site_root, limits })
+        let metrics_token = get("TRELLIS_METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err(bad("TRELLIS_METRICS_TOKEN", "use at least 16 visible ASCII characters"));
+        }
+        Ok(Self { database_url, addr, public_url, smtp_url, scheduler, site_root, limits, metrics_token })
     }
 
     /// True when served over HTTPS (cookies get `Secure`).

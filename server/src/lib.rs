@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod listener;
+pub mod client_addr;
 pub mod metrics;
 pub mod rest;
 pub mod text_guard;

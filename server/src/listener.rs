@@ -29,8 +29,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 /// The connection limits (`TRELLIS_MAX_CONNECTIONS`, `TRELLIS_HEADER_TIMEOUT_SECS`,
-/// `TRELLIS_IDLE_TIMEOUT_SECS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `TRELLIS_IDLE_TIMEOUT_SECS`) and the proxies whose `X-Forwarded-For` is believed
+/// (`TRELLIS_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Open connections at most.
     pub max_connections: usize,
@@ -38,11 +39,19 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time a keep-alive connection may sit without a request.
     pub idle_timeout: Duration,
+    /// Reverse proxies in front: requests through them carry the client's address in
+    /// `ConnectInfo` (see [`crate::client_addr`]).
+    pub trusted_proxies: Arc<crate::client_addr::TrustedProxies>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_connections: 1024, header_timeout: Duration::from_secs(30), idle_timeout: Duration::from_secs(60) }
+        Self {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            trusted_proxies: Arc::default(),
+        }
     }
 }
 
@@ -225,7 +234,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         stats.accepted.fetch_add(1, Ordering::Relaxed);
         stats.open.fetch_add(1, Ordering::Relaxed);
-        let (router, stats, stop) = (router.clone(), stats.clone(), stop_rx.clone());
+        let (router, stats, stop, limits) = (router.clone(), stats.clone(), stop_rx.clone(), limits.clone());
         tokio::spawn(async move {
             serve_connection(stream, peer, router, limits, &stats, stop).await;
             stats.open.fetch_sub(1, Ordering::Relaxed);
@@ -243,10 +252,12 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router, l
     let state = ConnState::new();
     let io = TokioIo::new(Watched { io: stream, state: state.clone() });
     let requests = state.clone();
+    let proxies = limits.trusted_proxies.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let in_flight = requests.request_started();
         let mut req = req.map(Body::new);
-        req.extensions_mut().insert(ConnectInfo(peer));
+        let client = SocketAddr::new(proxies.client(peer.ip(), req.headers()), peer.port());
+        req.extensions_mut().insert(ConnectInfo(client));
         let router = router.clone();
         async move {
             let res = tower::ServiceExt::oneshot(router, req).await.unwrap_or_else(|e: Infallible| match e {});

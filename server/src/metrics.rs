@@ -46,6 +46,7 @@ pub struct Metrics {
     clicks: Counter,
     conversions: Family<OutcomeLabel, Counter>,
     click_buffer: Gauge,
+    clicks_shed: Gauge,
     clicks_source: Arc<ClickRecorder>,
 }
 
@@ -69,7 +70,9 @@ impl Metrics {
         registry.register("conversions", "Conversion API answers by outcome (created, replayed, rejected)", conversions.clone());
         let click_buffer = Gauge::default();
         registry.register("click_buffer_pending", "Clicks waiting in the buffer to be written", click_buffer.clone());
-        Arc::new(Self { registry, requests, latency, clicks, conversions, click_buffer, clicks_source })
+        let clicks_shed = Gauge::default();
+        registry.register("clicks_shed", "Clicks not recorded because the buffer was full (the database was down too long); visitors were still redirected", clicks_shed.clone());
+        Arc::new(Self { registry, requests, latency, clicks, conversions, click_buffer, clicks_shed, clicks_source })
     }
 
     /// Counts a recorded click.
@@ -84,6 +87,7 @@ impl Metrics {
 
     fn render(&self) -> String {
         self.click_buffer.set(self.clicks_source.pending() as i64);
+        self.clicks_shed.set(self.clicks_source.shed() as i64);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out

@@ -215,7 +215,10 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .layer(middleware::from_fn(crate::text_guard::refuse_unstorable_text))
         .layer(middleware::from_fn_with_state(Origin(cfg.public_url.clone()), same_origin_only));
 
-    let metrics_route = Router::new().route("/metrics", get(crate::metrics::endpoint)).with_state(metrics.clone());
+    let metrics_route = Router::new()
+        .route("/metrics", get(crate::metrics::endpoint))
+        .route_layer(middleware::from_fn_with_state(MetricsToken(cfg.metrics_token.clone().map(Arc::from)), metrics_token))
+        .with_state(metrics.clone());
     let router = Router::new()
         .nest("/api/v1", rest)
         .merge(tracking)
@@ -225,8 +228,53 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .merge(leptos_app)
         .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(middleware::from_fn_with_state(storage.clone(), count_storage_faults))
+        .layer(middleware::from_fn_with_state(Https(cfg.https()), security_headers))
         .layer(CompressionLayer::new());
-    Web { router, clicks, storage, db, limits: cfg.limits, connections }
+    Web { router, clicks, storage, db, limits: cfg.limits.clone(), connections }
+}
+
+/// The `/metrics` bearer token, if one is configured.
+#[derive(Clone)]
+struct MetricsToken(Option<Arc<str>>);
+
+/// `/metrics` with `TRELLIS_METRICS_TOKEN` set: 401 without `Authorization: Bearer <token>`
+/// (compared in constant time).
+async fn metrics_token(State(MetricsToken(token)): State<MetricsToken>, req: Request, next: middleware::Next) -> Response {
+    use subtle::ConstantTimeEq;
+    if let Some(token) = token {
+        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "metrics need the bearer token").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Whether the public URL is https (HSTS is sent then).
+#[derive(Clone, Copy)]
+struct Https(bool);
+
+/// Headers on every answer: no framing by other sites (`frame-ancestors 'none'`,
+/// `X-Frame-Options`), no plugins or foreign `<base>`, forms only to this origin, no MIME
+/// sniffing, a referrer policy (not on tracking redirects, whose referrer belongs to the
+/// partner's page and the merchant), and HSTS when served over https.
+async fn security_headers(State(Https(https)): State<Https>, req: Request, next: middleware::Next) -> Response {
+    let tracking = req.uri().path().starts_with("/r/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        h.entry(name).or_insert(header::HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if !tracking {
+        set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    }
+    if https {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
+    res
 }
 
 /// Serves until Ctrl-C or SIGTERM under the connection limits, flushing buffered clicks every

@@ -188,6 +188,22 @@ on_both!(health_scores_show_their_parts_follow_the_weights_and_keep_one_row_a_da
     assert_eq!(app.call_json(&manager, "analytics/save_health_settings", json!({"program_id": 1, "weights": zero, "threshold": 40})).await.status(), 422);
     let p = program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap();
     assert_eq!(p.at_risk_threshold, 60);
+    // The change is audited with what it replaced.
+    let audit = backend::entities::audit_entry::Entity::find()
+        .filter(backend::entities::audit_entry::Column::Kind.eq("health_settings_changed"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].after.as_deref().unwrap().contains("at-risk below 60"), "{:?}", audit[0]);
+    assert!(audit[0].before.as_deref().is_some_and(|b| b.contains("at-risk below")), "{:?}", audit[0]);
+    // A manager of another program cannot change this one's.
+    let mut other: program::ActiveModel = p.clone().into();
+    other.id = sea_orm::ActiveValue::NotSet;
+    other.name = Set("Another program".into());
+    let other = other.insert(&app.db).await.unwrap();
+    let res = app.call_json(&manager, "analytics/save_health_settings", json!({"program_id": other.id, "weights": weights, "threshold": 10})).await;
+    assert_eq!(res.status(), 403, "the demo manager does not manage it");
 });
 
 on_both!(the_at_risk_list_names_the_reason_and_follows_the_threshold, |b: Backend| async move {

@@ -949,3 +949,31 @@ on_both!(rest_writes_refuse_unstorable_text_and_non_json, |b: Backend| async mov
     let res = api.http.post(api.app.url("/api/v1/partners")).bearer_auth(&api.key).header("content-type", "application/json; charset=utf-8").body(r#"{"email":"x@y.example","name":"X"}"#).send().await.unwrap();
     assert_eq!(res.status(), 201, "JSON with a charset parameter is JSON");
 });
+
+on_both!(every_error_under_the_rest_api_is_problem_json, |b: Backend| async move {
+    let api = Api::new(b).await;
+    let before = api.conversions().await;
+    let big = format!("{{\"program_id\": 1, \"external_id\": \"big\", \"amount\": \"1.00\", \"note\": \"{}\"}}", "x".repeat(server::rest::BODY_LIMIT));
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (api.http.delete(api.app.url("/api/v1/conversions")), 405, "method_not_allowed"),
+        (api.http.put(api.app.url("/api/v1/analytics/summary")), 405, "method_not_allowed"),
+        (api.http.post(api.app.url("/api/v1/conversions")).header("content-type", "application/json").body(big.clone()), 413, "payload_too_large"),
+        (api.http.post(api.app.url("/api/v1/conversions/1/refund")).header("content-type", "application/json").body(big), 413, "payload_too_large"),
+        (api.http.get(api.app.url("/api/v1/partners/%FF%FE")), 400, "bad_request"),
+        (api.http.get(api.app.url("/api/v1/nowhere")), 404, "not_found"),
+    ];
+    for (req, status, code) in cases {
+        let res = req.bearer_auth(&api.key).send().await.unwrap();
+        let url = res.url().to_string();
+        assert_eq!(res.status().as_u16(), status, "{url}");
+        if status == 405 {
+            assert!(res.headers().get("allow").is_some(), "405 says what is allowed: {url}");
+        }
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{url}");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!((p["status"].as_u64(), p["code"].as_str()), (Some(status as u64), Some(code)), "{url}: {p}");
+        assert!(!p["detail"].as_str().unwrap_or_default().is_empty(), "{url}: {p}");
+    }
+    // Nothing was stored on the way.
+    assert_eq!(api.conversions().await, before);
+});

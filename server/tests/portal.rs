@@ -427,8 +427,21 @@ on_both!(profile_payout_details_and_tax_documents_make_a_partner_compliant_withi
     // Rejecting needs a reason; accepting makes the partner compliant, and health counts it.
     let analyst = app.login("analyst@demo.trellis.dev").await;
     assert_eq!(app.call(&analyst, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "true")]).await.status(), 403);
+    assert_eq!(analyst.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap().status(), 404, "analytics viewers do not open tax documents (answered like a missing one)");
     assert_eq!(app.call(&manager, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "false")]).await.status(), 422);
+    let reject = [("id", doc.id.to_string()), ("accept", "false".into()), ("note", "unsigned".into())];
+    let reject: Vec<(&str, &str)> = reject.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.call(&manager, "partners/review_document", &reject).await.status(), 200);
     assert_eq!(app.call(&manager, "partners/review_document", &[("id", &doc.id.to_string()), ("accept", "true")]).await.status(), 200);
+    // The audit says what each review replaced: received → rejected, then rejected → accepted.
+    let mut reviews = backend::entities::audit_entry::Entity::find()
+        .filter(backend::entities::audit_entry::Column::Kind.eq("document_reviewed"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    reviews.sort_by_key(|a| a.id);
+    let changes: Vec<(Option<String>, Option<String>)> = reviews.into_iter().map(|a| (a.before, a.after)).collect();
+    assert_eq!(changes, vec![(Some("received".into()), Some("rejected".into())), (Some("rejected".into()), Some("accepted".into()))]);
     let card: models::PortalProfile = app.call(&manager, "partners/compliance", &[("id", &ava_id.to_string())]).await.json().await.unwrap();
     assert!(card.compliance.complete, "{:?}", card.compliance);
     assert!(card.details.payout_account.starts_with("••••"), "masked for a program manager");

@@ -74,6 +74,8 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
             "/api/me" | "/api/logout" | "/api/login" => true,
             "/api/partners/review_document" => matches!(who, "admin" | "program_manager" | "finance_approver"),
             "/api/partners/compliance" => who != "partner",
+            // Every team member's Settings page asks; only admins get a figure (settings.rs).
+            "/api/settings/storage" => who != "partner",
             "/api/directory" | "/api/conversions/detail" | "/api/links/list" | "/api/tiers/rules" | "/api/tiers/simulate" | "/api/partners/profile"
             | "/api/segments/list" | "/api/fields/list" | "/api/partners/timeline" | "/api/partners/note" => who != "partner",
             "/api/directory/bulk" | "/api/segments/save" | "/api/partners/create" | "/api/partners/update" | "/api/partners/enrollment" => {
@@ -517,4 +519,67 @@ on_both!(every_server_function_refuses_a_nul_in_any_text_argument, |b: Backend| 
         tried += 1;
     }
     assert!(tried >= 30, "tried {tried} server functions");
+});
+
+on_both!(pages_carry_security_headers_and_metrics_can_need_a_token, |b: Backend| async move {
+    let app = TestApp::spawn_with(
+        b,
+        common::Spawn { env: vec![("TRELLIS_METRICS_TOKEN", "metrics-token-0123456789".into()), ("TRELLIS_PUBLIC_URL", "https://partners.example".into())], ..Default::default() },
+    )
+    .await;
+    let res = app.client().get(app.url("/login")).send().await.unwrap();
+    let h = res.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    assert!(h["strict-transport-security"].to_str().unwrap().starts_with("max-age="), "HSTS over https");
+    // Tracking redirects keep the partner page's referrer for the merchant.
+    let res = app.client().get(app.url("/r/nosuchcode")).send().await.unwrap();
+    assert!(res.headers().get("referrer-policy").is_none());
+    // /metrics: only with the bearer token.
+    assert_eq!(app.client().get(app.url("/metrics")).send().await.unwrap().status(), 401);
+    assert_eq!(app.client().get(app.url("/metrics")).bearer_auth("wrong-token-0123456789").send().await.unwrap().status(), 401);
+    let res = app.client().get(app.url("/metrics")).bearer_auth("metrics-token-0123456789").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("trellis_clicks_shed"));
+});
+
+on_both!(links_for_a_partner_need_its_owner_or_a_manager_of_the_program, |b: Backend| async move {
+    use backend::entities::{enrollment, partner, program, user};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let app = TestApp::with_demo(b).await;
+    let owner_id = user::Entity::find().filter(user::Column::Email.eq("owner@demo.trellis.dev")).one(&app.db).await.unwrap().unwrap().id;
+    let partners = partner::Entity::find().all(&app.db).await.unwrap();
+    let enrolled = |pid: i64| {
+        let db = app.db.clone();
+        async move { enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(pid)).filter(enrollment::Column::ProgramId.eq(1)).filter(enrollment::Column::Status.eq("active")).one(&db).await.unwrap().is_some() }
+    };
+    let mut theirs = None;
+    let mut not_theirs = None;
+    for p in &partners {
+        if !enrolled(p.id).await {
+            continue;
+        }
+        if p.owner_user_id == Some(owner_id) {
+            theirs.get_or_insert(p.id);
+        } else {
+            not_theirs.get_or_insert(p.id);
+        }
+    }
+    let not_theirs = not_theirs.expect("a partner owned by someone else").to_string();
+    let owner = app.login("owner@demo.trellis.dev").await;
+    assert_eq!(app.call(&owner, "links/create", &[("partner_id", &not_theirs), ("program_id", "1")]).await.status(), 403, "not their partner");
+    if let Some(theirs) = theirs {
+        assert_eq!(app.call(&owner, "links/create", &[("partner_id", &theirs.to_string()), ("program_id", "1")]).await.status(), 200, "their own partner");
+    }
+    // A manager of program 1 only: not in a program they do not manage.
+    let p1 = program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap();
+    let mut other: program::ActiveModel = p1.into();
+    other.id = sea_orm::ActiveValue::NotSet;
+    other.name = Set("Unmanaged".into());
+    let other = other.insert(&app.db).await.unwrap();
+    let manager = app.login(MANAGER).await;
+    assert_eq!(app.call(&manager, "links/create", &[("partner_id", &not_theirs), ("program_id", "1")]).await.status(), 200);
+    assert_eq!(app.call(&manager, "links/create", &[("partner_id", &not_theirs), ("program_id", &other.id.to_string())]).await.status(), 403);
 });

@@ -51,5 +51,5 @@ pub async fn load_health_settings(program_id: i64) -> Result<(HealthWeights, i32
 pub async fn save_health_settings(program_id: i64, weights: HealthWeights, threshold: i32) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::dashboards::save_health_settings(&ctx.db, &actor, program_id, &weights, threshold).await.map_err(fail)
+    backend::dashboards::save_health_settings(&ctx.db, &actor, ctx.clock.now(), program_id, &weights, threshold).await.map_err(fail)
 }

@@ -39,7 +39,7 @@ pub async fn create_partner_link(partner_id: i64, program_id: i64, destination: 
     use crate::ssr::{fail, guard, Need};
     use models::Role;
     let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager, Role::RelationshipOwner])).await?;
-    let link = backend::tracking::create_link(&ctx.db, &ctx.clock, actor.account_id, &ctx.public_url, partner_id, program_id, destination.as_deref())
+    let link = backend::tracking::create_link_for(&ctx.db, &ctx.clock, &actor, &ctx.public_url, partner_id, program_id, destination.as_deref())
         .await
         .map_err(fail)?;
     Ok(link.url)

@@ -254,6 +254,41 @@ async fn storable_query(req: axum::extract::Request, next: axum::middleware::Nex
     next.run(req).await
 }
 
+/// Every error under `/api/v1` is problem+json, also the ones axum writes itself: 405 for a
+/// method the route does not take (its `Allow` header kept), 413 for a body over the limit,
+/// 400 for a path that does not decode, and 500 for a handler that panicked.
+async fn problem_everywhere(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let allow = res.headers().get(axum::http::header::ALLOW).cloned();
+    let text = axum::body::to_bytes(res.into_body(), 4096).await.unwrap_or_default();
+    let said = String::from_utf8_lossy(&text).trim().to_string();
+    let (code, title, detail) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed", "this route does not take that method (see the Allow header)".to_string()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "Payload too large", format!("the body is over {} bytes", BODY_LIMIT)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type", said),
+        s if s.is_server_error() => ("internal", "Internal server error", "the server failed; the error is logged".to_string()),
+        _ => ("bad_request", "Bad request", if said.is_empty() { "the request could not be read".to_string() } else { said }),
+    };
+    let mut out = Problem::new(status, code, title, detail).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    out
+}
+
+/// A panic in a handler: logged, answered 500 (made problem+json by [`problem_everywhere`]),
+/// and the server keeps serving.
+fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("a panic");
+    tracing::error!(panic = what, "a REST handler panicked");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
 /// The `/api/v1` router.
 pub fn router(state: RestState) -> Router {
     Router::new()
@@ -272,5 +307,7 @@ pub fn router(state: RestState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(storable_query))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn(problem_everywhere))
         .with_state(state)
 }
