@@ -369,6 +369,16 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
         return Ok(None);
     }
     let total: i64 = by_partner.values().flatten().map(|e| e.amount_minor).sum();
+    // The payout details as they are now: the batch pays there even if the partner changes them
+    // before it is paid.
+    let details: HashMap<i64, (Option<String>, Option<String>)> = partner::Entity::find()
+        .filter(partner::Column::AccountId.eq(actor.account_id))
+        .filter(partner::Column::Id.is_in(by_partner.keys().copied().collect::<Vec<_>>()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, (p.payout_method, p.payout_account)))
+        .collect();
     let count: usize = by_partner.values().map(Vec::len).sum();
     let batch = payout_batch::ActiveModel {
         account_id: Set(actor.account_id),
@@ -421,6 +431,9 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
             approved_by: Set(Some(actor.label())),
             approved_at: Set(Some(now)),
             payout_batch_id: Set(Some(batch.id)),
+            // Empty when the partner had none: copied, as opposed to `None` on older entries.
+            payout_method: Set(Some(details.get(partner_id).and_then(|d| d.0.clone()).unwrap_or_default())),
+            payout_account: Set(Some(details.get(partner_id).and_then(|d| d.1.clone()).unwrap_or_default())),
             ..Default::default()
         }
         .insert(&txn)
@@ -556,8 +569,10 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
             who.and_then(|w| w.company.clone()).unwrap_or_default(),
             money(-p.amount_minor, &p.currency)?.amount_string(),
             p.currency.clone(),
-            who.and_then(|w| w.payout_method.clone()).unwrap_or_default(),
-            who.and_then(|w| w.payout_account.clone()).unwrap_or_default(),
+            // The copy made with the batch; batches made before copies were kept (`None`) read the
+            // partner as it is now.
+            p.payout_method.clone().or_else(|| who.and_then(|w| w.payout_method.clone())).unwrap_or_default(),
+            p.payout_account.clone().or_else(|| who.and_then(|w| w.payout_account.clone())).unwrap_or_default(),
         ]);
     }
     crate::csv_export::to_csv(&rows)

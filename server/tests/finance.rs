@@ -135,6 +135,14 @@ on_both!(payout_batches_pay_approved_net_per_partner_and_refunds_after_payout_ca
     assert!(text.starts_with("batch_id,partner_id,partner_name,partner_email,company,amount,currency,payout_method,payout_account\r\n"));
     assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "formula neutralised and quoted: {text}");
     assert!(text.contains(",30.00,USD,,\r\n"), "no payout details given: {text}");
+    // Details given after the batch was made do not change where it pays.
+    let mut p: backend::entities::partner::ActiveModel =
+        backend::entities::partner::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap().into();
+    p.payout_method = Set(Some("paypal".into()));
+    p.payout_account = Set(Some("someone.else@pay.example".into()));
+    p.update(&app.db).await.unwrap();
+    let again = finance.get(app.url(&format!("/finance/batches/{batch}/csv"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(again, text, "the batch keeps the payout details it was made with");
     let manager = app.login(MANAGER).await;
     assert_eq!(manager.get(app.url(&format!("/finance/batches/{batch}/csv"))).send().await.unwrap().status(), 403);
     assert_eq!(app.client().get(app.url(&format!("/finance/batches/{batch}/csv"))).send().await.unwrap().status(), 401);

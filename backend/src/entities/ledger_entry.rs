@@ -31,6 +31,11 @@ pub struct Model {
     /// The user who made a manual adjustment (maker-checker); `None` for everything else and
     /// for entries older than `m0014_money_guards`.
     pub created_by_user_id: Option<i64>,
+    /// On a `payout` entry: the partner's payout method when the batch was made (empty: none
+    /// given then; `None`: made before `m0014_money_guards`).
+    pub payout_method: Option<String>,
+    /// On a `payout` entry: the partner's payout account when the batch was made.
+    pub payout_account: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
