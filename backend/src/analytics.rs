@@ -34,15 +34,21 @@ pub struct Summary {
     pub to: String,
 }
 
-/// Parses a window bound: `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time.
+/// Parses a window bound: `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, in the years 1970
+/// to 9998 (so day arithmetic on it cannot overflow).
 pub fn parse_bound(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    use chrono::Datelike;
     let text = text.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_time(NaiveTime::MIN).and_utc());
+    let t = match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(d) => d.and_time(NaiveTime::MIN).and_utc(),
+        Err(_) => DateTime::parse_from_rfc3339(text)
+            .map_err(|_| Error::invalid(field, format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time")))?
+            .with_timezone(&Utc),
+    };
+    if !(1970..=9998).contains(&t.year()) {
+        return Err(Error::invalid(field, "must be between the years 1970 and 9998"));
     }
-    Ok(DateTime::parse_from_rfc3339(text)
-        .map_err(|_| Error::invalid(field, format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time")))?
-        .with_timezone(&Utc))
+    Ok(t)
 }
 
 /// Totals from raw events for a stretch shorter than a day at a window's edge, with the same

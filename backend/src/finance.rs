@@ -69,6 +69,9 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
         q = q.filter(ledger_entry::Column::HoldReason.is_not_null());
     }
     if let Some(days) = f.min_age_days {
+        if !(0..=3650).contains(&days) {
+            return Err(Error::invalid("min_age_days", "must be between 0 and 3650"));
+        }
         q = q.filter(ledger_entry::Column::CreatedAt.lte(now - Duration::days(days)));
     }
     let total = q.clone().count(db).await?;

@@ -229,8 +229,26 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(middleware::from_fn_with_state(storage.clone(), count_storage_faults))
         .layer(middleware::from_fn_with_state(Https(cfg.https()), security_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(CompressionLayer::new());
     Web { router, clicks, storage, db, limits: cfg.limits.clone(), connections }
+}
+
+/// A panic anywhere outside the REST API (which answers its own): logged with a correlation id,
+/// answered 500 problem+json naming it, and the server keeps serving.
+fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("a panic");
+    let id = format!("{:08x}", rand::random::<u32>());
+    tracing::error!(correlation_id = %id, panic = what, "a request handler panicked");
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "status": 500,
+        "title": "Internal server error",
+        "detail": format!("the server failed; quote {id} when you report it"),
+        "code": "internal",
+        "correlation_id": id,
+    });
+    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
 /// The `/metrics` bearer token, if one is configured.

@@ -338,6 +338,11 @@ on_both!(summaries_over_any_range_equal_the_raw_computation, |b: Backend| async 
         ("one second", midnight(3) - Duration::seconds(1), midnight(3)),
         ("up to now", midnight(30) + hm(4, 4), now),
     ];
+    // Bounds whose day arithmetic would overflow are refused, not a crash.
+    for (from, to) in [("9999-12-31T01:00:00Z", "9999-12-31T02:00:00Z"), ("0001-01-01", "2026-01-01"), ("-0001-01-01", "2026-01-01")] {
+        let res = http.get(app.url(&format!("/api/v1/analytics/summary?from={from}&to={to}"))).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{from} → {to}");
+    }
     for (name, from, to) in windows {
         for program in [Some(1), None] {
             let mut url = format!("/api/v1/analytics/summary?from={}&to={}", rfc(from), rfc(to));

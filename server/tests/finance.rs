@@ -109,6 +109,10 @@ on_both!(the_hold_period_keeps_fresh_commissions_from_approval, |b: Backend| asy
     let q: models::ReviewQueue = app.call(&finance, "finance/queue", &[]).await.json().await.unwrap();
     assert_eq!(q.total, 1);
     assert!(q.rows[0].blocked.as_deref().unwrap().contains("hold period"));
+    // An age no date arithmetic can hold is refused, not a crash.
+    for days in ["-1", "3651", "9223372036854775807"] {
+        assert_eq!(app.call(&finance, "finance/queue", &[("min_age_days", days)]).await.status(), 422, "{days}");
+    }
 });
 
 on_both!(payout_batches_pay_approved_net_per_partner_and_refunds_after_payout_carry_over, |b: Backend| async move {
