@@ -228,6 +228,27 @@ async fn run_leased(db: &DatabaseConnection, job: &Job, holder: &str, now: DateT
     Ok(Some(result))
 }
 
+/// The instance operator: an admin of the installation's first account (the one `trellis demo`
+/// or the first `trellis user create` made). Jobs work across every account, so only the
+/// operator sees their runs in Settings and starts them there; everyone can use the CLI on the
+/// server (`trellis scheduler run-once`).
+pub async fn is_operator(db: &DatabaseConnection, actor: &crate::Actor) -> Result<bool> {
+    use crate::entities::account;
+    if actor.user_id == 0 || !actor.has_any(&[]) {
+        return Ok(false);
+    }
+    let first = account::Entity::find().order_by_asc(account::Column::Id).one(db).await?.map(|a| a.id);
+    Ok(first == Some(actor.account_id))
+}
+
+/// Runs `job` now for a signed-in operator (Settings → Jobs → Run now); others are refused.
+pub async fn run_for(db: &DatabaseConnection, actor: &crate::Actor, job: &'static Job, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
+    if !is_operator(db, actor).await? {
+        return Err(crate::Error::Forbidden);
+    }
+    run_job(db, job, &format!("manual:{}", actor.email), now).await
+}
+
 /// A task aborted when this handle is dropped (a job's lease heartbeat).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -496,6 +517,10 @@ fn run_view(r: &job_run::Model) -> models::JobRunView {
 /// Every job with its latest run and next due time, and the 50 latest runs (admins).
 pub async fn status(db: &DatabaseConnection, actor: &crate::Actor, now: DateTime<Utc>) -> Result<(Vec<models::JobStatus>, Vec<models::JobRunView>)> {
     actor.require_any(&[])?;
+    // Jobs run over every account: their runs, errors and runners are the operator's business.
+    if !is_operator(db, actor).await? {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let mut jobs = Vec::new();
     for j in JOBS {
         let last = job_run::Entity::find().filter(job_run::Column::Job.eq(j.name)).order_by_desc(job_run::Column::Id).one(db).await?;

@@ -411,6 +411,13 @@ on_both!(another_accounts_admin_reaches_nothing_of_this_account, |b: Backend| as
     let csv = outsider.get(app.url("/settings/audit.csv")).send().await.unwrap().text().await.unwrap();
     assert_eq!(csv.lines().count(), 1, "header only");
     assert_eq!(audit_kinds(&app).await, before, "nothing changed");
+    // Jobs run over every account: another account's admin sees no runs and starts none.
+    backend::scheduler::run_once(&app.db, Some("tier_evaluation"), app.clock.now(), "test").await.unwrap();
+    let (jobs, runs): (Vec<models::JobStatus>, Vec<models::JobRunView>) = app.call(&outsider, "settings/jobs", &[]).await.json().await.unwrap();
+    assert!(jobs.is_empty() && runs.is_empty(), "no job runs, errors or runners of the instance");
+    assert_eq!(app.call(&outsider, "settings/run_job", &[("name", "tier_evaluation")]).await.status(), 403);
+    let (jobs, runs): (Vec<models::JobStatus>, Vec<models::JobRunView>) = app.call(&admin, "settings/jobs", &[]).await.json().await.unwrap();
+    assert!(!jobs.is_empty() && !runs.is_empty(), "the installation's own admin operates the jobs");
     let (u, k) = (user::Entity::find_by_id(manager_id.parse::<i64>().unwrap()).one(&app.db).await.unwrap().unwrap(),
         backend::entities::api_key::Entity::find_by_id(key.id).one(&app.db).await.unwrap().unwrap());
     assert!(u.active && u.roles == "program_manager" && k.revoked_at.is_none());

@@ -29,7 +29,7 @@ pub async fn save_tiers(program_id: i64, tiers: Vec<TierDraft>) -> Result<(), Ap
     backend::tier_rules::save(&ctx.db, &actor, program_id, &tiers).await.map_err(fail)
 }
 
-/// The scheduler's jobs and recent runs (admins).
+/// The scheduler's jobs and recent runs (the instance operator; other admins get none).
 #[server(endpoint = "settings/jobs")]
 pub async fn load_jobs() -> Result<(Vec<JobStatus>, Vec<JobRunView>), AppError> {
     use crate::ssr::{fail, guard, Need};
@@ -37,14 +37,13 @@ pub async fn load_jobs() -> Result<(Vec<JobStatus>, Vec<JobRunView>), AppError> 
     backend::scheduler::status(&ctx.db, &actor, ctx.clock.now()).await.map_err(fail)
 }
 
-/// Runs a job now (admins).
+/// Runs a job now (the instance operator: admins of the installation's first account).
 #[server(endpoint = "settings/run_job")]
 pub async fn run_job_now(name: String) -> Result<String, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
     let job = backend::scheduler::job(&name).ok_or_else(|| fail(backend::Error::NotFound("job")))?;
-    let holder = format!("manual:{}", actor.email);
-    match backend::scheduler::run_job(&ctx.db, job, &holder, ctx.clock.now()).await.map_err(fail)? {
+    match backend::scheduler::run_for(&ctx.db, &actor, job, ctx.clock.now()).await.map_err(fail)? {
         None => Ok("Another runner is running this job right now.".into()),
         Some(Ok(r)) => Ok(format!("{}: examined {}, changed {}", job.name, r.examined, r.changed)),
         Some(Err(e)) => Ok(format!("{} failed: {e}", job.name)),

@@ -758,6 +758,9 @@ fn JobsTab() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok((jobs, _)) if jobs.is_empty() => view! {
+                        <p class="muted">"Background jobs run for every account on this server; the instance operator (an admin of its first account) sees and starts them here."</p>
+                    }.into_any(),
                     Ok((jobs, runs)) => view! {
                         <div class="card table-card">
                             <table class="table">
