@@ -129,28 +129,34 @@ async fn entries_of(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> 
         .await?)
 }
 
-fn check_bulk(ids: &[i64]) -> Result<()> {
+/// Checks a bulk selection and returns its ids sorted and without repeats: every bulk change
+/// then locks entries in the same order, so two concurrent ones on PostgreSQL wait for each
+/// other instead of deadlocking.
+fn check_bulk(ids: &[i64]) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Err(Error::invalid("ids", "select at least one entry"));
     }
     if ids.len() > 5000 {
         return Err(Error::invalid("ids", "at most 5,000 entries at once"));
     }
-    Ok(())
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Approves pending entries; entries in their hold period, adjustments the approver created and
 /// entries of other accounts are refused with the reason.
 pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[i64]) -> Result<BulkResult> {
     actor.require_any(FINANCE)?;
-    check_bulk(ids)?;
+    let ids = check_bulk(ids)?;
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
     let programs = program_map(&txn, actor.account_id).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, ids).await?.into_iter().map(|e| (e.id, e)).collect();
+    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
     let mut done = Vec::new();
-    for id in ids {
+    for id in &ids {
         let Some(e) = found.get(id) else {
             result.refused.push((*id, "not found".into()));
             continue;
@@ -218,17 +224,17 @@ async fn bulk_audit(
 /// Voids pending or approved (not yet paid or batched) entries, with a reason.
 pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[i64], reason: &str) -> Result<BulkResult> {
     actor.require_any(FINANCE)?;
-    check_bulk(ids)?;
+    let ids = check_bulk(ids)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid("reason", "say why the entries are voided"));
     }
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, ids).await?.into_iter().map(|e| (e.id, e)).collect();
+    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
     let mut done = Vec::new();
-    for id in ids {
+    for id in &ids {
         let Some(e) = found.get(id) else {
             result.refused.push((*id, "not found".into()));
             continue;
