@@ -128,6 +128,13 @@ async fn apply_fields(
 /// will own). A duplicate email in the account is a conflict.
 pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &NewPartner) -> Result<i64> {
     let txn = begin_write(db).await?;
+    // Enrolling at once: relationship owners (the partner will be theirs), or someone who may
+    // edit the program.
+    if let Some(program_id) = input.program_id {
+        if !actor.has_any(&[Role::RelationshipOwner]) && !crate::program_settings::can_edit(&txn, actor, program_id).await? {
+            return Err(Error::Forbidden);
+        }
+    }
     let id = create_in(&txn, now, actor, input).await?;
     txn.commit().await?;
     Ok(id)
@@ -362,7 +369,19 @@ pub async fn change_enrollment(db: &DatabaseConnection, now: DateTime<Utc>, acto
 }
 
 /// [`change_enrollment`] inside the caller's transaction, for a partner the actor may edit.
+/// Refuses a team member acting on `p`'s enrollment in `program_id` unless they own the partner
+/// (relationship owners) or may edit the program (its managers, admins).
+async fn may_act_in(txn: &impl ConnectionTrait, actor: &Actor, p: &partner::Model, program_id: i64) -> Result<()> {
+    let owner = actor.has_any(&[Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
+    if owner || crate::program_settings::can_edit(txn, actor, program_id).await? {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
 async fn change_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, p: &partner::Model, program_id: i64, change: &Change) -> Result<Outcome> {
+    may_act_in(txn, actor, p, program_id).await?;
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(p.id))
         .filter(enrollment::Column::ProgramId.eq(program_id))
@@ -400,6 +419,7 @@ pub async fn patch(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, i
             .await?
             .is_some();
         if !enrolled {
+            may_act_in(&txn, actor, &p, c.program_id).await?;
             enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;
         } else if let Some(s) = c.status {
             change_in(&txn, now, actor, &p, c.program_id, &Change::Status(s, c.reason.clone())).await?;
@@ -420,6 +440,7 @@ pub async fn enroll(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     if !actor.can_edit_partner(p.owner_user_id) {
         return Err(Error::Forbidden);
     }
+    may_act_in(&txn, actor, &p, program_id).await?;
     enroll_in(&txn, now, actor, &p, program_id, status).await?;
     txn.commit().await?;
     Ok(())

@@ -582,4 +582,19 @@ on_both!(links_for_a_partner_need_its_owner_or_a_manager_of_the_program, |b: Bac
     let manager = app.login(MANAGER).await;
     assert_eq!(app.call(&manager, "links/create", &[("partner_id", &not_theirs), ("program_id", "1")]).await.status(), 200);
     assert_eq!(app.call(&manager, "links/create", &[("partner_id", &not_theirs), ("program_id", &other.id.to_string())]).await.status(), 403);
+    // Nor enroll a partner there, or create one enrolled there.
+    let res = app
+        .call_json(&manager, "partners/create", serde_json::json!({"email": "scoped@partners.example", "fields": {"name": "Scoped"}, "program_id": other.id}))
+        .await;
+    assert_eq!(res.status(), 403, "{:?}", res.text().await);
+    let admin = app.login("admin@demo.trellis.dev").await;
+    let tier = backend::entities::tier::Entity::find().filter(backend::entities::tier::Column::ProgramId.eq(1)).one(&app.db).await.unwrap().unwrap();
+    let mut tier: backend::entities::tier::ActiveModel = tier.into();
+    tier.id = sea_orm::ActiveValue::NotSet;
+    tier.program_id = Set(other.id);
+    tier.insert(&app.db).await.unwrap();
+    backend::partners::enroll(&app.db, app.clock.now(), &backend::auth::Actor::api(1), not_theirs.parse().unwrap(), other.id, None).await.unwrap();
+    let change = [("partner_id", not_theirs.as_str()), ("program_id", &*other.id.to_string()), ("what", "status"), ("value", "active"), ("reason", "scope")];
+    assert_eq!(app.call(&manager, "partners/enrollment", &change).await.status(), 403, "a manager of program 1 does not approve enrollments elsewhere");
+    assert_eq!(app.call(&admin, "partners/enrollment", &change).await.status(), 200);
 });
