@@ -2,7 +2,7 @@
 //! account, role) and the translation of service errors.
 
 use crate::error::AppError;
-use backend::session_store::{SEEN_AT_KEY, SIGNED_IN_AT_KEY, SLIDE_EVERY_SECS, USER_ID_KEY};
+use backend::access::session_store::{SEEN_AT_KEY, SIGNED_IN_AT_KEY, SLIDE_EVERY_SECS, USER_ID_KEY};
 use backend::{Actor, Clock, DatabaseConnection};
 use http::StatusCode;
 use leptos::prelude::*;
@@ -64,7 +64,7 @@ pub async fn actor_of_session(db: &DatabaseConnection, clock: &Clock, session: &
         let _ = session.flush().await;
         return Ok(None);
     }
-    match backend::auth::actor_for_user(db, user_id).await {
+    match backend::access::auth::actor_for_user(db, user_id).await {
         Ok(actor) => {
             // The idle expiry slides with use: a changed session is saved with a fresh expiry,
             // so an active member's session is saved again every few minutes (not on every

@@ -242,6 +242,21 @@ pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     }
 }
 
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
+/// (`%…%`, lower-cased, trimmed); every free-text search uses it.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

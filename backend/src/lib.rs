@@ -1,56 +1,40 @@
-//! The server-only core of Trellis: entities, the services where every business rule lives,
-//! authentication, demo data and scheduler jobs. Every service takes the connection, the acting
-//! user and (where time matters) a [`Clock`] explicitly.
+//! The server-only core of Trellis: entities and the services where every business rule lives,
+//! cut by business area. Every service takes the connection, the acting user and (where time
+//! matters) a [`Clock`] explicitly.
+//!
+//! Areas, each a folder whose module comment says what it owns, listed from the bottom up: an
+//! area uses only the platform files and the areas above it in this list, never one below
+//! (`module-cycles backend/src --depth 1` prints no circle). Where a lower area must make a higher
+//! one react (a conversion enters a sequence, an upgrade composes an email, an approval opens the
+//! portal), it publishes an [`events::Event`] inside its transaction and the higher area
+//! subscribes. See docs/architecture.md.
 
-pub mod accounts;
-pub mod analytics;
-pub mod api_keys;
-pub mod audit;
-pub mod auth;
-pub mod charts;
-pub mod compliance;
-mod clock;
-pub mod broadcasts;
-pub mod bulk;
-pub mod conversions;
-pub mod custom_fields;
+// The platform: storage, errors, time, CSV, the outbox queue, domain events, job reports, the
+// partner timeline and the rollup counters every area writes.
+pub mod clock;
 pub mod csv_export;
-pub mod dashboards;
 pub mod db;
-pub mod demo;
-pub mod directory;
 pub mod entities;
 mod error;
-pub mod finance;
-pub mod health;
-pub mod imports;
-
-pub mod lifecycle;
-pub mod ledger;
-pub mod mail;
-pub mod messaging;
+pub mod events;
 pub mod outbox;
-pub mod partner_stats;
-pub mod partners;
-pub mod portal;
-pub mod portal_apply;
-pub mod profile;
-pub mod program_settings;
-pub mod programs;
+pub mod report;
 pub mod rollups;
-pub mod scheduler;
-pub mod segments;
-pub mod sequences;
-pub mod session_store;
 pub mod storage;
-pub mod tier_rules;
-pub mod team;
-pub mod templates;
-pub mod tiers;
 pub mod timeline;
-pub mod tracking;
 
-pub use auth::Actor;
+// The business areas, bottom up.
+pub mod access;
+pub mod programs;
+pub mod money;
+pub mod partners;
+pub mod tracking;
+pub mod comms;
+pub mod analytics;
+pub mod portal;
+pub mod jobs;
+
+pub use access::auth::Actor;
 pub use clock::Clock;
 pub use error::{Error, Result};
 pub use sea_orm::DatabaseConnection;

@@ -3,9 +3,9 @@
 
 use crate::entities::outbox_email;
 use crate::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 /// An email to queue.
 pub struct NewEmail<'a> {
@@ -45,7 +45,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, e: NewEmail<'_
         sent_at: Set(None),
         last_error: Set(None),
         dedupe_key: Set(e.dedupe_key),
-        token: Set(Some(crate::mail::new_token())),
+        token: Set(Some(new_token())),
         claimed_until: Set(None),
         opened_at: Set(None),
         broadcast_id: Set(None),
@@ -55,4 +55,35 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, e: NewEmail<'_
     .exec_without_returning(db)
     .await?;
     Ok(inserted == 1)
+}
+
+/// A new random token for the pixel and unsubscribe links.
+pub(crate) fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Share of each partner's emails sent in the 90 days before `now` that were opened, in
+/// percent (the health score's email part); partners sent nothing are absent.
+pub async fn open_rates(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<std::collections::HashMap<i64, u8>> {
+    let rows: Vec<(i64, i64, i64)> = outbox_email::Entity::find()
+        .select_only()
+        .column(outbox_email::Column::PartnerId)
+        .column_as(outbox_email::Column::Id.count(), "sent")
+        .column_as(outbox_email::Column::OpenedAt.count(), "opened")
+        .filter(outbox_email::Column::PartnerId.is_not_null())
+        .filter(outbox_email::Column::Status.eq("sent"))
+        .filter(outbox_email::Column::SentAt.gte(now - Duration::days(90)))
+        .group_by(outbox_email::Column::PartnerId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter(|r| r.1 > 0).map(|(p, sent, opened)| (p, ((opened * 100 + sent / 2) / sent) as u8)).collect())
+}
+
+/// [`open_rates`] of one partner.
+pub async fn open_rate(db: &impl ConnectionTrait, partner_id: i64, now: DateTime<Utc>) -> Result<Option<u8>> {
+    Ok(open_rates(db, now).await?.get(&partner_id).copied())
 }

@@ -154,7 +154,7 @@ pub async fn add_cohort(
 /// missing: the backfill after the upgrade that introduced them, and the last step of a bulk
 /// load that wrote raw rows directly (bench `trellis-gen`). Writers wait while it runs (one write
 /// transaction; on PostgreSQL the tables it reads are share-locked), so nothing is counted twice.
-pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<crate::scheduler::Report> {
+pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<crate::report::Report> {
     use sea_orm::{DbBackend, TransactionTrait};
     let backend = db.get_database_backend();
     let (day, week) = match backend {
@@ -211,5 +211,5 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<crate::schedule
     ))
     .await?;
     txn.commit().await?;
-    Ok(crate::scheduler::Report { examined: programs + tiers, changed: programs + tiers })
+    Ok(crate::report::Report { examined: programs + tiers, changed: programs + tiers })
 }

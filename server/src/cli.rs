@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::web;
-use backend::accounts::{create_user, ensure_account, NewUser};
+use backend::access::accounts::{create_user, ensure_account, NewUser};
 use backend::{Clock, DatabaseConnection};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
@@ -105,9 +105,9 @@ async fn open(cfg: &Config) -> Result<DatabaseConnection, String> {
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
     backend::db::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
-    backend::mail::set_public_url(&cfg.public_url);
+    backend::comms::mail::set_public_url(&cfg.public_url);
     if let Some(smtp_url) = &cfg.smtp_url {
-        backend::mail::configure(backend::mail::MailConfig { smtp_url: smtp_url.clone(), public_url: cfg.public_url.clone() });
+        backend::comms::mail::configure(backend::comms::mail::MailConfig { smtp_url: smtp_url.clone(), public_url: cfg.public_url.clone() });
     }
     Ok(db)
 }
@@ -124,10 +124,10 @@ pub async fn run(cli: Cli, cfg: Config) -> CliResult {
         }
         Command::Demo => {
             let db = open(&cfg).await?;
-            let logins = backend::demo::load(&db, &clock).await.map_err(|e| format!("demo data: {e}"))?;
-            println!("Demo account '{}' is ready. Sign in at {}/login with:", backend::demo::DEMO_SLUG, cfg.public_url);
+            let logins = crate::demo::load(&db, &clock).await.map_err(|e| format!("demo data: {e}"))?;
+            println!("Demo account '{}' is ready. Sign in at {}/login with:", crate::demo::DEMO_SLUG, cfg.public_url);
             for l in logins {
-                println!("  {:<20} {:<34} password: {}", l.what, l.email, backend::demo::DEMO_PASSWORD);
+                println!("  {:<20} {:<34} password: {}", l.what, l.email, crate::demo::DEMO_PASSWORD);
             }
             Ok(())
         }
@@ -154,7 +154,7 @@ pub async fn run(cli: Cli, cfg: Config) -> CliResult {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no account '{account}'; create it with `trellis user create --account {account} …`"))?;
-            let key = backend::auth::create_api_key(&db, &clock, acc.id, name.as_deref().unwrap_or(""))
+            let key = backend::access::auth::create_api_key(&db, &clock, acc.id, name.as_deref().unwrap_or(""))
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", key.secret);
@@ -169,14 +169,14 @@ pub async fn run(cli: Cli, cfg: Config) -> CliResult {
                 None => clock.now(),
             };
             if let Some(name) = &job {
-                if backend::scheduler::job(name).is_none() {
-                    let names: Vec<_> = backend::scheduler::JOBS.iter().map(|j| j.name).collect();
+                if backend::jobs::job(name).is_none() {
+                    let names: Vec<_> = backend::jobs::JOBS.iter().map(|j| j.name).collect();
                     return Err(format!("--job: no job '{name}'; jobs: {}", names.join(", ")));
                 }
             }
             let db = open(&cfg).await?;
             let holder = format!("cli:{}", std::process::id());
-            let reports = backend::scheduler::run_once(&db, job.as_deref(), now, &holder).await.map_err(|e| e.to_string())?;
+            let reports = backend::jobs::run_once(&db, job.as_deref(), now, &holder).await.map_err(|e| e.to_string())?;
             if reports.is_empty() {
                 println!("no job was due as of {}", now.to_rfc3339());
             }
@@ -208,7 +208,7 @@ async fn run_scheduler(db: DatabaseConnection, clock: Clock) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
     loop {
         tick.tick().await;
-        if let Err(e) = backend::scheduler::tick(&db, clock.now(), &holder).await {
+        if let Err(e) = backend::jobs::tick(&db, clock.now(), &holder).await {
             tracing::warn!(error = %e, "scheduler tick failed");
         }
     }

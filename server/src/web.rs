@@ -15,7 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use backend::session_store::DbSessionStore;
+use backend::access::session_store::DbSessionStore;
 use backend::storage::StorageHealth;
 use backend::{Clock, DatabaseConnection};
 use leptos::config::LeptosOptions;
@@ -185,7 +185,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .route(
             "/portal/documents",
             axum::routing::post(move |session: tower_sessions::Session, form: axum::extract::Multipart| upload_document(doc_ctx.clone(), session, form))
-                .layer(axum::extract::DefaultBodyLimit::max(backend::compliance::MAX_DOCUMENT_BYTES + 64 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::max(backend::money::compliance::MAX_DOCUMENT_BYTES + 64 * 1024)),
         )
         .route(
             "/documents/{id}",
@@ -198,7 +198,7 @@ pub fn router(cfg: &Config, db: DatabaseConnection, clock: Clock) -> Web {
         .route(
             "/directory/import",
             axum::routing::post(move |session: tower_sessions::Session, form: axum::extract::Multipart| upload_import(upload_ctx.clone(), session, form))
-                .layer(axum::extract::DefaultBodyLimit::max(backend::imports::MAX_BYTES + 64 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::max(backend::tracking::imports::MAX_BYTES + 64 * 1024)),
         )
         .leptos_routes_with_context(
             &options,
@@ -370,7 +370,7 @@ async fn analytics_table(ctx: AppContext, session: tower_sessions::Session, file
     };
     let Some(name) = file.strip_suffix(".csv") else { return StatusCode::NOT_FOUND.into_response() };
     let (program, days) = analytics_scope(&uri);
-    let result = backend::dashboards::table_csv(&ctx.db, &actor, name, program, days, ctx.clock.now()).await;
+    let result = backend::analytics::dashboards::table_csv(&ctx.db, &actor, name, program, days, ctx.clock.now()).await;
     csv_response(result, &format!("analytics-{name}.csv"))
 }
 
@@ -382,7 +382,7 @@ async fn analytics_chart(ctx: AppContext, session: tower_sessions::Session, file
     };
     let Some(name) = file.strip_suffix(".svg") else { return StatusCode::NOT_FOUND.into_response() };
     let (program, _) = analytics_scope(&uri);
-    match backend::dashboards::chart(&ctx.db, &actor, name, program, ctx.clock.now()).await {
+    match backend::analytics::dashboards::chart(&ctx.db, &actor, name, program, ctx.clock.now()).await {
         Ok(svg) => (
             [
                 (header::CONTENT_TYPE, "image/svg+xml".to_string()),
@@ -407,7 +407,7 @@ async fn directory_csv(ctx: AppContext, session: tower_sessions::Session, uri: a
         Err(r) => return r,
     };
     let q = models::DirectoryQuery::from_query_string(uri.query().unwrap_or(""));
-    csv_response(backend::directory::export_csv(&ctx.db, &actor, &q).await, "partners.csv")
+    csv_response(backend::partners::directory::export_csv(&ctx.db, &actor, &q).await, "partners.csv")
 }
 
 /// `GET /partners/{id}/timeline.csv`: a partner's whole timeline.
@@ -450,7 +450,7 @@ async fn upload_import(ctx: AppContext, session: tower_sessions::Session, mut fo
         }
     }
     let (Some(kind), Some(content)) = (kind, content) else { return back("Choose what the file holds and a file.") };
-    match backend::imports::upload(&ctx.db, ctx.clock.now(), &actor, kind, &filename, &content).await {
+    match backend::tracking::imports::upload(&ctx.db, ctx.clock.now(), &actor, kind, &filename, &content).await {
         Ok(p) => axum::response::Redirect::to(&format!("/directory/import/{}", p.id)).into_response(),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "program managers and admins import").into_response(),
         Err(backend::Error::Invalid { field, message }) => back(&format!("The {field} {message}.")),
@@ -479,16 +479,16 @@ async fn upload_document(ctx: AppContext, session: tower_sessions::Session, mut 
                 let name = field.file_name().unwrap_or("document").to_string();
                 match field.bytes().await {
                     Ok(b) => file = Some((name, b)),
-                    Err(_) => return back(&format!("The file is larger than {} MB.", backend::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
+                    Err(_) => return back(&format!("The file is larger than {} MB.", backend::money::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
                 }
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(_) => return back(&format!("The upload failed; files may be at most {} MB.", backend::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
+            Err(_) => return back(&format!("The upload failed; files may be at most {} MB.", backend::money::compliance::MAX_DOCUMENT_BYTES / (1024 * 1024))),
         }
     }
     let Some((name, bytes)) = file else { return back("Choose a file.") };
-    match backend::compliance::upload(&ctx.db, ctx.clock.now(), &actor, &name, &bytes).await {
+    match backend::money::compliance::upload(&ctx.db, ctx.clock.now(), &actor, &name, &bytes).await {
         Ok(_) => axum::response::Redirect::to("/portal/profile?uploaded=1").into_response(),
         Err(backend::Error::Invalid { field, message }) => back(&format!("The {field} {message}.")),
         Err(e) => {
@@ -505,7 +505,7 @@ async fn download_document(ctx: AppContext, session: tower_sessions::Session, id
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
-    match backend::compliance::download(&ctx.db, &actor, id).await {
+    match backend::money::compliance::download(&ctx.db, &actor, id).await {
         Ok((filename, content_type, bytes)) => (
             [
                 (header::CONTENT_TYPE, content_type),
@@ -559,7 +559,7 @@ async fn batch_csv(ctx: AppContext, session: tower_sessions::Session, id: String
         Err(res) => return res,
     };
     let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
-    match backend::finance::batch_csv(&ctx.db, &actor, id).await {
+    match backend::money::finance::batch_csv(&ctx.db, &actor, id).await {
         Ok(csv) => csv_download(&format!("payout-batch-{id}.csv"), csv),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "finance approvers only").into_response(),
         Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
@@ -582,7 +582,7 @@ async fn audit_csv(
     };
     let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
     let query = models::AuditQuery { q: text("q"), actor: text("actor"), kind: text("kind"), from: text("from"), to: text("to"), page: 1 };
-    match backend::audit::csv(&ctx.db, &actor, &query).await {
+    match backend::access::audit::csv(&ctx.db, &actor, &query).await {
         Ok(csv) => csv_download("audit-log.csv", csv),
         Err(backend::Error::Forbidden) => (StatusCode::FORBIDDEN, "admins only").into_response(),
         Err(backend::Error::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
@@ -611,7 +611,7 @@ const PIXEL: &[u8] = &[
 /// is the same pixel whatever the token, so it reveals nothing.
 async fn open_pixel(State(st): State<MailState>, Path(token): Path<String>) -> Response {
     if token.len() <= 64 {
-        if let Err(e) = backend::mail::record_open(&st.db, st.clock.now(), &token).await {
+        if let Err(e) = backend::comms::mail::record_open(&st.db, st.clock.now(), &token).await {
             tracing::warn!(error = %e, "recording an email open failed");
         }
     }
@@ -628,7 +628,7 @@ fn mail_page(title: &str, body: &str) -> Html<String> {
 /// `GET /u/{token}`: what unsubscribing means, with a button (a link scanner that follows the
 /// link does not unsubscribe anyone).
 async fn unsubscribe_page(State(st): State<MailState>, Path(token): Path<String>) -> Response {
-    match backend::mail::unsubscribe_info(&st.db, &token).await {
+    match backend::comms::mail::unsubscribe_info(&st.db, &token).await {
         Ok((sender, email, done)) => {
             let (sender, email) = (html_escape::encode_text(&sender), html_escape::encode_text(&email));
             if done {
@@ -646,7 +646,7 @@ async fn unsubscribe_page(State(st): State<MailState>, Path(token): Path<String>
 
 /// `POST /u/{token}`: unsubscribes the email's address from the account's non-essential mail.
 async fn unsubscribe_confirm(State(st): State<MailState>, Path(token): Path<String>) -> Response {
-    match backend::mail::unsubscribe(&st.db, st.clock.now(), &token).await {
+    match backend::comms::mail::unsubscribe(&st.db, st.clock.now(), &token).await {
         Ok(()) => unsubscribe_page(State(st), Path(token)).await,
         Err(backend::Error::NotFound(_)) => (StatusCode::NOT_FOUND, mail_page("Link not found", "<p>This unsubscribe link is not valid.</p>")).into_response(),
         Err(e) => {

@@ -67,7 +67,7 @@ fn api_cohorts(items: &Value) -> BTreeMap<(String, String), (i64, i64, i64)> {
 
 on_both!(cohorts_and_rebuilt_rollups_equal_a_recomputation_from_raw_events, |b: Backend| async move {
     let app = TestApp::with_full_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let http = app.client();
     // A refund and a conversion in another tier this week move the figures to the cent.
     let post = |path: &str, body: Value| http.post(app.url(path)).bearer_auth(&key).json(&body).send();
@@ -151,9 +151,9 @@ on_both!(health_scores_show_their_parts_follow_the_weights_and_keep_one_row_a_da
         assert!((points - r.score as f64).abs() <= 0.6, "parts add up to the score: {points} vs {}", r.score);
     }
     // Same day again: no new row; the next day: one more each.
-    backend::health::refresh(&app.db, now).await.unwrap();
+    backend::partners::health::refresh(&app.db, now).await.unwrap();
     assert_eq!(health_score::Entity::find().count(&app.db).await.unwrap(), active.len() as u64);
-    backend::health::refresh(&app.db, now + Duration::days(1)).await.unwrap();
+    backend::partners::health::refresh(&app.db, now + Duration::days(1)).await.unwrap();
     assert_eq!(health_score::Entity::find().count(&app.db).await.unwrap(), 2 * active.len() as u64);
 
     // Only compliance counts: every score is 100, or 50 with one open fraud flag.
@@ -161,7 +161,7 @@ on_both!(health_scores_show_their_parts_follow_the_weights_and_keep_one_row_a_da
     let weights = json!({"trend": 0, "recency": 0, "email": 0, "compliance": 10, "activity": 0});
     let res = app.call_json(&manager, "analytics/save_health_settings", json!({"program_id": 1, "weights": weights, "threshold": 60})).await;
     assert_eq!(res.status(), 200);
-    backend::health::refresh(&app.db, now + Duration::days(1)).await.unwrap();
+    backend::partners::health::refresh(&app.db, now + Duration::days(1)).await.unwrap();
     let held: BTreeSet<i64> = ledger_entry::Entity::find()
         .filter(ledger_entry::Column::HoldReason.is_not_null())
         .filter(ledger_entry::Column::Status.eq("pending"))
@@ -176,7 +176,7 @@ on_both!(health_scores_show_their_parts_follow_the_weights_and_keep_one_row_a_da
         assert_eq!(e.health_score, Some(if held.contains(&e.id) { 50 } else { 100 }), "enrollment {}", e.id);
     }
     // At risk is score < threshold: exactly the flagged ones at 60.
-    let at_risk = backend::dashboards::at_risk(&app.db, 1, Some(1), 1000).await.unwrap();
+    let at_risk = backend::analytics::dashboards::at_risk(&app.db, 1, Some(1), 1000).await.unwrap();
     let flagged_active = active.iter().filter(|e| held.contains(&e.id)).count();
     assert!(flagged_active > 0, "the demo holds self-referrals");
     assert_eq!(at_risk.len(), flagged_active);
@@ -213,7 +213,7 @@ on_both!(the_at_risk_list_names_the_reason_and_follows_the_threshold, |b: Backen
         let mut p: program::ActiveModel = program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap().into();
         p.at_risk_threshold = Set(threshold);
         p.update(&app.db).await.unwrap();
-        let list = backend::dashboards::at_risk(&app.db, 1, None, 10_000).await.unwrap();
+        let list = backend::analytics::dashboards::at_risk(&app.db, 1, None, 10_000).await.unwrap();
         let want = scored.iter().filter(|e| e.health_score.unwrap() < threshold).count();
         assert_eq!(list.len(), want, "threshold {threshold}");
         assert!(list.windows(2).all(|w| w[0].score <= w[1].score), "worst first");
@@ -293,7 +293,7 @@ async fn raw_summary(db: &sea_orm::DatabaseConnection, program: Option<i64>, fro
 
 on_both!(summaries_over_any_range_equal_the_raw_computation, |b: Backend| async move {
     let app = TestApp::with_full_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let http = app.client();
     let now = Utc::now();
     let midnight = |days_ago: i64| (now.date_naive() - Duration::days(days_ago)).and_hms_opt(0, 0, 0).unwrap().and_utc();

@@ -34,7 +34,7 @@ fn user_create_makes_the_account_and_a_user_that_can_sign_in() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = backend::db::connect(&url).await.unwrap();
-        let actor = backend::auth::login(&db, &backend::Clock::system(), "boss@acme.example", "long-password", "127.0.0.1").await.unwrap();
+        let actor = backend::access::auth::login(&db, &backend::Clock::system(), "boss@acme.example", "long-password", "127.0.0.1").await.unwrap();
         assert_eq!(actor.roles, vec![models::Role::Admin, models::Role::FinanceApprover]);
     });
 }
@@ -57,7 +57,7 @@ fn api_key_create_prints_a_key_that_resolves_to_its_account_and_is_stored_hashed
         use sea_orm::EntityTrait;
         let db = backend::db::connect(&url).await.unwrap();
         let clock = backend::Clock::system();
-        let account_id = backend::auth::account_for_api_key(&db, &clock, &key).await.unwrap();
+        let account_id = backend::access::auth::account_for_api_key(&db, &clock, &key).await.unwrap();
         let stored = backend::entities::api_key::Entity::find().all(&db).await.unwrap();
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].account_id, account_id);
@@ -65,7 +65,7 @@ fn api_key_create_prints_a_key_that_resolves_to_its_account_and_is_stored_hashed
         let mut wrong = key.clone();
         wrong.pop();
         wrong.push('x');
-        assert!(backend::auth::account_for_api_key(&db, &clock, &wrong).await.is_err());
+        assert!(backend::access::auth::account_for_api_key(&db, &clock, &wrong).await.is_err());
     });
 }
 

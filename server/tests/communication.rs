@@ -5,7 +5,7 @@
 mod common;
 
 use backend::entities::{enrollment, health_score, outbox_email, partner, timeline_event};
-use backend::mail::{self, MailConfig};
+use backend::comms::mail::{self, MailConfig};
 use backend::outbox::{self, NewEmail};
 use chrono::Duration;
 use common::smtp::{Mode, Sink};
@@ -175,10 +175,10 @@ on_both!(opens_count_once_and_unsubscribing_stops_only_non_essential_mail, |b: B
     let opened = timeline_event::Entity::find().filter(timeline_event::Column::Summary.eq("Email opened: Open me")).count(&app.db).await.unwrap();
     assert_eq!(opened, 1, "opens count once per email");
     assert_eq!(http.get(app.url("/o/not-a-token")).send().await.unwrap().status(), 200, "the pixel reveals nothing");
-    let rate = mail::open_rate(&app.db, p.id, app.clock.now() + Duration::minutes(1)).await.unwrap().unwrap();
+    let rate = outbox::open_rate(&app.db, p.id, app.clock.now() + Duration::minutes(1)).await.unwrap().unwrap();
     assert!(rate > 0);
     // The open rate is the health score's email part.
-    backend::health::refresh(&app.db, app.clock.now() + Duration::minutes(1)).await.unwrap();
+    backend::partners::health::refresh(&app.db, app.clock.now() + Duration::minutes(1)).await.unwrap();
     let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).filter(enrollment::Column::Status.eq("active")).one(&app.db).await.unwrap().unwrap();
     let row = health_score::Entity::find().filter(health_score::Column::EnrollmentId.eq(e.id)).one(&app.db).await.unwrap().unwrap();
     let parts: Vec<models::HealthPart> = serde_json::from_str(&row.parts).unwrap();
@@ -273,8 +273,8 @@ on_both!(messages_reach_only_their_partner_and_count_unread_on_both_sides, |b: B
         roles: vec![models::Role::Admin],
         partner_id: None,
     };
-    assert!(matches!(backend::messaging::thread(&app.db, &stranger, to_ava).await, Err(backend::Error::NotFound(_))));
-    assert!(backend::messaging::inbox(&app.db, &stranger, None).await.unwrap().threads.is_empty());
+    assert!(matches!(backend::comms::messaging::thread(&app.db, &stranger, to_ava).await, Err(backend::Error::NotFound(_))));
+    assert!(backend::comms::messaging::inbox(&app.db, &stranger, None).await.unwrap().threads.is_empty());
 
     // Every message is on the partner's timeline, and the team's message emailed her a notice.
     let events = timeline_event::Entity::find()
@@ -291,9 +291,9 @@ on_both!(messages_reach_only_their_partner_and_count_unread_on_both_sides, |b: B
 
 on_both!(a_broadcast_reaches_exactly_its_segment_once_and_counts_deliveries_and_opens, |b: Backend| async move {
     let (app, sink, cfg, _) = setup(b).await;
-    let manager_actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let manager_actor = backend::access::auth::actor_for_user(&app.db, 2).await.unwrap();
     let gold = models::DirectoryQuery { tier: Some("Gold".into()), ..Default::default() };
-    let seg = backend::segments::save(&app.db, &manager_actor, app.clock.now(), "Gold partners", &gold).await.unwrap();
+    let seg = backend::partners::segments::save(&app.db, &manager_actor, app.clock.now(), "Gold partners", &gold).await.unwrap();
     // The members: active Gold enrollments' partners.
     let members: std::collections::BTreeSet<i64> = {
         let gold_tiers: Vec<i64> = backend::entities::tier::Entity::find().filter(backend::entities::tier::Column::Name.eq("Gold")).all(&app.db).await.unwrap().iter().map(|t| t.id).collect();
@@ -333,10 +333,10 @@ on_both!(a_broadcast_reaches_exactly_its_segment_once_and_counts_deliveries_and_
     let later = (app.clock.now() + Duration::hours(2)).format("%Y-%m-%dT%H:%M").to_string();
     let id2: i64 = app.call_json(&manager, "broadcasts/send", input(Some(&later))).await.json().await.unwrap();
     assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap(), 0);
-    backend::scheduler::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(1), "t").await.unwrap();
+    backend::jobs::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(1), "t").await.unwrap();
     assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap(), 0);
     for _ in 0..2 {
-        backend::scheduler::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(3), "t").await.unwrap();
+        backend::jobs::run_once(&app.db, Some("broadcasts"), app.clock.now() + Duration::hours(3), "t").await.unwrap();
     }
     assert_eq!(outbox_email::Entity::find().filter(outbox_email::Column::BroadcastId.eq(id2)).count(&app.db).await.unwrap() as usize, members.len());
 
@@ -411,7 +411,7 @@ on_both!(a_sequence_sends_its_steps_across_their_delays_once_and_stops_when_the_
     assert!(sink.containing("Subject: Day two").is_empty());
 
     // Beta converts: its run stops before step 2; Alpha gets step 2 once, however often the job runs.
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
         .json(&serde_json::json!({"program_id": 1, "external_id": "seq-b-1", "amount": "80.00", "partner_id": bp})).send().await.unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
@@ -445,7 +445,7 @@ on_both!(a_sequence_sends_its_steps_across_their_delays_once_and_stops_when_the_
 
     // One entry per trigger occurrence: the same occurrence again starts nothing.
     let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(a)).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(backend::sequences::enter(&app.db, app.clock.now(), &e, "approved", format!("approved:{}", e.id)).await.unwrap(), 0);
+    assert_eq!(backend::comms::sequences::enter(&app.db, app.clock.now(), &e, "approved", format!("approved:{}", e.id)).await.unwrap(), 0);
 
     // Bad input is refused, naming the field, and nothing changes.
     let bad = serde_json::json!({"input": {"id": seq, "program_id": 1, "name": "Onboarding", "trigger": "approved", "stop_on_conversion": true, "active": true,
@@ -488,7 +488,7 @@ on_both!(program_templates_word_system_emails_with_variables_and_preview_with_a_
     // As the tier engine words an upgrade to the next tier:
     let mut after = e.clone();
     after.tier_id = up.id;
-    let (subject, text) = backend::templates::compose(&app.db, &after, "tier_upgraded", app.clock.now(), |_| {}).await.unwrap();
+    let (subject, text) = backend::comms::templates::compose(&app.db, &after, "tier_upgraded", app.clock.now(), |_| {}).await.unwrap();
     assert_eq!(subject, format!("{}, welcome to {}", p.name, up.name));
     assert!(text.starts_with("Your rate is now") && !text.contains("{{"), "{text}");
     outbox::queue(&app.db, app.clock.now(), NewEmail { account_id: 1, program_id: Some(1), partner_id: Some(p.id), kind: "tier_upgraded", to: &p.email, subject: subject.clone(), text, dedupe_key: None }).await.unwrap();
@@ -504,7 +504,7 @@ on_both!(program_templates_word_system_emails_with_variables_and_preview_with_a_
     let t = page.templates.iter().find(|t| t.kind == "tier_upgraded").unwrap();
     assert!(t.customized && t.subject == "{{partner_name}}, welcome to {{tier}}");
     // Saving the built-in wording returns to it.
-    let (_, _, ds, dbody) = backend::templates::KINDS.iter().find(|k| k.0 == "tier_upgraded").unwrap();
+    let (_, _, ds, dbody) = backend::comms::templates::KINDS.iter().find(|k| k.0 == "tier_upgraded").unwrap();
     assert_eq!(app.call_json(&manager, "templates/save", save(ds, dbody)).await.status(), 200);
     let page: models::TemplatesPage = app.call(&manager, "templates/page", &[("program_id", "1")]).await.json().await.unwrap();
     assert!(!page.templates.iter().find(|t| t.kind == "tier_upgraded").unwrap().customized);
@@ -513,10 +513,10 @@ on_both!(program_templates_word_system_emails_with_variables_and_preview_with_a_
 on_both!(every_trigger_enters_its_sequences_once_per_occurrence, |b: Backend| async move {
     use backend::entities::sequence_run;
     let app = TestApp::with_demo(b).await;
-    let manager_actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let manager_actor = backend::access::auth::actor_for_user(&app.db, 2).await.unwrap();
     let now = app.clock.now();
     let mut ids = std::collections::BTreeMap::new();
-    for (trigger, _) in backend::sequences::TRIGGERS {
+    for (trigger, _) in backend::comms::sequences::TRIGGERS {
         let input = models::SequenceInput {
             id: None,
             program_id: 1,
@@ -526,7 +526,7 @@ on_both!(every_trigger_enters_its_sequences_once_per_occurrence, |b: Backend| as
             active: true,
             steps: vec![models::SequenceStepInput { delay_hours: 0, subject: format!("{trigger} for {{{{partner_name}}}}"), body: "{{tier}}".into() }],
         };
-        ids.insert(*trigger, backend::sequences::save(&app.db, now, &manager_actor, &input).await.unwrap());
+        ids.insert(*trigger, backend::comms::sequences::save(&app.db, now, &manager_actor, &input).await.unwrap());
     }
     let manager = app.login("manager@demo.trellis.dev").await;
     let pid = approved_partner(&app, &manager, "triggers@partners.example", "Trigger Tess").await;
@@ -539,7 +539,7 @@ on_both!(every_trigger_enters_its_sequences_once_per_occurrence, |b: Backend| as
     assert_eq!((runs("enrolled").await, runs("approved").await), (1, 1));
     assert_eq!(runs("first_conversion").await, 0);
     // Six conversions: the first enters "first conversion" once; the fifth reaches Silver.
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     for i in 0..6 {
         let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
             .json(&serde_json::json!({"program_id": 1, "external_id": format!("trig-{i}"), "amount": "40.00", "partner_id": pid})).send().await.unwrap();
@@ -550,13 +550,13 @@ on_both!(every_trigger_enters_its_sequences_once_per_occurrence, |b: Backend| as
     // A hundred quiet days later: dormant, and the health score falls below the threshold.
     let later = now + Duration::days(100);
     for _ in 0..2 {
-        backend::scheduler::run_once(&app.db, Some("dormant_detection"), later, "t").await.unwrap();
-        backend::health::refresh(&app.db, later).await.unwrap();
+        backend::jobs::run_once(&app.db, Some("dormant_detection"), later, "t").await.unwrap();
+        backend::partners::health::refresh(&app.db, later).await.unwrap();
     }
     assert_eq!(runs("dormant").await, 1);
     assert_eq!(runs("at_risk").await, 1, "entered once although the score was computed twice");
     // The steps go out with the partner's data.
-    backend::sequences::advance(&app.db, later + Duration::minutes(1)).await.unwrap();
+    backend::comms::sequences::advance(&app.db, later + Duration::minutes(1)).await.unwrap();
     let sent = outbox_email::Entity::find().filter(outbox_email::Column::Kind.eq("sequence")).filter(outbox_email::Column::PartnerId.eq(pid)).all(&app.db).await.unwrap();
     assert_eq!(sent.len(), 6, "{:?}", sent.iter().map(|e| &e.subject).collect::<Vec<_>>());
     assert!(sent.iter().all(|e| e.subject.ends_with("for Trigger Tess")));

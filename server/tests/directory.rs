@@ -25,7 +25,7 @@ async fn bulk(app: &TestApp, c: &reqwest::Client, target: Value, action: Value) 
 }
 
 async fn api_key(app: &TestApp, account: i64) -> String {
-    backend::auth::create_api_key(&app.db, &app.clock, account, "tests").await.unwrap().secret
+    backend::access::auth::create_api_key(&app.db, &app.clock, account, "tests").await.unwrap().secret
 }
 
 on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fields, |b: Backend| async move {
@@ -235,7 +235,7 @@ on_both!(custom_field_values_are_validated_on_every_write_path, |b: Backend| asy
 
     // Import: the row is refused with its line and the reason; nothing is written.
     let csv = "email,name,region\nok@partners.example,Ok,EMEA\nbad@partners.example,Bad,APAC\n";
-    let actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let actor = backend::access::auth::actor_for_user(&app.db, 2).await.unwrap();
     let report = import(&app, &actor, ImportKind::Partners, csv, &["email", "name", "custom.region"], false).await;
     assert_eq!((report.created, report.error_count), (1, 1));
     assert_eq!(report.errors[0].line, 3);
@@ -244,10 +244,10 @@ on_both!(custom_field_values_are_validated_on_every_write_path, |b: Backend| asy
 });
 
 async fn import(app: &TestApp, actor: &backend::Actor, kind: ImportKind, csv: &str, mapping: &[&str], dry_run: bool) -> models::ImportReport {
-    let preview = backend::imports::upload(&app.db, app.clock.now(), actor, kind, "t.csv", csv).await.unwrap();
+    let preview = backend::tracking::imports::upload(&app.db, app.clock.now(), actor, kind, "t.csv", csv).await.unwrap();
     let imp = backend::entities::import::Entity::find_by_id(preview.id).one(&app.db).await.unwrap().unwrap();
     let map: Vec<Option<String>> = mapping.iter().map(|m| Some(m.to_string()).filter(|m| !m.is_empty())).collect();
-    backend::imports::run(&app.db, &app.clock, actor, &imp, kind, &map, dry_run).await.unwrap()
+    backend::tracking::imports::run(&app.db, &app.clock, actor, &imp, kind, &map, dry_run).await.unwrap()
 }
 
 on_both!(an_import_dry_run_writes_nothing_the_commit_writes_it_and_a_reimport_changes_nothing, |b: Backend| async move {
@@ -311,7 +311,7 @@ on_both!(an_import_dry_run_writes_nothing_the_commit_writes_it_and_a_reimport_ch
 
     // The same file again: nothing changes.
     let events_before = timeline_event::Entity::find().count(&app.db).await.unwrap();
-    let actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let actor = backend::access::auth::actor_for_user(&app.db, 2).await.unwrap();
     let mapping: Vec<&str> = preview.suggested.iter().map(String::as_str).collect();
     let again = import(&app, &actor, ImportKind::Partners, csv, &mapping, false).await;
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3), "{again:?}");
@@ -393,10 +393,10 @@ on_both!(segments_keep_live_counts_and_belong_to_their_account, |b: Backend| asy
     let res = app.call(&c, "partners/enrollment", &[("partner_id", &one.partner_id.to_string()), ("program_id", &one.program_id.to_string()), ("what", "status"), ("value", "active")]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(find(app.call(&c, "segments/list", &[]).await.json().await.unwrap()).count, pending_now - 1);
-    assert_eq!(backend::segments::members(&app.db, &backend::auth::actor_for_user(&app.db, 2).await.unwrap(), seg.id).await.unwrap().len() as u64, pending_now - 1);
+    assert_eq!(backend::partners::segments::members(&app.db, &backend::access::auth::actor_for_user(&app.db, 2).await.unwrap(), seg.id).await.unwrap().len() as u64, pending_now - 1);
     // Another account sees none of them.
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "o@other.example", name: None, password: backend::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, other.id, backend::access::accounts::NewUser { email: "o@other.example", name: None, password: server::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
     let outsider = app.login("o@other.example").await;
     let theirs: Vec<SegmentView> = app.call(&outsider, "segments/list", &[]).await.json().await.unwrap();
     assert!(theirs.is_empty());
@@ -472,7 +472,7 @@ on_both!(the_partner_rest_routes_create_list_read_patch_and_isolate_accounts, |b
     assert!(only["items"][0]["summary"].as_str().unwrap().contains("on leave"));
 
     // Another account's key sees none of it.
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
     let other_key = api_key(&app, other.id).await;
     for url in [format!("/api/v1/partners/{id}"), format!("/api/v1/partners/{id}/timeline")] {
         assert_eq!(http.get(app.url(&url)).bearer_auth(&other_key).send().await.unwrap().status(), 404, "{url}");
@@ -488,7 +488,7 @@ on_both!(the_partner_rest_routes_create_list_read_patch_and_isolate_accounts, |b
 on_both!(the_partner_stats_job_sums_the_last_90_days_of_rollups, |b: Backend| async move {
     let app = TestApp::with_full_demo(b).await;
     let now = app.clock.now();
-    backend::partner_stats::refresh(&app.db, now).await.unwrap();
+    backend::tracking::partner_stats::refresh(&app.db, now).await.unwrap();
     let from = (now.date_naive() - chrono::Duration::days(89)).format("%Y-%m-%d").to_string();
     let rows = app
         .db
@@ -518,9 +518,9 @@ on_both!(the_partner_stats_job_sums_the_last_90_days_of_rollups, |b: Backend| as
 
 on_both!(an_import_interrupted_by_a_stopped_server_reports_failure_and_can_be_started_again, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
-    let actor = backend::auth::actor_for_user(&app.db, 2).await.unwrap();
+    let actor = backend::access::auth::actor_for_user(&app.db, 2).await.unwrap();
     let csv = "email,name\nkim@partners.example,Kim\n";
-    let preview = backend::imports::upload(&app.db, app.clock.now(), &actor, ImportKind::Partners, "k.csv", csv).await.unwrap();
+    let preview = backend::tracking::imports::upload(&app.db, app.clock.now(), &actor, ImportKind::Partners, "k.csv", csv).await.unwrap();
     let now = app.clock.now();
     // What a server that stopped mid-import leaves behind: `running`, last touched 11 minutes ago.
     use sea_orm::{ActiveModelTrait, Set};
@@ -531,18 +531,18 @@ on_both!(an_import_interrupted_by_a_stopped_server_reports_failure_and_can_be_st
     a.update(&app.db).await.unwrap();
     let mapping = vec!["email".to_string(), "name".to_string()];
     // Five minutes quiet: still counts as running.
-    assert_eq!(backend::imports::progress(&app.db, now, &actor, preview.id).await.unwrap().status, "running");
-    assert!(matches!(backend::imports::start(&app.db, &app.clock, &actor, preview.id, &mapping, false).await, Err(backend::Error::Conflict(_))));
+    assert_eq!(backend::tracking::imports::progress(&app.db, now, &actor, preview.id).await.unwrap().status, "running");
+    assert!(matches!(backend::tracking::imports::start(&app.db, &app.clock, &actor, preview.id, &mapping, false).await, Err(backend::Error::Conflict(_))));
     let later = now + chrono::TimeDelta::minutes(6);
-    let p = backend::imports::progress(&app.db, later, &actor, preview.id).await.unwrap();
+    let p = backend::tracking::imports::progress(&app.db, later, &actor, preview.id).await.unwrap();
     assert_eq!(p.status, "failed");
     assert!(p.report.unwrap().errors[0].message.contains("interrupted"));
     // Started again, it runs to the end.
     let clock = backend::Clock::fixed(later);
-    backend::imports::start(&app.db, &clock, &actor, preview.id, &mapping, false).await.unwrap();
+    backend::tracking::imports::start(&app.db, &clock, &actor, preview.id, &mapping, false).await.unwrap();
     let mut status = String::new();
     for _ in 0..100 {
-        status = backend::imports::progress(&app.db, later, &actor, preview.id).await.unwrap().status;
+        status = backend::tracking::imports::progress(&app.db, later, &actor, preview.id).await.unwrap().status;
         if status == "done" {
             break;
         }
@@ -554,7 +554,7 @@ on_both!(an_import_interrupted_by_a_stopped_server_reports_failure_and_can_be_st
 
 on_both!(the_profile_shows_how_each_health_score_is_made, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
-    backend::health::refresh(&app.db, app.clock.now()).await.unwrap();
+    backend::partners::health::refresh(&app.db, app.clock.now()).await.unwrap();
     let row = backend::entities::health_score::Entity::find().one(&app.db).await.unwrap().expect("the daily job scored enrollments");
     let e = enrollment::Entity::find_by_id(row.enrollment_id).one(&app.db).await.unwrap().unwrap();
     let c = app.login(MANAGER).await;

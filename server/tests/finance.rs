@@ -21,7 +21,7 @@ async fn setup(b: Backend) -> (TestApp, String) {
     let mut p: program::ActiveModel = program::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap().into();
     p.hold_days = Set(0);
     p.update(&app.db).await.unwrap();
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     (app, key)
 }
 
@@ -99,7 +99,7 @@ on_both!(only_finance_approvers_approve_and_nobody_approves_their_own_adjustment
 
 on_both!(the_hold_period_keeps_fresh_commissions_from_approval, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     convert(&app, &key, "h1", "100.00", 1).await;
     let finance = app.login(FINANCE).await;
     let ids = pending_ids(&app).await;
@@ -249,7 +249,7 @@ on_both!(the_ledger_invariant_holds_under_a_random_mix_of_operations, |b: Backen
     }
     // The REST balances agree with the entries for every partner.
     for p in &active {
-        let b = backend::ledger::balances(&app.db, 1, *p).await.unwrap();
+        let b = backend::money::ledger::balances(&app.db, 1, *p).await.unwrap();
         let mine: Vec<_> = snapshot(&app).await.into_iter().filter(|e| e.partner_id == *p && e.status != "void" && e.kind != "payout").collect();
         assert_eq!(b.pending + b.approved + b.paid, mine.iter().map(|e| e.amount_minor).sum::<i64>());
     }
@@ -274,8 +274,8 @@ on_both!(a_conversion_shows_its_click_path_and_entries_to_the_team_only, |b: Bac
     assert!(html.contains("Click path") && html.contains("attributed click"));
     let partner = app.login("ava.thompson@partners.example").await;
     assert_eq!(app.call(&partner, "conversions/detail", &[("id", &id)]).await.status(), 403);
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "o@other.example", name: None, password: backend::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, other.id, backend::access::accounts::NewUser { email: "o@other.example", name: None, password: server::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
     let outsider = app.login("o@other.example").await;
     assert_eq!(app.call(&outsider, "conversions/detail", &[("id", &id)]).await.status(), 404);
     let r: reqwest::Response = post_json(&app, &outsider, "finance/approve", json!({"ids": pending_ids(&app).await})).await;
@@ -297,7 +297,7 @@ on_both!(the_full_demo_has_a_living_ledger, |b: Backend| async move {
     let rollup_commission: i64 = backend::entities::daily_rollup::Entity::find().all(&app.db).await.unwrap().iter().map(|r| r.commission_minor).sum();
     let earned: i64 = entries.iter().filter(|e| e.kind == "earned").map(|e| e.amount_minor).sum();
     assert_eq!(rollup_commission, earned, "rollups agree with the ledger");
-    let repaired = backend::scheduler::run_once(&app.db, Some("rollup_repair"), chrono::Utc::now(), "t").await.unwrap();
+    let repaired = backend::jobs::run_once(&app.db, Some("rollup_repair"), chrono::Utc::now(), "t").await.unwrap();
     assert_eq!(repaired[0].1.changed, 0, "the demo's rollups equal a recomputation from raw events");
 });
 

@@ -18,7 +18,7 @@ struct Api {
 impl Api {
     async fn new(b: Backend) -> Self {
         let app = TestApp::with_demo(b).await;
-        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
         let http = app.client();
         Api { app, key, http, program: 1 }
     }
@@ -327,8 +327,8 @@ on_both!(keys_act_for_their_own_account_only, |b: Backend| async move {
     let (_, v) = api.post("/api/v1/conversions", json!({"program_id": 1, "external_id": "mine", "amount": "10.00", "partner_id": 1})).await;
     let conv = v["id"].as_i64().unwrap();
     // Another account's key sees none of it.
-    let other = backend::accounts::ensure_account(&api.app.db, &api.app.clock, "other", None).await.unwrap();
-    let other_key = backend::auth::create_api_key(&api.app.db, &api.app.clock, other.id, "o").await.unwrap().secret;
+    let other = backend::access::accounts::ensure_account(&api.app.db, &api.app.clock, "other", None).await.unwrap();
+    let other_key = backend::access::auth::create_api_key(&api.app.db, &api.app.clock, other.id, "o").await.unwrap().secret;
     let c = &api.http;
     let r = c.get(api.app.url("/api/v1/programs/1")).bearer_auth(&other_key).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -452,7 +452,7 @@ on_both!(a_click_flush_cancelled_half_way_loses_no_click, |b: Backend| async mov
 on_both!(the_analytics_summary_equals_a_recomputation_from_raw_events, |b: Backend| async move {
     use backend::entities::conversion;
     let app = TestApp::with_full_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let now = chrono::Utc::now();
     // Whole days, and a window with partial days at both edges.
     for (from, to) in [
@@ -462,7 +462,7 @@ on_both!(the_analytics_summary_equals_a_recomputation_from_raw_events, |b: Backe
         let res = app.client().get(app.url("/api/v1/analytics/summary")).bearer_auth(&key).query(&[("program_id", "1"), ("from", &from), ("to", &to)]).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let s: Value = res.json().await.unwrap();
-        let (f, t) = (backend::analytics::parse_bound("from", &from).unwrap(), backend::analytics::parse_bound("to", &to).unwrap());
+        let (f, t) = (backend::clock::parse_bound("from", &from).unwrap(), backend::clock::parse_bound("to", &to).unwrap());
         let convs: Vec<_> = conversion::Entity::find()
             .filter(conversion::Column::EnrollmentId.is_not_null())
             .filter(conversion::Column::OccurredAt.gte(f))
@@ -549,8 +549,8 @@ mod storage_faults {
     async fn a_full_sqlite_database_answers_503_storage_full_keeps_every_acknowledged_write_and_recovers_without_restart() {
         let limit = backend::db::PageLimit::default();
         let app = TestApp::spawn_with(Backend::Sqlite, Spawn { page_limit: Some(limit.clone()), ..Default::default() }).await;
-        backend::demo::load_with(&app.db, &app.clock, false).await.unwrap();
-        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        server::demo::load_with(&app.db, &app.clock, false).await.unwrap();
+        let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
         let http = app.client();
         let pages = app.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA page_count")).await.unwrap().unwrap();
         let pages: i64 = pages.try_get_by_index(0).unwrap();
@@ -638,7 +638,7 @@ mod storage_faults {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_backends_killed_mid_transaction_lose_nothing_acknowledged_and_writes_continue() {
         let app = TestApp::with_demo(Backend::Postgres).await;
-        let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
+        let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "tests").await.unwrap().secret;
         let name: String = app
             .db
             .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT current_database()"))
@@ -806,7 +806,7 @@ fn assert_values_not_display_text(route: &str, v: &Value) {
 
 on_both!(every_rest_answer_matches_its_openapi_schema, |b: Backend| async move {
     let app = TestApp::with_full_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "conformance").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "conformance").await.unwrap().secret;
     let api = Api { http: app.client(), app, key, program: 1 };
     let c = Conformance::load(&api).await;
     let get = |path: String| {

@@ -166,7 +166,7 @@ on_both!(custom_questions_are_validated_like_every_write_path, |b: Backend| asyn
     body["application"]["answers"] = json!({"audience": "Large"});
     assert_eq!(app.call_json(&visitor, "public/apply", body).await.status(), 200);
     let p = partner::Entity::find().filter(partner::Column::Email.eq("q@apply.example")).one(&app.db).await.unwrap().unwrap();
-    assert_eq!(backend::custom_fields::parse_stored(&p.custom).get("audience").map(String::as_str), Some("large"));
+    assert_eq!(backend::partners::custom_fields::parse_stored(&p.custom).get("audience").map(String::as_str), Some("large"));
 });
 
 on_both!(forgot_password_sends_a_reset_link_that_sets_a_new_password, |b: Backend| async move {
@@ -185,7 +185,7 @@ on_both!(forgot_password_sends_a_reset_link_that_sets_a_new_password, |b: Backen
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<String>().await.unwrap(), "/");
     // The old password no longer works, the new one does, the link is used up.
-    let res = app.call(&app.client(), "login", &[("email", PARTNER), ("password", backend::demo::DEMO_PASSWORD)]).await;
+    let res = app.call(&app.client(), "login", &[("email", PARTNER), ("password", server::demo::DEMO_PASSWORD)]).await;
     assert!(!res.status().is_success());
     let c = app.login_with(PARTNER, "a-new-password").await;
     assert_eq!(app.call(&c, "portal/home", &[]).await.status(), 200);
@@ -268,7 +268,7 @@ on_both!(the_dashboard_shows_a_conversion_posted_through_the_api_with_its_pendin
     assert_eq!(app.call(&ava, "portal/dashboard", &[("days", "7")]).await.status(), 422, "only 30, 90 or 365 days");
     let before: models::PortalDashboard = app.call(&ava, "portal/dashboard", &[("days", "30")]).await.json().await.unwrap();
     let p1 = before.programs.iter().find(|p| p.program_id == 1).expect("ava is in program 1").clone();
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let res = app
         .client()
         .post(app.url("/api/v1/conversions"))
@@ -330,7 +330,7 @@ on_both!(tier_progress_says_exactly_what_is_missing, |b: Backend| async move {
     assert_eq!(t.rule.as_deref(), Some("Silver: at least 5 conversions in the last 60 days"));
     assert_eq!(t.missing.as_deref(), Some("5 more conversions within the last 60 days to reach Silver"));
     assert_eq!((t.missing_conversions, t.percent), (5, 0));
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     for i in 0..2 {
         let res = app
             .client()
@@ -392,7 +392,7 @@ on_both!(profile_payout_details_and_tax_documents_make_a_partner_compliant_withi
     assert_eq!(status, 303);
     assert!(to.contains("error=") && to.contains("PDF"), "{to}");
     let mut big = b"%PDF-1.7\n".to_vec();
-    big.resize(backend::compliance::MAX_DOCUMENT_BYTES + 1, b'0');
+    big.resize(backend::money::compliance::MAX_DOCUMENT_BYTES + 1, b'0');
     let (status, to) = upload(&app, &ava, "huge.pdf", big).await;
     assert!(status == 413 || to.contains("error="), "oversized refused: {status} {to}");
     let (status, to) = upload(&app, &ava, "empty.pdf", Vec::new()).await;
@@ -418,7 +418,7 @@ on_both!(profile_payout_details_and_tax_documents_make_a_partner_compliant_withi
     let other_user = "other.partner@partners.example";
     let res = app.call_json(&manager, "partners/create", json!({"email": other_user, "fields": {"name": "Other Partner"}, "program_id": 1})).await;
     let other_pid: i64 = res.json().await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, 1, backend::accounts::NewUser { email: other_user, name: None, password: backend::demo::DEMO_PASSWORD, roles: &[], partner_id: Some(other_pid) }).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, 1, backend::access::accounts::NewUser { email: other_user, name: None, password: server::demo::DEMO_PASSWORD, roles: &[], partner_id: Some(other_pid) }).await.unwrap();
     let other = app.login(other_user).await;
     assert_eq!(other.get(app.url(&format!("/documents/{}", doc.id))).send().await.unwrap().status(), 404);
     let theirs: models::PortalProfile = app.call(&other, "portal/profile", &[]).await.json().await.unwrap();
@@ -445,7 +445,7 @@ on_both!(profile_payout_details_and_tax_documents_make_a_partner_compliant_withi
     let card: models::PortalProfile = app.call(&manager, "partners/compliance", &[("id", &ava_id.to_string())]).await.json().await.unwrap();
     assert!(card.compliance.complete, "{:?}", card.compliance);
     assert!(card.details.payout_account.starts_with("••••"), "masked for a program manager");
-    backend::health::refresh(&app.db, app.clock.now()).await.unwrap();
+    backend::partners::health::refresh(&app.db, app.clock.now()).await.unwrap();
     let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(ava_id)).one(&app.db).await.unwrap().unwrap();
     let h = backend::entities::health_score::Entity::find().filter(backend::entities::health_score::Column::EnrollmentId.eq(e.id)).one(&app.db).await.unwrap().unwrap();
     assert!(h.parts.contains("tax document on file"), "{}", h.parts);
@@ -455,7 +455,7 @@ on_both!(a_partner_lists_filters_and_exports_only_its_own_conversions_and_sees_i
     let app = TestApp::with_demo(b).await;
     let ava = app.login(PARTNER).await;
     let ava_id = user::Entity::find().filter(user::Column::Email.eq(PARTNER)).one(&app.db).await.unwrap().unwrap().partner_id.unwrap();
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let other = enrollment::Entity::find().filter(enrollment::Column::PartnerId.ne(ava_id)).filter(enrollment::Column::ProgramId.eq(1)).filter(enrollment::Column::Status.eq("active")).one(&app.db).await.unwrap().unwrap();
     for (ext, pid) in [("mine-1", ava_id), ("mine-2", ava_id), ("theirs-1", other.partner_id)] {
         let res = app.client().post(app.url("/api/v1/conversions")).bearer_auth(&key)
@@ -519,8 +519,8 @@ on_both!(another_accounts_team_reaches_no_sequence_template_document_or_complian
         .call_json(&manager, "sequences/save", json!({"input": {"id": null, "program_id": 1, "name": "Welcome", "trigger": "approved", "stop_on_conversion": false, "active": true,
             "steps": [{"delay_hours": 0, "subject": "Hi {{partner_name}}", "body": "x"}]}}))
         .await.json().await.unwrap();
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", Some("Other Co")).await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "admin@other.example", name: None, password: backend::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", Some("Other Co")).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, other.id, backend::access::accounts::NewUser { email: "admin@other.example", name: None, password: server::demo::DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
     let stranger = app.login("admin@other.example").await;
     assert_eq!(app.call(&stranger, "sequences/detail", &[("id", &seq.to_string())]).await.status(), 404);
     let list: models::SequencesPage = app.call(&stranger, "sequences/list", &[]).await.json().await.unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use backend::demo::DEMO_PASSWORD;
+use server::demo::DEMO_PASSWORD;
 use backend::entities::{audit_entry, outbox_email, session, user};
 use common::{sample_program_form, Backend, TestApp};
 use models::{ApiKeyRow, AuditPage, CreatedKey, IssuedLink, MemberRow, Profile, ProgramsPage, SessionInfo};
@@ -255,7 +255,7 @@ on_both!(programs_are_validated_and_managers_edit_only_the_programs_they_manage,
     unassign.insert("managers".into(), json!([]));
     let res = post_json(&app, &manager, "settings/update_program", json!({"program_id": id, "form": unassign})).await;
     assert_eq!(res.status(), 200, "now they manage it");
-    assert_eq!(backend::program_settings::managers_of(&app.db, id).await.unwrap(), vec![manager_id], "a manager cannot unassign anyone");
+    assert_eq!(backend::programs::settings::managers_of(&app.db, id).await.unwrap(), vec![manager_id], "a manager cannot unassign anyone");
     let mut wrong = edit.clone();
     wrong.currency = "USD".into();
     let res = post_json(&app, &manager, "settings/update_program", json!({"program_id": id, "form": wrong})).await;
@@ -280,7 +280,7 @@ fn edit_json(f: &models::ProgramForm) -> serde_json::Map<String, Value> {
 on_both!(an_archived_program_takes_no_new_conversions_or_links_but_keeps_its_data, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let admin = app.login(ADMIN).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let post = |external: &'static str| {
         let key = key.clone();
         let app = &app;
@@ -380,8 +380,8 @@ on_both!(another_accounts_admin_reaches_nothing_of_this_account, |b: Backend| as
     let app = TestApp::with_demo(b).await;
     let admin = app.login(ADMIN).await;
     let key: CreatedKey = app.call(&admin, "settings/create_key", &[("name", "demo key")]).await.json().await.unwrap();
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", Some("Other Co")).await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser {
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", Some("Other Co")).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, other.id, backend::access::accounts::NewUser {
         email: "admin@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None,
     }).await.unwrap();
     let outsider = app.login("admin@other.example").await;
@@ -412,7 +412,7 @@ on_both!(another_accounts_admin_reaches_nothing_of_this_account, |b: Backend| as
     assert_eq!(csv.lines().count(), 1, "header only");
     assert_eq!(audit_kinds(&app).await, before, "nothing changed");
     // Jobs run over every account: another account's admin sees no runs and starts none.
-    backend::scheduler::run_once(&app.db, Some("tier_evaluation"), app.clock.now(), "test").await.unwrap();
+    backend::jobs::run_once(&app.db, Some("tier_evaluation"), app.clock.now(), "test").await.unwrap();
     let (jobs, runs): (Vec<models::JobStatus>, Vec<models::JobRunView>) = app.call(&outsider, "settings/jobs", &[]).await.json().await.unwrap();
     assert!(jobs.is_empty() && runs.is_empty(), "no job runs, errors or runners of the instance");
     assert_eq!(app.call(&outsider, "settings/run_job", &[("name", "tier_evaluation")]).await.status(), 403);
@@ -576,7 +576,7 @@ on_both!(an_active_members_session_slides_its_idle_expiry, |b: Backend| async mo
     let row = session::Entity::find().filter(session::Column::UserId.eq(id)).one(&app.db).await.unwrap().unwrap();
     // (Edited as text: the record's id is a 128-bit number that a JSON value would round.)
     let now = chrono::Utc::now();
-    let key = format!("\"{}\":", backend::session_store::SEEN_AT_KEY);
+    let key = format!("\"{}\":", backend::access::session_store::SEEN_AT_KEY);
     let at = row.data.find(&key).expect("the session remembers when it was last seen") + key.len();
     let end = at + row.data[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
     let data = format!("{}{}{}", &row.data[..at], now.timestamp() - 12 * 3600 + 60, &row.data[end..]);
@@ -597,7 +597,7 @@ on_both!(an_active_members_session_slides_its_idle_expiry, |b: Backend| async mo
 
 on_both!(behind_a_trusted_proxy_one_users_failed_sign_ins_do_not_lock_out_another, |b: Backend| async move {
     let app = TestApp::spawn_with(b, common::Spawn { env: vec![("TRELLIS_TRUSTED_PROXIES", "127.0.0.1, ::1".into())], ..Default::default() }).await;
-    backend::demo::load_with(&app.db, &app.clock, false).await.unwrap();
+    server::demo::load_with(&app.db, &app.clock, false).await.unwrap();
     // Every request comes from the proxy (127.0.0.1); the client is in X-Forwarded-For.
     let via = |client: &'static str, email: &'static str, password: &'static str| {
         let c = app.client();

@@ -4,7 +4,7 @@
 mod common;
 
 use backend::entities::{enrollment, job_run, ledger_entry, outbox_email, program, timeline_event};
-use backend::scheduler;
+use backend::jobs;
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -21,7 +21,7 @@ struct T {
 /// conversions and ≥ 500.00 in 60 days, 20%, retroactive), and demo partner 1 enrolled in Bronze.
 async fn setup(b: Backend) -> T {
     let app = TestApp::with_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     let res = app
         .client()
         .post(app.url("/api/v1/programs"))
@@ -49,7 +49,7 @@ async fn setup(b: Backend) -> T {
         .await
         .unwrap()
         .unwrap();
-    backend::program_settings::set_managers(&app.db, 1, program, &[manager.id]).await.unwrap();
+    backend::programs::settings::set_managers(&app.db, 1, program, &[manager.id]).await.unwrap();
     let now = Utc::now();
     let e = enrollment::ActiveModel {
         account_id: Set(1),
@@ -184,8 +184,8 @@ on_both!(retroactive_tiers_rerate_the_window_exactly_once_and_skip_refunds_and_v
     // r2–r4 earned 15.00 at Silver; each is brought to 20.00.
     assert_eq!(adjusted, vec![(ids[2], 500), (ids[3], 500), (ids[4], 500)]);
     // Passes afterwards add nothing.
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "test").await.unwrap();
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "test").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "test").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "test").await.unwrap();
     assert_eq!(ledger_entry::Entity::find().filter(ledger_entry::Column::Kind.eq("adjustment")).count(&t.app.db).await.unwrap(), 3);
 });
 
@@ -198,9 +198,9 @@ on_both!(the_pass_upgrades_once_however_often_it_runs_and_however_many_runners_r
     let db1 = t.app.db.clone();
     let db2 = t.app.db.clone();
     let now = Utc::now();
-    let (a, b2) = tokio::join!(backend::tiers::pass(&db1, now, None), backend::tiers::pass(&db2, now, None));
+    let (a, b2) = tokio::join!(backend::programs::tiers::pass(&db1, now, None), backend::programs::tiers::pass(&db2, now, None));
     assert_eq!(a.unwrap().changed + b2.unwrap().changed, 1, "two racing passes change the tier once");
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "again").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "again").await.unwrap();
     assert_eq!(t.tier().await, "Silver");
     assert_eq!(t.tier_events().await.len(), 1);
     // Real-time and pass agree: the next conversion earns Silver.
@@ -214,11 +214,11 @@ on_both!(run_once_as_of_a_past_moment_reproduces_that_evaluation, |b: Backend| a
     }
     let now = Utc::now();
     // As of today the three are outside Silver's 30 days: nothing moves.
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), now, "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), now, "t").await.unwrap();
     assert_eq!(t.tier().await, "Bronze");
     // As of 45 days ago they were inside the window: the upgrade happens, dated then.
     let then = now - Duration::days(45);
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), then, "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), then, "t").await.unwrap();
     assert_eq!(t.tier().await, "Silver");
     let ev = &t.tier_events().await[0];
     assert_eq!(ev.at.timestamp(), then.timestamp());
@@ -231,29 +231,29 @@ on_both!(downgrades_happen_only_at_the_review_cycle, |b: Backend| async move {
     let mut a: enrollment::ActiveModel = e.into();
     a.tier_id = Set(silver);
     a.update(&t.app.db).await.unwrap();
-    scheduler::run_once(&t.app.db, Some("downgrade_review"), Utc::now(), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("downgrade_review"), Utc::now(), "t").await.unwrap();
     assert_eq!(t.tier().await, "Silver", "policy 'never' keeps the tier");
     let p = program::Entity::find_by_id(t.program).one(&t.app.db).await.unwrap().unwrap();
     let mut p: program::ActiveModel = p.into();
     p.downgrade_policy = Set("monthly".into());
     p.update(&t.app.db).await.unwrap();
     let now = Utc::now();
-    scheduler::run_once(&t.app.db, Some("downgrade_review"), now, "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("downgrade_review"), now, "t").await.unwrap();
     assert_eq!(t.tier().await, "Bronze", "re-checked at the review");
     assert!(t.tier_events().await[0].summary.contains("Silver → Bronze"));
     // The same cycle is not reviewed twice.
     let mut a: enrollment::ActiveModel = enrollment::Entity::find_by_id(t.enrollment).one(&t.app.db).await.unwrap().unwrap().into();
     a.tier_id = Set(silver);
     a.update(&t.app.db).await.unwrap();
-    scheduler::run_once(&t.app.db, Some("downgrade_review"), now + Duration::minutes(5), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("downgrade_review"), now + Duration::minutes(5), "t").await.unwrap();
     assert_eq!(t.tier().await, "Silver");
 });
 
 on_both!(a_dormant_partner_is_re_engaged_once_per_spell, |b: Backend| async move {
     let t = setup(b).await;
     let now = Utc::now();
-    scheduler::run_once(&t.app.db, Some("dormant_detection"), now, "t").await.unwrap();
-    scheduler::run_once(&t.app.db, Some("dormant_detection"), now + Duration::hours(2), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("dormant_detection"), now, "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("dormant_detection"), now + Duration::hours(2), "t").await.unwrap();
     let dormant = |db: sea_orm::DatabaseConnection, id: i64| async move {
         timeline_event::Entity::find()
             .filter(timeline_event::Column::EnrollmentId.eq(id))
@@ -269,9 +269,9 @@ on_both!(a_dormant_partner_is_re_engaged_once_per_spell, |b: Backend| async move
     // A conversion ends the spell; 46 days later without another a new spell starts.
     t.convert("back", "10.00", 0).await;
     assert!(enrollment::Entity::find_by_id(t.enrollment).one(&t.app.db).await.unwrap().unwrap().dormant_since.is_none());
-    scheduler::run_once(&t.app.db, Some("dormant_detection"), now + Duration::days(1), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("dormant_detection"), now + Duration::days(1), "t").await.unwrap();
     assert_eq!(dormant(t.app.db.clone(), t.enrollment).await, 1, "converting partners are not dormant");
-    scheduler::run_once(&t.app.db, Some("dormant_detection"), now + Duration::days(46), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("dormant_detection"), now + Duration::days(46), "t").await.unwrap();
     assert_eq!(dormant(t.app.db.clone(), t.enrollment).await, 2);
     assert_eq!(mails().await, before + 1);
 });
@@ -279,25 +279,25 @@ on_both!(a_dormant_partner_is_re_engaged_once_per_spell, |b: Backend| async move
 on_both!(a_lease_admits_one_runner_until_it_expires, |b: Backend| async move {
     let app = TestApp::spawn(b).await;
     let now = Utc::now();
-    assert!(scheduler::try_lease(&app.db, "tier_evaluation", "a", now).await.unwrap());
-    assert!(!scheduler::try_lease(&app.db, "tier_evaluation", "b", now).await.unwrap());
-    assert!(scheduler::try_lease(&app.db, "tier_evaluation", "a", now).await.unwrap(), "the holder renews");
-    let later = now + Duration::seconds(scheduler::LEASE_SECS + 1);
-    assert!(scheduler::try_lease(&app.db, "tier_evaluation", "b", later).await.unwrap(), "an expired lease is taken over");
+    assert!(jobs::try_lease(&app.db, "tier_evaluation", "a", now).await.unwrap());
+    assert!(!jobs::try_lease(&app.db, "tier_evaluation", "b", now).await.unwrap());
+    assert!(jobs::try_lease(&app.db, "tier_evaluation", "a", now).await.unwrap(), "the holder renews");
+    let later = now + Duration::seconds(jobs::LEASE_SECS + 1);
+    assert!(jobs::try_lease(&app.db, "tier_evaluation", "b", later).await.unwrap(), "an expired lease is taken over");
     // A job held by another runner is skipped, not run twice.
-    let job = scheduler::job("tier_evaluation").unwrap();
-    assert!(scheduler::run_job(&app.db, job, "c", now).await.unwrap().is_none());
+    let job = jobs::job("tier_evaluation").unwrap();
+    assert!(jobs::run_job(&app.db, job, "c", now).await.unwrap().is_none());
 });
 
 on_both!(runs_are_recorded_and_failures_back_off, |b: Backend| async move {
     let app = TestApp::spawn(b).await;
     let now = Utc::now();
-    let job = scheduler::job("session_cleanup").unwrap();
-    assert_eq!(scheduler::next_due(&app.db, job).await.unwrap(), None, "never ran: due now");
-    let ran = scheduler::run_once(&app.db, None, now, "t").await.unwrap();
-    assert_eq!(ran.len(), scheduler::JOBS.len(), "every job was due");
+    let job = jobs::job("session_cleanup").unwrap();
+    assert_eq!(jobs::next_due(&app.db, job).await.unwrap(), None, "never ran: due now");
+    let ran = jobs::run_once(&app.db, None, now, "t").await.unwrap();
+    assert_eq!(ran.len(), jobs::JOBS.len(), "every job was due");
     // The most frequent jobs (broadcasts, outbox delivery) run every minute.
-    assert!(scheduler::run_once(&app.db, None, now + Duration::seconds(30), "t").await.unwrap().is_empty(), "none due half a minute later");
+    assert!(jobs::run_once(&app.db, None, now + Duration::seconds(30), "t").await.unwrap().is_empty(), "none due half a minute later");
     let runs = job_run::Entity::find().all(&app.db).await.unwrap();
     assert!(runs.iter().all(|r| r.outcome == "ok" && r.finished_at.is_some()));
     // Two failures in a row: the next attempt waits 2 minutes.
@@ -320,7 +320,7 @@ on_both!(runs_are_recorded_and_failures_back_off, |b: Backend| async move {
         .await
         .unwrap();
     }
-    let due = scheduler::next_due(&app.db, job).await.unwrap().unwrap();
+    let due = jobs::next_due(&app.db, job).await.unwrap().unwrap();
     assert_eq!(due, fail_at + Duration::seconds(1) + Duration::minutes(2));
 });
 
@@ -357,14 +357,14 @@ on_both!(the_simulator_shows_movers_and_cost_before_a_save, |b: Backend| async m
     let res = manager.post(t.app.url("/api/tiers/save")).json(&json!({"program_id": t.program, "tiers": draft})).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(t.tier().await, "Bronze", "saving moves nobody by itself");
-    scheduler::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "t").await.unwrap();
+    jobs::run_once(&t.app.db, Some("tier_evaluation"), Utc::now(), "t").await.unwrap();
     assert_eq!(t.tier().await, "Silver");
 });
 
 on_both!(a_run_cut_short_is_recorded_as_interrupted_and_the_due_check_is_repeated_under_the_lease, |b: Backend| async move {
     let app = TestApp::spawn(b).await;
     let db = &app.db;
-    let job = scheduler::job("session_cleanup").unwrap();
+    let job = jobs::job("session_cleanup").unwrap();
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
     let dead_run = |name: &'static str, at: chrono::DateTime<Utc>, outcome: &'static str| job_run::ActiveModel {
         job: Set(name.into()),
@@ -383,19 +383,19 @@ on_both!(a_run_cut_short_is_recorded_as_interrupted_and_the_due_check_is_repeate
     let runs = |db: sea_orm::DatabaseConnection| async move {
         job_run::Entity::find().filter(job_run::Column::Job.eq("session_cleanup")).all(&db).await.unwrap()
     };
-    assert!(matches!(scheduler::run_if_due(db, job, "a", now).await.unwrap(), Some(Ok(_))));
+    assert!(matches!(jobs::run_if_due(db, job, "a", now).await.unwrap(), Some(Ok(_))));
     let after = runs(db.clone()).await;
     assert_eq!(after.iter().filter(|r| r.outcome == "interrupted").count(), 1, "the dead runner's row is closed");
     assert_eq!(after.iter().filter(|r| r.outcome == "ok").count(), 1);
     assert!(after.iter().all(|r| r.outcome != "running"));
     // Due no more: a second runner that checked before this run finished gets the lease but,
     // re-checking under it, does not run the job again.
-    assert!(scheduler::run_if_due(db, job, "b", now + Duration::seconds(1)).await.unwrap().is_none());
+    assert!(jobs::run_if_due(db, job, "b", now + Duration::seconds(1)).await.unwrap().is_none());
     assert_eq!(runs(db.clone()).await.len(), 2);
     // Forced runs (`run-once --job`) still run.
-    assert!(matches!(scheduler::run_job(db, job, "b", now + Duration::seconds(2)).await.unwrap(), Some(Ok(_))));
+    assert!(matches!(jobs::run_job(db, job, "b", now + Duration::seconds(2)).await.unwrap(), Some(Ok(_))));
     // A job whose only run was interrupted never did its work: it is due at once.
-    let job2 = scheduler::job("rollup_repair").unwrap();
+    let job2 = jobs::job("rollup_repair").unwrap();
     dead_run(job2.name, now, "interrupted").insert(db).await.unwrap();
-    assert_eq!(scheduler::next_due(db, job2).await.unwrap(), None);
+    assert_eq!(jobs::next_due(db, job2).await.unwrap(), None);
 });

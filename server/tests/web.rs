@@ -3,7 +3,7 @@
 
 mod common;
 
-use backend::demo::DEMO_PASSWORD;
+use server::demo::DEMO_PASSWORD;
 use common::{Backend, TestApp};
 use models::{DirectoryPage, EnrollmentStatus, PortalHome, SessionInfo};
 
@@ -53,7 +53,7 @@ on_both!(the_authorization_matrix_refuses_every_role_lacking_the_right, |b: Back
     use backend::entities::{ledger_entry, payout_batch};
     use sea_orm::{EntityTrait, PaginatorTrait};
     let app = TestApp::with_demo(b).await;
-    let key = backend::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
+    let key = backend::access::auth::create_api_key(&app.db, &app.clock, 1, "t").await.unwrap().secret;
     app.client()
         .post(app.url("/api/v1/conversions"))
         .bearer_auth(&key)
@@ -141,12 +141,12 @@ on_both!(a_team_user_of_one_account_never_sees_another_accounts_partners, |b: Ba
     let app = TestApp::with_demo(b).await;
     // Account B with its own program, tier, partner and admin.
     let clock = app.clock.clone();
-    let other = backend::accounts::ensure_account(&app.db, &clock, "other", Some("Other Co")).await.unwrap();
-    backend::accounts::create_user(
+    let other = backend::access::accounts::ensure_account(&app.db, &clock, "other", Some("Other Co")).await.unwrap();
+    backend::access::accounts::create_user(
         &app.db,
         &clock,
         other.id,
-        backend::accounts::NewUser { email: "admin@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None },
+        backend::access::accounts::NewUser { email: "admin@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None },
     )
     .await
     .unwrap();
@@ -166,7 +166,7 @@ on_both!(the_directory_counts_filters_searches_and_pages_on_the_server, |b: Back
     let app = TestApp::with_demo(b).await;
     let c = app.login(MANAGER).await;
     let all = directory(&app, &c, &[]).await;
-    assert_eq!(all.counts.all, backend::demo::DEMO_PARTNERS as u64);
+    assert_eq!(all.counts.all, server::demo::DEMO_PARTNERS as u64);
     assert_eq!(all.total, all.counts.all);
     assert_eq!(all.items.len(), 50);
     let sum = all.counts.active + all.counts.pending + all.counts.paused + all.counts.suspended;
@@ -292,7 +292,7 @@ on_both!(health_answers_and_readiness_follows_the_database, |b: Backend| async m
 
 on_both!(the_demo_loads_once_and_again_changes_nothing, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
-    let logins = backend::demo::load(&app.db, &app.clock).await.unwrap();
+    let logins = server::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!(logins.len(), 6);
     let c = app.login(MANAGER).await;
     assert_eq!(directory(&app, &c, &[]).await.counts.all, 150);
@@ -345,8 +345,8 @@ on_both!(a_partner_profile_shows_the_timeline_to_the_team_of_its_account_only, |
     assert!(!only.timeline.items.is_empty() && only.timeline.items.iter().all(|t| t.kind == "enrolled"));
     let html = manager.get(app.url("/partners/1")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Activity timeline") && html.contains("Ava Thompson"));
-    let other = backend::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
-    backend::accounts::create_user(&app.db, &app.clock, other.id, backend::accounts::NewUser { email: "o@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
+    let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();
+    backend::access::accounts::create_user(&app.db, &app.clock, other.id, backend::access::accounts::NewUser { email: "o@other.example", name: None, password: DEMO_PASSWORD, roles: &[models::Role::Admin], partner_id: None }).await.unwrap();
     let outsider = app.login("o@other.example").await;
     assert_eq!(app.call(&outsider, "partners/profile", &[("id", "1")]).await.status(), 404);
 });
@@ -595,7 +595,7 @@ on_both!(links_for_a_partner_need_its_owner_or_a_manager_of_the_program, |b: Bac
     tier.id = sea_orm::ActiveValue::NotSet;
     tier.program_id = Set(other.id);
     tier.insert(&app.db).await.unwrap();
-    backend::partners::enroll(&app.db, app.clock.now(), &backend::auth::Actor::api(1), not_theirs.parse().unwrap(), other.id, None).await.unwrap();
+    backend::partners::enroll(&app.db, app.clock.now(), &backend::access::auth::Actor::api(1), not_theirs.parse().unwrap(), other.id, None).await.unwrap();
     let change = [("partner_id", not_theirs.as_str()), ("program_id", &*other.id.to_string()), ("what", "status"), ("value", "active"), ("reason", "scope")];
     assert_eq!(app.call(&manager, "partners/enrollment", &change).await.status(), 403, "a manager of program 1 does not approve enrollments elsewhere");
     assert_eq!(app.call(&admin, "partners/enrollment", &change).await.status(), 200);

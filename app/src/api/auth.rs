@@ -8,13 +8,13 @@ use models::SessionInfo;
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<String, AppError> {
     use crate::ssr::{context, fail, session};
-    use backend::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+    use backend::access::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
     let ctx = context()?;
     let ip = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .await
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|_| "unknown".into());
-    let actor = match backend::auth::login(&ctx.db, &ctx.clock, &email, &password, &ip).await {
+    let actor = match backend::access::auth::login(&ctx.db, &ctx.clock, &email, &password, &ip).await {
         Ok(a) => a,
         Err(backend::Error::Unauthenticated) => {
             fail(backend::Error::Unauthenticated);

@@ -9,7 +9,7 @@ use models::{EmailPreview, PreviewInput, SequenceDetail, SequenceInput, Sequence
 pub async fn load_templates(program_id: Option<i64>) -> Result<TemplatesPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::templates::page(&ctx.db, &actor, program_id).await.map_err(fail)
+    backend::comms::templates::page(&ctx.db, &actor, program_id).await.map_err(fail)
 }
 
 /// Saves a program's wording of a system email (program managers of the program, admins).
@@ -17,7 +17,7 @@ pub async fn load_templates(program_id: Option<i64>) -> Result<TemplatesPage, Ap
 pub async fn save_template(input: TemplateInput) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::templates::save(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+    backend::comms::templates::save(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
 }
 
 /// Sets the footer line of a program's emails.
@@ -25,7 +25,7 @@ pub async fn save_template(input: TemplateInput) -> Result<(), AppError> {
 pub async fn save_footer(program_id: i64, footer: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::templates::set_footer(&ctx.db, ctx.clock.now(), &actor, program_id, &footer).await.map_err(fail)
+    backend::comms::templates::set_footer(&ctx.db, ctx.clock.now(), &actor, program_id, &footer).await.map_err(fail)
 }
 
 /// Renders a subject and body with a real partner's data, as the partner would receive it.
@@ -33,7 +33,7 @@ pub async fn save_footer(program_id: i64, footer: String) -> Result<(), AppError
 pub async fn preview_template(input: PreviewInput) -> Result<EmailPreview, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::templates::preview(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+    backend::comms::templates::preview(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
 }
 
 /// The Sequences tab.
@@ -41,7 +41,7 @@ pub async fn preview_template(input: PreviewInput) -> Result<EmailPreview, AppEr
 pub async fn load_sequences() -> Result<SequencesPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::sequences::list(&ctx.db, &actor).await.map_err(fail)
+    backend::comms::sequences::list(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// A sequence with each partner's progress.
@@ -49,7 +49,7 @@ pub async fn load_sequences() -> Result<SequencesPage, AppError> {
 pub async fn load_sequence(id: i64) -> Result<SequenceDetail, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::sequences::detail(&ctx.db, &actor, id).await.map_err(fail)
+    backend::comms::sequences::detail(&ctx.db, &actor, id).await.map_err(fail)
 }
 
 /// Creates or changes a sequence (program managers of the program, admins). Returns its id.
@@ -57,5 +57,5 @@ pub async fn load_sequence(id: i64) -> Result<SequenceDetail, AppError> {
 pub async fn save_sequence(input: SequenceInput) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::sequences::save(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+    backend::comms::sequences::save(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
 }

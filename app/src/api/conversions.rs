@@ -9,5 +9,5 @@ use models::ConversionDetail;
 pub async fn load_conversion_detail(id: i64) -> Result<ConversionDetail, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::conversions::detail(&ctx.db, &actor, id).await.map_err(fail)
+    backend::tracking::conversions::detail(&ctx.db, &actor, id).await.map_err(fail)
 }

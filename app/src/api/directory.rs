@@ -10,7 +10,7 @@ use models::{BulkAction, BulkReport, BulkTarget, CustomFieldDef, DirectoryPage, 
 pub async fn list_directory(query: DirectoryQuery) -> Result<DirectoryPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::directory::page(&ctx.db, &actor, &query).await.map_err(fail)
+    backend::partners::directory::page(&ctx.db, &actor, &query).await.map_err(fail)
 }
 
 /// Applies a bulk action to a selection or to everything matching a filter.
@@ -18,7 +18,7 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<DirectoryPage, AppE
 pub async fn bulk_apply(target: BulkTarget, action: BulkAction) -> Result<BulkReport, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager, models::Role::RelationshipOwner])).await?;
-    backend::bulk::apply(&ctx.db, ctx.clock.now(), &actor, &target, &action).await.map_err(fail)
+    backend::partners::bulk::apply(&ctx.db, ctx.clock.now(), &actor, &target, &action).await.map_err(fail)
 }
 
 /// Every segment with its live count.
@@ -26,7 +26,7 @@ pub async fn bulk_apply(target: BulkTarget, action: BulkAction) -> Result<BulkRe
 pub async fn list_segments() -> Result<Vec<SegmentView>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::segments::list(&ctx.db, &actor).await.map_err(fail)
+    backend::partners::segments::list(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// Saves a filter as a named segment.
@@ -34,7 +34,7 @@ pub async fn list_segments() -> Result<Vec<SegmentView>, AppError> {
 pub async fn save_segment(name: String, query: DirectoryQuery) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager, models::Role::RelationshipOwner])).await?;
-    backend::segments::save(&ctx.db, &actor, ctx.clock.now(), &name, &query).await.map_err(fail)
+    backend::partners::segments::save(&ctx.db, &actor, ctx.clock.now(), &name, &query).await.map_err(fail)
 }
 
 /// Deletes a segment.
@@ -42,7 +42,7 @@ pub async fn save_segment(name: String, query: DirectoryQuery) -> Result<i64, Ap
 pub async fn delete_segment(id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::segments::delete(&ctx.db, &actor, ctx.clock.now(), id).await.map_err(fail)
+    backend::partners::segments::delete(&ctx.db, &actor, ctx.clock.now(), id).await.map_err(fail)
 }
 
 /// The account's custom fields.
@@ -50,7 +50,7 @@ pub async fn delete_segment(id: i64) -> Result<(), AppError> {
 pub async fn list_fields() -> Result<Vec<CustomFieldDef>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::custom_fields::defs(&ctx.db, actor.account_id).await.map_err(fail)
+    backend::partners::custom_fields::defs(&ctx.db, actor.account_id).await.map_err(fail)
 }
 
 /// Defines or redefines a custom field (admins).
@@ -58,7 +58,7 @@ pub async fn list_fields() -> Result<Vec<CustomFieldDef>, AppError> {
 pub async fn define_field(field: CustomFieldDef) -> Result<CustomFieldDef, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::Admin])).await?;
-    backend::custom_fields::define(&ctx.db, &actor, ctx.clock.now(), &field).await.map_err(fail)
+    backend::partners::custom_fields::define(&ctx.db, &actor, ctx.clock.now(), &field).await.map_err(fail)
 }
 
 /// Removes a custom field and its values (admins).
@@ -66,5 +66,5 @@ pub async fn define_field(field: CustomFieldDef) -> Result<CustomFieldDef, AppEr
 pub async fn remove_field(key: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::Admin])).await?;
-    backend::custom_fields::remove(&ctx.db, &actor, ctx.clock.now(), &key).await.map_err(fail)
+    backend::partners::custom_fields::remove(&ctx.db, &actor, ctx.clock.now(), &key).await.map_err(fail)
 }

@@ -11,7 +11,7 @@ pub async fn load_review_queue(program_id: Option<i64>, held_only: Option<bool>,
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
     let filter = models::ReviewFilter { program_id, held_only: held_only.unwrap_or(false), min_age_days };
-    backend::finance::review_queue(&ctx.db, &ctx.clock, &actor, &filter).await.map_err(fail)
+    backend::money::finance::review_queue(&ctx.db, &ctx.clock, &actor, &filter).await.map_err(fail)
 }
 
 /// Approves entries.
@@ -19,7 +19,7 @@ pub async fn load_review_queue(program_id: Option<i64>, held_only: Option<bool>,
 pub async fn approve_entries(ids: Vec<i64>) -> Result<BulkResult, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
-    backend::finance::approve(&ctx.db, &ctx.clock, &actor, &ids).await.map_err(fail)
+    backend::money::finance::approve(&ctx.db, &ctx.clock, &actor, &ids).await.map_err(fail)
 }
 
 /// Voids entries with a reason.
@@ -27,7 +27,7 @@ pub async fn approve_entries(ids: Vec<i64>) -> Result<BulkResult, AppError> {
 pub async fn void_entries(ids: Vec<i64>, reason: String) -> Result<BulkResult, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
-    backend::finance::void(&ctx.db, &ctx.clock, &actor, &ids, &reason).await.map_err(fail)
+    backend::money::finance::void(&ctx.db, &ctx.clock, &actor, &ids, &reason).await.map_err(fail)
 }
 
 /// Records a manual adjustment (awaits another approver).
@@ -35,7 +35,7 @@ pub async fn void_entries(ids: Vec<i64>, reason: String) -> Result<BulkResult, A
 pub async fn adjust_commission(partner_id: i64, program_id: i64, amount: String, reason: String) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover, models::Role::ProgramManager])).await?;
-    backend::finance::adjust(&ctx.db, &ctx.clock, &actor, partner_id, program_id, &amount, &reason).await.map_err(fail)
+    backend::money::finance::adjust(&ctx.db, &ctx.clock, &actor, partner_id, program_id, &amount, &reason).await.map_err(fail)
 }
 
 /// Payout batches.
@@ -43,7 +43,7 @@ pub async fn adjust_commission(partner_id: i64, program_id: i64, amount: String,
 pub async fn list_batches() -> Result<Vec<BatchRow>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
-    backend::finance::batches(&ctx.db, &actor).await.map_err(fail)
+    backend::money::finance::batches(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// Creates a payout batch of a program's approved entries; `None` when nothing is payable.
@@ -51,7 +51,7 @@ pub async fn list_batches() -> Result<Vec<BatchRow>, AppError> {
 pub async fn create_batch(program_id: i64) -> Result<Option<i64>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
-    backend::finance::create_batch(&ctx.db, &ctx.clock, &actor, program_id).await.map_err(fail)
+    backend::money::finance::create_batch(&ctx.db, &ctx.clock, &actor, program_id).await.map_err(fail)
 }
 
 /// Marks a batch paid.
@@ -59,5 +59,5 @@ pub async fn create_batch(program_id: i64) -> Result<Option<i64>, AppError> {
 pub async fn mark_batch_paid(batch_id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover])).await?;
-    backend::finance::mark_paid(&ctx.db, &ctx.clock, &actor, batch_id).await.map_err(fail)
+    backend::money::finance::mark_paid(&ctx.db, &ctx.clock, &actor, batch_id).await.map_err(fail)
 }

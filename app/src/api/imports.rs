@@ -11,7 +11,7 @@ use models::{ImportPreview, ImportProgress};
 pub async fn load_import(id: i64) -> Result<ImportPreview, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::imports::preview(&ctx.db, &actor, id).await.map_err(fail)
+    backend::tracking::imports::preview(&ctx.db, &actor, id).await.map_err(fail)
 }
 
 /// Starts the dry run (`dry_run`) or the import with a mapping (one target key per column,
@@ -20,7 +20,7 @@ pub async fn load_import(id: i64) -> Result<ImportPreview, AppError> {
 pub async fn start_import(id: i64, mapping: Vec<String>, dry_run: bool) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::imports::start(&ctx.db, &ctx.clock, &actor, id, &mapping, dry_run).await.map_err(fail)
+    backend::tracking::imports::start(&ctx.db, &ctx.clock, &actor, id, &mapping, dry_run).await.map_err(fail)
 }
 
 /// Progress and, once finished, the report.
@@ -28,5 +28,5 @@ pub async fn start_import(id: i64, mapping: Vec<String>, dry_run: bool) -> Resul
 pub async fn poll_import(id: i64) -> Result<ImportProgress, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::imports::progress(&ctx.db, ctx.clock.now(), &actor, id).await.map_err(fail)
+    backend::tracking::imports::progress(&ctx.db, ctx.clock.now(), &actor, id).await.map_err(fail)
 }

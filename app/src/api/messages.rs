@@ -10,7 +10,7 @@ use models::{Inbox, ThreadView};
 pub async fn load_inbox(q: Option<String>) -> Result<Inbox, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::inbox(&ctx.db, &actor, q.as_deref()).await.map_err(fail)
+    backend::comms::messaging::inbox(&ctx.db, &actor, q.as_deref()).await.map_err(fail)
 }
 
 /// A thread with its messages (marks it read for the reader's side).
@@ -18,7 +18,7 @@ pub async fn load_inbox(q: Option<String>) -> Result<Inbox, AppError> {
 pub async fn load_thread(id: i64) -> Result<ThreadView, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::thread(&ctx.db, &actor, id).await.map_err(fail)
+    backend::comms::messaging::thread(&ctx.db, &actor, id).await.map_err(fail)
 }
 
 /// Starts a thread (a team member names the partner; a partner writes to the team). Returns its id.
@@ -26,7 +26,7 @@ pub async fn load_thread(id: i64) -> Result<ThreadView, AppError> {
 pub async fn start_thread(partner_id: Option<i64>, subject: String, body: String) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::start(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, partner_id, &subject, &body).await.map_err(fail)
+    backend::comms::messaging::start(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, partner_id, &subject, &body).await.map_err(fail)
 }
 
 /// Replies in a thread.
@@ -34,7 +34,7 @@ pub async fn start_thread(partner_id: Option<i64>, subject: String, body: String
 pub async fn reply_thread(thread_id: i64, body: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Any).await?;
-    backend::messaging::reply(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, thread_id, &body).await.map_err(fail)
+    backend::comms::messaging::reply(&ctx.db, ctx.clock.now(), &actor, &ctx.public_url, thread_id, &body).await.map_err(fail)
 }
 
 /// The Broadcasts tab: broadcasts with their counts, and the audiences to choose from.
@@ -42,7 +42,7 @@ pub async fn reply_thread(thread_id: i64, body: String) -> Result<(), AppError> 
 pub async fn load_broadcasts() -> Result<models::BroadcastsPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::broadcasts::list(&ctx.db, &actor).await.map_err(fail)
+    backend::comms::broadcasts::list(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// How many partners (and which, a sample) an audience reaches.
@@ -50,7 +50,7 @@ pub async fn load_broadcasts() -> Result<models::BroadcastsPage, AppError> {
 pub async fn preview_broadcast(segment_id: Option<i64>, program_id: Option<i64>) -> Result<models::BroadcastPreview, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::broadcasts::preview(&ctx.db, &actor, segment_id, program_id).await.map_err(fail)
+    backend::comms::broadcasts::preview(&ctx.db, &actor, segment_id, program_id).await.map_err(fail)
 }
 
 /// Sends a broadcast now or schedules it (program managers, admins). Returns its id.
@@ -58,5 +58,5 @@ pub async fn preview_broadcast(segment_id: Option<i64>, program_id: Option<i64>)
 pub async fn send_broadcast(input: models::BroadcastInput) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::broadcasts::create(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+    backend::comms::broadcasts::create(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
 }

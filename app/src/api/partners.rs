@@ -51,7 +51,7 @@ pub async fn update_partner(id: i64, fields: PartnerFields) -> Result<Vec<String
 #[server(endpoint = "partners/enrollment")]
 pub async fn change_enrollment(partner_id: i64, program_id: i64, what: String, value: String, reason: Option<String>) -> Result<bool, AppError> {
     use crate::ssr::{fail, guard, Need};
-    use backend::lifecycle::{Change, Outcome};
+    use backend::partners::lifecycle::{Change, Outcome};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager, models::Role::RelationshipOwner])).await?;
     let change = match what.as_str() {
         "status" => Change::Status(models::EnrollmentStatus::parse(&value).map_err(|e| fail(backend::Error::invalid("status", e.0)))?, reason),
@@ -68,7 +68,7 @@ pub async fn change_enrollment(partner_id: i64, program_id: i64, what: String, v
 pub async fn load_compliance(id: i64) -> Result<models::PortalProfile, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::compliance::profile(&ctx.db, &actor, id).await.map_err(fail)
+    backend::money::compliance::profile(&ctx.db, &actor, id).await.map_err(fail)
 }
 
 /// Accepts or rejects (with a note) a partner's tax document.
@@ -76,5 +76,5 @@ pub async fn load_compliance(id: i64) -> Result<models::PortalProfile, AppError>
 pub async fn review_document(id: i64, accept: bool, note: Option<String>) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::FinanceApprover, models::Role::ProgramManager])).await?;
-    backend::compliance::review(&ctx.db, ctx.clock.now(), &actor, id, accept, note.as_deref()).await.map_err(fail)
+    backend::money::compliance::review(&ctx.db, ctx.clock.now(), &actor, id, accept, note.as_deref()).await.map_err(fail)
 }

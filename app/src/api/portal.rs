@@ -17,7 +17,7 @@ pub async fn load_portal_home() -> Result<PortalHome, AppError> {
 pub async fn load_apply_page(program_id: i64) -> Result<models::ApplyPage, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::portal_apply::page(&ctx.db, program_id).await.map_err(fail)
+    backend::portal::apply::page(&ctx.db, program_id).await.map_err(fail)
 }
 
 /// Submits an application to a program (public).
@@ -25,7 +25,7 @@ pub async fn load_apply_page(program_id: i64) -> Result<models::ApplyPage, AppEr
 pub async fn submit_application(application: models::Application) -> Result<models::ApplyOutcome, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::portal_apply::apply(&ctx.db, ctx.clock.now(), &ctx.public_url, &application).await.map_err(fail)
+    backend::portal::apply::apply(&ctx.db, ctx.clock.now(), &ctx.public_url, &application).await.map_err(fail)
 }
 
 /// Confirms an applicant's email from its link (public: the token is the credential).
@@ -33,7 +33,7 @@ pub async fn submit_application(application: models::Application) -> Result<mode
 pub async fn verify_partner_email(token: String) -> Result<String, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::portal_apply::verify(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
+    backend::portal::apply::verify(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
 }
 
 /// "Forgot password?": emails a reset link if the address is known (answers the same either way).
@@ -41,7 +41,7 @@ pub async fn verify_partner_email(token: String) -> Result<String, AppError> {
 pub async fn forgot_password(email: String) -> Result<(), AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::portal_apply::forgot_password(&ctx.db, ctx.clock.now(), &ctx.public_url, &email).await.map_err(fail)
+    backend::portal::apply::forgot_password(&ctx.db, ctx.clock.now(), &ctx.public_url, &email).await.map_err(fail)
 }
 
 /// Sends the signed-in partner user a fresh email verification link.
@@ -49,7 +49,7 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
 pub async fn resend_verification() -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Partner).await?;
-    backend::portal_apply::resend_verification(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url).await.map_err(fail)
+    backend::portal::apply::resend_verification(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url).await.map_err(fail)
 }
 
 /// The signed-in partner's dashboard for the last `days` days (30, 90 or 365).
@@ -66,7 +66,7 @@ pub async fn load_my_profile() -> Result<models::PortalProfile, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Partner).await?;
     let partner_id = actor.require_partner().map_err(fail)?;
-    backend::compliance::profile(&ctx.db, &actor, partner_id).await.map_err(fail)
+    backend::money::compliance::profile(&ctx.db, &actor, partner_id).await.map_err(fail)
 }
 
 /// The signed-in partner changes its contact and payout details.
@@ -74,7 +74,7 @@ pub async fn load_my_profile() -> Result<models::PortalProfile, AppError> {
 pub async fn update_my_profile(input: models::ProfileInput) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Partner).await?;
-    backend::compliance::update(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
+    backend::money::compliance::update(&ctx.db, ctx.clock.now(), &actor, &input).await.map_err(fail)
 }
 
 /// A page of the signed-in partner's conversions (filters: program, commission status, days).

@@ -12,7 +12,7 @@ use models::{ApiKeyRow, AuditPage, AuditQuery, CreatedKey, IssuedLink, MemberRow
 pub async fn load_team() -> Result<Vec<MemberRow>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::members(&ctx.db, &actor).await.map_err(fail)
+    backend::access::team::members(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// Invites a member; answers the link to pass on (also queued in the outbox).
@@ -20,7 +20,7 @@ pub async fn load_team() -> Result<Vec<MemberRow>, AppError> {
 pub async fn invite_member(email: String, name: String, roles: Vec<Role>) -> Result<IssuedLink, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::invite(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, &email, &name, &roles).await.map_err(fail)
+    backend::access::team::invite(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, &email, &name, &roles).await.map_err(fail)
 }
 
 /// Replaces a member's roles.
@@ -28,7 +28,7 @@ pub async fn invite_member(email: String, name: String, roles: Vec<Role>) -> Res
 pub async fn set_member_roles(user_id: i64, roles: Vec<Role>) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::set_roles(&ctx.db, &actor, ctx.clock.now(), user_id, &roles).await.map_err(fail)
+    backend::access::team::set_roles(&ctx.db, &actor, ctx.clock.now(), user_id, &roles).await.map_err(fail)
 }
 
 /// Deactivates a member; their sessions end at once.
@@ -36,7 +36,7 @@ pub async fn set_member_roles(user_id: i64, roles: Vec<Role>) -> Result<(), AppE
 pub async fn deactivate_member(user_id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::deactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
+    backend::access::team::deactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
 }
 
 /// Reactivates a member.
@@ -44,7 +44,7 @@ pub async fn deactivate_member(user_id: i64) -> Result<(), AppError> {
 pub async fn reactivate_member(user_id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::reactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
+    backend::access::team::reactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
 }
 
 /// Issues a password-reset link for a member.
@@ -52,7 +52,7 @@ pub async fn reactivate_member(user_id: i64) -> Result<(), AppError> {
 pub async fn reset_member_password(user_id: i64) -> Result<IssuedLink, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::team::reset_password(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, user_id).await.map_err(fail)
+    backend::access::team::reset_password(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, user_id).await.map_err(fail)
 }
 
 /// Programs with their settings (admins and program managers).
@@ -60,7 +60,7 @@ pub async fn reset_member_password(user_id: i64) -> Result<IssuedLink, AppError>
 pub async fn load_programs() -> Result<ProgramsPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
-    backend::program_settings::page(&ctx.db, &actor).await.map_err(fail)
+    backend::programs::settings::page(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// Creates a program (admins); answers its id.
@@ -68,7 +68,7 @@ pub async fn load_programs() -> Result<ProgramsPage, AppError> {
 pub async fn create_program(form: ProgramForm) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::program_settings::create(&ctx.db, &ctx.clock, &actor, &form).await.map_err(fail)
+    backend::programs::settings::create(&ctx.db, &ctx.clock, &actor, &form).await.map_err(fail)
 }
 
 /// Saves a program's settings (admins, and program managers for the programs they manage).
@@ -76,7 +76,7 @@ pub async fn create_program(form: ProgramForm) -> Result<i64, AppError> {
 pub async fn update_program(program_id: i64, form: ProgramForm) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
-    backend::program_settings::update(&ctx.db, &ctx.clock, &actor, program_id, &form).await.map_err(fail)
+    backend::programs::settings::update(&ctx.db, &ctx.clock, &actor, program_id, &form).await.map_err(fail)
 }
 
 /// Archives (or restores) a program (admins).
@@ -84,7 +84,7 @@ pub async fn update_program(program_id: i64, form: ProgramForm) -> Result<(), Ap
 pub async fn archive_program(program_id: i64, archived: bool) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::program_settings::set_archived(&ctx.db, &ctx.clock, &actor, program_id, archived).await.map_err(fail)
+    backend::programs::settings::set_archived(&ctx.db, &ctx.clock, &actor, program_id, archived).await.map_err(fail)
 }
 
 /// The account's API keys (admins).
@@ -92,7 +92,7 @@ pub async fn archive_program(program_id: i64, archived: bool) -> Result<(), AppE
 pub async fn load_keys() -> Result<Vec<ApiKeyRow>, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::api_keys::list(&ctx.db, &actor).await.map_err(fail)
+    backend::access::api_keys::list(&ctx.db, &actor).await.map_err(fail)
 }
 
 /// Creates an API key; the answer is the only time its secret is shown.
@@ -100,7 +100,7 @@ pub async fn load_keys() -> Result<Vec<ApiKeyRow>, AppError> {
 pub async fn create_key(name: String) -> Result<CreatedKey, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::api_keys::create(&ctx.db, &ctx.clock, &actor, &name).await.map_err(fail)
+    backend::access::api_keys::create(&ctx.db, &ctx.clock, &actor, &name).await.map_err(fail)
 }
 
 /// Revokes an API key.
@@ -108,7 +108,7 @@ pub async fn create_key(name: String) -> Result<CreatedKey, AppError> {
 pub async fn revoke_key(id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::api_keys::revoke(&ctx.db, &ctx.clock, &actor, id).await.map_err(fail)
+    backend::access::api_keys::revoke(&ctx.db, &ctx.clock, &actor, id).await.map_err(fail)
 }
 
 /// A page of the audit log (admins).
@@ -116,7 +116,7 @@ pub async fn revoke_key(id: i64) -> Result<(), AppError> {
 pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::audit::list(&ctx.db, &actor, &query).await.map_err(fail)
+    backend::access::audit::list(&ctx.db, &actor, &query).await.map_err(fail)
 }
 
 /// The signed-in team member's profile.
@@ -124,7 +124,7 @@ pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
 pub async fn load_profile() -> Result<Profile, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::profile::get(&ctx.db, &actor, ctx.clock.now()).await.map_err(fail)
+    backend::access::profile::get(&ctx.db, &actor, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Changes one's own name.
@@ -132,7 +132,7 @@ pub async fn load_profile() -> Result<Profile, AppError> {
 pub async fn rename_me(name: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::profile::rename(&ctx.db, &actor, ctx.clock.now(), &name).await.map_err(fail)
+    backend::access::profile::rename(&ctx.db, &actor, ctx.clock.now(), &name).await.map_err(fail)
 }
 
 /// Asks to change one's own email; a confirmation link goes to the new address.
@@ -140,7 +140,7 @@ pub async fn rename_me(name: String) -> Result<(), AppError> {
 pub async fn change_my_email(email: String, current_password: String) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::profile::request_email_change(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, &email, &current_password).await.map_err(fail)
+    backend::access::profile::request_email_change(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, &email, &current_password).await.map_err(fail)
 }
 
 /// Changes one's own password; answers how many other sessions ended.
@@ -149,7 +149,7 @@ pub async fn change_my_password(current_password: String, new_password: String) 
     use crate::ssr::{fail, guard, session, Need};
     let (ctx, actor) = guard(Need::Team).await?;
     let keep = session().await?.id().map(|id| id.to_string());
-    backend::profile::change_password(&ctx.db, &actor, ctx.clock.now(), &current_password, &new_password, keep.as_deref()).await.map_err(fail)
+    backend::access::profile::change_password(&ctx.db, &actor, ctx.clock.now(), &current_password, &new_password, keep.as_deref()).await.map_err(fail)
 }
 
 /// What a one-time link is for (public: the token is the credential).
@@ -157,7 +157,7 @@ pub async fn change_my_password(current_password: String, new_password: String) 
 pub async fn load_token(token: String) -> Result<TokenInfo, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::team::token_info(&ctx.db, &token, ctx.clock.now()).await.map_err(fail)
+    backend::access::team::token_info(&ctx.db, &token, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Accepts an invitation or a password reset, then signs the member in (new session id);
@@ -165,9 +165,9 @@ pub async fn load_token(token: String) -> Result<TokenInfo, AppError> {
 #[server(endpoint = "public/set_password")]
 pub async fn set_password_with_link(token: String, name: String, password: String) -> Result<String, AppError> {
     use crate::ssr::{context, fail, session};
-    use backend::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+    use backend::access::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
     let ctx = context()?;
-    let user_id = backend::team::use_password_link(&ctx.db, ctx.clock.now(), &token, Some(&name), &password).await.map_err(fail)?;
+    let user_id = backend::access::team::use_password_link(&ctx.db, ctx.clock.now(), &token, Some(&name), &password).await.map_err(fail)?;
     let session = session().await?;
     let internal = |e: tower_sessions::session::Error| fail(backend::Error::Internal(e.to_string()));
     session.cycle_id().await.map_err(internal)?;
@@ -182,7 +182,7 @@ pub async fn set_password_with_link(token: String, name: String, password: Strin
 pub async fn confirm_email(token: String) -> Result<String, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
-    backend::profile::confirm_email(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
+    backend::access::profile::confirm_email(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
 }
 
 /// Settings → Email: the account's outbox, newest first (admins).
@@ -190,7 +190,7 @@ pub async fn confirm_email(token: String) -> Result<String, AppError> {
 pub async fn load_outbox(status: Option<String>, q: Option<String>, page: u64) -> Result<models::OutboxPage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::mail::outbox_page(&ctx.db, &actor, status.as_deref(), q.as_deref(), page).await.map_err(fail)
+    backend::comms::mail::outbox_page(&ctx.db, &actor, status.as_deref(), q.as_deref(), page).await.map_err(fail)
 }
 
 /// Free space under the embedded database, for the admins' low-space notice (`None` on

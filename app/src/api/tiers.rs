@@ -10,7 +10,7 @@ use models::{JobRunView, JobStatus, Simulation, TierDraft, TierRules};
 pub async fn load_tier_rules(program_id: Option<i64>) -> Result<TierRules, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::tier_rules::rules(&ctx.db, &actor, program_id).await.map_err(fail)
+    backend::programs::tier_rules::rules(&ctx.db, &actor, program_id).await.map_err(fail)
 }
 
 /// What a draft would do on real history.
@@ -18,7 +18,7 @@ pub async fn load_tier_rules(program_id: Option<i64>) -> Result<TierRules, AppEr
 pub async fn simulate_tiers(program_id: i64, tiers: Vec<TierDraft>) -> Result<Simulation, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::tier_rules::simulate(&ctx.db, &actor, program_id, &tiers, ctx.clock.now()).await.map_err(fail)
+    backend::programs::tier_rules::simulate(&ctx.db, &actor, program_id, &tiers, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Saves a draft (program managers and admins).
@@ -26,7 +26,7 @@ pub async fn simulate_tiers(program_id: i64, tiers: Vec<TierDraft>) -> Result<Si
 pub async fn save_tiers(program_id: i64, tiers: Vec<TierDraft>) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::tier_rules::save(&ctx.db, &actor, program_id, &tiers).await.map_err(fail)
+    backend::programs::tier_rules::save(&ctx.db, &actor, program_id, &tiers).await.map_err(fail)
 }
 
 /// The scheduler's jobs and recent runs (the instance operator; other admins get none).
@@ -34,7 +34,7 @@ pub async fn save_tiers(program_id: i64, tiers: Vec<TierDraft>) -> Result<(), Ap
 pub async fn load_jobs() -> Result<(Vec<JobStatus>, Vec<JobRunView>), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::scheduler::status(&ctx.db, &actor, ctx.clock.now()).await.map_err(fail)
+    backend::jobs::status(&ctx.db, &actor, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Runs a job now (the instance operator: admins of the installation's first account).
@@ -42,8 +42,8 @@ pub async fn load_jobs() -> Result<(Vec<JobStatus>, Vec<JobRunView>), AppError> 
 pub async fn run_job_now(name: String) -> Result<String, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    let job = backend::scheduler::job(&name).ok_or_else(|| fail(backend::Error::NotFound("job")))?;
-    match backend::scheduler::run_for(&ctx.db, &actor, job, ctx.clock.now()).await.map_err(fail)? {
+    let job = backend::jobs::job(&name).ok_or_else(|| fail(backend::Error::NotFound("job")))?;
+    match backend::jobs::run_for(&ctx.db, &actor, job, ctx.clock.now()).await.map_err(fail)? {
         None => Ok("Another runner is running this job right now.".into()),
         Some(Ok(r)) => Ok(format!("{}: examined {}, changed {}", job.name, r.examined, r.changed)),
         Some(Err(e)) => Ok(format!("{} failed: {e}", job.name)),

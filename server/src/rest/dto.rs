@@ -401,7 +401,7 @@ pub struct Conversion {
 
 impl Conversion {
     /// The resource of a conversion answer (also of answers stored before this shape).
-    pub fn of(a: backend::conversions::ConversionAnswer) -> Result<Self, Problem> {
+    pub fn of(a: backend::tracking::conversions::ConversionAnswer) -> Result<Self, Problem> {
         Ok(Self {
             id: a.id,
             external_id: a.external_id,
@@ -467,7 +467,7 @@ pub struct Refund {
 
 impl Refund {
     /// The resource of a refund outcome.
-    pub fn of(r: backend::conversions::RefundOutcome) -> Result<Self, Problem> {
+    pub fn of(r: backend::tracking::conversions::RefundOutcome) -> Result<Self, Problem> {
         let c = Conversion::of(r.conversion.conversion)?;
         Ok(Self {
             conversion: RefundedConversion {
@@ -538,7 +538,7 @@ pub struct Entry {
 
 impl Entry {
     /// The resource of a ledger entry.
-    pub fn of(e: backend::ledger::EntryView) -> Result<Self, Problem> {
+    pub fn of(e: backend::money::ledger::EntryView) -> Result<Self, Problem> {
         Ok(Self {
             id: e.id,
             partner_id: e.partner_id,

@@ -13,7 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use backend::conversions::{self, ConversionInput, Outcome};
+use backend::tracking::conversions::{self, ConversionInput, Outcome};
 use backend::programs::{self, ProgramInput};
 use backend::tracking::ClickRecorder;
 use backend::{Clock, DatabaseConnection};
@@ -58,7 +58,7 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or_else(Problem::unauthorized)?;
-        let account = backend::auth::account_for_api_key(&st.db, &st.clock, key).await.map_err(|e| match e {
+        let account = backend::access::auth::account_for_api_key(&st.db, &st.clock, key).await.map_err(|e| match e {
             backend::Error::Unauthenticated => Problem::unauthorized(),
             other => Problem::from(other),
         })?;
@@ -166,14 +166,14 @@ fn query_num<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str) -> Re
         ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = dto::EntryPage), (status = 422, body = ProblemDoc)))]
 async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
-    let filter = backend::ledger::EntryFilter {
+    let filter = backend::money::ledger::EntryFilter {
         partner_id: query_num(&q, "partner_id")?,
         program_id: query_num(&q, "program_id")?,
         status: q.get("status").filter(|s| !s.is_empty()).cloned(),
         page: query_num(&q, "page")?.unwrap_or(1),
         per_page: query_num(&q, "per_page")?.unwrap_or(50),
     };
-    let (items, total) = backend::ledger::list(&st.db, acc, &filter).await?;
+    let (items, total) = backend::money::ledger::list(&st.db, acc, &filter).await?;
     let items = items.into_iter().map(dto::Entry::of).collect::<Result<_, _>>()?;
     Ok(Json(dto::EntryPage { items, total }).into_response())
 }
@@ -223,7 +223,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let bound = |k: &str| -> Result<chrono::DateTime<chrono::Utc>, Problem> {
         let v = q.get(k).filter(|v| !v.is_empty()).ok_or_else(|| Problem::from(backend::Error::invalid(k, "required")))?;
-        Ok(backend::analytics::parse_bound(k, v)?)
+        Ok(backend::clock::parse_bound(k, v)?)
     };
     let summary = backend::analytics::summary(&st.db, acc, query_num(&q, "program_id")?, bound("from")?, bound("to")?).await?;
     Ok(Json(dto::Summary::from(summary)).into_response())

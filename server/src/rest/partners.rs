@@ -98,7 +98,7 @@ pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): 
     if query.per_page == 0 {
         return Err(backend::Error::invalid("per_page", "1 to 200").into());
     }
-    let (counts, items, total, _, _) = backend::directory::list(&st.db, &Actor::api(acc), &query).await?;
+    let (counts, items, total, _, _) = backend::partners::directory::list(&st.db, &Actor::api(acc), &query).await?;
     let items = items.into_iter().map(dto::PartnerListItem::of).collect::<Result<_, _>>()?;
     Ok(Json(PartnerPage { items, total, counts: counts.into() }).into_response())
 }

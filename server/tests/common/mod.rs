@@ -195,14 +195,14 @@ impl TestApp {
     /// Spawns the server with the demo account loaded (without its activity, for speed).
     pub async fn with_demo(backend: Backend) -> Self {
         let app = Self::spawn(backend).await;
-        backend::demo::load_with(&app.db, &app.clock, false).await.unwrap();
+        server::demo::load_with(&app.db, &app.clock, false).await.unwrap();
         app
     }
 
     /// Spawns the server with the whole demo account, activity included.
     pub async fn with_full_demo(backend: Backend) -> Self {
         let app = Self::spawn(backend).await;
-        backend::demo::load(&app.db, &app.clock).await.unwrap();
+        server::demo::load(&app.db, &app.clock).await.unwrap();
         app
     }
 
@@ -241,7 +241,7 @@ impl TestApp {
     /// A client signed in as `email` with the demo password.
     pub async fn login(&self, email: &str) -> reqwest::Client {
         let c = self.client();
-        let res = self.call(&c, "login", &[("email", email), ("password", backend::demo::DEMO_PASSWORD)]).await;
+        let res = self.call(&c, "login", &[("email", email), ("password", server::demo::DEMO_PASSWORD)]).await;
         assert_eq!(res.status(), 200, "login as {email}: {}", res.text().await.unwrap_or_default());
         c
     }
