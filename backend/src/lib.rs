@@ -25,14 +25,14 @@ pub mod timeline;
 
 // The business areas, bottom up.
 pub mod access;
-pub mod programs;
+pub mod analytics;
+pub mod comms;
+pub mod jobs;
 pub mod money;
 pub mod partners;
-pub mod tracking;
-pub mod comms;
-pub mod analytics;
 pub mod portal;
-pub mod jobs;
+pub mod programs;
+pub mod tracking;
 
 pub use access::auth::Actor;
 pub use clock::Clock;

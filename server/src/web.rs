@@ -417,7 +417,7 @@ async fn timeline_csv(ctx: AppContext, session: tower_sessions::Session, id: Str
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
-    csv_response(backend::partners::timeline_csv(&ctx.db, &actor, id).await, &format!("partner-{id}-timeline.csv"))
+    csv_response(backend::partners::view::timeline_csv(&ctx.db, &actor, id).await, &format!("partner-{id}-timeline.csv"))
 }
 
 /// `POST /directory/import` (multipart: `kind`, `file`): stores the file and sends the browser to

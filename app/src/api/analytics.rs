@@ -19,7 +19,7 @@ pub async fn load_dashboard(program_id: Option<i64>, days: Option<u32>) -> Resul
 pub async fn load_custom_dashboard(id: Option<i64>) -> Result<RenderedDashboard, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::analytics::dashboards::render(&ctx.db, &actor, id, ctx.clock.now()).await.map_err(fail)
+    backend::analytics::boards::render(&ctx.db, &actor, id, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Saves a custom dashboard of the caller; returns its id.
@@ -27,7 +27,7 @@ pub async fn load_custom_dashboard(id: Option<i64>) -> Result<RenderedDashboard,
 pub async fn save_dashboard(def: DashboardDef) -> Result<i64, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::analytics::dashboards::save(&ctx.db, &actor, &def, ctx.clock.now()).await.map_err(fail)
+    backend::analytics::boards::save(&ctx.db, &actor, &def, ctx.clock.now()).await.map_err(fail)
 }
 
 /// Deletes one of the caller's dashboards.
@@ -35,7 +35,7 @@ pub async fn save_dashboard(def: DashboardDef) -> Result<i64, AppError> {
 pub async fn delete_dashboard(id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::analytics::dashboards::delete(&ctx.db, &actor, id).await.map_err(fail)
+    backend::analytics::boards::delete(&ctx.db, &actor, id).await.map_err(fail)
 }
 
 /// A program's health weights and at-risk threshold.
@@ -43,7 +43,7 @@ pub async fn delete_dashboard(id: i64) -> Result<(), AppError> {
 pub async fn load_health_settings(program_id: i64) -> Result<(HealthWeights, i32), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::analytics::dashboards::health_settings(&ctx.db, &actor, program_id).await.map_err(fail)
+    backend::partners::health::settings(&ctx.db, &actor, program_id).await.map_err(fail)
 }
 
 /// Changes a program's health weights and threshold (program managers).
@@ -51,5 +51,5 @@ pub async fn load_health_settings(program_id: i64) -> Result<(HealthWeights, i32
 pub async fn save_health_settings(program_id: i64, weights: HealthWeights, threshold: i32) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
-    backend::analytics::dashboards::save_health_settings(&ctx.db, &actor, ctx.clock.now(), program_id, &weights, threshold).await.map_err(fail)
+    backend::partners::health::save_settings(&ctx.db, &actor, ctx.clock.now(), program_id, &weights, threshold).await.map_err(fail)
 }

@@ -10,7 +10,7 @@ use models::{PartnerFields, PartnerProfile, TimelinePage};
 pub async fn load_profile(id: i64, kind: Option<String>, q: Option<String>) -> Result<PartnerProfile, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::partners::profile(&ctx.db, &actor, id, kind.as_deref(), q.as_deref()).await.map_err(fail)
+    backend::partners::view::profile(&ctx.db, &actor, id, kind.as_deref(), q.as_deref()).await.map_err(fail)
 }
 
 /// A page of a partner's timeline.
@@ -18,7 +18,7 @@ pub async fn load_profile(id: i64, kind: Option<String>, q: Option<String>) -> R
 pub async fn load_timeline(id: i64, kind: Option<String>, q: Option<String>, page: u64) -> Result<TimelinePage, AppError> {
     use crate::ssr::{fail, guard, Need};
     let (ctx, actor) = guard(Need::Team).await?;
-    backend::partners::timeline(&ctx.db, &actor, id, kind.as_deref(), q.as_deref(), page).await.map_err(fail)
+    backend::partners::view::timeline(&ctx.db, &actor, id, kind.as_deref(), q.as_deref(), page).await.map_err(fail)
 }
 
 /// Adds a note to a partner's timeline.

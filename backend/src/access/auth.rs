@@ -3,7 +3,9 @@
 
 use crate::entities::{account, api_key, login_attempt, user};
 use crate::{Clock, Error, Result};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Duration;
 use models::{PartnerEmail, Role};
@@ -31,7 +33,11 @@ impl PasswordHashString {
 
 fn argon2() -> Argon2<'static> {
     // OWASP: Argon2id, m = 19 MiB, t = 2, p = 1.
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19_456, 2, 1, None).expect("valid params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).expect("valid params"),
+    )
 }
 
 /// Checks a new password's length (8 to 256 characters).
@@ -58,7 +64,11 @@ pub fn hash_password(password: &str) -> Result<PasswordHashString> {
 /// True when `password` matches the stored PHC string.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -85,7 +95,10 @@ impl Actor {
     /// True for a team member holding any of `roles` (admins hold every right).
     pub fn has_any(&self, roles: &[Role]) -> bool {
         self.partner_id.is_none()
-            && self.roles.iter().any(|r| *r == Role::Admin || roles.contains(r))
+            && self
+                .roles
+                .iter()
+                .any(|r| *r == Role::Admin || roles.contains(r))
     }
 
     /// Refuses unless the actor is a team member holding one of `roles` (or admin).
@@ -149,7 +162,10 @@ pub async fn actor_for_user(db: &DatabaseConnection, user_id: i64) -> Result<Act
     if !u.active {
         return Err(Error::Unauthenticated);
     }
-    let acc = account::Entity::find_by_id(u.account_id).one(db).await?.ok_or(Error::Unauthenticated)?;
+    let acc = account::Entity::find_by_id(u.account_id)
+        .one(db)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
     actor_from(u, acc)
 }
 
@@ -166,7 +182,11 @@ fn actor_from(u: user::Model, acc: account::Model) -> Result<Actor> {
         name: u.name,
         email: u.email,
         roles,
-        partner_id: if u.kind == "partner" { u.partner_id } else { None },
+        partner_id: if u.kind == "partner" {
+            u.partner_id
+        } else {
+            None
+        },
     })
 }
 
@@ -219,9 +239,13 @@ pub async fn login(
     }
     let Some(u) = matched else {
         for key in [email_key, ip_key] {
-            login_attempt::ActiveModel { key: Set(key), at: Set(now), ..Default::default() }
-                .insert(db)
-                .await?;
+            login_attempt::ActiveModel {
+                key: Set(key),
+                at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
         }
         login_attempt::Entity::delete_many()
             .filter(login_attempt::Column::At.lt(now - Duration::hours(1)))
@@ -229,7 +253,10 @@ pub async fn login(
             .await?;
         return Err(Error::Unauthenticated);
     };
-    let acc = account::Entity::find_by_id(u.account_id).one(db).await?.ok_or(Error::Unauthenticated)?;
+    let acc = account::Entity::find_by_id(u.account_id)
+        .one(db)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
     let mut active: user::ActiveModel = u.clone().into();
     active.last_login_at = Set(Some(now));
     active.update(db).await?;
@@ -254,12 +281,21 @@ fn sha256_hex(s: &str) -> String {
 /// Creates an API key for an account. The key is `trl_{prefix}_{secret}`; only the prefix (for
 /// lookup) and a SHA-256 hash of the whole key are stored. A fast hash suffices: the key has 192
 /// bits of entropy, so there is nothing to brute-force.
-pub async fn create_api_key(db: &DatabaseConnection, clock: &Clock, account_id: i64, name: &str) -> Result<NewApiKey> {
+pub async fn create_api_key(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    account_id: i64,
+    name: &str,
+) -> Result<NewApiKey> {
     let mut bytes = [0u8; 30];
     rand::rng().fill_bytes(&mut bytes);
     let prefix = hex::encode(&bytes[..6]);
     let secret = format!("trl_{prefix}_{}", hex::encode(&bytes[6..]));
-    let name = if name.trim().is_empty() { "API key".to_string() } else { name.trim().to_string() };
+    let name = if name.trim().is_empty() {
+        "API key".to_string()
+    } else {
+        name.trim().to_string()
+    };
     let saved = api_key::ActiveModel {
         account_id: Set(account_id),
         name: Set(name),
@@ -270,12 +306,19 @@ pub async fn create_api_key(db: &DatabaseConnection, clock: &Clock, account_id: 
     }
     .insert(db)
     .await?;
-    Ok(NewApiKey { id: saved.id, secret })
+    Ok(NewApiKey {
+        id: saved.id,
+        secret,
+    })
 }
 
 /// Resolves a bearer key to its account id; revoked, unknown and malformed keys are refused.
 /// The hash comparison is constant-time.
-pub async fn account_for_api_key(db: &DatabaseConnection, clock: &Clock, presented: &str) -> Result<i64> {
+pub async fn account_for_api_key(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    presented: &str,
+) -> Result<i64> {
     let mut parts = presented.trim().splitn(3, '_');
     let (Some("trl"), Some(prefix), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Error::Unauthenticated);
@@ -294,7 +337,10 @@ pub async fn account_for_api_key(db: &DatabaseConnection, clock: &Clock, present
     }
     let now = clock.now();
     // Recording use at minute granularity keeps the hot path free of a write per request.
-    if key.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
+    if key
+        .last_used_at
+        .is_none_or(|t| now - t > Duration::minutes(1))
+    {
         let account_id = key.account_id;
         let mut active: api_key::ActiveModel = key.into();
         active.last_used_at = Set(Some(now));

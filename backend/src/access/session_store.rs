@@ -56,7 +56,11 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with probability 2^-128; retry anyway rather than overwrite.
         loop {
             let inserted = session::Entity::insert(row(record)?)
-                .on_conflict(OnConflict::column(session::Column::Id).do_nothing().to_owned())
+                .on_conflict(
+                    OnConflict::column(session::Column::Id)
+                        .do_nothing()
+                        .to_owned(),
+                )
                 .exec_without_returning(&self.db)
                 .await
                 .map_err(backend)?;
@@ -96,13 +100,19 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
-        session::Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
+        session::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }
 
 /// Ends every session of a user (deactivation, password change).
-pub async fn revoke_user_sessions(db: &DatabaseConnection, user_id: i64) -> Result<u64, sea_orm::DbErr> {
+pub async fn revoke_user_sessions(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<u64, sea_orm::DbErr> {
     Ok(session::Entity::delete_many()
         .filter(session::Column::UserId.eq(user_id))
         .exec(db)

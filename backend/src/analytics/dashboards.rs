@@ -4,15 +4,15 @@
 //! nothing scans raw clicks or conversions. Any team member may read analytics; partners none.
 
 use crate::analytics;
-use crate::entities::{dashboard, enrollment, health_score, partner, program, tier};
+use crate::entities::{enrollment, health_score, partner, program, tier};
 use crate::{Actor, Error, Result};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use models::{
-    CohortRow, CohortTable, Currency, DashboardDef, Kpi, Money, RenderedDashboard, RenderedWidget, RiskRow, Role, TierHealth, TopPartner, Widget,
-    WIDGET_KINDS,
-};
+use models::{CohortRow, CohortTable, Currency, Kpi, Money, RiskRow, TierHealth, TopPartner};
 use rust_decimal::prelude::*;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 use std::collections::HashMap;
 
 /// Window lengths offered on the dashboard, in days.
@@ -34,12 +34,31 @@ fn change(now: Decimal, before: Decimal) -> Option<String> {
     if before.is_zero() {
         return None;
     }
-    let pct = ((now - before) / before * Decimal::from(100)).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
-    Some(if pct.is_sign_negative() { format!("{pct}%") } else { format!("+{pct}%") })
+    let pct = ((now - before) / before * Decimal::from(100))
+        .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
+    Some(if pct.is_sign_negative() {
+        format!("{pct}%")
+    } else {
+        format!("+{pct}%")
+    })
 }
 
-fn kpi(key: &str, label: &str, value: String, previous: String, now: Decimal, before: Decimal) -> Kpi {
-    Kpi { key: key.into(), label: label.into(), value, previous, change: change(now, before), up: now >= before }
+fn kpi(
+    key: &str,
+    label: &str,
+    value: String,
+    previous: String,
+    now: Decimal,
+    before: Decimal,
+) -> Kpi {
+    Kpi {
+        key: key.into(),
+        label: label.into(),
+        value,
+        previous,
+        change: change(now, before),
+        up: now >= before,
+    }
 }
 
 #[derive(FromQueryResult)]
@@ -48,21 +67,40 @@ struct Count {
 }
 
 /// Enrollments with at least one conversion in `[from, to)` (days), from the daily rollups.
-async fn converting_partners(db: &impl ConnectionTrait, account_id: i64, program_id: Option<i64>, from: NaiveDate, to: NaiveDate) -> Result<i64> {
+async fn converting_partners(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    program_id: Option<i64>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64> {
     let b = db.get_database_backend();
-    let cast = if b == DbBackend::Postgres { "::date" } else { "" };
+    let cast = if b == DbBackend::Postgres {
+        "::date"
+    } else {
+        ""
+    };
     let mut sql = format!(
         "SELECT COUNT(DISTINCT enrollment_id) AS n FROM daily_rollups WHERE account_id = {} AND day >= {}{cast} AND day < {}{cast} AND conversions > 0",
         ph(b, 1),
         ph(b, 2),
         ph(b, 3)
     );
-    let mut values: Vec<sea_orm::Value> = vec![account_id.into(), from.to_string().into(), to.to_string().into()];
+    let mut values: Vec<sea_orm::Value> = vec![
+        account_id.into(),
+        from.to_string().into(),
+        to.to_string().into(),
+    ];
     if let Some(p) = program_id {
         sql.push_str(&format!(" AND program_id = {}", ph(b, 4)));
         values.push(p.into());
     }
-    Ok(Count::find_by_statement(Statement::from_sql_and_values(b, sql, values)).one(db).await?.map_or(0, |c| c.n))
+    Ok(
+        Count::find_by_statement(Statement::from_sql_and_values(b, sql, values))
+            .one(db)
+            .await?
+            .map_or(0, |c| c.n),
+    )
 }
 
 struct Window {
@@ -72,17 +110,35 @@ struct Window {
 
 /// The last `days` whole UTC days up to and including today, and the `days` before them.
 fn windows(now: DateTime<Utc>, days: u32) -> (Window, Window) {
-    let to = (now.date_naive() + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
+    let to = (now.date_naive() + Duration::days(1))
+        .and_time(NaiveTime::MIN)
+        .and_utc();
     let from = to - Duration::days(days as i64);
-    (Window { from, to }, Window { from: from - Duration::days(days as i64), to: from })
+    (
+        Window { from, to },
+        Window {
+            from: from - Duration::days(days as i64),
+            to: from,
+        },
+    )
 }
 
 fn label(w: &Window) -> String {
-    format!("{} – {}", w.from.format("%Y-%m-%d"), (w.to - Duration::days(1)).format("%Y-%m-%d"))
+    format!(
+        "{} – {}",
+        w.from.format("%Y-%m-%d"),
+        (w.to - Duration::days(1)).format("%Y-%m-%d")
+    )
 }
 
 /// The KPIs of a window against the previous window of the same length.
-pub async fn kpis(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, days: u32, now: DateTime<Utc>) -> Result<(Vec<Kpi>, String, String)> {
+pub async fn kpis(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Kpi>, String, String)> {
     if !(1..=730).contains(&days) {
         return Err(Error::invalid("days", "must be between 1 and 730"));
     }
@@ -94,47 +150,142 @@ pub async fn kpis(db: &DatabaseConnection, account_id: i64, program_id: Option<i
     let dec = |s: &str| Decimal::from(parse_minor(s, currency));
     let rate = |s: &str| Decimal::from_str(s).unwrap_or_default();
     let pct = |s: &str| format!("{:.2}%", rate(s) * Decimal::from(100));
-    let pa = converting_partners(db, account_id, program_id, cur.from.date_naive(), cur.to.date_naive()).await?;
-    let pb = converting_partners(db, account_id, program_id, prev.from.date_naive(), prev.to.date_naive()).await?;
+    let pa = converting_partners(
+        db,
+        account_id,
+        program_id,
+        cur.from.date_naive(),
+        cur.to.date_naive(),
+    )
+    .await?;
+    let pb = converting_partners(
+        db,
+        account_id,
+        program_id,
+        prev.from.date_naive(),
+        prev.to.date_naive(),
+    )
+    .await?;
     let list = vec![
-        kpi("revenue", "Revenue", money(&a.revenue), money(&b.revenue), dec(&a.revenue), dec(&b.revenue)),
-        kpi("conversions", "Conversions", a.conversions.to_string(), b.conversions.to_string(), a.conversions.into(), b.conversions.into()),
-        kpi("clicks", "Clicks", a.clicks.to_string(), b.clicks.to_string(), a.clicks.into(), b.clicks.into()),
-        kpi("conversion_rate", "Conversion rate", pct(&a.conversion_rate), pct(&b.conversion_rate), rate(&a.conversion_rate), rate(&b.conversion_rate)),
-        kpi("commission", "Commission", money(&a.commission), money(&b.commission), dec(&a.commission), dec(&b.commission)),
-        kpi("active_partners", "Converting partners", pa.to_string(), pb.to_string(), pa.into(), pb.into()),
+        kpi(
+            "revenue",
+            "Revenue",
+            money(&a.revenue),
+            money(&b.revenue),
+            dec(&a.revenue),
+            dec(&b.revenue),
+        ),
+        kpi(
+            "conversions",
+            "Conversions",
+            a.conversions.to_string(),
+            b.conversions.to_string(),
+            a.conversions.into(),
+            b.conversions.into(),
+        ),
+        kpi(
+            "clicks",
+            "Clicks",
+            a.clicks.to_string(),
+            b.clicks.to_string(),
+            a.clicks.into(),
+            b.clicks.into(),
+        ),
+        kpi(
+            "conversion_rate",
+            "Conversion rate",
+            pct(&a.conversion_rate),
+            pct(&b.conversion_rate),
+            rate(&a.conversion_rate),
+            rate(&b.conversion_rate),
+        ),
+        kpi(
+            "commission",
+            "Commission",
+            money(&a.commission),
+            money(&b.commission),
+            dec(&a.commission),
+            dec(&b.commission),
+        ),
+        kpi(
+            "active_partners",
+            "Converting partners",
+            pa.to_string(),
+            pb.to_string(),
+            pa.into(),
+            pb.into(),
+        ),
     ];
     Ok((list, label(&cur), label(&prev)))
 }
 
-async fn currency_of(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>) -> Result<Currency> {
+async fn currency_of(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+) -> Result<Currency> {
     let programs = crate::programs::summaries(db, account_id).await?;
     let code = match program_id {
-        Some(p) => programs.iter().find(|x| x.id == p).map(|x| x.currency.clone()).ok_or(Error::NotFound("program"))?,
-        None => programs.first().map(|x| x.currency.clone()).unwrap_or_else(|| "USD".into()),
+        Some(p) => programs
+            .iter()
+            .find(|x| x.id == p)
+            .map(|x| x.currency.clone())
+            .ok_or(Error::NotFound("program"))?,
+        None => programs
+            .first()
+            .map(|x| x.currency.clone())
+            .unwrap_or_else(|| "USD".into()),
     };
     Currency::parse(&code).map_err(|e| Error::Internal(e.0))
 }
 
 /// The program's tiers, lowest rank first.
 async fn tiers_of(db: &DatabaseConnection, program_id: i64) -> Result<Vec<tier::Model>> {
-    Ok(tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).order_by_asc(tier::Column::Rank).all(db).await?)
+    Ok(tier::Entity::find()
+        .filter(tier::Column::ProgramId.eq(program_id))
+        .order_by_asc(tier::Column::Rank)
+        .all(db)
+        .await?)
 }
 
 /// The cohort trend of a program as a table, tiers lowest rank first.
-pub async fn cohort_table(db: &DatabaseConnection, account_id: i64, program_id: i64, weeks: u32, now: DateTime<Utc>) -> Result<(CohortTable, Currency)> {
+pub async fn cohort_table(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: i64,
+    weeks: u32,
+    now: DateTime<Utc>,
+) -> Result<(CohortTable, Currency)> {
     let points = analytics::cohorts(db, account_id, program_id, weeks, now).await?;
     let currency = currency_of(db, account_id, Some(program_id)).await?;
-    let tiers: Vec<String> = tiers_of(db, program_id).await?.into_iter().map(|t| t.name).collect();
+    let tiers: Vec<String> = tiers_of(db, program_id)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     let first = crate::rollups::week_start(now.date_naive()) - Duration::weeks(weeks as i64 - 1);
     let rows = (0..weeks as i64)
         .map(|i| {
             let week = (first + Duration::weeks(i)).to_string();
             let of = |t: &String| points.iter().find(|p| p.week_start == week && &p.tier == t);
             CohortRow {
-                revenue: tiers.iter().map(|t| of(t).map_or_else(|| Money::from_minor(0, currency).amount_string(), |p| p.revenue.clone())).collect(),
-                conversions: tiers.iter().map(|t| of(t).map_or(0, |p| p.conversions)).collect(),
-                partners: tiers.iter().map(|t| of(t).map_or(0, |p| p.partners)).collect(),
+                revenue: tiers
+                    .iter()
+                    .map(|t| {
+                        of(t).map_or_else(
+                            || Money::from_minor(0, currency).amount_string(),
+                            |p| p.revenue.clone(),
+                        )
+                    })
+                    .collect(),
+                conversions: tiers
+                    .iter()
+                    .map(|t| of(t).map_or(0, |p| p.conversions))
+                    .collect(),
+                partners: tiers
+                    .iter()
+                    .map(|t| of(t).map_or(0, |p| p.partners))
+                    .collect(),
                 week_start: week,
             }
         })
@@ -149,9 +300,22 @@ fn to_f32(amount: &str) -> f32 {
 /// The cohort revenue chart (grouped bars per week and tier).
 pub fn cohort_svg(t: &CohortTable, program_name: &str) -> String {
     let weeks: Vec<String> = t.rows.iter().map(|r| r.week_start.clone()).collect();
-    let series: Vec<(String, Vec<f32>)> =
-        t.tiers.iter().enumerate().map(|(i, name)| (name.clone(), t.rows.iter().map(|r| to_f32(&r.revenue[i])).collect())).collect();
-    crate::analytics::charts::cohort_bars(&format!("Revenue by tier cohort · {program_name}"), &weeks, &series)
+    let series: Vec<(String, Vec<f32>)> = t
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                name.clone(),
+                t.rows.iter().map(|r| to_f32(&r.revenue[i])).collect(),
+            )
+        })
+        .collect();
+    crate::analytics::charts::cohort_bars(
+        &format!("Revenue by tier cohort · {program_name}"),
+        &weeks,
+        &series,
+    )
 }
 
 #[derive(FromQueryResult)]
@@ -162,9 +326,19 @@ struct DayRow {
 }
 
 /// Weekly revenue and conversions of the last `weeks` weeks, from the program rollups.
-pub async fn revenue_trend(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, weeks: u32, now: DateTime<Utc>) -> Result<(Vec<String>, Vec<i64>, Vec<i64>)> {
+pub async fn revenue_trend(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+    weeks: u32,
+    now: DateTime<Utc>,
+) -> Result<(Vec<String>, Vec<i64>, Vec<i64>)> {
     let b = db.get_database_backend();
-    let cast = if b == DbBackend::Postgres { "::date" } else { "" };
+    let cast = if b == DbBackend::Postgres {
+        "::date"
+    } else {
+        ""
+    };
     let first = crate::rollups::week_start(now.date_naive()) - Duration::weeks(weeks as i64 - 1);
     let mut sql = format!(
         "SELECT day, CAST(SUM(revenue_minor) AS BIGINT) AS revenue, CAST(SUM(conversions) AS BIGINT) AS conversions FROM program_rollups \
@@ -173,14 +347,22 @@ pub async fn revenue_trend(db: &DatabaseConnection, account_id: i64, program_id:
         ph(b, 2),
         ph(b, 3)
     );
-    let mut values: Vec<sea_orm::Value> = vec![account_id.into(), first.to_string().into(), now.date_naive().to_string().into()];
+    let mut values: Vec<sea_orm::Value> = vec![
+        account_id.into(),
+        first.to_string().into(),
+        now.date_naive().to_string().into(),
+    ];
     if let Some(p) = program_id {
         sql.push_str(&format!(" AND program_id = {}", ph(b, 4)));
         values.push(p.into());
     }
     sql.push_str(" GROUP BY day");
-    let rows = DayRow::find_by_statement(Statement::from_sql_and_values(b, sql, values)).all(db).await?;
-    let labels: Vec<String> = (0..weeks as i64).map(|i| (first + Duration::weeks(i)).to_string()).collect();
+    let rows = DayRow::find_by_statement(Statement::from_sql_and_values(b, sql, values))
+        .all(db)
+        .await?;
+    let labels: Vec<String> = (0..weeks as i64)
+        .map(|i| (first + Duration::weeks(i)).to_string())
+        .collect();
     let mut revenue = vec![0i64; weeks as usize];
     let mut conversions = vec![0i64; weeks as usize];
     for r in rows {
@@ -203,7 +385,11 @@ struct HealthRow {
 }
 
 /// Active enrollments, average health and at-risk count per tier (lowest rank first).
-pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>) -> Result<Vec<TierHealth>> {
+pub async fn health_by_tier(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+) -> Result<Vec<TierHealth>> {
     let b = db.get_database_backend();
     let mut sql = format!(
         "SELECT e.tier_id AS tier_id, CAST(COUNT(*) AS BIGINT) AS n, \
@@ -221,15 +407,35 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
     }
     sql.push_str(" GROUP BY e.tier_id");
     let rows: HashMap<i64, HealthRow> =
-        HealthRow::find_by_statement(Statement::from_sql_and_values(b, sql, values)).all(db).await?.into_iter().map(|r| (r.tier_id, r)).collect();
+        HealthRow::find_by_statement(Statement::from_sql_and_values(b, sql, values))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.tier_id, r))
+            .collect();
     let mut tq = tier::Entity::find().filter(tier::Column::AccountId.eq(account_id));
     if let Some(p) = program_id {
         tq = tq.filter(tier::Column::ProgramId.eq(p));
     }
-    let tiers = tq.order_by_asc(tier::Column::ProgramId).order_by_asc(tier::Column::Rank).all(db).await?;
-    let several = tiers.iter().map(|t| t.program_id).collect::<std::collections::BTreeSet<_>>().len() > 1;
+    let tiers = tq
+        .order_by_asc(tier::Column::ProgramId)
+        .order_by_asc(tier::Column::Rank)
+        .all(db)
+        .await?;
+    let several = tiers
+        .iter()
+        .map(|t| t.program_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
     let names: HashMap<i64, String> = if several {
-        program::Entity::find().filter(program::Column::AccountId.eq(account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect()
+        program::Entity::find()
+            .filter(program::Column::AccountId.eq(account_id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect()
     } else {
         HashMap::new()
     };
@@ -238,7 +444,11 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
         .map(|t| {
             let r = rows.get(&t.id);
             let average = r.filter(|r| r.scored > 0).map(|r| {
-                format!("{:.1}", (Decimal::from(r.total) / Decimal::from(r.scored)).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
+                format!(
+                    "{:.1}",
+                    (Decimal::from(r.total) / Decimal::from(r.scored))
+                        .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+                )
             });
             TierHealth {
                 tier: match names.get(&t.program_id) {
@@ -254,7 +464,10 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
 }
 
 /// Partner names and tier names for a set of enrollments.
-async fn names(db: &DatabaseConnection, rows: &[enrollment::Model]) -> Result<(HashMap<i64, String>, HashMap<i64, String>)> {
+async fn names(
+    db: &DatabaseConnection,
+    rows: &[enrollment::Model],
+) -> Result<(HashMap<i64, String>, HashMap<i64, String>)> {
     let partners = partner::Entity::find()
         .filter(partner::Column::Id.is_in(rows.iter().map(|e| e.partner_id).collect::<Vec<_>>()))
         .all(db)
@@ -273,12 +486,18 @@ async fn names(db: &DatabaseConnection, rows: &[enrollment::Model]) -> Result<(H
 }
 
 fn last_conversion(e: &enrollment::Model) -> String {
-    e.last_conversion_at.map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d").to_string())
+    e.last_conversion_at
+        .map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
 /// Active enrollments scoring below their program's threshold, worst first, with the reason
 /// in words from the parts of their latest score.
-pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, limit: u64) -> Result<Vec<RiskRow>> {
+pub async fn at_risk(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<RiskRow>> {
     let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
     if let Some(p) = program_id {
         progs = progs.filter(program::Column::Id.eq(p));
@@ -286,7 +505,9 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
     let mut cond = sea_orm::Condition::any();
     for p in progs.all(db).await? {
         cond = cond.add(
-            sea_orm::Condition::all().add(enrollment::Column::ProgramId.eq(p.id)).add(enrollment::Column::HealthScore.lt(p.at_risk_threshold)),
+            sea_orm::Condition::all()
+                .add(enrollment::Column::ProgramId.eq(p.id))
+                .add(enrollment::Column::HealthScore.lt(p.at_risk_threshold)),
         );
     }
     let rows = enrollment::Entity::find()
@@ -301,7 +522,9 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
     let (partners, tiers) = names(db, &rows).await?;
     let mut latest: HashMap<i64, health_score::Model> = HashMap::new();
     for h in health_score::Entity::find()
-        .filter(health_score::Column::EnrollmentId.is_in(rows.iter().map(|e| e.id).collect::<Vec<_>>()))
+        .filter(
+            health_score::Column::EnrollmentId.is_in(rows.iter().map(|e| e.id).collect::<Vec<_>>()),
+        )
         .order_by_asc(health_score::Column::Day)
         .all(db)
         .await?
@@ -311,7 +534,10 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
     Ok(rows
         .iter()
         .map(|e| {
-            let parts: Vec<models::HealthPart> = latest.get(&e.id).and_then(|h| serde_json::from_str(&h.parts).ok()).unwrap_or_default();
+            let parts: Vec<models::HealthPart> = latest
+                .get(&e.id)
+                .and_then(|h| serde_json::from_str(&h.parts).ok())
+                .unwrap_or_default();
             RiskRow {
                 partner_id: e.partner_id,
                 name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
@@ -329,7 +555,13 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
 /// Active enrollments with no conversion for their program's dormancy days (or marked dormant
 /// by `dormant_detection`), longest first. Reads the per-enrollment `last_conversion_at` the
 /// `partner_stats` job keeps.
-pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, limit: u64, now: DateTime<Utc>) -> Result<Vec<RiskRow>> {
+pub async fn dormant(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<RiskRow>> {
     use sea_orm::Condition;
     let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
     if let Some(p) = program_id {
@@ -339,12 +571,18 @@ pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Optio
     for p in progs.all(db).await? {
         let cutoff = now - Duration::days(p.dormant_days as i64);
         cond = cond.add(
-            Condition::all().add(enrollment::Column::ProgramId.eq(p.id)).add(
-                Condition::any()
-                    .add(enrollment::Column::DormantSince.is_not_null())
-                    .add(enrollment::Column::LastConversionAt.lt(cutoff))
-                    .add(Condition::all().add(enrollment::Column::LastConversionAt.is_null()).add(enrollment::Column::JoinedAt.lt(cutoff))),
-            ),
+            Condition::all()
+                .add(enrollment::Column::ProgramId.eq(p.id))
+                .add(
+                    Condition::any()
+                        .add(enrollment::Column::DormantSince.is_not_null())
+                        .add(enrollment::Column::LastConversionAt.lt(cutoff))
+                        .add(
+                            Condition::all()
+                                .add(enrollment::Column::LastConversionAt.is_null())
+                                .add(enrollment::Column::JoinedAt.lt(cutoff)),
+                        ),
+                ),
         );
     }
     let rows = enrollment::Entity::find()
@@ -362,10 +600,16 @@ pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Optio
         .map(|e| {
             let reason = match e.last_conversion_at {
                 Some(t) => format!("no conversion for {} days", (now - t).num_days()),
-                None => format!("no conversion since joining {} days ago", (now - e.joined_at).num_days()),
+                None => format!(
+                    "no conversion since joining {} days ago",
+                    (now - e.joined_at).num_days()
+                ),
             };
             let reason = match e.dormant_since {
-                Some(d) => format!("{reason} (dormant since {}; re-engagement email queued)", d.format("%Y-%m-%d")),
+                Some(d) => format!(
+                    "{reason} (dormant since {}; re-engagement email queued)",
+                    d.format("%Y-%m-%d")
+                ),
                 None => reason,
             };
             RiskRow {
@@ -390,10 +634,21 @@ struct TopRow {
 }
 
 /// The partners with the most revenue in the last `days` days, from the daily rollups.
-pub async fn top_partners(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, days: u32, now: DateTime<Utc>, limit: u64) -> Result<Vec<TopPartner>> {
+pub async fn top_partners(
+    db: &DatabaseConnection,
+    account_id: i64,
+    program_id: Option<i64>,
+    days: u32,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<TopPartner>> {
     let (cur, _) = windows(now, days);
     let b = db.get_database_backend();
-    let cast = if b == DbBackend::Postgres { "::date" } else { "" };
+    let cast = if b == DbBackend::Postgres {
+        "::date"
+    } else {
+        ""
+    };
     let mut sql = format!(
         "SELECT enrollment_id, CAST(SUM(revenue_minor) AS BIGINT) AS revenue, CAST(SUM(conversions) AS BIGINT) AS conversions FROM daily_rollups \
          WHERE account_id = {} AND day >= {}{cast} AND day < {}{cast}",
@@ -401,14 +656,25 @@ pub async fn top_partners(db: &DatabaseConnection, account_id: i64, program_id: 
         ph(b, 2),
         ph(b, 3)
     );
-    let mut values: Vec<sea_orm::Value> = vec![account_id.into(), cur.from.date_naive().to_string().into(), cur.to.date_naive().to_string().into()];
+    let mut values: Vec<sea_orm::Value> = vec![
+        account_id.into(),
+        cur.from.date_naive().to_string().into(),
+        cur.to.date_naive().to_string().into(),
+    ];
     if let Some(p) = program_id {
         sql.push_str(&format!(" AND program_id = {}", ph(b, 4)));
         values.push(p.into());
     }
     sql.push_str(&format!(" GROUP BY enrollment_id HAVING SUM(conversions) > 0 ORDER BY revenue DESC, enrollment_id LIMIT {limit}"));
-    let top = TopRow::find_by_statement(Statement::from_sql_and_values(b, sql, values)).all(db).await?;
-    let rows = enrollment::Entity::find().filter(enrollment::Column::Id.is_in(top.iter().map(|t| t.enrollment_id).collect::<Vec<_>>())).all(db).await?;
+    let top = TopRow::find_by_statement(Statement::from_sql_and_values(b, sql, values))
+        .all(db)
+        .await?;
+    let rows = enrollment::Entity::find()
+        .filter(
+            enrollment::Column::Id.is_in(top.iter().map(|t| t.enrollment_id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await?;
     let (partners, tiers) = names(db, &rows).await?;
     let currency = currency_of(db, account_id, program_id).await?;
     Ok(top
@@ -426,42 +692,77 @@ pub async fn top_partners(db: &DatabaseConnection, account_id: i64, program_id: 
         .collect())
 }
 
-fn tier_mix_svg(health: &[TierHealth]) -> String {
+pub(super) fn tier_mix_svg(health: &[TierHealth]) -> String {
     let names: Vec<String> = health.iter().map(|h| h.tier.clone()).collect();
     let values: Vec<f32> = health.iter().map(|h| h.enrollments as f32).collect();
     crate::analytics::charts::bars("Tier mix (active partners)", &names, &values)
 }
 
 fn revenue_svg(labels: &[String], revenue: &[i64], currency: Currency) -> String {
-    let weeks: Vec<String> = labels.iter().map(|l| crate::analytics::charts::week_label(l)).collect();
-    let values: Vec<f32> = revenue.iter().map(|m| to_f32(&Money::from_minor(*m, currency).amount_string())).collect();
-    crate::analytics::charts::lines(&format!("Weekly revenue ({})", currency.code()), &weeks, &[("Revenue".into(), values)], 3)
+    let weeks: Vec<String> = labels
+        .iter()
+        .map(|l| crate::analytics::charts::week_label(l))
+        .collect();
+    let values: Vec<f32> = revenue
+        .iter()
+        .map(|m| to_f32(&Money::from_minor(*m, currency).amount_string()))
+        .collect();
+    crate::analytics::charts::lines(
+        &format!("Weekly revenue ({})", currency.code()),
+        &weeks,
+        &[("Revenue".into(), values)],
+        3,
+    )
 }
 
 /// The KPI dashboard: KPIs with period comparison, cohort trend (table and chart), revenue
 /// trend, tier mix, health by tier, at-risk and dormant lists, top partners.
-pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, program_id: Option<i64>, days: u32, now: DateTime<Utc>) -> Result<models::Dashboard> {
+pub async fn dashboard(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    program_id: Option<i64>,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<models::Dashboard> {
     actor.require_team()?;
     let programs = crate::programs::summaries(db, actor.account_id).await?;
     if let Some(p) = program_id {
-        programs.iter().find(|x| x.id == p).ok_or(Error::NotFound("program"))?;
+        programs
+            .iter()
+            .find(|x| x.id == p)
+            .ok_or(Error::NotFound("program"))?;
     }
     let (kpis, window, previous_window) = kpis(db, actor.account_id, program_id, days, now).await?;
     let cohort_program = program_id.or(programs.first().map(|p| p.id));
     let (cohort, cohort_svg) = match cohort_program {
         Some(p) => {
             let (t, _) = cohort_table(db, actor.account_id, p, 12, now).await?;
-            let name = programs.iter().find(|x| x.id == p).map(|x| x.name.clone()).unwrap_or_default();
+            let name = programs
+                .iter()
+                .find(|x| x.id == p)
+                .map(|x| x.name.clone())
+                .unwrap_or_default();
             let svg = cohort_svg(&t, &name);
             (t, svg)
         }
-        None => (CohortTable { tiers: vec![], rows: vec![] }, String::new()),
+        None => (
+            CohortTable {
+                tiers: vec![],
+                rows: vec![],
+            },
+            String::new(),
+        ),
     };
     let currency = currency_of(db, actor.account_id, program_id).await?;
     let (labels, revenue, _) = revenue_trend(db, actor.account_id, program_id, 12, now).await?;
     let health = health_by_tier(db, actor.account_id, program_id).await?;
     let threshold = match cohort_program {
-        Some(p) => crate::programs::load(db, actor.account_id, p).await?.row.at_risk_threshold,
+        Some(p) => {
+            crate::programs::load(db, actor.account_id, p)
+                .await?
+                .row
+                .at_risk_threshold
+        }
         None => 40,
     };
     Ok(models::Dashboard {
@@ -479,38 +780,79 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, program_id: Optio
         dormant: dormant(db, actor.account_id, program_id, 50, now).await?,
         top: top_partners(db, actor.account_id, program_id, days, now, 10).await?,
         threshold,
-        broadcasts: crate::comms::broadcasts::recent(db, actor.account_id, program_id, now - chrono::Duration::days(days as i64)).await?,
+        broadcasts: crate::comms::broadcasts::recent(
+            db,
+            actor.account_id,
+            program_id,
+            now - chrono::Duration::days(days as i64),
+        )
+        .await?,
     })
 }
 
 /// A chart as a downloadable SVG: `cohort`, `revenue` or `tier_mix`.
-pub async fn chart(db: &DatabaseConnection, actor: &Actor, name: &str, program_id: Option<i64>, now: DateTime<Utc>) -> Result<String> {
+pub async fn chart(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    program_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<String> {
     actor.require_team()?;
     let programs = crate::programs::summaries(db, actor.account_id).await?;
     if let Some(p) = program_id {
-        programs.iter().find(|x| x.id == p).ok_or(Error::NotFound("program"))?;
+        programs
+            .iter()
+            .find(|x| x.id == p)
+            .ok_or(Error::NotFound("program"))?;
     }
     match name {
         "cohort" => {
-            let p = program_id.or(programs.first().map(|p| p.id)).ok_or(Error::NotFound("program"))?;
+            let p = program_id
+                .or(programs.first().map(|p| p.id))
+                .ok_or(Error::NotFound("program"))?;
             let (t, _) = cohort_table(db, actor.account_id, p, 12, now).await?;
-            Ok(cohort_svg(&t, &programs.iter().find(|x| x.id == p).map(|x| x.name.clone()).unwrap_or_default()))
+            Ok(cohort_svg(
+                &t,
+                &programs
+                    .iter()
+                    .find(|x| x.id == p)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default(),
+            ))
         }
         "revenue" => {
-            let (labels, revenue, _) = revenue_trend(db, actor.account_id, program_id, 12, now).await?;
-            Ok(revenue_svg(&labels, &revenue, currency_of(db, actor.account_id, program_id).await?))
+            let (labels, revenue, _) =
+                revenue_trend(db, actor.account_id, program_id, 12, now).await?;
+            Ok(revenue_svg(
+                &labels,
+                &revenue,
+                currency_of(db, actor.account_id, program_id).await?,
+            ))
         }
-        "tier_mix" => Ok(tier_mix_svg(&health_by_tier(db, actor.account_id, program_id).await?)),
+        "tier_mix" => Ok(tier_mix_svg(
+            &health_by_tier(db, actor.account_id, program_id).await?,
+        )),
         _ => Err(Error::NotFound("chart")),
     }
 }
 
 /// A table as CSV: `kpis`, `cohorts`, `health`, `at_risk`, `dormant`, `top`.
-pub async fn table_csv(db: &DatabaseConnection, actor: &Actor, name: &str, program_id: Option<i64>, days: u32, now: DateTime<Utc>) -> Result<String> {
+pub async fn table_csv(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    program_id: Option<i64>,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<String> {
     actor.require_team()?;
     let programs = crate::programs::summaries(db, actor.account_id).await?;
     if let Some(p) = program_id {
-        programs.iter().find(|x| x.id == p).ok_or(Error::NotFound("program"))?;
+        programs
+            .iter()
+            .find(|x| x.id == p)
+            .ok_or(Error::NotFound("program"))?;
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut out: Vec<Vec<String>> = Vec::new();
@@ -518,288 +860,90 @@ pub async fn table_csv(db: &DatabaseConnection, actor: &Actor, name: &str, progr
         "kpis" => {
             out.push(s(&["kpi", "value", "previous", "change"]));
             for k in kpis(db, actor.account_id, program_id, days, now).await?.0 {
-                out.push(vec![k.label, k.value, k.previous, k.change.unwrap_or_default()]);
+                out.push(vec![
+                    k.label,
+                    k.value,
+                    k.previous,
+                    k.change.unwrap_or_default(),
+                ]);
             }
         }
         "cohorts" => {
-            let p = program_id.or(programs.first().map(|p| p.id)).ok_or(Error::NotFound("program"))?;
-            out.push(s(&["week_start", "tier", "revenue", "conversions", "partners"]));
+            let p = program_id
+                .or(programs.first().map(|p| p.id))
+                .ok_or(Error::NotFound("program"))?;
+            out.push(s(&[
+                "week_start",
+                "tier",
+                "revenue",
+                "conversions",
+                "partners",
+            ]));
             for c in analytics::cohorts(db, actor.account_id, p, 12, now).await? {
-                out.push(vec![c.week_start, c.tier, c.revenue, c.conversions.to_string(), c.partners.to_string()]);
+                out.push(vec![
+                    c.week_start,
+                    c.tier,
+                    c.revenue,
+                    c.conversions.to_string(),
+                    c.partners.to_string(),
+                ]);
             }
         }
         "health" => {
             out.push(s(&["tier", "active_partners", "average_health", "at_risk"]));
             for h in health_by_tier(db, actor.account_id, program_id).await? {
-                out.push(vec![h.tier, h.enrollments.to_string(), h.average.unwrap_or_default(), h.at_risk.to_string()]);
+                out.push(vec![
+                    h.tier,
+                    h.enrollments.to_string(),
+                    h.average.unwrap_or_default(),
+                    h.at_risk.to_string(),
+                ]);
             }
         }
         "at_risk" | "dormant" => {
-            let rows = if name == "at_risk" { at_risk(db, actor.account_id, program_id, 10_000).await? } else { dormant(db, actor.account_id, program_id, 10_000, now).await? };
-            out.push(s(&["partner_id", "partner", "tier", "health", "last_conversion", "reason"]));
+            let rows = if name == "at_risk" {
+                at_risk(db, actor.account_id, program_id, 10_000).await?
+            } else {
+                dormant(db, actor.account_id, program_id, 10_000, now).await?
+            };
+            out.push(s(&[
+                "partner_id",
+                "partner",
+                "tier",
+                "health",
+                "last_conversion",
+                "reason",
+            ]));
             for r in rows {
-                out.push(vec![r.partner_id.to_string(), r.name, r.tier, r.score.map(|x| x.to_string()).unwrap_or_default(), r.last_conversion, r.reason]);
+                out.push(vec![
+                    r.partner_id.to_string(),
+                    r.name,
+                    r.tier,
+                    r.score.map(|x| x.to_string()).unwrap_or_default(),
+                    r.last_conversion,
+                    r.reason,
+                ]);
             }
         }
         "top" => {
-            out.push(s(&["partner_id", "partner", "tier", "revenue", "conversions"]));
+            out.push(s(&[
+                "partner_id",
+                "partner",
+                "tier",
+                "revenue",
+                "conversions",
+            ]));
             for t in top_partners(db, actor.account_id, program_id, days, now, 100).await? {
-                out.push(vec![t.partner_id.to_string(), t.name, t.tier, t.revenue, t.conversions.to_string()]);
+                out.push(vec![
+                    t.partner_id.to_string(),
+                    t.name,
+                    t.tier,
+                    t.revenue,
+                    t.conversions.to_string(),
+                ]);
             }
         }
         _ => return Err(Error::NotFound("table")),
     }
     crate::csv_export::to_csv(&out)
-}
-
-// ---- Custom dashboards ----
-
-fn w(kind: &str, days: u32) -> Widget {
-    Widget { kind: kind.into(), program_id: None, days }
-}
-
-/// The built-in dashboards every team member can open: the team's, finance's and leadership's.
-pub fn defaults() -> Vec<DashboardDef> {
-    vec![
-        DashboardDef {
-            id: -1,
-            name: "Team".into(),
-            shared_role: Some("program_manager".into()),
-            mine: false,
-            widgets: vec![w("kpis", 30), w("at_risk", 30), w("health_by_tier", 30), w("top_partners", 30)],
-        },
-        DashboardDef {
-            id: -2,
-            name: "Finance".into(),
-            shared_role: Some("finance_approver".into()),
-            mine: false,
-            widgets: vec![w("kpis", 30), w("top_partners", 90), w("tier_mix", 30)],
-        },
-        DashboardDef {
-            id: -3,
-            name: "Leadership".into(),
-            shared_role: Some("analytics_viewer".into()),
-            mine: false,
-            widgets: vec![w("kpis", 90), w("cohort_chart", 84), w("health_by_tier", 30), w("tier_mix", 30)],
-        },
-    ]
-}
-
-fn def_of(d: &dashboard::Model, actor: &Actor) -> DashboardDef {
-    DashboardDef {
-        id: d.id,
-        name: d.name.clone(),
-        shared_role: d.shared_role.clone(),
-        mine: d.user_id == Some(actor.user_id),
-        widgets: serde_json::from_str(&d.widgets).unwrap_or_default(),
-    }
-}
-
-/// Every dashboard the actor can open: the defaults, their own, and those shared with one of
-/// their roles.
-pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<DashboardDef>> {
-    actor.require_team()?;
-    let mut out = defaults();
-    let roles: Vec<String> = actor.roles.iter().map(|r| r.as_str().to_string()).collect();
-    let admin = actor.roles.contains(&Role::Admin);
-    for d in dashboard::Entity::find().filter(dashboard::Column::AccountId.eq(actor.account_id)).order_by_asc(dashboard::Column::Id).all(db).await? {
-        let shared = d.shared_role.as_ref().is_some_and(|r| admin || roles.contains(r));
-        if d.user_id == Some(actor.user_id) || shared {
-            out.push(def_of(&d, actor));
-        }
-    }
-    Ok(out)
-}
-
-/// Saves (creates when `id` ≤ 0) a dashboard of the actor. Only its owner changes it; sharing
-/// with a role takes a program manager (or admin).
-pub async fn save(db: &DatabaseConnection, actor: &Actor, def: &DashboardDef, now: DateTime<Utc>) -> Result<i64> {
-    actor.require_team()?;
-    let name = def.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(Error::invalid("name", "give a name of 1 to 80 characters"));
-    }
-    if def.widgets.is_empty() || def.widgets.len() > 12 {
-        return Err(Error::invalid("widgets", "a dashboard has 1 to 12 widgets"));
-    }
-    let programs = crate::programs::summaries(db, actor.account_id).await?;
-    for x in &def.widgets {
-        if !WIDGET_KINDS.iter().any(|(k, _)| *k == x.kind) {
-            return Err(Error::invalid("widgets", format!("unknown widget '{}'", x.kind)));
-        }
-        if !(1..=730).contains(&x.days) {
-            return Err(Error::invalid("widgets", "a window is 1 to 730 days"));
-        }
-        if let Some(p) = x.program_id {
-            programs.iter().find(|q| q.id == p).ok_or(Error::NotFound("program"))?;
-        }
-    }
-    if let Some(role) = &def.shared_role {
-        Role::parse(role).map_err(Error::field("shared_role"))?;
-        actor.require_any(&[Role::ProgramManager])?;
-    }
-    let widgets = serde_json::to_string(&def.widgets).expect("plain data serialises");
-    if def.id > 0 {
-        let d = dashboard::Entity::find_by_id(def.id)
-            .filter(dashboard::Column::AccountId.eq(actor.account_id))
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("dashboard"))?;
-        if d.user_id != Some(actor.user_id) {
-            return Err(Error::Forbidden);
-        }
-        let mut a: dashboard::ActiveModel = d.into();
-        a.name = Set(name.into());
-        a.shared_role = Set(def.shared_role.clone());
-        a.widgets = Set(widgets);
-        a.updated_at = Set(now);
-        sea_orm::ActiveModelTrait::update(a, db).await?;
-        return Ok(def.id);
-    }
-    let d = sea_orm::ActiveModelTrait::insert(
-        dashboard::ActiveModel {
-            account_id: Set(actor.account_id),
-            user_id: Set(Some(actor.user_id)),
-            shared_role: Set(def.shared_role.clone()),
-            name: Set(name.into()),
-            widgets: Set(widgets),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        },
-        db,
-    )
-    .await?;
-    Ok(d.id)
-}
-
-/// Deletes one of the actor's own dashboards.
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<()> {
-    actor.require_team()?;
-    let gone = dashboard::Entity::delete_many()
-        .filter(dashboard::Column::Id.eq(id))
-        .filter(dashboard::Column::AccountId.eq(actor.account_id))
-        .filter(dashboard::Column::UserId.eq(actor.user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    if gone == 0 {
-        return Err(Error::NotFound("dashboard"));
-    }
-    Ok(())
-}
-
-/// Renders a dashboard the actor can open (`None`: the first default for their roles).
-pub async fn render(db: &DatabaseConnection, actor: &Actor, id: Option<i64>, now: DateTime<Utc>) -> Result<RenderedDashboard> {
-    let available = list(db, actor).await?;
-    let def = match id {
-        Some(id) => available.iter().find(|d| d.id == id).cloned().ok_or(Error::NotFound("dashboard"))?,
-        None => {
-            let preferred = if actor.roles.contains(&Role::AnalyticsViewer) {
-                -3
-            } else if actor.roles.contains(&Role::FinanceApprover) && !actor.roles.contains(&Role::ProgramManager) {
-                -2
-            } else {
-                -1
-            };
-            available.iter().find(|d| d.id == preferred).cloned().expect("defaults are listed")
-        }
-    };
-    let programs = crate::programs::summaries(db, actor.account_id).await?;
-    let pname = |p: Option<i64>| p.and_then(|p| programs.iter().find(|x| x.id == p)).map_or_else(|| "All programs".to_string(), |x| x.name.clone());
-    let mut widgets = Vec::new();
-    for x in &def.widgets {
-        let mut r = RenderedWidget { widget: x.clone(), title: String::new(), kpis: vec![], svg: String::new(), head: vec![], rows: vec![] };
-        let scope = pname(x.program_id);
-        match x.kind.as_str() {
-            "kpis" => {
-                r.title = format!("KPIs · {scope} · last {} days", x.days);
-                r.kpis = kpis(db, actor.account_id, x.program_id, x.days, now).await?.0;
-            }
-            "cohort_chart" => {
-                let p = x.program_id.or(programs.first().map(|p| p.id)).ok_or(Error::NotFound("program"))?;
-                let weeks = (x.days / 7).clamp(1, 104);
-                let (t, _) = cohort_table(db, actor.account_id, p, weeks, now).await?;
-                r.title = format!("Cohort revenue · {} · {weeks} weeks", pname(Some(p)));
-                r.svg = cohort_svg(&t, &pname(Some(p)));
-            }
-            "health_by_tier" => {
-                r.title = format!("Health by tier · {scope}");
-                r.head = vec!["Tier".into(), "Active partners".into(), "Average health".into(), "At risk".into()];
-                r.rows = health_by_tier(db, actor.account_id, x.program_id)
-                    .await?
-                    .into_iter()
-                    .map(|h| vec![h.tier, h.enrollments.to_string(), h.average.unwrap_or_else(|| "—".into()), h.at_risk.to_string()])
-                    .collect();
-            }
-            "top_partners" => {
-                r.title = format!("Top partners · {scope} · last {} days", x.days);
-                r.head = vec!["Partner".into(), "Tier".into(), "Revenue".into(), "Conversions".into()];
-                r.rows = top_partners(db, actor.account_id, x.program_id, x.days, now, 10)
-                    .await?
-                    .into_iter()
-                    .map(|t| vec![t.name, t.tier, t.revenue, t.conversions.to_string()])
-                    .collect();
-            }
-            "at_risk" => {
-                r.title = format!("At risk · {scope}");
-                r.head = vec!["Partner".into(), "Tier".into(), "Health".into(), "Reason".into()];
-                r.rows = at_risk(db, actor.account_id, x.program_id, 10)
-                    .await?
-                    .into_iter()
-                    .map(|a| vec![a.name, a.tier, a.score.map(|s| s.to_string()).unwrap_or_default(), a.reason])
-                    .collect();
-            }
-            "tier_mix" => {
-                r.title = format!("Tier mix · {scope}");
-                r.svg = tier_mix_svg(&health_by_tier(db, actor.account_id, x.program_id).await?);
-            }
-            _ => continue,
-        }
-        widgets.push(r);
-    }
-    Ok(RenderedDashboard { def, available, widgets, programs: programs.iter().map(|p| (p.id, p.name.clone())).collect() })
-}
-
-/// A program's health weights and at-risk threshold.
-pub async fn health_settings(db: &DatabaseConnection, actor: &Actor, program_id: i64) -> Result<(models::HealthWeights, i32)> {
-    actor.require_team()?;
-    let p = crate::programs::load(db, actor.account_id, program_id).await?;
-    Ok((crate::partners::health::weights(&p.row), p.row.at_risk_threshold))
-}
-
-/// Changes a program's health weights and at-risk threshold (program managers); scores follow
-/// at the next `health_scores` run.
-pub async fn save_health_settings(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    program_id: i64,
-    weights: &models::HealthWeights,
-    threshold: i32,
-) -> Result<()> {
-    actor.require_any(&[Role::ProgramManager])?;
-    let p = crate::programs::load(db, actor.account_id, program_id).await?;
-    // Only the program's own managers (and admins): these settings decide who gets at-risk emails.
-    crate::programs::settings::require_edit(db, actor, program_id).await?;
-    if !(0..=100).contains(&threshold) {
-        return Err(Error::invalid("threshold", "must be between 0 and 100"));
-    }
-    let all = [weights.trend, weights.recency, weights.email, weights.compliance, weights.activity];
-    if all.iter().any(|x| *x > 100) || all.iter().sum::<u32>() == 0 {
-        return Err(Error::invalid("weights", "each weight is 0 to 100 and at least one is above 0"));
-    }
-    let describe = |w: Option<&str>, t: i32| format!("weights {}, at-risk below {t}", w.unwrap_or("default"));
-    let before = describe(p.row.health_weights.as_deref(), p.row.at_risk_threshold);
-    let subject = format!("health settings of {}", p.row.name);
-    let weights_json = serde_json::to_string(weights).expect("plain data serialises");
-    let after = describe(Some(&weights_json), threshold);
-    let txn = crate::db::begin_write(db).await?;
-    let mut a: program::ActiveModel = p.row.into();
-    a.health_weights = Set(Some(weights_json));
-    a.at_risk_threshold = Set(threshold);
-    sea_orm::ActiveModelTrait::update(a, &txn).await?;
-    crate::access::audit::record(&txn, actor, now, crate::access::audit::Change { kind: "health_settings_changed", subject, before: Some(before), after: Some(after) }).await?;
-    txn.commit().await?;
-    Ok(())
 }

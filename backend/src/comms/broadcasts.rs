@@ -12,7 +12,10 @@ use crate::{db::begin_write, partners::segments, Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use models::{Announcement, BroadcastInput, BroadcastPreview, BroadcastRow, BroadcastsPage, Role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use std::collections::BTreeMap;
 
 fn fmt(t: DateTime<Utc>) -> String {
@@ -20,12 +23,20 @@ fn fmt(t: DateTime<Utc>) -> String {
 }
 
 /// Recipients of an audience: partner id → (program id, name, email), active enrollments only.
-async fn audience(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i64>, program_id: Option<i64>) -> Result<(String, BTreeMap<i64, (i64, String, String)>)> {
+async fn audience(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    segment_id: Option<i64>,
+    program_id: Option<i64>,
+) -> Result<(String, BTreeMap<i64, (i64, String, String)>)> {
     let (label, mut find) = match (segment_id, program_id) {
         (Some(sid), None) => {
             let (seg, _) = segments::find(db, actor.account_id, sid).await?;
             let ids = segments::members(db, actor, sid).await?;
-            (format!("segment “{}”", seg.name), enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)))
+            (
+                format!("segment “{}”", seg.name),
+                enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)),
+            )
         }
         (None, Some(pid)) => {
             let prog = program::Entity::find_by_id(pid)
@@ -33,11 +44,16 @@ async fn audience(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("program"))?;
-            (format!("all active partners of {}", prog.name), enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)))
+            (
+                format!("all active partners of {}", prog.name),
+                enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)),
+            )
         }
         _ => return Err(Error::invalid("audience", "choose a segment or a program")),
     };
-    find = find.filter(enrollment::Column::AccountId.eq(actor.account_id)).filter(enrollment::Column::Status.eq("active"));
+    find = find
+        .filter(enrollment::Column::AccountId.eq(actor.account_id))
+        .filter(enrollment::Column::Status.eq("active"));
     let enrollments = find.order_by_asc(enrollment::Column::Id).all(db).await?;
     let mut by_partner: BTreeMap<i64, i64> = BTreeMap::new();
     for e in enrollments {
@@ -45,7 +61,11 @@ async fn audience(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i
     }
     let mut out = BTreeMap::new();
     for chunk in by_partner.keys().copied().collect::<Vec<_>>().chunks(1000) {
-        for p in partner::Entity::find().filter(partner::Column::Id.is_in(chunk.to_vec())).all(db).await? {
+        for p in partner::Entity::find()
+            .filter(partner::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
             out.insert(p.id, (by_partner[&p.id], p.name, p.email));
         }
     }
@@ -53,10 +73,19 @@ async fn audience(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i
 }
 
 /// Who a broadcast would reach.
-pub async fn preview(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i64>, program_id: Option<i64>) -> Result<BroadcastPreview> {
+pub async fn preview(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    segment_id: Option<i64>,
+    program_id: Option<i64>,
+) -> Result<BroadcastPreview> {
     actor.require_team()?;
     let (label, r) = audience(db, actor, segment_id, program_id).await?;
-    Ok(BroadcastPreview { recipients: r.len() as u64, sample: r.values().take(5).map(|v| v.1.clone()).collect(), audience: label })
+    Ok(BroadcastPreview {
+        recipients: r.len() as u64,
+        sample: r.values().take(5).map(|v| v.1.clone()).collect(),
+        audience: label,
+    })
 }
 
 fn parse_send_at(s: &str) -> Result<DateTime<Utc>> {
@@ -68,7 +97,12 @@ fn parse_send_at(s: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Writes a broadcast: sent at once, or scheduled for `send_at` (the `broadcasts` job sends it).
-pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &BroadcastInput) -> Result<i64> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: &BroadcastInput,
+) -> Result<i64> {
     actor.require_any(&[Role::ProgramManager])?;
     let subject = input.subject.trim();
     if subject.is_empty() || subject.chars().count() > 200 {
@@ -113,7 +147,18 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     }
     .insert(&txn)
     .await?;
-    crate::access::audit::record(&txn, actor, now, crate::access::audit::Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) }).await?;
+    crate::access::audit::record(
+        &txn,
+        actor,
+        now,
+        crate::access::audit::Change {
+            kind: "broadcast_created",
+            subject: b.subject.clone(),
+            before: None,
+            after: Some(b.audience.clone()),
+        },
+    )
+    .await?;
     if send_at <= now {
         send(&txn, now, actor, &b, &recipients).await?;
     }
@@ -123,11 +168,20 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 
 /// Queues one email per recipient and marks the broadcast sent; the guarded status change makes
 /// a second sender (a second replica's job) a no-op.
-async fn send(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, b: &broadcast::Model, recipients: &BTreeMap<i64, (i64, String, String)>) -> Result<bool> {
+async fn send(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    b: &broadcast::Model,
+    recipients: &BTreeMap<i64, (i64, String, String)>,
+) -> Result<bool> {
     let claimed = broadcast::Entity::update_many()
         .col_expr(broadcast::Column::Status, Expr::value("sent"))
         .col_expr(broadcast::Column::SentAt, Expr::value(now))
-        .col_expr(broadcast::Column::Recipients, Expr::value(recipients.len() as i32))
+        .col_expr(
+            broadcast::Column::Recipients,
+            Expr::value(recipients.len() as i32),
+        )
         .filter(broadcast::Column::Id.eq(b.id))
         .filter(broadcast::Column::Status.eq("scheduled"))
         .exec(txn)
@@ -136,11 +190,20 @@ async fn send(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, b: 
     if claimed == 0 {
         return Ok(false);
     }
-    let programs: BTreeMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(txn).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let programs: BTreeMap<i64, String> = program::Entity::find()
+        .filter(program::Column::AccountId.eq(actor.account_id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
     // Names and the program come from the audience; other variables (tier, earnings, …) are
     // read per recipient, only when the text uses them.
-    let simple = |t: &str| crate::comms::templates::variables_in(t).iter().all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"));
+    let simple = |t: &str| {
+        crate::comms::templates::variables_in(t)
+            .iter()
+            .all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"))
+    };
     let per_recipient = !(simple(&b.subject) && simple(&b.body));
     for (pid, (program_id, name, email)) in recipients {
         let mut vars = crate::comms::templates::Vars::default();
@@ -155,18 +218,25 @@ async fn send(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, b: 
             }
         }
         vars.set("partner_name", name.clone());
-        vars.set("program", programs.get(program_id).cloned().unwrap_or_default());
+        vars.set(
+            "program",
+            programs.get(program_id).cloned().unwrap_or_default(),
+        );
         let fill = |s: &str| crate::comms::templates::fill(s, &vars);
-        outbox::queue(txn, now, NewEmail {
-            account_id: actor.account_id,
-            program_id: Some(*program_id),
-            partner_id: Some(*pid),
-            kind: "broadcast",
-            to: email,
-            subject: fill(&b.subject),
-            text: fill(&b.body),
-            dedupe_key: Some(format!("broadcast:{}:{pid}", b.id)),
-        })
+        outbox::queue(
+            txn,
+            now,
+            NewEmail {
+                account_id: actor.account_id,
+                program_id: Some(*program_id),
+                partner_id: Some(*pid),
+                kind: "broadcast",
+                to: email,
+                subject: fill(&b.subject),
+                text: fill(&b.body),
+                dedupe_key: Some(format!("broadcast:{}:{pid}", b.id)),
+            },
+        )
         .await?;
     }
     outbox_email::Entity::update_many()
@@ -200,7 +270,11 @@ pub async fn send_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Rep
 }
 
 /// Emails, delivered and opened per broadcast (of one program's partners when given).
-async fn figures(db: &impl ConnectionTrait, ids: Vec<i64>, program_id: Option<i64>) -> Result<BTreeMap<i64, (i64, i64, i64)>> {
+async fn figures(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+    program_id: Option<i64>,
+) -> Result<BTreeMap<i64, (i64, i64, i64)>> {
     let mut q = outbox_email::Entity::find()
         .select_only()
         .column(outbox_email::Column::BroadcastId)
@@ -211,8 +285,15 @@ async fn figures(db: &impl ConnectionTrait, ids: Vec<i64>, program_id: Option<i6
     if let Some(p) = program_id {
         q = q.filter(outbox_email::Column::ProgramId.eq(p));
     }
-    let counts: Vec<(Option<i64>, i64, i64, i64)> = q.group_by(outbox_email::Column::BroadcastId).into_tuple().all(db).await?;
-    Ok(counts.into_iter().filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o)))).collect())
+    let counts: Vec<(Option<i64>, i64, i64, i64)> = q
+        .group_by(outbox_email::Column::BroadcastId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o))))
+        .collect())
 }
 
 fn row(b: broadcast::Model, counts: &BTreeMap<i64, (i64, i64, i64)>) -> BroadcastRow {
@@ -226,13 +307,22 @@ fn row(b: broadcast::Model, counts: &BTreeMap<i64, (i64, i64, i64)>) -> Broadcas
         recipients: n as u64,
         delivered: delivered as u64,
         opened: opened as u64,
-        open_rate: if delivered > 0 { format!("{:.1}%", opened as f64 * 100.0 / delivered as f64) } else { "—".into() },
+        open_rate: if delivered > 0 {
+            format!("{:.1}%", opened as f64 * 100.0 / delivered as f64)
+        } else {
+            "—".into()
+        },
     }
 }
 
 /// Broadcasts sent since `since` (newest first, at most 10) with their figures, for the
 /// analytics dashboard; with a program, only broadcasts that reached its partners, counted over them.
-pub async fn recent(db: &impl ConnectionTrait, account_id: i64, program_id: Option<i64>, since: DateTime<Utc>) -> Result<Vec<BroadcastRow>> {
+pub async fn recent(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    program_id: Option<i64>,
+    since: DateTime<Utc>,
+) -> Result<Vec<BroadcastRow>> {
     let rows = broadcast::Entity::find()
         .filter(broadcast::Column::AccountId.eq(account_id))
         .filter(broadcast::Column::Status.eq("sent"))
@@ -242,7 +332,12 @@ pub async fn recent(db: &impl ConnectionTrait, account_id: i64, program_id: Opti
         .all(db)
         .await?;
     let counts = figures(db, rows.iter().map(|b| b.id).collect(), program_id).await?;
-    Ok(rows.into_iter().filter(|b| counts.contains_key(&b.id)).take(10).map(|b| row(b, &counts)).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|b| counts.contains_key(&b.id))
+        .take(10)
+        .map(|b| row(b, &counts))
+        .collect())
 }
 
 /// Broadcasts of the account, newest first, with their figures.
@@ -265,12 +360,19 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .map(|s| (s.id, s.name))
         .collect();
     let programs = crate::programs::open_names(db, actor.account_id).await?;
-    Ok(BroadcastsPage { items, segments, programs, can_send: actor.has_any(&[Role::ProgramManager]) })
+    Ok(BroadcastsPage {
+        items,
+        segments,
+        programs,
+        can_send: actor.has_any(&[Role::ProgramManager]),
+    })
 }
 
 /// Broadcasts a partner received, newest first.
 pub async fn announcements(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Announcement>> {
-    let Some(pid) = actor.partner_id else { return Ok(Vec::new()) };
+    let Some(pid) = actor.partner_id else {
+        return Ok(Vec::new());
+    };
     Ok(outbox_email::Entity::find()
         .filter(outbox_email::Column::AccountId.eq(actor.account_id))
         .filter(outbox_email::Column::PartnerId.eq(pid))
@@ -280,6 +382,10 @@ pub async fn announcements(db: &impl ConnectionTrait, actor: &Actor) -> Result<V
         .all(db)
         .await?
         .into_iter()
-        .map(|e| Announcement { subject: e.subject, body: e.body_text, at: fmt(e.created_at) })
+        .map(|e| Announcement {
+            subject: e.subject,
+            body: e.body_text,
+            at: fmt(e.created_at),
+        })
         .collect())
 }

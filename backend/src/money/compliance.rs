@@ -11,14 +11,21 @@ use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use models::{Compliance, ComplianceItem, DocumentRow, PortalProfile, ProfileInput, Role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use std::collections::HashMap;
 
 /// Largest document accepted: 5 MiB.
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
 /// The payout methods: value and words.
-pub const PAYOUT_METHODS: &[(&str, &str)] = &[("paypal", "PayPal"), ("bank_transfer", "Bank transfer (IBAN)"), ("wise", "Wise")];
+pub const PAYOUT_METHODS: &[(&str, &str)] = &[
+    ("paypal", "PayPal"),
+    ("bank_transfer", "Bank transfer (IBAN)"),
+    ("wise", "Wise"),
+];
 
 /// Documents a partner may keep at once (older ones are kept; beyond this, upload is refused).
 const MAX_DOCUMENTS: u64 = 20;
@@ -53,7 +60,11 @@ fn may_see(actor: &Actor, partner_id: i64) -> Result<()> {
     }
 }
 
-async fn load_partner(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<partner::Model> {
+async fn load_partner(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    partner_id: i64,
+) -> Result<partner::Model> {
     may_see(actor, partner_id)?;
     partner::Entity::find_by_id(partner_id)
         .filter(partner::Column::AccountId.eq(actor.account_id))
@@ -64,11 +75,23 @@ async fn load_partner(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64)
 
 /// The compliance of a partner from its details and its latest document.
 fn compliance_of(p: &partner::Model, latest: Option<&doc::Model>) -> Compliance {
-    let payout_ok = p.payout_method.is_some() && p.payout_account.as_deref().is_some_and(|a| !a.trim().is_empty());
+    let payout_ok = p.payout_method.is_some()
+        && p.payout_account
+            .as_deref()
+            .is_some_and(|a| !a.trim().is_empty());
     let (tax_ok, tax_detail) = match latest.map(|d| d.status.as_str()) {
         Some("accepted") => (true, "accepted".to_string()),
         Some("received") => (false, "received, under review".to_string()),
-        Some("rejected") => (false, format!("rejected{}: upload a new one", latest.and_then(|d| d.review_note.clone()).map(|n| format!(" ({n})")).unwrap_or_default())),
+        Some("rejected") => (
+            false,
+            format!(
+                "rejected{}: upload a new one",
+                latest
+                    .and_then(|d| d.review_note.clone())
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+        ),
         _ => (false, "not uploaded yet".to_string()),
     };
     let items = vec![
@@ -76,20 +99,34 @@ fn compliance_of(p: &partner::Model, latest: Option<&doc::Model>) -> Compliance 
             label: "Payout details".into(),
             ok: payout_ok,
             detail: if payout_ok {
-                PAYOUT_METHODS.iter().find(|m| Some(m.0) == p.payout_method.as_deref()).map(|m| m.1.to_string()).unwrap_or_default()
+                PAYOUT_METHODS
+                    .iter()
+                    .find(|m| Some(m.0) == p.payout_method.as_deref())
+                    .map(|m| m.1.to_string())
+                    .unwrap_or_default()
             } else {
                 "missing: choose a payout method and account".into()
             },
         },
-        ComplianceItem { label: "Tax document".into(), ok: tax_ok, detail: tax_detail.clone() },
+        ComplianceItem {
+            label: "Tax document".into(),
+            ok: tax_ok,
+            detail: tax_detail.clone(),
+        },
     ];
     let summary = match (payout_ok, tax_ok) {
         (true, true) => "Complete".to_string(),
         (false, true) => "Payout details missing".to_string(),
-        (_, false) if latest.is_some_and(|d| d.status == "received") => "Tax document under review".to_string(),
+        (_, false) if latest.is_some_and(|d| d.status == "received") => {
+            "Tax document under review".to_string()
+        }
         (_, false) => format!("Tax document {tax_detail}"),
     };
-    Compliance { complete: payout_ok && tax_ok, summary, items }
+    Compliance {
+        complete: payout_ok && tax_ok,
+        summary,
+        items,
+    }
 }
 
 async fn latest_document(db: &impl ConnectionTrait, partner_id: i64) -> Result<Option<doc::Model>> {
@@ -103,12 +140,23 @@ async fn latest_document(db: &impl ConnectionTrait, partner_id: i64) -> Result<O
 
 /// The partner's profile: details, documents and compliance. Partner users see their own; the
 /// team sees any partner of the account.
-pub async fn profile(db: &DatabaseConnection, actor: &Actor, partner_id: i64) -> Result<PortalProfile> {
+pub async fn profile(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    partner_id: i64,
+) -> Result<PortalProfile> {
     let p = load_partner(db, actor, partner_id).await?;
     // Listing without the content column: documents can be large.
     let docs: Vec<(i64, String, i64, String, Option<String>, DateTime<Utc>)> = doc::Entity::find()
         .select_only()
-        .columns([doc::Column::Id, doc::Column::Filename, doc::Column::SizeBytes, doc::Column::Status, doc::Column::ReviewNote, doc::Column::UploadedAt])
+        .columns([
+            doc::Column::Id,
+            doc::Column::Filename,
+            doc::Column::SizeBytes,
+            doc::Column::Status,
+            doc::Column::ReviewNote,
+            doc::Column::UploadedAt,
+        ])
         .filter(doc::Column::PartnerId.eq(p.id))
         .order_by_desc(doc::Column::UploadedAt)
         .order_by_desc(doc::Column::Id)
@@ -119,7 +167,14 @@ pub async fn profile(db: &DatabaseConnection, actor: &Actor, partner_id: i64) ->
     let compliance = compliance_of(&p, latest.as_ref());
     let show_account = actor.partner_id.is_some() || actor.has_any(&[Role::FinanceApprover]);
     let masked = |a: &str| {
-        let tail: String = a.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = a
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("•••• {tail}")
     };
     Ok(PortalProfile {
@@ -132,17 +187,39 @@ pub async fn profile(db: &DatabaseConnection, actor: &Actor, partner_id: i64) ->
             website: p.website.clone().unwrap_or_default(),
             country: p.country.clone().unwrap_or_default(),
             payout_method: p.payout_method.clone().unwrap_or_default(),
-            payout_account: p.payout_account.clone().map(|a| if show_account { a } else { masked(&a) }).unwrap_or_default(),
-            tax_id: p.tax_id.clone().map(|t| if show_account { t } else { masked(&t) }).unwrap_or_default(),
+            payout_account: p
+                .payout_account
+                .clone()
+                .map(|a| if show_account { a } else { masked(&a) })
+                .unwrap_or_default(),
+            tax_id: p
+                .tax_id
+                .clone()
+                .map(|t| if show_account { t } else { masked(&t) })
+                .unwrap_or_default(),
         },
         documents: docs
             .into_iter()
-            .map(|(id, filename, size, status, note, at)| DocumentRow { id, filename, size: size_words(size), uploaded: at.format("%Y-%m-%d").to_string(), status, note })
+            .map(|(id, filename, size, status, note, at)| DocumentRow {
+                id,
+                filename,
+                size: size_words(size),
+                uploaded: at.format("%Y-%m-%d").to_string(),
+                status,
+                note,
+            })
             .collect(),
         compliance,
-        upload_limit: format!("PDF, PNG or JPEG, at most {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024)),
-        payout_methods: PAYOUT_METHODS.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect(),
-        can_review: actor.partner_id.is_none() && actor.has_any(&[Role::FinanceApprover, Role::ProgramManager]),
+        upload_limit: format!(
+            "PDF, PNG or JPEG, at most {} MB",
+            MAX_DOCUMENT_BYTES / (1024 * 1024)
+        ),
+        payout_methods: PAYOUT_METHODS
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+        can_review: actor.partner_id.is_none()
+            && actor.has_any(&[Role::FinanceApprover, Role::ProgramManager]),
     })
 }
 
@@ -151,14 +228,25 @@ fn opt(s: &str) -> Option<String> {
 }
 
 /// The partner user changes its own contact and payout details.
-pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &ProfileInput) -> Result<()> {
+pub async fn update(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: &ProfileInput,
+) -> Result<()> {
     let partner_id = actor.require_partner()?;
     let p = load_partner(db, actor, partner_id).await?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "between 1 and 200 characters"));
     }
-    for (field, v, max) in [("company", &input.company, 200), ("phone", &input.phone, 40), ("website", &input.website, 300), ("payout_account", &input.payout_account, 100), ("tax_id", &input.tax_id, 40)] {
+    for (field, v, max) in [
+        ("company", &input.company, 200),
+        ("phone", &input.phone, 40),
+        ("website", &input.website, 300),
+        ("payout_account", &input.payout_account, 100),
+        ("tax_id", &input.tax_id, 40),
+    ] {
         if v.trim().chars().count() > max {
             return Err(Error::invalid(field, format!("at most {max} characters")));
         }
@@ -166,34 +254,67 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     let website = opt(&input.website);
     if let Some(w) = &website {
         if !(w.starts_with("https://") || w.starts_with("http://")) || url::Url::parse(w).is_err() {
-            return Err(Error::invalid("website", "a web address starting with https://"));
+            return Err(Error::invalid(
+                "website",
+                "a web address starting with https://",
+            ));
         }
     }
     let country = opt(&input.country).map(|c| c.to_uppercase());
-    if country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase())) {
-        return Err(Error::invalid("country", "a two-letter country code such as US or DE"));
+    if country
+        .as_deref()
+        .is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase()))
+    {
+        return Err(Error::invalid(
+            "country",
+            "a two-letter country code such as US or DE",
+        ));
     }
     let method = opt(&input.payout_method);
     if let Some(m) = &method {
         if !PAYOUT_METHODS.iter().any(|(v, _)| v == m) {
-            return Err(Error::invalid("payout_method", "PayPal, bank transfer or Wise"));
+            return Err(Error::invalid(
+                "payout_method",
+                "PayPal, bank transfer or Wise",
+            ));
         }
     }
     let account = opt(&input.payout_account);
     match (method.as_deref(), account.as_deref()) {
-        (Some(_), None) => return Err(Error::invalid("payout_account", "is needed for the payout method")),
-        (None, Some(_)) => return Err(Error::invalid("payout_method", "choose how the account is paid")),
-        (Some("paypal" | "wise"), Some(a)) if models::PartnerEmail::parse(a).is_err() => {
-            return Err(Error::invalid("payout_account", "the email address of the PayPal or Wise account"));
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "payout_account",
+                "is needed for the payout method",
+            ))
         }
-        (Some("bank_transfer"), Some(a)) if a.chars().filter(|c| c.is_ascii_alphanumeric()).count() < 8 => {
-            return Err(Error::invalid("payout_account", "an IBAN or account number"));
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "payout_method",
+                "choose how the account is paid",
+            ))
+        }
+        (Some("paypal" | "wise"), Some(a)) if models::PartnerEmail::parse(a).is_err() => {
+            return Err(Error::invalid(
+                "payout_account",
+                "the email address of the PayPal or Wise account",
+            ));
+        }
+        (Some("bank_transfer"), Some(a))
+            if a.chars().filter(|c| c.is_ascii_alphanumeric()).count() < 8 =>
+        {
+            return Err(Error::invalid(
+                "payout_account",
+                "an IBAN or account number",
+            ));
         }
         _ => {}
     }
     let mut changed = Vec::new();
     let mut a: partner::ActiveModel = p.clone().into();
-    let mut set = |label: &str, before: &Option<String>, after: Option<String>, col: &mut sea_orm::ActiveValue<Option<String>>| {
+    let mut set = |label: &str,
+                   before: &Option<String>,
+                   after: Option<String>,
+                   col: &mut sea_orm::ActiveValue<Option<String>>| {
         if *before != after {
             changed.push(label.to_string());
             *col = Set(after);
@@ -203,8 +324,18 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     set("phone", &p.phone, opt(&input.phone), &mut a.phone);
     set("website", &p.website, website, &mut a.website);
     set("country", &p.country, country, &mut a.country);
-    set("payout method", &p.payout_method, method, &mut a.payout_method);
-    set("payout account", &p.payout_account, account, &mut a.payout_account);
+    set(
+        "payout method",
+        &p.payout_method,
+        method,
+        &mut a.payout_method,
+    );
+    set(
+        "payout account",
+        &p.payout_account,
+        account,
+        &mut a.payout_account,
+    );
     set("tax ID", &p.tax_id, opt(&input.tax_id), &mut a.tax_id);
     if p.name != name {
         changed.push("name".into());
@@ -216,16 +347,19 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     a.updated_at = Set(now);
     let txn = crate::db::begin_write(db).await?;
     a.update(&txn).await?;
-    timeline::record(&txn, Event {
-        account_id: p.account_id,
-        partner_id: p.id,
-        enrollment_id: None,
-        kind: "profile",
-        actor: &actor.label(),
-        summary: format!("Partner updated the profile: {}", changed.join(", ")),
-        data: serde_json::json!({"changed": changed}),
-        at: now,
-    })
+    timeline::record(
+        &txn,
+        Event {
+            account_id: p.account_id,
+            partner_id: p.id,
+            enrollment_id: None,
+            kind: "profile",
+            actor: &actor.label(),
+            summary: format!("Partner updated the profile: {}", changed.join(", ")),
+            data: serde_json::json!({"changed": changed}),
+            at: now,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(())
@@ -233,7 +367,13 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 
 /// Stores a tax document uploaded by the partner user; refuses empty, oversized and
 /// unrecognised files. Returns its id.
-pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, filename: &str, bytes: &[u8]) -> Result<i64> {
+pub async fn upload(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    filename: &str,
+    bytes: &[u8],
+) -> Result<i64> {
     use sha2::Digest;
     let partner_id = actor.require_partner()?;
     let p = load_partner(db, actor, partner_id).await?;
@@ -241,9 +381,13 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         return Err(Error::invalid("file", "is empty"));
     }
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(Error::invalid("file", format!("is larger than {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024))));
+        return Err(Error::invalid(
+            "file",
+            format!("is larger than {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024)),
+        ));
     }
-    let content_type = sniff(bytes).ok_or_else(|| Error::invalid("file", "is not a PDF, PNG or JPEG"))?;
+    let content_type =
+        sniff(bytes).ok_or_else(|| Error::invalid("file", "is not a PDF, PNG or JPEG"))?;
     let filename: String = filename
         .rsplit(['/', '\\'])
         .next()
@@ -252,10 +396,20 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         .filter(|c| !c.is_control() && *c != '"')
         .take(120)
         .collect();
-    let filename = if filename.trim().is_empty() { "document".to_string() } else { filename };
-    let count = doc::Entity::find().filter(doc::Column::PartnerId.eq(p.id)).count(db).await?;
+    let filename = if filename.trim().is_empty() {
+        "document".to_string()
+    } else {
+        filename
+    };
+    let count = doc::Entity::find()
+        .filter(doc::Column::PartnerId.eq(p.id))
+        .count(db)
+        .await?;
     if count >= MAX_DOCUMENTS {
-        return Err(Error::invalid("file", format!("you already have {MAX_DOCUMENTS} documents; ask the team to remove old ones")));
+        return Err(Error::invalid(
+            "file",
+            format!("you already have {MAX_DOCUMENTS} documents; ask the team to remove old ones"),
+        ));
     }
     let txn = crate::db::begin_write(db).await?;
     let d = doc::ActiveModel {
@@ -277,24 +431,38 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     }
     .insert(&txn)
     .await?;
-    timeline::record(&txn, Event {
-        account_id: p.account_id,
-        partner_id: p.id,
-        enrollment_id: None,
-        kind: "compliance",
-        actor: &actor.label(),
-        summary: format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
-        data: serde_json::json!({"document_id": d.id}),
-        at: now,
-    })
+    timeline::record(
+        &txn,
+        Event {
+            account_id: p.account_id,
+            partner_id: p.id,
+            enrollment_id: None,
+            kind: "compliance",
+            actor: &actor.label(),
+            summary: format!(
+                "Tax document uploaded: {filename} ({})",
+                size_words(bytes.len() as i64)
+            ),
+            data: serde_json::json!({"document_id": d.id}),
+            at: now,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(d.id)
 }
 
 /// A document to download: its name, type and content (the partner's own, or for the team).
-pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(String, String, Vec<u8>)> {
-    let d = doc::Entity::find_by_id(id).filter(doc::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("document"))?;
+pub async fn download(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<(String, String, Vec<u8>)> {
+    let d = doc::Entity::find_by_id(id)
+        .filter(doc::Column::AccountId.eq(actor.account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("document"))?;
     may_see(actor, d.partner_id)?;
     // Tax documents hold identity numbers: on the team side only those who review them (finance
     // approvers, program managers, admins) may open them, not analytics viewers or relationship
@@ -306,7 +474,14 @@ pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result
 }
 
 /// The team accepts or rejects a document (finance approvers, program managers, admins).
-pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, accept: bool, note: Option<&str>) -> Result<()> {
+pub async fn review(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    accept: bool,
+    note: Option<&str>,
+) -> Result<()> {
     actor.require_any(&[Role::FinanceApprover, Role::ProgramManager])?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if !accept && note.is_none() {
@@ -331,34 +506,62 @@ pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         .ok_or(Error::NotFound("document"))?;
     doc::Entity::update_many()
         .col_expr(doc::Column::Status, Expr::value(status))
-        .col_expr(doc::Column::ReviewNote, Expr::value(note.map(str::to_string)))
+        .col_expr(
+            doc::Column::ReviewNote,
+            Expr::value(note.map(str::to_string)),
+        )
         .col_expr(doc::Column::ReviewedBy, Expr::value(Some(actor.label())))
         .col_expr(doc::Column::ReviewedAt, Expr::value(Some(now)))
         .filter(doc::Column::Id.eq(id))
         .exec(&txn)
         .await?;
-    timeline::record(&txn, Event {
-        account_id: actor.account_id,
-        partner_id: pid,
-        enrollment_id: None,
-        kind: "compliance",
-        actor: &actor.label(),
-        summary: format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
-        data: serde_json::json!({"document_id": id, "status": status}),
-        at: now,
-    })
+    timeline::record(
+        &txn,
+        Event {
+            account_id: actor.account_id,
+            partner_id: pid,
+            enrollment_id: None,
+            kind: "compliance",
+            actor: &actor.label(),
+            summary: format!(
+                "Tax document {filename} {status}{}",
+                note.map(|n| format!(": {n}")).unwrap_or_default()
+            ),
+            data: serde_json::json!({"document_id": id, "status": status}),
+            at: now,
+        },
+    )
     .await?;
-    crate::access::audit::record(&txn, actor, now, crate::access::audit::Change { kind: "document_reviewed", subject: filename, before: Some(previous), after: Some(status.into()) }).await?;
+    crate::access::audit::record(
+        &txn,
+        actor,
+        now,
+        crate::access::audit::Change {
+            kind: "document_reviewed",
+            subject: filename,
+            before: Some(previous),
+            after: Some(status.into()),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// For the health score: per partner that has a document, whether its latest is accepted or
 /// awaiting review (true) or rejected (false). Partners without any document are absent.
-pub async fn tax_documents(db: &impl ConnectionTrait, account_id: i64) -> Result<HashMap<i64, bool>> {
+pub async fn tax_documents(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+) -> Result<HashMap<i64, bool>> {
     let rows: Vec<(i64, String, DateTime<Utc>, i64)> = doc::Entity::find()
         .select_only()
-        .columns([doc::Column::PartnerId, doc::Column::Status, doc::Column::UploadedAt, doc::Column::Id])
+        .columns([
+            doc::Column::PartnerId,
+            doc::Column::Status,
+            doc::Column::UploadedAt,
+            doc::Column::Id,
+        ])
         .filter(doc::Column::AccountId.eq(account_id))
         .order_by_asc(doc::Column::UploadedAt)
         .order_by_asc(doc::Column::Id)
@@ -366,5 +569,8 @@ pub async fn tax_documents(db: &impl ConnectionTrait, account_id: i64) -> Result
         .all(db)
         .await?;
     // Ascending, so each partner ends with its latest document.
-    Ok(rows.into_iter().map(|(p, s, _, _)| (p, s != "rejected")).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(p, s, _, _)| (p, s != "rejected"))
+        .collect())
 }

@@ -14,21 +14,18 @@ pub mod directory;
 pub mod health;
 pub mod lifecycle;
 pub mod segments;
+pub mod view;
 
 use crate::access::auth::Actor;
-use crate::entities::{enrollment, partner, program, tier, timeline_event, user};
-use lifecycle::{Change, Outcome};
+use crate::entities::{enrollment, partner, program, tier};
 use crate::programs::commission::effective_commission;
 use crate::{access::audit, db::begin_write, timeline, Error, Result};
 use chrono::{DateTime, Utc};
-use models::{
-    AttributeView, Currency, CustomFieldDef, EnrollmentStatus, MemberOption, Money, PartnerEmail, PartnerFields, PartnerProfile,
-    ProfileEnrollment, Role, TimelineItem, TimelinePage,
-};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use lifecycle::{Change, Outcome};
+use models::{Currency, CustomFieldDef, EnrollmentStatus, PartnerEmail, PartnerFields, Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -49,7 +46,11 @@ pub struct NewPartner {
 
 /// Loads a partner of the account.
 pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<partner::Model> {
-    partner::Entity::find_by_id(id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
+    partner::Entity::find_by_id(id)
+        .filter(partner::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("partner"))
 }
 
 fn opt_text(field: &str, v: &str, max: usize) -> Result<Option<String>> {
@@ -108,8 +109,15 @@ async fn apply_fields(
     if let Some(c) = &f.country {
         let c = match c.trim() {
             "" => None,
-            t if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) => Some(t.to_uppercase()),
-            t => return Err(Error::invalid("country", format!("'{t}' is not a two-letter country code"))),
+            t if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) => {
+                Some(t.to_uppercase())
+            }
+            t => {
+                return Err(Error::invalid(
+                    "country",
+                    format!("'{t}' is not a two-letter country code"),
+                ))
+            }
         };
         if p.country != c {
             p.country = c;
@@ -118,8 +126,15 @@ async fn apply_fields(
     }
     if let Some(owner) = f.owner_user_id {
         if let Some(o) = owner {
-            if !directory::owners(db, account_id).await?.iter().any(|m| m.id == o) {
-                return Err(Error::invalid("owner_user_id", "not an active team member of this account who can own partners"));
+            if !directory::owners(db, account_id)
+                .await?
+                .iter()
+                .any(|m| m.id == o)
+            {
+                return Err(Error::invalid(
+                    "owner_user_id",
+                    "not an active team member of this account who can own partners",
+                ));
             }
         }
         if p.owner_user_id != owner {
@@ -131,19 +146,33 @@ async fn apply_fields(
     let merged = custom_fields::merge(defs, &current, &f.custom)?;
     if merged != current {
         p.custom = serde_json::to_string(&merged).map_err(|e| Error::Internal(e.to_string()))?;
-        changed.extend(merged.keys().chain(current.keys()).filter(|k| merged.get(*k) != current.get(*k)).map(|k| format!("custom.{k}")).collect::<std::collections::BTreeSet<_>>());
+        changed.extend(
+            merged
+                .keys()
+                .chain(current.keys())
+                .filter(|k| merged.get(*k) != current.get(*k))
+                .map(|k| format!("custom.{k}"))
+                .collect::<std::collections::BTreeSet<_>>(),
+        );
     }
     Ok(changed)
 }
 
 /// Creates a partner (program managers and admins; relationship owners for partners they
 /// will own). A duplicate email in the account is a conflict.
-pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &NewPartner) -> Result<i64> {
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: &NewPartner,
+) -> Result<i64> {
     let txn = begin_write(db).await?;
     // Enrolling at once: relationship owners (the partner will be theirs), or someone who may
     // edit the program.
     if let Some(program_id) = input.program_id {
-        if !actor.has_any(&[Role::RelationshipOwner]) && !crate::programs::settings::can_edit(&txn, actor, program_id).await? {
+        if !actor.has_any(&[Role::RelationshipOwner])
+            && !crate::programs::settings::can_edit(&txn, actor, program_id).await?
+        {
             return Err(Error::Forbidden);
         }
     }
@@ -153,7 +182,12 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 }
 
 /// [`create`] inside the caller's transaction.
-pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Actor, input: &NewPartner) -> Result<i64> {
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: &NewPartner,
+) -> Result<i64> {
     let owner_after = input.fields.owner_user_id.flatten();
     if !actor.can_edit_partner(owner_after) {
         return Err(Error::Forbidden);
@@ -167,9 +201,17 @@ pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Ac
         .await?
         > 0
     {
-        return Err(Error::Conflict(format!("a partner with the email {} already exists", email.as_str())));
+        return Err(Error::Conflict(format!(
+            "a partner with the email {} already exists",
+            email.as_str()
+        )));
     }
-    if input.fields.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+    if input
+        .fields
+        .name
+        .as_deref()
+        .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(Error::invalid("name", "a partner needs a name"));
     }
     let defs = custom_fields::defs(txn, actor.account_id).await?;
@@ -209,19 +251,39 @@ pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Ac
     }
     .insert(txn)
     .await?;
-    custom_fields::write_values(txn, actor.account_id, saved.id, &custom_fields::parse_stored(&saved.custom)).await?;
-    timeline::record(txn, timeline::Event {
-        account_id: actor.account_id,
-        partner_id: saved.id,
-        enrollment_id: None,
-        kind: "created",
-        actor: &actor.label(),
-        summary: format!("Partner {} <{}> added", saved.name, saved.email),
-        data: serde_json::json!({}),
-        at: now,
-    })
+    custom_fields::write_values(
+        txn,
+        actor.account_id,
+        saved.id,
+        &custom_fields::parse_stored(&saved.custom),
+    )
     .await?;
-    audit::record(txn, actor, now, audit::Change { kind: "partner_created", subject: format!("{} <{}>", saved.name, saved.email), before: None, after: None }).await?;
+    timeline::record(
+        txn,
+        timeline::Event {
+            account_id: actor.account_id,
+            partner_id: saved.id,
+            enrollment_id: None,
+            kind: "created",
+            actor: &actor.label(),
+            summary: format!("Partner {} <{}> added", saved.name, saved.email),
+            data: serde_json::json!({}),
+            at: now,
+        },
+    )
+    .await?;
+    audit::record(
+        txn,
+        actor,
+        now,
+        audit::Change {
+            kind: "partner_created",
+            subject: format!("{} <{}>", saved.name, saved.email),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
     if let Some(program_id) = input.program_id {
         enroll_in(txn, now, actor, &saved, program_id, input.status).await?;
     }
@@ -244,7 +306,10 @@ pub async fn enroll_in(
         .await?
         .ok_or_else(|| Error::invalid("program_id", "no such program in this account"))?;
     if prog.archived_at.is_some() {
-        return Err(Error::invalid("program_id", format!("{} is archived and takes no new enrollments", prog.name)));
+        return Err(Error::invalid(
+            "program_id",
+            format!("{} is archived and takes no new enrollments", prog.name),
+        ));
     }
     if enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(p.id))
@@ -253,7 +318,10 @@ pub async fn enroll_in(
         .await?
         > 0
     {
-        return Err(Error::Conflict(format!("{} is already enrolled in {}", p.name, prog.name)));
+        return Err(Error::Conflict(format!(
+            "{} is already enrolled in {}",
+            p.name, prog.name
+        )));
     }
     let lowest = tier::Entity::find()
         .filter(tier::Column::ProgramId.eq(program_id))
@@ -261,7 +329,11 @@ pub async fn enroll_in(
         .one(txn)
         .await?
         .ok_or(Error::Internal("program without tiers".into()))?;
-    let status = status.unwrap_or(if prog.auto_approve { EnrollmentStatus::Active } else { EnrollmentStatus::Pending });
+    let status = status.unwrap_or(if prog.auto_approve {
+        EnrollmentStatus::Active
+    } else {
+        EnrollmentStatus::Pending
+    });
     let e = enrollment::ActiveModel {
         account_id: Set(p.account_id),
         partner_id: Set(p.id),
@@ -276,31 +348,58 @@ pub async fn enroll_in(
     }
     .insert(txn)
     .await?;
-    timeline::record(txn, timeline::Event {
-        account_id: p.account_id,
-        partner_id: p.id,
-        enrollment_id: Some(e.id),
-        kind: "enrolled",
-        actor: &actor.label(),
-        summary: format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
-        data: serde_json::json!({"program_id": program_id, "status": status}),
-        at: now,
-    })
+    timeline::record(
+        txn,
+        timeline::Event {
+            account_id: p.account_id,
+            partner_id: p.id,
+            enrollment_id: Some(e.id),
+            kind: "enrolled",
+            actor: &actor.label(),
+            summary: format!(
+                "Enrolled in {} as {} ({})",
+                prog.name,
+                lowest.name,
+                status.label().to_lowercase()
+            ),
+            data: serde_json::json!({"program_id": program_id, "status": status}),
+            at: now,
+        },
+    )
     .await?;
-    crate::events::publish(txn, now, crate::events::Event::Enrolled { enrollment: &e, active: status == EnrollmentStatus::Active }).await?;
-    audit::record(txn, actor, now, audit::Change {
-        kind: "partner_enrolled",
-        subject: format!("{} / {}", p.name, prog.name),
-        before: None,
-        after: Some(status.as_str().into()),
-    })
+    crate::events::publish(
+        txn,
+        now,
+        crate::events::Event::Enrolled {
+            enrollment: &e,
+            active: status == EnrollmentStatus::Active,
+        },
+    )
+    .await?;
+    audit::record(
+        txn,
+        actor,
+        now,
+        audit::Change {
+            kind: "partner_enrolled",
+            subject: format!("{} / {}", p.name, prog.name),
+            before: None,
+            after: Some(status.as_str().into()),
+        },
+    )
     .await?;
     Ok(e)
 }
 
 /// Changes a partner's contact details, source, owner or custom attributes. Relationship owners
 /// may edit their own partners but not hand them to someone else.
-pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields) -> Result<Vec<String>> {
+pub async fn update(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    fields: &PartnerFields,
+) -> Result<Vec<String>> {
     let txn = begin_write(db).await?;
     let changed = update_in(&txn, now, actor, id, fields).await?;
     txn.commit().await?;
@@ -308,13 +407,23 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 }
 
 /// [`update`] inside the caller's transaction; returns what changed.
-pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields) -> Result<Vec<String>> {
+pub async fn update_in(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    fields: &PartnerFields,
+) -> Result<Vec<String>> {
     actor.require_team()?;
     let before = find(txn, actor.account_id, id).await?;
     if !actor.can_edit_partner(before.owner_user_id) {
         return Err(Error::Forbidden);
     }
-    if fields.owner_user_id.is_some_and(|o| o != before.owner_user_id) && !actor.has_any(&[Role::ProgramManager]) {
+    if fields
+        .owner_user_id
+        .is_some_and(|o| o != before.owner_user_id)
+        && !actor.has_any(&[Role::ProgramManager])
+    {
         return Err(Error::Forbidden);
     }
     let defs = custom_fields::defs(txn, actor.account_id).await?;
@@ -335,7 +444,13 @@ pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
     a.updated_at = Set(now);
     a.update(txn).await?;
     if p.custom != before.custom {
-        custom_fields::write_values(txn, actor.account_id, id, &custom_fields::parse_stored(&p.custom)).await?;
+        custom_fields::write_values(
+            txn,
+            actor.account_id,
+            id,
+            &custom_fields::parse_stored(&p.custom),
+        )
+        .await?;
     }
     let show = |m: &partner::Model| {
         serde_json::json!({
@@ -343,29 +458,44 @@ pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
             "country": m.country, "owner_user_id": m.owner_user_id, "custom": custom_fields::parse_stored(&m.custom),
         })
     };
-    timeline::record(txn, timeline::Event {
-        account_id: actor.account_id,
-        partner_id: id,
-        enrollment_id: None,
-        kind: "profile_updated",
-        actor: &actor.label(),
-        summary: format!("Changed {}", changed.join(", ")),
-        data: serde_json::json!({"before": show(&before), "after": show(&p)}),
-        at: now,
-    })
+    timeline::record(
+        txn,
+        timeline::Event {
+            account_id: actor.account_id,
+            partner_id: id,
+            enrollment_id: None,
+            kind: "profile_updated",
+            actor: &actor.label(),
+            summary: format!("Changed {}", changed.join(", ")),
+            data: serde_json::json!({"before": show(&before), "after": show(&p)}),
+            at: now,
+        },
+    )
     .await?;
-    audit::record(txn, actor, now, audit::Change {
-        kind: "partner_updated",
-        subject: format!("{} <{}>", p.name, p.email),
-        before: Some(show(&before).to_string()),
-        after: Some(show(&p).to_string()),
-    })
+    audit::record(
+        txn,
+        actor,
+        now,
+        audit::Change {
+            kind: "partner_updated",
+            subject: format!("{} <{}>", p.name, p.email),
+            before: Some(show(&before).to_string()),
+            after: Some(show(&p).to_string()),
+        },
+    )
     .await?;
     Ok(changed)
 }
 
 /// Changes one enrollment of a partner (status, tier or custom commission).
-pub async fn change_enrollment(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, partner_id: i64, program_id: i64, change: &Change) -> Result<Outcome> {
+pub async fn change_enrollment(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    partner_id: i64,
+    program_id: i64,
+    change: &Change,
+) -> Result<Outcome> {
     actor.require_team()?;
     let txn = begin_write(db).await?;
     let p = find(&txn, actor.account_id, partner_id).await?;
@@ -380,7 +510,12 @@ pub async fn change_enrollment(db: &DatabaseConnection, now: DateTime<Utc>, acto
 /// [`change_enrollment`] inside the caller's transaction, for a partner the actor may edit.
 /// Refuses a team member acting on `p`'s enrollment in `program_id` unless they own the partner
 /// (relationship owners) or may edit the program (its managers, admins).
-async fn may_act_in(txn: &impl ConnectionTrait, actor: &Actor, p: &partner::Model, program_id: i64) -> Result<()> {
+async fn may_act_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    p: &partner::Model,
+    program_id: i64,
+) -> Result<()> {
     let owner = actor.has_any(&[Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
     if owner || crate::programs::settings::can_edit(txn, actor, program_id).await? {
         Ok(())
@@ -389,7 +524,14 @@ async fn may_act_in(txn: &impl ConnectionTrait, actor: &Actor, p: &partner::Mode
     }
 }
 
-async fn change_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Actor, p: &partner::Model, program_id: i64, change: &Change) -> Result<Outcome> {
+async fn change_in(
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    p: &partner::Model,
+    program_id: i64,
+    change: &Change,
+) -> Result<Outcome> {
     may_act_in(txn, actor, p, program_id).await?;
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(p.id))
@@ -397,7 +539,10 @@ async fn change_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Actor,
         .one(txn)
         .await?
         .ok_or(Error::NotFound("enrollment"))?;
-    let prog = program::Entity::find_by_id(program_id).one(txn).await?.ok_or(Error::NotFound("program"))?;
+    let prog = program::Entity::find_by_id(program_id)
+        .one(txn)
+        .await?
+        .ok_or(Error::NotFound("program"))?;
     lifecycle::apply(txn, actor, now, &prog, &e, &p.name, change).await
 }
 
@@ -415,7 +560,14 @@ pub struct EnrollmentPatch {
 
 /// Field edits and an enrollment change in one transaction: a refused transition leaves the
 /// partner exactly as it was.
-pub async fn patch(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields, change: Option<&EnrollmentPatch>) -> Result<()> {
+pub async fn patch(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    fields: &PartnerFields,
+    change: Option<&EnrollmentPatch>,
+) -> Result<()> {
     actor.require_team()?;
     let txn = begin_write(db).await?;
     update_in(&txn, now, actor, id, fields).await?;
@@ -431,7 +583,15 @@ pub async fn patch(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, i
             may_act_in(&txn, actor, &p, c.program_id).await?;
             enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;
         } else if let Some(s) = c.status {
-            change_in(&txn, now, actor, &p, c.program_id, &Change::Status(s, c.reason.clone())).await?;
+            change_in(
+                &txn,
+                now,
+                actor,
+                &p,
+                c.program_id,
+                &Change::Status(s, c.reason.clone()),
+            )
+            .await?;
         }
         if let Some(t) = &c.tier {
             change_in(&txn, now, actor, &p, c.program_id, &Change::Tier(t.clone())).await?;
@@ -442,7 +602,14 @@ pub async fn patch(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, i
 }
 
 /// Enrolls an existing partner in a program (see [`enroll_in`]).
-pub async fn enroll(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, partner_id: i64, program_id: i64, status: Option<EnrollmentStatus>) -> Result<()> {
+pub async fn enroll(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    partner_id: i64,
+    program_id: i64,
+    status: Option<EnrollmentStatus>,
+) -> Result<()> {
     actor.require_team()?;
     let txn = begin_write(db).await?;
     let p = find(&txn, actor.account_id, partner_id).await?;
@@ -456,181 +623,37 @@ pub async fn enroll(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 }
 
 /// Adds a note to a partner's timeline (any team member).
-pub async fn add_note(db: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, partner_id: i64, text: &str) -> Result<()> {
+pub async fn add_note(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    partner_id: i64,
+    text: &str,
+) -> Result<()> {
     actor.require_team()?;
     Error::check_multiline("note", text)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 5_000 {
-        return Err(Error::invalid("note", "write a note of 1 to 5,000 characters"));
+        return Err(Error::invalid(
+            "note",
+            "write a note of 1 to 5,000 characters",
+        ));
     }
     let p = find(db, actor.account_id, partner_id).await?;
-    timeline::record(db, timeline::Event {
-        account_id: actor.account_id,
-        partner_id: p.id,
-        enrollment_id: None,
-        kind: "note",
-        actor: &actor.label(),
-        summary: text.to_string(),
-        data: serde_json::json!({}),
-        at: now,
-    })
+    timeline::record(
+        db,
+        timeline::Event {
+            account_id: actor.account_id,
+            partner_id: p.id,
+            enrollment_id: None,
+            kind: "note",
+            actor: &actor.label(),
+            summary: text.to_string(),
+            data: serde_json::json!({}),
+            at: now,
+        },
+    )
     .await
-}
-
-/// Timeline events of a partner, newest first, optionally of one kind and containing `q`.
-pub async fn timeline_events(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    partner_id: i64,
-    kind: Option<&str>,
-    q: Option<&str>,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<timeline_event::Model>, u64)> {
-    find(db, account_id, partner_id).await?;
-    if per_page == 0 || per_page > 200 {
-        return Err(Error::invalid("per_page", "1 to 200"));
-    }
-    let mut s = timeline_event::Entity::find()
-        .filter(timeline_event::Column::AccountId.eq(account_id))
-        .filter(timeline_event::Column::PartnerId.eq(partner_id));
-    if let Some(k) = kind.filter(|k| !k.is_empty()) {
-        s = s.filter(timeline_event::Column::Kind.eq(k));
-    }
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = crate::db::like_pattern(q);
-        let like = |c: timeline_event::Column| Expr::expr(Func::lower(Expr::col((timeline_event::Entity, c)))).like(LikeExpr::new(pattern.clone()).escape('\\'));
-        s = s.filter(sea_orm::Condition::any().add(like(timeline_event::Column::Summary)).add(like(timeline_event::Column::Actor)));
-    }
-    let total = s.clone().count(db).await?;
-    let items = s
-        .order_by_desc(timeline_event::Column::At)
-        .order_by_desc(timeline_event::Column::Id)
-        .limit(per_page)
-        .offset(page.saturating_sub(1) * per_page)
-        .all(db)
-        .await?;
-    Ok((items, total))
-}
-
-/// A page of a partner's timeline for the team.
-pub async fn timeline(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64, kind: Option<&str>, q: Option<&str>, page: u64) -> Result<TimelinePage> {
-    actor.require_team()?;
-    let (items, total) = timeline_events(db, actor.account_id, partner_id, kind, q, std::cmp::max(page, 1), 50).await?;
-    let mut kinds: Vec<String> = timeline_event::Entity::find()
-        .select_only()
-        .column(timeline_event::Column::Kind)
-        .distinct()
-        .filter(timeline_event::Column::PartnerId.eq(partner_id))
-        .into_tuple::<String>()
-        .all(db)
-        .await?;
-    kinds.sort();
-    Ok(TimelinePage {
-        items: items
-            .into_iter()
-            .map(|t| TimelineItem { at: t.at.format("%Y-%m-%d %H:%M UTC").to_string(), kind: t.kind, actor: t.actor, summary: t.summary })
-            .collect(),
-        total,
-        kinds,
-    })
-}
-
-/// A partner's whole timeline as CSV (R11).
-pub async fn timeline_csv(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<String> {
-    actor.require_team()?;
-    let mut rows = vec![vec!["at".to_string(), "kind".into(), "actor".into(), "summary".into()]];
-    let mut page = 1;
-    loop {
-        let (items, _) = timeline_events(db, actor.account_id, partner_id, None, None, page, 200).await?;
-        let n = items.len();
-        rows.extend(items.into_iter().map(|t| vec![t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), t.kind, t.actor, t.summary]));
-        if n < 200 {
-            break;
-        }
-        page += 1;
-    }
-    crate::csv_export::to_csv(&rows)
-}
-
-/// The profile of a partner of the actor's account, with the first timeline page of `kind`
-/// containing `q`.
-pub async fn profile(db: &DatabaseConnection, actor: &Actor, id: i64, kind: Option<&str>, q: Option<&str>) -> Result<PartnerProfile> {
-    actor.require_team()?;
-    let p = find(db, actor.account_id, id).await?;
-    let mut enrollments = Vec::new();
-    let mut currency = None;
-    for e in enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await? {
-        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
-        let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(prog.id)).order_by_asc(tier::Column::Rank).all(db).await?;
-        let t = tiers.iter().find(|t| t.id == e.tier_id).ok_or(Error::NotFound("tier"))?;
-        let c = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
-        currency.get_or_insert(c);
-        let rate = effective_commission(&e, t, c)?;
-        let mut commission = rate.display(c);
-        let custom_commission = e.commission_kind.as_ref().map(|_| match rate {
-            models::CommissionRate::Percent(p) => format!("{p}%"),
-            models::CommissionRate::Flat(m) => Money::from_minor(m, c).amount_string(),
-        });
-        if custom_commission.is_some() {
-            commission.push_str(" (custom)");
-        }
-        let status = EnrollmentStatus::parse(&e.status).map_err(|x| Error::Internal(x.0))?;
-        let health = crate::partners::health::view(db, e.id).await?;
-        enrollments.push(ProfileEnrollment {
-            id: e.id,
-            program_id: prog.id,
-            program: prog.name,
-            status,
-            next_statuses: lifecycle::next_statuses(status),
-            tier: t.name.clone(),
-            tiers: tiers.iter().map(|t| t.name.clone()).collect(),
-            commission,
-            custom_commission,
-            joined: e.joined_at.format("%Y-%m-%d").to_string(),
-            dormant_since: e.dormant_since.map(|d| d.format("%Y-%m-%d").to_string()),
-            health: e.health_score,
-            at_risk_threshold: prog.at_risk_threshold,
-            health_day: health.as_ref().map(|h| h.day.clone()),
-            health_parts: health.map(|h| h.parts).unwrap_or_default(),
-            revenue_90d: Money::from_minor(e.revenue_90d_minor, c).display(),
-            conversions_90d: e.conversions_90d.into(),
-        });
-    }
-    let c = currency.unwrap_or(Currency::parse("USD").expect("USD exists"));
-    let b = crate::money::ledger::balances(db, actor.account_id, p.id).await?;
-    let values = custom_fields::parse_stored(&p.custom);
-    let attributes = custom_fields::defs(db, actor.account_id)
-        .await?
-        .into_iter()
-        .map(|field| AttributeView { value: values.get(&field.key).cloned(), field })
-        .collect();
-    let owner = match p.owner_user_id {
-        Some(o) => user::Entity::find_by_id(o).one(db).await?.map(|u| MemberOption { id: u.id, name: u.name }),
-        None => None,
-    };
-    Ok(PartnerProfile {
-        id: p.id,
-        can_edit: actor.can_edit_partner(p.owner_user_id),
-        name: p.name,
-        email: p.email,
-        company: p.company,
-        source: p.source,
-        phone: p.phone,
-        website: p.website,
-        country: p.country,
-        owner,
-        owners: directory::owners(db, actor.account_id).await?,
-        attributes,
-        since: p.created_at.format("%Y-%m-%d").to_string(),
-        enrollments,
-        balances: (
-            Money::from_minor(b.pending, c).display(),
-            Money::from_minor(b.approved, c).display(),
-            Money::from_minor(b.paid, c).display(),
-        ),
-        timeline: timeline(db, actor, id, kind, q, 1).await?,
-    })
 }
 
 /// An enrollment as the REST API shows it.
@@ -682,17 +705,33 @@ pub struct PartnerOut {
 pub async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<PartnerOut> {
     let p = find(db, account_id, id).await?;
     let mut enrollments = Vec::new();
-    for e in enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await? {
-        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
-        let t = tier::Entity::find_by_id(e.tier_id).one(db).await?.ok_or(Error::NotFound("tier"))?;
+    for e in enrollment::Entity::find()
+        .filter(enrollment::Column::PartnerId.eq(p.id))
+        .order_by_asc(enrollment::Column::Id)
+        .all(db)
+        .await?
+    {
+        let prog = program::Entity::find_by_id(e.program_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("program"))?;
+        let t = tier::Entity::find_by_id(e.tier_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("tier"))?;
         let c = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
         enrollments.push(EnrollmentOut {
             program_id: prog.id,
             status: e.status.clone(),
-            commission: crate::programs::CommissionInput::from_rate(&effective_commission(&e, &t, c)?, c),
+            commission: crate::programs::CommissionInput::from_rate(
+                &effective_commission(&e, &t, c)?,
+                c,
+            ),
             tier: t.name,
             health_score: e.health_score,
-            joined_at: e.joined_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            joined_at: e
+                .joined_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
     }
     Ok(PartnerOut {
@@ -711,7 +750,11 @@ pub async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<
 }
 
 /// Partner ids by email (lower case) for a set of emails, for imports.
-pub async fn ids_by_email(db: &impl ConnectionTrait, account_id: i64, emails: &[String]) -> Result<BTreeMap<String, partner::Model>> {
+pub async fn ids_by_email(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    emails: &[String],
+) -> Result<BTreeMap<String, partner::Model>> {
     let mut out = BTreeMap::new();
     for chunk in emails.chunks(500) {
         for p in partner::Entity::find()

@@ -6,10 +6,16 @@ use crate::access::auth::{check_password_policy, hash_password, Actor};
 use crate::entities::{account, enrollment, partner, portal_application as pa, program, user};
 use crate::outbox::{self, NewEmail};
 use crate::partners::{self, NewPartner};
-use crate::{partners::custom_fields, access::team, Error, Result};
+use crate::{access::team, partners::custom_fields, Error, Result};
 use chrono::{DateTime, Duration, Utc};
-use models::{ApplyOutcome, ApplyPage, Application, Currency, EnrollmentStatus, PartnerEmail, PartnerFields, Role};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use models::{
+    Application, ApplyOutcome, ApplyPage, Currency, EnrollmentStatus, PartnerEmail, PartnerFields,
+    Role,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
+};
 
 /// How long an email verification link works.
 pub const VERIFY_DAYS: i64 = 7;
@@ -26,17 +32,26 @@ async fn open_program(db: &impl ConnectionTrait, program_id: i64) -> Result<prog
         .one(db)
         .await?
         .filter(|p| p.archived_at.is_none())
-        .ok_or(Error::NotFound("program (it may have closed its applications)"))
+        .ok_or(Error::NotFound(
+            "program (it may have closed its applications)",
+        ))
 }
 
 /// What the public application page of a program shows.
 pub async fn page(db: &DatabaseConnection, program_id: i64) -> Result<ApplyPage> {
     let prog = open_program(db, program_id).await?;
-    let acc = account::Entity::find_by_id(prog.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
+    let acc = account::Entity::find_by_id(prog.account_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
     let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
-    let commission = models::CommissionRate::parse_stored(&prog.commission_kind, &prog.commission_value, currency)
-        .map_err(|e| Error::Internal(e.0))?
-        .display(currency);
+    let commission = models::CommissionRate::parse_stored(
+        &prog.commission_kind,
+        &prog.commission_value,
+        currency,
+    )
+    .map_err(|e| Error::Internal(e.0))?
+    .display(currency);
     Ok(ApplyPage {
         program_id: prog.id,
         program: prog.name,
@@ -54,11 +69,19 @@ pub async fn page(db: &DatabaseConnection, program_id: i64) -> Result<ApplyPage>
 /// enrollment (active when the program approves automatically, else pending), queues the
 /// verification email and `application_received` (plus `application_approved` when approved at
 /// once). An email already known in the account is refused, nothing written.
-pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str, input: &Application) -> Result<ApplyOutcome> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    public_url: &str,
+    input: &Application,
+) -> Result<ApplyOutcome> {
     let email = PartnerEmail::parse(&input.email).map_err(Error::field("email"))?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("name", "give your name (1 to 100 characters)"));
+        return Err(Error::invalid(
+            "name",
+            "give your name (1 to 100 characters)",
+        ));
     }
     check_password_policy(&input.password)?;
     let hash = hash_password(&input.password)?.expose_for_storage();
@@ -80,7 +103,10 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
             email.as_str()
         )));
     }
-    let acc = account::Entity::find_by_id(prog.account_id).one(&txn).await?.ok_or(Error::NotFound("account"))?;
+    let acc = account::Entity::find_by_id(prog.account_id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
     // The applicant acts for itself; the form may create exactly this partner.
     let applicant = Actor {
         user_id: -1,
@@ -100,7 +126,18 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
         custom: input.answers.clone(),
         ..Default::default()
     };
-    let partner_id = partners::create_in(&txn, now, &applicant, &NewPartner { email: email.as_str().to_string(), fields, program_id: Some(prog.id), status: None }).await?;
+    let partner_id = partners::create_in(
+        &txn,
+        now,
+        &applicant,
+        &NewPartner {
+            email: email.as_str().to_string(),
+            fields,
+            program_id: Some(prog.id),
+            status: None,
+        },
+    )
+    .await?;
     let u = user::ActiveModel {
         account_id: Set(prog.account_id),
         email: Set(email.as_str().to_string()),
@@ -127,7 +164,16 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
     }
     .insert(&txn)
     .await?;
-    let (token, _) = team::issue_token(&txn, &u, "verify", None, None, now, Duration::days(VERIFY_DAYS)).await?;
+    let (token, _) = team::issue_token(
+        &txn,
+        &u,
+        "verify",
+        None,
+        None,
+        now,
+        Duration::days(VERIFY_DAYS),
+    )
+    .await?;
     let url = link(public_url, "portal/verify", &token);
     let mail = |kind: &'static str, subject: String, text: String| NewEmail {
         account_id: prog.account_id,
@@ -167,35 +213,55 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
         queue_approved(&txn, now, &prog, partner_id, email.as_str(), name).await?;
     }
     txn.commit().await?;
-    Ok(ApplyOutcome { approved, email: email.as_str().to_string() })
+    Ok(ApplyOutcome {
+        approved,
+        email: email.as_str().to_string(),
+    })
 }
 
 /// Queues `application_approved` to a partner (on auto-approval, and when the team approves a
 /// pending enrollment).
-pub async fn queue_approved(db: &impl ConnectionTrait, now: DateTime<Utc>, prog: &program::Model, partner_id: i64, to: &str, _name: &str) -> Result<()> {
+pub async fn queue_approved(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    prog: &program::Model,
+    partner_id: i64,
+    to: &str,
+    _name: &str,
+) -> Result<()> {
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))
         .filter(enrollment::Column::ProgramId.eq(prog.id))
         .one(db)
         .await?
         .ok_or(crate::Error::NotFound("enrollment"))?;
-    let (subject, text) = crate::comms::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
-    outbox::queue(db, now, NewEmail {
-        account_id: prog.account_id,
-        program_id: Some(prog.id),
-        partner_id: Some(partner_id),
-        kind: "application_approved",
-        to,
-        subject,
-        text,
-        dedupe_key: Some(format!("application_approved:{}:{partner_id}", prog.id)),
-    })
+    let (subject, text) =
+        crate::comms::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
+    outbox::queue(
+        db,
+        now,
+        NewEmail {
+            account_id: prog.account_id,
+            program_id: Some(prog.id),
+            partner_id: Some(partner_id),
+            kind: "application_approved",
+            to,
+            subject,
+            text,
+            dedupe_key: Some(format!("application_approved:{}:{partner_id}", prog.id)),
+        },
+    )
     .await?;
     Ok(())
 }
 
 /// [`queue_approved`] for an enrollment the team moved from pending to active.
-pub async fn on_approved(db: &impl ConnectionTrait, now: DateTime<Utc>, prog: &program::Model, partner_id: i64) -> Result<()> {
+pub async fn on_approved(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    prog: &program::Model,
+    partner_id: i64,
+) -> Result<()> {
     if let Some(p) = partner::Entity::find_by_id(partner_id).one(db).await? {
         queue_approved(db, now, prog, partner_id, &p.email, &p.name).await?;
     }
@@ -210,22 +276,28 @@ pub async fn verify(db: &DatabaseConnection, now: DateTime<Utc>, token: &str) ->
     a.used_at = Set(Some(now));
     a.update(&txn).await?;
     pa::Entity::update_many()
-        .col_expr(pa::Column::VerifiedAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .col_expr(
+            pa::Column::VerifiedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
         .filter(pa::Column::UserId.eq(u.id))
         .filter(pa::Column::VerifiedAt.is_null())
         .exec(&txn)
         .await?;
     if let Some(pid) = u.partner_id {
-        crate::timeline::record(&txn, crate::timeline::Event {
-            account_id: u.account_id,
-            partner_id: pid,
-            enrollment_id: None,
-            kind: "email_verified",
-            actor: &format!("{} <{}>", u.name, u.email),
-            summary: format!("Email {} confirmed", u.email),
-            data: serde_json::json!({}),
-            at: now,
-        })
+        crate::timeline::record(
+            &txn,
+            crate::timeline::Event {
+                account_id: u.account_id,
+                partner_id: pid,
+                enrollment_id: None,
+                kind: "email_verified",
+                actor: &format!("{} <{}>", u.name, u.email),
+                summary: format!("Email {} confirmed", u.email),
+                data: serde_json::json!({}),
+                at: now,
+            },
+        )
         .await?;
     }
     txn.commit().await?;
@@ -243,7 +315,12 @@ pub async fn unverified(db: &impl ConnectionTrait, user_id: i64) -> Result<bool>
 }
 
 /// Sends a fresh verification link to a signed-in partner user who has not confirmed yet.
-pub async fn resend_verification(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, public_url: &str) -> Result<()> {
+pub async fn resend_verification(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    public_url: &str,
+) -> Result<()> {
     actor.require_partner()?;
     let txn = crate::db::begin_write(db).await?;
     let app = pa::Entity::find()
@@ -252,8 +329,20 @@ pub async fn resend_verification(db: &DatabaseConnection, actor: &Actor, now: Da
         .one(&txn)
         .await?
         .ok_or_else(|| Error::Conflict("your email is already confirmed".into()))?;
-    let u = user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(Error::NotFound("user"))?;
-    let (token, _) = team::issue_token(&txn, &u, "verify", None, None, now, Duration::days(VERIFY_DAYS)).await?;
+    let u = user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    let (token, _) = team::issue_token(
+        &txn,
+        &u,
+        "verify",
+        None,
+        None,
+        now,
+        Duration::days(VERIFY_DAYS),
+    )
+    .await?;
     let url = link(public_url, "portal/verify", &token);
     outbox::queue(&txn, now, NewEmail {
         account_id: u.account_id,
@@ -272,7 +361,12 @@ pub async fn resend_verification(db: &DatabaseConnection, actor: &Actor, now: Da
 
 /// "Forgot password?": queues a reset link (kind `password_reset`) to every active user with
 /// this email. Answers the same whether or not the address is known, so it reveals nothing.
-pub async fn forgot_password(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str, email: &str) -> Result<()> {
+pub async fn forgot_password(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    public_url: &str,
+    email: &str,
+) -> Result<()> {
     let email = PartnerEmail::parse(email).map_err(Error::field("email"))?;
     let txn = crate::db::begin_write(db).await?;
     let users = user::Entity::find()
@@ -281,7 +375,16 @@ pub async fn forgot_password(db: &DatabaseConnection, now: DateTime<Utc>, public
         .all(&txn)
         .await?;
     for u in users {
-        let (token, _) = team::issue_token(&txn, &u, "reset", None, None, now, Duration::hours(RESET_HOURS)).await?;
+        let (token, _) = team::issue_token(
+            &txn,
+            &u,
+            "reset",
+            None,
+            None,
+            now,
+            Duration::hours(RESET_HOURS),
+        )
+        .await?;
         let url = link(public_url, "invite", &token);
         outbox::queue(&txn, now, NewEmail {
             account_id: u.account_id,

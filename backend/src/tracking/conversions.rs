@@ -11,10 +11,9 @@ use crate::tracking::ClickRecorder;
 use crate::{Clock, Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use models::{CommissionRate, EnrollmentStatus, Money};
-use rust_decimal::prelude::*;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -90,25 +89,6 @@ pub struct ConversionAnswer {
     pub commission: CommissionAnswer,
 }
 
-/// A conversion after a refund.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RefundedConversion {
-    /// The conversion as first answered.
-    #[serde(flatten)]
-    pub conversion: ConversionAnswer,
-    /// Refunded so far (decimal).
-    pub refunded: String,
-    /// Commission net of clawbacks (decimal).
-    pub commission_net: String,
-}
-
-/// An amount clawed back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ClawbackAnswer {
-    /// Decimal amount clawed back by this refund (positive; the ledger entry is negative).
-    pub amount: String,
-}
-
 /// The canonical hash of a request body: same JSON value, same hash, whatever the key order
 /// or whitespace.
 pub fn request_hash(body: &serde_json::Value) -> String {
@@ -131,8 +111,15 @@ struct Attribution {
     reason: Option<String>,
 }
 
-async fn find_click(db: &impl sea_orm::ConnectionTrait, program_id: i64, id: &str) -> Result<Option<click::Model>> {
-    Ok(click::Entity::find_by_id(id.to_string()).filter(click::Column::ProgramId.eq(program_id)).one(db).await?)
+async fn find_click(
+    db: &impl sea_orm::ConnectionTrait,
+    program_id: i64,
+    id: &str,
+) -> Result<Option<click::Model>> {
+    Ok(click::Entity::find_by_id(id.to_string())
+        .filter(click::Column::ProgramId.eq(program_id))
+        .one(db)
+        .await?)
 }
 
 async fn attribute(
@@ -157,15 +144,31 @@ async fn attribute(
         let reason = if c.is_bot {
             Some("the click was flagged as a bot".to_string())
         } else if c.at < occurred_at - window || c.at > occurred_at + Duration::minutes(5) {
-            Some(format!("the click is outside the {}-day cookie window", program.row.cookie_days))
+            Some(format!(
+                "the click is outside the {}-day cookie window",
+                program.row.cookie_days
+            ))
         } else {
             None
         };
         if reason.is_some() {
-            return Ok(Attribution { enrollment: None, via: None, click: Some(c), reason });
+            return Ok(Attribution {
+                enrollment: None,
+                via: None,
+                click: Some(c),
+                reason,
+            });
         }
-        let e = enrollment::Entity::find_by_id(c.enrollment_id).one(db).await?.ok_or(Error::NotFound("enrollment"))?;
-        return Ok(Attribution { enrollment: Some(e), via: Some("click_id"), click: Some(c), reason: None });
+        let e = enrollment::Entity::find_by_id(c.enrollment_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("enrollment"))?;
+        return Ok(Attribution {
+            enrollment: Some(e),
+            via: Some("click_id"),
+            click: Some(c),
+            reason: None,
+        });
     }
     if let Some(code) = input.link_code.as_deref().filter(|c| !c.is_empty()) {
         let l = link::Entity::find()
@@ -174,8 +177,16 @@ async fn attribute(
             .one(db)
             .await?
             .ok_or_else(|| Error::invalid("link_code", "no such link in this program"))?;
-        let e = enrollment::Entity::find_by_id(l.enrollment_id).one(db).await?.ok_or(Error::NotFound("enrollment"))?;
-        return Ok(Attribution { enrollment: Some(e), via: Some("link_code"), click: None, reason: None });
+        let e = enrollment::Entity::find_by_id(l.enrollment_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("enrollment"))?;
+        return Ok(Attribution {
+            enrollment: Some(e),
+            via: Some("link_code"),
+            click: None,
+            reason: None,
+        });
     }
     if let Some(partner_id) = input.partner_id {
         let e = enrollment::Entity::find()
@@ -185,25 +196,53 @@ async fn attribute(
             .one(db)
             .await?
             .ok_or_else(|| Error::invalid("partner_id", "no such partner in this program"))?;
-        return Ok(Attribution { enrollment: Some(e), via: Some("partner_id"), click: None, reason: None });
+        return Ok(Attribution {
+            enrollment: Some(e),
+            via: Some("partner_id"),
+            click: None,
+            reason: None,
+        });
     }
-    Ok(Attribution { enrollment: None, via: None, click: None, reason: Some("no click, link or partner was given".into()) })
+    Ok(Attribution {
+        enrollment: None,
+        via: None,
+        click: None,
+        reason: Some("no click, link or partner was given".into()),
+    })
 }
 
-fn validate(program: &Program, input: &ConversionInput, now: DateTime<Utc>) -> Result<(Money, DateTime<Utc>)> {
+fn validate(
+    program: &Program,
+    input: &ConversionInput,
+    now: DateTime<Utc>,
+) -> Result<(Money, DateTime<Utc>)> {
     Error::check_line("external_id", &input.external_id)?;
-    for (field, value) in [("click_id", &input.click_id), ("link_code", &input.link_code), ("customer_id", &input.customer_id), ("currency", &input.currency)] {
+    for (field, value) in [
+        ("click_id", &input.click_id),
+        ("link_code", &input.link_code),
+        ("customer_id", &input.customer_id),
+        ("currency", &input.currency),
+    ] {
         if let Some(v) = value {
             Error::check_line(field, v)?;
         }
     }
     let external_id = input.external_id.trim();
     if external_id.is_empty() || external_id.len() > 255 {
-        return Err(Error::invalid("external_id", "give an id of 1 to 255 characters"));
+        return Err(Error::invalid(
+            "external_id",
+            "give an id of 1 to 255 characters",
+        ));
     }
     if let Some(c) = &input.currency {
         if !c.trim().eq_ignore_ascii_case(program.currency.code()) {
-            return Err(Error::invalid("currency", format!("must be {}, the program's currency", program.currency.code())));
+            return Err(Error::invalid(
+                "currency",
+                format!(
+                    "must be {}, the program's currency",
+                    program.currency.code()
+                ),
+            ));
         }
     }
     let amount = Money::parse(&input.amount, program.currency).map_err(Error::field("amount"))?;
@@ -225,7 +264,11 @@ fn validate(program: &Program, input: &ConversionInput, now: DateTime<Utc>) -> R
     Ok((amount, occurred_at))
 }
 
-async fn existing(db: &impl sea_orm::ConnectionTrait, program_id: i64, external_id: &str) -> Result<Option<conversion::Model>> {
+async fn existing(
+    db: &impl sea_orm::ConnectionTrait,
+    program_id: i64,
+    external_id: &str,
+) -> Result<Option<conversion::Model>> {
     Ok(conversion::Entity::find()
         .filter(conversion::Column::ProgramId.eq(program_id))
         .filter(conversion::Column::ExternalId.eq(external_id))
@@ -240,7 +283,8 @@ fn replay(found: conversion::Model, hash: &str) -> Result<Outcome> {
             found.external_id
         )));
     }
-    let mut answer: ConversionAnswer = serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut answer: ConversionAnswer =
+        serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?;
     // The stored answer is written before the row has its id (saving an UPDATE per conversion).
     answer.id = found.id;
     Ok(Outcome::Replayed(answer))
@@ -267,22 +311,44 @@ pub async fn ingest(
     let attribution = attribute(db, clicks, &program, input, occurred_at).await?;
 
     let txn = crate::db::begin_write(db).await?;
-    match write(&txn, &program, input, &external_id, amount, occurred_at, now, hash, attribution).await {
+    match write(
+        &txn,
+        &program,
+        input,
+        &external_id,
+        amount,
+        occurred_at,
+        now,
+        hash,
+        attribution,
+    )
+    .await
+    {
         Ok(answer) => {
             txn.commit().await?;
             Ok(Outcome::Created(answer))
         }
-        Err(Error::Db(e)) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+        Err(Error::Db(e))
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
             // A concurrent request with the same external id won the race.
             txn.rollback().await?;
-            let found = existing(db, program.row.id, &external_id).await?.ok_or(Error::Db(e))?;
+            let found = existing(db, program.row.id, &external_id)
+                .await?
+                .ok_or(Error::Db(e))?;
             replay(found, hash)
         }
         Err(e) => Err(e),
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one private step of ingest, called once")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one private step of ingest, called once"
+)]
 async fn write(
     txn: &DatabaseTransaction,
     program: &Program,
@@ -300,7 +366,9 @@ async fn write(
             .filter(click::Column::ProgramId.eq(program.row.id))
             .filter(click::Column::VisitorId.eq(c.visitor_id.clone()))
             .filter(click::Column::IsBot.eq(false))
-            .filter(click::Column::At.gte(occurred_at - Duration::days(program.row.cookie_days as i64)))
+            .filter(
+                click::Column::At.gte(occurred_at - Duration::days(program.row.cookie_days as i64)),
+            )
             .filter(click::Column::At.lte(occurred_at.max(c.at)))
             .order_by_asc(click::Column::At)
             .order_by_asc(click::Column::Id)
@@ -313,7 +381,11 @@ async fn write(
     };
 
     // Who earns what.
-    let mut status = if a.enrollment.is_some() { "attributed" } else { "unattributed" };
+    let mut status = if a.enrollment.is_some() {
+        "attributed"
+    } else {
+        "unattributed"
+    };
     let mut reason = a.reason.clone();
     let mut earned: Option<(CommissionRate, tier::Model, i64)> = None;
     let mut hold_reason: Option<&str> = None;
@@ -324,19 +396,41 @@ async fn write(
             reason = Some(format!("the enrollment is {}", st.as_str()));
         } else {
             let tiers = programs::tiers(txn, program.row.id).await?;
-            let current = tiers.iter().find(|t| t.id == e.tier_id).cloned().ok_or(Error::NotFound("tier"))?;
+            let current = tiers
+                .iter()
+                .find(|t| t.id == e.tier_id)
+                .cloned()
+                .ok_or(Error::NotFound("tier"))?;
             // The conversion that crosses a threshold already earns the new tier's rate.
-            let t = crate::programs::tiers::check_at_conversion(txn, &program.row, e, &tiers, current, amount.minor, occurred_at, now).await?;
+            let t = crate::programs::tiers::check_at_conversion(
+                txn,
+                &program.row,
+                e,
+                &tiers,
+                current,
+                amount.minor,
+                occurred_at,
+                now,
+            )
+            .await?;
             if e.dormant_since.is_some() {
                 enrollment::Entity::update_many()
-                    .col_expr(enrollment::Column::DormantSince, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+                    .col_expr(
+                        enrollment::Column::DormantSince,
+                        sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+                    )
                     .filter(enrollment::Column::Id.eq(e.id))
                     .exec(txn)
                     .await?;
             }
             let rate = effective_commission(e, &t, currency)?;
             let commission = rate.commission_on(amount.minor);
-            let self_referral = match input.customer_id.as_deref().map(str::trim).filter(|c| c.contains('@')) {
+            let self_referral = match input
+                .customer_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| c.contains('@'))
+            {
                 Some(customer) => partner::Entity::find_by_id(e.partner_id)
                     .one(txn)
                     .await?
@@ -358,7 +452,11 @@ async fn write(
             rate: Some(rate_label(rate, currency)),
             tier: Some(t.name.clone()),
         },
-        None => CommissionAnswer { amount: Money::from_minor(0, currency).amount_string(), rate: None, tier: None },
+        None => CommissionAnswer {
+            amount: Money::from_minor(0, currency).amount_string(),
+            rate: None,
+            tier: None,
+        },
     };
     let mut answer = ConversionAnswer {
         id: 0,
@@ -427,8 +525,15 @@ async fn write(
         }
         let mut summary = format!("Conversion {} of {} ", conv.external_id, amount.display());
         match &earned {
-            Some((rate, _, c)) => summary.push_str(&format!("earned {} at {}", Money::from_minor(*c, currency).display(), rate.display(currency))),
-            None => summary.push_str(&format!("earned nothing: {}", reason.clone().unwrap_or_default())),
+            Some((rate, _, c)) => summary.push_str(&format!(
+                "earned {} at {}",
+                Money::from_minor(*c, currency).display(),
+                rate.display(currency)
+            )),
+            None => summary.push_str(&format!(
+                "earned nothing: {}",
+                reason.clone().unwrap_or_default()
+            )),
         }
         if let Some(h) = hold_reason {
             summary.push_str(&format!(" (held for review: {})", h.replace('_', " ")));
@@ -449,7 +554,17 @@ async fn write(
         )
         .await?;
         if let Some((_, t, _)) = &earned {
-            rollups::add_cohort(txn, program.row.account_id, program.row.id, t.id, e.id, occurred_at.date_naive(), 1, amount.minor).await?;
+            rollups::add_cohort(
+                txn,
+                program.row.account_id,
+                program.row.id,
+                t.id,
+                e.id,
+                occurred_at.date_naive(),
+                1,
+                amount.minor,
+            )
+            .await?;
         }
         // Last: the day's rollup row is shared by every conversion of the enrollment, so its
         // lock is held for the shortest time before commit.
@@ -459,201 +574,25 @@ async fn write(
             program.row.id,
             e.id,
             occurred_at.date_naive(),
-            Delta { conversions: 1, revenue_minor: amount.minor, commission_minor: commission, ..Default::default() },
+            Delta {
+                conversions: 1,
+                revenue_minor: amount.minor,
+                commission_minor: commission,
+                ..Default::default()
+            },
         )
         .await?;
     }
     Ok(answer)
 }
 
-/// A refund's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RefundOutcome {
-    /// The conversion after the refund.
-    pub conversion: RefundedConversion,
-    /// The clawback written by this refund.
-    pub clawback: ClawbackAnswer,
-}
-
-/// Refunds all (when `amount` is `None`) or part of a conversion and claws back the same share
-/// of its commission, at the rate it earned (adjustments included). A full refund of an already
-/// fully refunded conversion changes nothing. With a `refund_id` (the caller's idempotency key,
-/// unique per conversion) a retried refund is applied once: the retry answers with the clawback
-/// of the first, and the same key with another amount is refused (409).
-pub async fn refund(db: &DatabaseConnection, clock: &Clock, account_id: i64, conversion_id: i64, amount: Option<&str>, refund_id: Option<&str>) -> Result<RefundOutcome> {
-    use crate::entities::refund;
-    if let Some(key) = refund_id {
-        Error::check_line("refund_id", key)?;
-        if key.trim().is_empty() || key.len() > 200 {
-            return Err(Error::invalid("refund_id", "must be 1 to 200 characters"));
-        }
-    }
-    let now = clock.now();
-    let txn = crate::db::begin_write(db).await?;
-    // Concurrent refunds of one conversion queue here: each reads what the one before refunded
-    // (two full refunds write one clawback).
-    crate::db::lock_row(&txn, "conversions", conversion_id).await?;
-    let conv = conversion::Entity::find_by_id(conversion_id)
-        .filter(conversion::Column::AccountId.eq(account_id))
-        .one(&txn)
-        .await?
-        .ok_or(Error::NotFound("conversion"))?;
-    let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
-    let entries = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ConversionId.eq(conv.id))
-        .filter(ledger_entry::Column::Status.ne("void"))
-        .all(&txn)
-        .await?;
-    let earned_total: i64 = entries.iter().filter(|e| e.kind == "earned" || e.kind == "adjustment").map(|e| e.amount_minor).sum();
-    let clawed: i64 = -entries.iter().filter(|e| e.kind == "clawback").map(|e| e.amount_minor).sum::<i64>();
-    // A retry of a refund already applied: the same answer, nothing written.
-    if let Some(key) = refund_id {
-        let prior = refund::Entity::find()
-            .filter(refund::Column::ConversionId.eq(conv.id))
-            .filter(refund::Column::RefundId.eq(key))
-            .one(&txn)
-            .await?;
-        if let Some(prior) = prior {
-            txn.rollback().await?;
-            let asked = match amount {
-                Some(text) => Some(Money::parse(text, currency).map_err(Error::field("amount"))?.minor),
-                None => None,
-            };
-            if asked.is_some_and(|m| m != prior.amount_minor) {
-                return Err(Error::Conflict(format!(
-                    "refund_id '{key}' was already used for a refund of {}",
-                    Money::from_minor(prior.amount_minor, currency).amount_string()
-                )));
-            }
-            return Ok(RefundOutcome {
-                conversion: conversion_view(&conv, currency, clawed, earned_total)?,
-                clawback: ClawbackAnswer { amount: Money::from_minor(prior.clawback_minor, currency).amount_string() },
-            });
-        }
-    }
-    let remaining = conv.amount_minor - conv.refunded_minor;
-    let refund_minor = match amount {
-        None => remaining,
-        Some(text) => {
-            let m = Money::parse(text, currency).map_err(Error::field("amount"))?.minor;
-            if m > remaining {
-                return Err(Error::invalid(
-                    "amount",
-                    format!("exceeds the unrefunded {}", Money::from_minor(remaining, currency).amount_string()),
-                ));
-            }
-            m
-        }
-    };
-    // Nothing left to refund (a zero-amount sign-up counts as refunded once its commission is
-    // clawed back): the refund changes nothing.
-    let nothing_left = remaining == 0 && (conv.amount_minor > 0 || clawed >= earned_total);
-    if nothing_left || (refund_minor == 0 && amount.is_some() && conv.amount_minor > 0) {
-        txn.rollback().await?;
-        return Ok(RefundOutcome {
-            conversion: conversion_view(&conv, currency, clawed, earned_total)?,
-            clawback: ClawbackAnswer { amount: Money::from_minor(0, currency).amount_string() },
-        });
-    }
-    let refunded_after = conv.refunded_minor + refund_minor;
-    let target = if conv.amount_minor == 0 {
-        earned_total
-    } else {
-        (Decimal::from(earned_total) * Decimal::from(refunded_after) / Decimal::from(conv.amount_minor))
-            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-            .to_i64()
-            .expect("within the earned total")
-    };
-    let claw = target - clawed;
-
-    if let (Some(enrollment_id), Some(partner_id)) = (conv.enrollment_id, conv.partner_id) {
-        if claw != 0 {
-            let earned = entries.iter().find(|e| e.kind == "earned");
-            ledger_entry::ActiveModel {
-                account_id: Set(account_id),
-                program_id: Set(conv.program_id),
-                enrollment_id: Set(enrollment_id),
-                partner_id: Set(partner_id),
-                conversion_id: Set(Some(conv.id)),
-                kind: Set("clawback".into()),
-                amount_minor: Set(-claw),
-                currency: Set(conv.currency.clone()),
-                rate: Set(earned.map(|e| e.rate.clone()).unwrap_or_default()),
-                tier: Set(earned.map(|e| e.tier.clone()).unwrap_or_default()),
-                status: Set("pending".into()),
-                hold_reason: Set(None),
-                note: Set(Some(format!("refund of {}", Money::from_minor(refund_minor, currency).amount_string()))),
-                created_by: Set("api".into()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-        rollups::add(
-            &txn,
-            account_id,
-            conv.program_id,
-            enrollment_id,
-            conv.occurred_at.date_naive(),
-            Delta { revenue_minor: -refund_minor, commission_minor: -claw, ..Default::default() },
-        )
-        .await?;
-        if let (Some(tier_id), "attributed") = (conv.tier_id, conv.status.as_str()) {
-            rollups::add_cohort(&txn, account_id, conv.program_id, tier_id, enrollment_id, conv.occurred_at.date_naive(), 0, -refund_minor).await?;
-        }
-        timeline::record(
-            &txn,
-            Event {
-                account_id,
-                partner_id,
-                enrollment_id: Some(enrollment_id),
-                kind: "refund",
-                actor: "api",
-                summary: format!(
-                    "Refund of {} on conversion {}; {} clawed back",
-                    Money::from_minor(refund_minor, currency).display(),
-                    conv.external_id,
-                    Money::from_minor(claw, currency).display()
-                ),
-                data: json!({ "conversion_id": conv.id, "refund": Money::from_minor(refund_minor, currency).amount_string() }),
-                at: now,
-            },
-        )
-        .await?;
-    }
-    let mut active: conversion::ActiveModel = conv.clone().into();
-    active.refunded_minor = Set(refunded_after);
-    let conv = active.update(&txn).await?;
-    refund::ActiveModel {
-        account_id: Set(account_id),
-        conversion_id: Set(conv.id),
-        refund_id: Set(refund_id.map(str::to_string)),
-        amount_minor: Set(refund_minor),
-        clawback_minor: Set(claw),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(RefundOutcome {
-        conversion: conversion_view(&conv, currency, clawed + claw, earned_total)?,
-        clawback: ClawbackAnswer { amount: Money::from_minor(claw, currency).amount_string() },
-    })
-}
-
-fn conversion_view(conv: &conversion::Model, currency: models::Currency, clawed: i64, earned: i64) -> Result<RefundedConversion> {
-    Ok(RefundedConversion {
-        conversion: serde_json::from_str(&conv.response).map_err(|e| Error::Internal(e.to_string()))?,
-        refunded: Money::from_minor(conv.refunded_minor, currency).amount_string(),
-        commission_net: Money::from_minor(earned - clawed, currency).amount_string(),
-    })
-}
-
 /// Everything about one conversion of the account, for the team: attribution, the visitor's
 /// click path and the ledger entries.
-pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> Result<models::ConversionDetail> {
+pub async fn detail(
+    db: &DatabaseConnection,
+    actor: &crate::Actor,
+    id: i64,
+) -> Result<models::ConversionDetail> {
     actor.require_team()?;
     let conv = conversion::Entity::find_by_id(id)
         .filter(conversion::Column::AccountId.eq(actor.account_id))
@@ -663,10 +602,14 @@ pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> R
     let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
     let program = programs::load(db, actor.account_id, conv.program_id).await?;
     let partner = match conv.partner_id {
-        Some(pid) => partner::Entity::find_by_id(pid).one(db).await?.map(|p| (p.id, p.name)),
+        Some(pid) => partner::Entity::find_by_id(pid)
+            .one(db)
+            .await?
+            .map(|p| (p.id, p.name)),
         None => None,
     };
-    let path_ids: Vec<String> = serde_json::from_str(&conv.click_path).map_err(|e| Error::Internal(e.to_string()))?;
+    let path_ids: Vec<String> =
+        serde_json::from_str(&conv.click_path).map_err(|e| Error::Internal(e.to_string()))?;
     let mut clicks = click::Entity::find()
         .filter(click::Column::Id.is_in(path_ids.clone()))
         .filter(click::Column::ProgramId.eq(conv.program_id))

@@ -56,5 +56,8 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
     ))
     .await?;
     txn.commit().await?;
-    Ok(Report { examined: zeroed.max(set), changed: set })
+    Ok(Report {
+        examined: zeroed.max(set),
+        changed: set,
+    })
 }

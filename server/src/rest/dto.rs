@@ -467,7 +467,7 @@ pub struct Refund {
 
 impl Refund {
     /// The resource of a refund outcome.
-    pub fn of(r: backend::tracking::conversions::RefundOutcome) -> Result<Self, Problem> {
+    pub fn of(r: backend::tracking::refunds::RefundOutcome) -> Result<Self, Problem> {
         let c = Conversion::of(r.conversion.conversion)?;
         Ok(Self {
             conversion: RefundedConversion {

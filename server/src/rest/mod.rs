@@ -146,7 +146,7 @@ async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAcco
     } else {
         problem::parse_json(&headers, &body)?.0
     };
-    let out = conversions::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref(), input.refund_id.as_deref()).await?;
+    let out = backend::tracking::refunds::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref(), input.refund_id.as_deref()).await?;
     Ok(Json(dto::Refund::of(out)?).into_response())
 }
 

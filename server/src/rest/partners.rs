@@ -172,7 +172,7 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
     params(("id" = i64, Path), ("kind" = Option<String>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = TimelinePage), (status = 404, body = ProblemDoc)))]
 pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
-    let (items, total) = partners::timeline_events(
+    let (items, total) = partners::view::timeline_events(
         &st.db,
         acc,
         id_param(&id, "partner")?,
