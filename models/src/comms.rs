@@ -149,3 +149,140 @@ pub struct SequenceDetail {
     pub runs: Vec<SequenceRunRow>,
     pub can_edit: bool,
 }
+
+/// A message thread in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRow {
+    /// Thread id.
+    pub id: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// The partner's name.
+    pub partner_name: String,
+    /// Subject.
+    pub subject: String,
+    /// Last message at, `YYYY-MM-DD HH:MM UTC`.
+    pub last_message_at: String,
+    /// The start of the last message.
+    pub snippet: String,
+    /// Messages the viewer has not read.
+    pub unread: i32,
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// Message id.
+    pub id: i64,
+    /// Who wrote it.
+    pub author: String,
+    /// Written by the viewer's side (the team, or the partner).
+    pub mine: bool,
+    /// Text.
+    pub body: String,
+    /// When, `YYYY-MM-DD HH:MM UTC`.
+    pub at: String,
+}
+
+/// A thread with its messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadView {
+    /// Thread id.
+    pub id: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// The partner's name.
+    pub partner_name: String,
+    /// Subject.
+    pub subject: String,
+    /// Messages.
+    pub messages: Vec<MessageView>,
+    /// Whether the viewer may reply.
+    pub can_reply: bool,
+}
+
+/// The viewer's message threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// Threads, most recent first.
+    pub threads: Vec<ThreadRow>,
+    /// Unread messages over all threads.
+    pub unread: i64,
+    /// Whether the viewer may start a thread.
+    pub can_write: bool,
+    /// Broadcasts the partner received, newest first (empty for the team).
+    pub announcements: Vec<Announcement>,
+}
+
+/// A broadcast to write: to a saved segment or to every active partner of a program.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BroadcastInput {
+    /// The segment (its active members), or
+    pub segment_id: Option<i64>,
+    /// every active partner of this program.
+    pub program_id: Option<i64>,
+    /// Subject; variables (`{{name}}`, `{{program}}`, `{{tier}}`, …) are filled per recipient.
+    pub subject: String,
+    /// Text, with the same variables.
+    pub body: String,
+    /// Send later (`YYYY-MM-DDTHH:MM` UTC, as a datetime field gives it, or RFC 3339); none: now.
+    pub send_at: Option<String>,
+}
+
+/// Who a broadcast would reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastPreview {
+    /// Partners it reaches.
+    pub recipients: u64,
+    /// A few of their names.
+    pub sample: Vec<String>,
+    /// The audience in words.
+    pub audience: String,
+}
+
+/// A broadcast with its delivery figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastRow {
+    /// Id.
+    pub id: i64,
+    /// Subject as written.
+    pub subject: String,
+    /// The audience in words.
+    pub audience: String,
+    /// `scheduled` or `sent`.
+    pub status: String,
+    /// When it goes (or went) out, `YYYY-MM-DD HH:MM UTC`.
+    pub send_at: String,
+    /// Emails queued for it.
+    pub recipients: u64,
+    /// Emails delivered to the mail server.
+    pub delivered: u64,
+    /// Emails opened.
+    pub opened: u64,
+    /// Opened ÷ delivered, e.g. `42.0%`, `—` before any delivery.
+    pub open_rate: String,
+}
+
+/// The Broadcasts tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastsPage {
+    /// Broadcasts, newest first.
+    pub items: Vec<BroadcastRow>,
+    /// Saved segments to choose from: (id, name).
+    pub segments: Vec<(i64, String)>,
+    /// Programs to choose from: (id, name).
+    pub programs: Vec<(i64, String)>,
+    /// Whether the viewer may send.
+    pub can_send: bool,
+}
+
+/// A broadcast as a partner received it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub body: String,
+    /// When, `YYYY-MM-DD HH:MM UTC`.
+    pub at: String,
+}

@@ -2,12 +2,12 @@
 //! this crate: it is compiled to WebAssembly.
 
 pub mod analytics;
-pub mod dto;
+pub mod currency;
 pub mod value;
 pub mod text;
 
 pub use analytics::*;
-pub use dto::*;
+pub use currency::*;
 pub use value::*;
 
 pub mod settings;
@@ -16,3 +16,16 @@ pub mod portal;
 pub use portal::*;
 pub mod comms;
 pub use comms::*;
+
+pub mod access;
+pub use access::*;
+pub mod partners;
+pub use partners::*;
+pub mod money;
+pub use money::*;
+pub mod tracking;
+pub use tracking::*;
+pub mod programs;
+pub use programs::*;
+pub mod jobs;
+pub use jobs::*;

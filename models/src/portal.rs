@@ -1,6 +1,7 @@
 //! The partner portal's public pages: applying to a program.
 
 use crate::CustomFieldDef;
+use crate::EnrollmentStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -252,4 +253,37 @@ pub struct PortalPayoutRow {
     /// `processing` or `paid`.
     pub status: String,
     pub paid: Option<String>,
+}
+
+/// A partner's enrollment as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalEnrollment {
+    /// Program id.
+    pub program_id: i64,
+    /// Hosts links may point at.
+    pub allowed_hosts: Vec<String>,
+    /// Program name.
+    pub program: String,
+    /// Status.
+    pub status: EnrollmentStatus,
+    /// Current tier.
+    pub tier: String,
+    /// Commission in words, e.g. `10%`.
+    pub commission: String,
+    /// Joined date, `YYYY-MM-DD`.
+    pub joined: String,
+}
+
+/// The portal landing page of a partner user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalHome {
+    /// The partner's name.
+    pub partner_name: String,
+    /// The account running the program(s).
+    pub account_name: String,
+    /// The partner's enrollments.
+    pub enrollments: Vec<PortalEnrollment>,
+    /// The user applied on the portal and has not opened the verification link yet.
+    #[serde(default)]
+    pub email_unverified: bool,
 }
