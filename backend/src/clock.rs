@@ -40,19 +40,11 @@ pub fn parse_bound(field: &str, text: &str) -> Result<DateTime<Utc>> {
     let t = match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         Ok(d) => d.and_time(NaiveTime::MIN).and_utc(),
         Err(_) => DateTime::parse_from_rfc3339(text)
-            .map_err(|_| {
-                Error::invalid(
-                    field,
-                    format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time"),
-                )
-            })?
+            .map_err(|_| Error::invalid(field, format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time")))?
             .with_timezone(&Utc),
     };
     if !(1970..=9998).contains(&t.year()) {
-        return Err(Error::invalid(
-            field,
-            "must be between the years 1970 and 9998",
-        ));
+        return Err(Error::invalid(field, "must be between the years 1970 and 9998"));
     }
     Ok(t)
 }

@@ -16,20 +16,14 @@ pub fn neutralise(cell: &str) -> String {
 fn is_number(cell: &str) -> bool {
     let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
+    !int.is_empty() && !frac.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Writes rows (the first is the header) as CSV with CRLF line ends.
 pub fn to_csv(rows: &[Vec<String>]) -> Result<String> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     for row in rows {
-        w.write_record(row.iter().map(|c| neutralise(c)))
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        w.write_record(row.iter().map(|c| neutralise(c))).map_err(|e| Error::Internal(e.to_string()))?;
     }
     let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
@@ -49,10 +43,7 @@ mod tests {
             vec!["\tx".to_string(), "line\nbreak".to_string()],
         ];
         let out = to_csv(&rows).unwrap();
-        assert_eq!(
-            out,
-            "name,note\r\n\"'=HYPERLINK(\"\"x\"\")\",\"a,b\"\r\n'+1+1,\"say \"\"hi\"\"\"\r\n'-2+3,'@SUM(A1)\r\n'\tx,\"line\nbreak\"\r\n"
-        );
+        assert_eq!(out, "name,note\r\n\"'=HYPERLINK(\"\"x\"\")\",\"a,b\"\r\n'+1+1,\"say \"\"hi\"\"\"\r\n'-2+3,'@SUM(A1)\r\n'\tx,\"line\nbreak\"\r\n");
     }
 
     #[test]
@@ -66,9 +57,7 @@ mod tests {
         for n in ["-12.50", "+3", "-0.01", "-7"] {
             assert_eq!(neutralise(n), n);
         }
-        for f in [
-            "-", "-.5", "-1.", "-1e5", "-1.2.3", "+A1", "-SUM(A1)", "- 1", "=1",
-        ] {
+        for f in ["-", "-.5", "-1.", "-1e5", "-1.2.3", "+A1", "-SUM(A1)", "- 1", "=1"] {
             assert_eq!(neutralise(f), format!("'{f}"), "{f}");
         }
     }

@@ -67,32 +67,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
 }
 
 /// [`connect`] with extra [`PoolHooks`].
-pub async fn connect_with(
-    url: &str,
-    hooks: PoolHooks,
-) -> Result<DatabaseConnection, sea_orm::DbErr> {
+pub async fn connect_with(url: &str, hooks: PoolHooks) -> Result<DatabaseConnection, sea_orm::DbErr> {
     if let Some(path) = sqlite_path(url) {
         if let Some(dir) = std::path::Path::new(&path).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    sea_orm::DbErr::Custom(format!("cannot create {}: {e}", dir.display()))
-                })?;
+                std::fs::create_dir_all(dir).map_err(|e| sea_orm::DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
     }
     let mut opts = ConnectOptions::new(url.to_string());
     // Short timeouts: while the database is down, requests answer 503 within ~2 s instead of
     // hanging (targets.md R1).
-    opts.connect_timeout(Duration::from_secs(2))
-        .acquire_timeout(Duration::from_secs(2))
-        .sqlx_logging(false);
+    opts.connect_timeout(Duration::from_secs(2)).acquire_timeout(Duration::from_secs(2)).sqlx_logging(false);
     if url.starts_with("sqlite") {
         opts.max_connections(8);
         // Per connection (synchronous is not stored in the file, journal_mode is).
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-        });
+        opts.map_sqlx_sqlite_opts(|o| o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal).synchronous(sqlx::sqlite::SqliteSynchronous::Normal));
         let limit = hooks.page_limit.clone();
         opts.map_sqlx_sqlite_pool_opts(move |p| {
             let (on_connect, on_acquire) = (limit.clone(), limit.clone());
@@ -110,9 +100,7 @@ pub async fn connect_with(
                     Ok(true)
                 })
             })
-            .after_release(|conn, _| {
-                Box::pin(async move { sqlite_is_clean(conn, "release").await })
-            })
+            .after_release(|conn, _| Box::pin(async move { sqlite_is_clean(conn, "release").await }))
         });
     } else {
         opts.max_connections(20);
@@ -126,29 +114,20 @@ pub async fn connect_with(
 
 /// True when a SQLite connection is outside any transaction by sqlx's count *and* by SQLite's
 /// own autocommit flag; otherwise it is counted and the pool closes it.
-async fn sqlite_is_clean(
-    conn: &mut sqlx::SqliteConnection,
-    when: &str,
-) -> Result<bool, sqlx::Error> {
+async fn sqlite_is_clean(conn: &mut sqlx::SqliteConnection, when: &str) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
     // Locking goes through the connection's command queue, so a rollback queued by a dropped
     // transaction has run before either flag is read.
     let mut handle = conn.lock_handle().await?;
     // SAFETY: the handle is locked for the duration of the call, so no other thread uses the
     // `sqlite3*`; `sqlite3_get_autocommit` only reads a flag of that open connection.
-    let engine_idle =
-        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    let engine_idle = unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
     drop(handle);
     let sqlx_idle = !conn.is_in_transaction();
     let clean = sqlx_idle && engine_idle;
     if !clean {
         DISCARDED.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(
-            when,
-            sqlx_idle,
-            engine_idle,
-            "closing a pooled SQLite connection left inside a transaction"
-        );
+        tracing::debug!(when, sqlx_idle, engine_idle, "closing a pooled SQLite connection left inside a transaction");
     }
     Ok(clean)
 }
@@ -159,33 +138,22 @@ fn pg_is_clean(conn: &mut sqlx::PgConnection, when: &str) -> bool {
     let clean = !conn.is_in_transaction();
     if !clean {
         DISCARDED.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(
-            when,
-            "closing a pooled PostgreSQL connection left inside a transaction"
-        );
+        tracing::debug!(when, "closing a pooled PostgreSQL connection left inside a transaction");
     }
     clean
 }
 
-async fn apply_page_limit(
-    conn: &mut sqlx::SqliteConnection,
-    limit: Option<&PageLimit>,
-) -> Result<(), sqlx::Error> {
+async fn apply_page_limit(conn: &mut sqlx::SqliteConnection, limit: Option<&PageLimit>) -> Result<(), sqlx::Error> {
     use sqlx::Executor;
     if let Some(pages) = limit.map(PageLimit::get).filter(|p| *p > 0) {
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "PRAGMA max_page_count = {pages}"
-        )))
-        .await?;
+        conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}"))).await?;
     }
     Ok(())
 }
 
 /// The file path of a `sqlite://` URL, if it names a file.
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
@@ -203,16 +171,10 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 /// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`IMMEDIATE`), so concurrent writers wait for each other (busy timeout) instead of failing
 /// when a read lock cannot be upgraded; PostgreSQL begins as usual.
-pub async fn begin_write(
-    db: &DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
+        db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
     } else {
         db.begin().await
     }
@@ -222,11 +184,7 @@ pub async fn begin_write(
 /// (`SELECT … FOR UPDATE`), so concurrent writers of one thing (a conversion being refunded, a
 /// program's payout run, a batch being paid) queue and each reads what the one before wrote.
 /// SQLite needs nothing: [`begin_write`] already holds the database's write lock.
-pub async fn lock_row(
-    txn: &impl sea_orm::ConnectionTrait,
-    table: &'static str,
-    id: i64,
-) -> Result<(), sea_orm::DbErr> {
+pub async fn lock_row(txn: &impl sea_orm::ConnectionTrait, table: &'static str, id: i64) -> Result<(), sea_orm::DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -246,15 +204,8 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
     match e {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
-            matches!(
-                x.as_ref(),
-                X::Io(_)
-                    | X::PoolTimedOut
-                    | X::PoolClosed
-                    | X::WorkerCrashed
-                    | X::Protocol(_)
-                    | X::Tls(_)
-            ) || matches!(error_code(x).as_deref(), Some("57P01" | "57P02" | "57P03"))
+            matches!(x.as_ref(), X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) | X::Tls(_))
+                || matches!(error_code(x).as_deref(), Some("57P01" | "57P02" | "57P03"))
         }
         _ => false,
     }
@@ -273,9 +224,7 @@ pub fn error_code(x: &sea_orm::sqlx::Error) -> Option<String> {
 pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     use sea_orm::{DbErr, RuntimeErr};
     match e {
-        DbErr::Exec(RuntimeErr::SqlxError(x))
-        | DbErr::Query(RuntimeErr::SqlxError(x))
-        | DbErr::Conn(RuntimeErr::SqlxError(x)) => Some(x.as_ref()),
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) | DbErr::Conn(RuntimeErr::SqlxError(x)) => Some(x.as_ref()),
         _ => None,
     }
 }
@@ -302,22 +251,9 @@ mod tests {
     /// Fills a table inside one write transaction until SQLite refuses with `SQLITE_FULL`, lets
     /// the transaction go as a service would, then writes one row: was it really committed
     /// (seen by another pool)?
-    async fn after_a_full_disk_the_next_write_commits(
-        db: &DatabaseConnection,
-        url: &str,
-        limit: &PageLimit,
-    ) -> bool {
-        db.execute_unprepared("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, pad BLOB)")
-            .await
-            .unwrap();
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Sqlite,
-                "PRAGMA page_count",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
+    async fn after_a_full_disk_the_next_write_commits(db: &DatabaseConnection, url: &str, limit: &PageLimit) -> bool {
+        db.execute_unprepared("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, pad BLOB)").await.unwrap();
+        let row = db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA page_count")).await.unwrap().unwrap();
         let pages: i64 = row.try_get_by_index(0).unwrap();
         limit.set(pages as u32 + 3);
         let txn = db
@@ -329,10 +265,7 @@ mod tests {
             .unwrap();
         let mut full = None;
         for _ in 0..1000 {
-            if let Err(e) = txn
-                .execute_unprepared("INSERT INTO t (pad) VALUES (randomblob(3000))")
-                .await
-            {
+            if let Err(e) = txn.execute_unprepared("INSERT INTO t (pad) VALUES (randomblob(3000))").await {
                 full = Some(e);
                 break;
             }
@@ -349,23 +282,12 @@ mod tests {
             })
             .await;
         let Ok(txn) = txn else { return false };
-        if txn
-            .execute_unprepared("INSERT INTO t (id, pad) VALUES (-1, x'00')")
-            .await
-            .is_err()
-            || txn.commit().await.is_err()
-        {
+        if txn.execute_unprepared("INSERT INTO t (id, pad) VALUES (-1, x'00')").await.is_err() || txn.commit().await.is_err() {
             return false;
         }
         let other = connect(url).await.unwrap();
-        let seen = other
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT count(*) FROM t WHERE id = -1",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
+        let seen =
+            other.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t WHERE id = -1")).await.unwrap().unwrap();
         let seen: i64 = seen.try_get_by_index(0).unwrap();
         other.close().await.unwrap();
         seen == 1
@@ -376,26 +298,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
         let limit = PageLimit::default();
-        let db = connect_with(
-            &url,
-            PoolHooks {
-                page_limit: Some(limit.clone()),
-            },
-        )
-        .await
-        .unwrap();
-        assert!(
-            after_a_full_disk_the_next_write_commits(&db, &url, &limit).await,
-            "the write after the fault is committed"
-        );
+        let db = connect_with(&url, PoolHooks { page_limit: Some(limit.clone()) }).await.unwrap();
+        assert!(after_a_full_disk_the_next_write_commits(&db, &url, &limit).await, "the write after the fault is committed");
     }
 
     #[test]
     fn sqlite_urls_name_their_file() {
-        assert_eq!(
-            sqlite_path("sqlite://data/trellis.db?mode=rwc").as_deref(),
-            Some("data/trellis.db")
-        );
+        assert_eq!(sqlite_path("sqlite://data/trellis.db?mode=rwc").as_deref(), Some("data/trellis.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
     }

@@ -43,10 +43,7 @@ pub enum Error {
 impl Error {
     /// Builds an [`Error::Invalid`] for a field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.into(), message: message.into() }
     }
 
     /// Refuses a one-line text (name, email, id) holding any control character (`422` naming

@@ -18,30 +18,16 @@ use std::pin::Pin;
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// A partner was enrolled in a program; `active` when it was enrolled already approved.
-    Enrolled {
-        enrollment: &'a enrollment::Model,
-        active: bool,
-    },
+    Enrolled { enrollment: &'a enrollment::Model, active: bool },
     /// The team moved an enrollment from pending to active.
-    Approved {
-        program: &'a program::Model,
-        enrollment: &'a enrollment::Model,
-    },
+    Approved { program: &'a program::Model, enrollment: &'a enrollment::Model },
     /// A conversion was attributed to the (active) enrollment and stored.
     Converted { enrollment: &'a enrollment::Model },
     /// The enrollment's health score fell into the at-risk band today (`day` as `YYYY-MM-DD`).
-    AtRisk {
-        enrollment: &'a enrollment::Model,
-        day: &'a str,
-    },
+    AtRisk { enrollment: &'a enrollment::Model, day: &'a str },
     /// The enrollment moved up to `tier` (`enrollment` already carries the new tier); `rate`
     /// is the new tier's commission as the partner reads it.
-    TierUpgraded {
-        program: &'a program::Model,
-        enrollment: &'a enrollment::Model,
-        tier: &'a tier::Model,
-        rate: &'a str,
-    },
+    TierUpgraded { program: &'a program::Model, enrollment: &'a enrollment::Model, tier: &'a tier::Model, rate: &'a str },
 }
 
 /// The future a subscriber returns.
@@ -63,11 +49,7 @@ pub static SUBSCRIBERS: [Subscriber];
 
 /// Hands `event` to every subscriber, in order, inside `txn`. A subscriber's error fails the
 /// publishing change.
-pub async fn publish(
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-    event: Event<'_>,
-) -> Result<()> {
+pub async fn publish(txn: &DatabaseTransaction, now: DateTime<Utc>, event: Event<'_>) -> Result<()> {
     let mut subscribers: Vec<&Subscriber> = SUBSCRIBERS.iter().collect();
     subscribers.sort_by_key(|s| (s.order, s.name));
     for s in subscribers {

@@ -51,11 +51,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, e: NewEmail<'_
         broadcast_id: Set(None),
         ..Default::default()
     })
-    .on_conflict(
-        OnConflict::column(outbox_email::Column::DedupeKey)
-            .do_nothing()
-            .to_owned(),
-    )
+    .on_conflict(OnConflict::column(outbox_email::Column::DedupeKey).do_nothing().to_owned())
     .exec_without_returning(db)
     .await?;
     Ok(inserted == 1)
@@ -71,10 +67,7 @@ pub(crate) fn new_token() -> String {
 
 /// Share of each partner's emails sent in the 90 days before `now` that were opened, in
 /// percent (the health score's email part); partners sent nothing are absent.
-pub async fn open_rates(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<i64, u8>> {
+pub async fn open_rates(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<std::collections::HashMap<i64, u8>> {
     let rows: Vec<(i64, i64, i64)> = outbox_email::Entity::find()
         .select_only()
         .column(outbox_email::Column::PartnerId)
@@ -87,18 +80,10 @@ pub async fn open_rates(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| r.1 > 0)
-        .map(|(p, sent, opened)| (p, ((opened * 100 + sent / 2) / sent) as u8))
-        .collect())
+    Ok(rows.into_iter().filter(|r| r.1 > 0).map(|(p, sent, opened)| (p, ((opened * 100 + sent / 2) / sent) as u8)).collect())
 }
 
 /// [`open_rates`] of one partner.
-pub async fn open_rate(
-    db: &impl ConnectionTrait,
-    partner_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<u8>> {
+pub async fn open_rate(db: &impl ConnectionTrait, partner_id: i64, now: DateTime<Utc>) -> Result<Option<u8>> {
     Ok(open_rates(db, now).await?.get(&partner_id).copied())
 }

@@ -35,21 +35,9 @@ pub struct Delta {
 }
 
 /// Adds `delta` to the rollup of `enrollment_id` on `day`, creating the row when needed.
-pub async fn add(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    program_id: i64,
-    enrollment_id: i64,
-    day: NaiveDate,
-    delta: Delta,
-) -> Result<()> {
+pub async fn add(db: &impl ConnectionTrait, account_id: i64, program_id: i64, enrollment_id: i64, day: NaiveDate, delta: Delta) -> Result<()> {
     use daily_rollup::Column as C;
-    let plus = |c: C| {
-        Expr::col((daily_rollup::Entity, c)).add(Expr::cust(format!(
-            "excluded.{}",
-            sea_orm::IdenStatic::as_str(&c)
-        )))
-    };
+    let plus = |c: C| Expr::col((daily_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     daily_rollup::Entity::insert(daily_rollup::ActiveModel {
         enrollment_id: Set(enrollment_id),
         day: Set(day),
@@ -85,12 +73,7 @@ pub(crate) async fn add_program(
     delta: Delta,
 ) -> Result<()> {
     use program_rollup::Column as C;
-    let plus = |c: C| {
-        Expr::col((program_rollup::Entity, c)).add(Expr::cust(format!(
-            "excluded.{}",
-            sea_orm::IdenStatic::as_str(&c)
-        )))
-    };
+    let plus = |c: C| Expr::col((program_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     program_rollup::Entity::insert(program_rollup::ActiveModel {
         program_id: Set(program_id),
         day: Set(day),
@@ -119,10 +102,7 @@ pub(crate) async fn add_program(
 /// Adds an attributed conversion (`conversions` = 1, or 0 for a refund's negative revenue) to
 /// the cohort of the tier it earned in. The first conversion of an enrollment in a week and tier
 /// also counts the enrollment as one of that week's converting partners.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one row's key and its two figures"
-)]
+#[expect(clippy::too_many_arguments, reason = "one row's key and its two figures")]
 pub async fn add_cohort(
     db: &impl ConnectionTrait,
     account_id: i64,
@@ -155,12 +135,7 @@ pub async fn add_cohort(
         .await? as i64;
     }
     use tier_rollup::Column as C;
-    let plus = |c: C| {
-        Expr::col((tier_rollup::Entity, c)).add(Expr::cust(format!(
-            "excluded.{}",
-            sea_orm::IdenStatic::as_str(&c)
-        )))
-    };
+    let plus = |c: C| Expr::col((tier_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     tier_rollup::Entity::insert(tier_rollup::ActiveModel {
         program_id: Set(program_id),
         day: Set(day),
@@ -173,11 +148,7 @@ pub async fn add_cohort(
     })
     .on_conflict(
         OnConflict::columns([C::ProgramId, C::Day, C::TierId, C::Shard])
-            .values([
-                (C::Conversions, plus(C::Conversions)),
-                (C::RevenueMinor, plus(C::RevenueMinor)),
-                (C::Partners, plus(C::Partners)),
-            ])
+            .values([(C::Conversions, plus(C::Conversions)), (C::RevenueMinor, plus(C::RevenueMinor)), (C::Partners, plus(C::Partners))])
             .to_owned(),
     )
     .exec_without_returning(db)
@@ -194,26 +165,18 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<crate::report::
     use sea_orm::{DbBackend, TransactionTrait};
     let backend = db.get_database_backend();
     let (day, week) = match backend {
-        DbBackend::Postgres => (
-            "CAST((occurred_at AT TIME ZONE 'UTC') AS DATE)",
-            "CAST(date_trunc('week', occurred_at AT TIME ZONE 'UTC') AS DATE)",
-        ),
-        _ => (
-            "date(occurred_at)",
-            "date(occurred_at, 'weekday 0', '-6 days')",
-        ),
+        DbBackend::Postgres => ("CAST((occurred_at AT TIME ZONE 'UTC') AS DATE)", "CAST(date_trunc('week', occurred_at AT TIME ZONE 'UTC') AS DATE)"),
+        _ => ("date(occurred_at)", "date(occurred_at, 'weekday 0', '-6 days')"),
     };
     let txn = if backend == DbBackend::Postgres {
         let t = db.begin().await?;
-        t.execute_unprepared("LOCK TABLE conversions, daily_rollups, clicks IN SHARE MODE")
-            .await?;
+        t.execute_unprepared("LOCK TABLE conversions, daily_rollups, clicks IN SHARE MODE").await?;
         t
     } else {
         crate::db::begin_write(db).await?
     };
     for table in ["program_rollups", "tier_rollups", "cohort_members"] {
-        txn.execute_unprepared(&format!("DELETE FROM {table}"))
-            .await?;
+        txn.execute_unprepared(&format!("DELETE FROM {table}")).await?;
     }
     let programs = txn
         .execute_unprepared(&format!(
@@ -255,8 +218,5 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<crate::report::
     ))
     .await?;
     txn.commit().await?;
-    Ok(crate::report::Report {
-        examined: programs + tiers,
-        changed: programs + tiers,
-    })
+    Ok(crate::report::Report { examined: programs + tiers, changed: programs + tiers })
 }

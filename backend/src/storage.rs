@@ -125,10 +125,7 @@ impl StorageHealth {
                 tracing::debug!(kind = kind.code(), error = %cause, "write refused: storage still failing");
             }
             None => {
-                st.episode = Some(Episode {
-                    started: Instant::now(),
-                    refused: 1,
-                });
+                st.episode = Some(Episode { started: Instant::now(), refused: 1 });
                 self.episodes.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(
                     kind = kind.code(),
@@ -173,9 +170,7 @@ impl StorageHealth {
         }
         let fresh = {
             let st = self.state.lock().expect("not poisoned");
-            st.last_probe
-                .filter(|(at, _)| at.elapsed() < PROBE_REUSE)
-                .map(|(_, ok)| ok)
+            st.last_probe.filter(|(at, _)| at.elapsed() < PROBE_REUSE).map(|(_, ok)| ok)
         };
         let probe_ok = match fresh {
             Some(ok) => ok,
@@ -203,22 +198,14 @@ impl StorageHealth {
             return Err("writes failed in the last seconds".into());
         }
         if let Some(ep) = st.episode.take() {
-            tracing::warn!(
-                lasted_s = ep.started.elapsed().as_secs_f64(),
-                refused = ep.refused,
-                "storage recovered: writes succeed again"
-            );
+            tracing::warn!(lasted_s = ep.started.elapsed().as_secs_f64(), refused = ep.refused, "storage recovered: writes succeed again");
         }
         Ok(())
     }
 
     /// Checks every second while an episode is open, so it ends (and `/readyz` turns 200) even
     /// when nobody asks; stops when `stop` turns true.
-    pub fn spawn_watcher(
-        self: Arc<Self>,
-        db: DatabaseConnection,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_watcher(self: Arc<Self>, db: DatabaseConnection, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
@@ -251,16 +238,8 @@ pub async fn probe(db: &DatabaseConnection) -> Result<(), DbErr> {
         _ => "INSERT INTO storage_probe (checked_at, pad) VALUES (?, randomblob(16384))",
     };
     let txn = crate::db::begin_write(db).await?;
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        insert,
-        [now.into()],
-    ))
-    .await?;
-    txn.execute_unprepared(
-        "DELETE FROM storage_probe WHERE id < (SELECT MAX(id) FROM storage_probe)",
-    )
-    .await?;
+    txn.execute_raw(Statement::from_sql_and_values(backend, insert, [now.into()])).await?;
+    txn.execute_unprepared("DELETE FROM storage_probe WHERE id < (SELECT MAX(id) FROM storage_probe)").await?;
     txn.commit().await
 }
 
@@ -293,19 +272,13 @@ pub fn free_space(db: &DatabaseConnection) -> Option<FreeSpace> {
         _ => std::path::PathBuf::from("."),
     };
     let st = rustix::fs::statvfs(dir.as_path()).ok()?;
-    Some(FreeSpace {
-        free_bytes: st.f_bavail.saturating_mul(st.f_frsize),
-        total_bytes: st.f_blocks.saturating_mul(st.f_frsize),
-    })
+    Some(FreeSpace { free_bytes: st.f_bavail.saturating_mul(st.f_frsize), total_bytes: st.f_blocks.saturating_mul(st.f_frsize) })
 }
 
 /// The free space of the database's filesystem as Settings shows it to admins; `None` when it
 /// is not known (PostgreSQL) and for every other team member (it is not theirs to act on).
-pub fn space(
-    db: &DatabaseConnection,
-    actor: &crate::Actor,
-) -> crate::Result<Option<models::StorageSpace>> {
-    if actor.require_any(&[]).is_err() {
+pub fn space(db: &DatabaseConnection, actor: &crate::Actor) -> crate::Result<Option<models::StorageSpace>> {
+    if actor.require_admin().is_err() {
         return Ok(None);
     }
     Ok(free_space(db).map(|s| models::StorageSpace {
@@ -316,10 +289,7 @@ pub fn space(
             "{} free of {} ({}%)",
             human_bytes(s.free_bytes),
             human_bytes(s.total_bytes),
-            s.free_bytes
-                .saturating_mul(100)
-                .checked_div(s.total_bytes)
-                .unwrap_or(0)
+            s.free_bytes.saturating_mul(100).checked_div(s.total_bytes).unwrap_or(0)
         ),
     }))
 }
@@ -354,21 +324,9 @@ mod tests {
     #[test]
     fn low_space_is_under_a_tenth_or_under_a_gibibyte() {
         let gib = 1024 * 1024 * 1024u64;
-        assert!(FreeSpace {
-            free_bytes: gib / 2,
-            total_bytes: 2 * gib
-        }
-        .is_low());
-        assert!(FreeSpace {
-            free_bytes: 5 * gib,
-            total_bytes: 100 * gib
-        }
-        .is_low());
-        assert!(!FreeSpace {
-            free_bytes: 20 * gib,
-            total_bytes: 100 * gib
-        }
-        .is_low());
+        assert!(FreeSpace { free_bytes: gib / 2, total_bytes: 2 * gib }.is_low());
+        assert!(FreeSpace { free_bytes: 5 * gib, total_bytes: 100 * gib }.is_low());
+        assert!(!FreeSpace { free_bytes: 20 * gib, total_bytes: 100 * gib }.is_low());
     }
 
     #[test]
@@ -378,13 +336,6 @@ mod tests {
         h.record(FaultKind::Full, &"database or disk is full");
         h.record(FaultKind::Unavailable, &"disk I/O error");
         assert!(h.failing());
-        assert_eq!(
-            (
-                h.faults(FaultKind::Full),
-                h.faults(FaultKind::Unavailable),
-                h.episodes()
-            ),
-            (2, 1, 1)
-        );
+        assert_eq!((h.faults(FaultKind::Full), h.faults(FaultKind::Unavailable), h.episodes()), (2, 1, 1));
     }
 }

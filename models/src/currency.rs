@@ -18,11 +18,8 @@ impl Currency {
     /// Parses a three-letter ISO 4217 code (case-insensitive).
     pub fn parse(code: &str) -> Result<Self, ParseError> {
         let upper = code.trim().to_ascii_uppercase();
-        let known = iso_currency::Currency::from_code(&upper)
-            .ok_or_else(|| err(format!("'{}' is not an ISO 4217 currency code", code.trim())))?;
-        let exponent = known
-            .exponent()
-            .ok_or_else(|| err(format!("{upper} has no minor unit and cannot be used for money")))?;
+        let known = iso_currency::Currency::from_code(&upper).ok_or_else(|| err(format!("'{}' is not an ISO 4217 currency code", code.trim())))?;
+        let exponent = known.exponent().ok_or_else(|| err(format!("{upper} has no minor unit and cannot be used for money")))?;
         let bytes = upper.as_bytes();
         Ok(Self { code: [bytes[0], bytes[1], bytes[2]], exponent: exponent as u8 })
     }
@@ -79,8 +76,7 @@ impl Money {
     /// decimals, below 10^12.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, ParseError> {
         let text = text.trim();
-        let value = Decimal::from_str_exact(text)
-            .map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
+        let value = Decimal::from_str_exact(text).map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
         if value.is_sign_negative() && !value.is_zero() {
             return Err(err("the amount must not be negative"));
         }
@@ -90,26 +86,19 @@ impl Money {
     /// Like [`Money::parse`] but allows a negative sign (manual adjustments, clawbacks).
     pub fn parse_signed(text: &str, currency: Currency) -> Result<Self, ParseError> {
         let text = text.trim();
-        let value = Decimal::from_str_exact(text)
-            .map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
+        let value = Decimal::from_str_exact(text).map_err(|_| err(format!("'{text}' is not a decimal amount such as 123.45")))?;
         Self::from_decimal(value, currency)
     }
 
     fn from_decimal(value: Decimal, currency: Currency) -> Result<Self, ParseError> {
         let value = value.normalize();
         if value.scale() > currency.exponent() {
-            return Err(err(format!(
-                "{} allows at most {} decimal places",
-                currency.code(),
-                currency.exponent()
-            )));
+            return Err(err(format!("{} allows at most {} decimal places", currency.code(), currency.exponent())));
         }
         if value.abs() >= Decimal::from(MAX_MAJOR) {
             return Err(err("the amount must be below 1,000,000,000,000"));
         }
-        let minor = (value * Decimal::from(10i64.pow(currency.exponent())))
-            .to_i64()
-            .ok_or_else(|| err("the amount is out of range"))?;
+        let minor = (value * Decimal::from(10i64.pow(currency.exponent()))).to_i64().ok_or_else(|| err("the amount is out of range"))?;
         Ok(Self { minor, currency })
     }
 
@@ -180,9 +169,7 @@ impl CommissionRate {
     /// Parses a percentage such as `"10"` or `"12.5"`.
     pub fn parse_percent(text: &str) -> Result<Self, ParseError> {
         let text = text.trim();
-        let value = Decimal::from_str_exact(text)
-            .map_err(|_| err(format!("'{text}' is not a percentage such as 12.5")))?
-            .normalize();
+        let value = Decimal::from_str_exact(text).map_err(|_| err(format!("'{text}' is not a percentage such as 12.5")))?.normalize();
         if value.is_sign_negative() || value > Decimal::from(100) {
             return Err(err("a percentage must be between 0 and 100"));
         }

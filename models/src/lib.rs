@@ -3,8 +3,8 @@
 
 pub mod analytics;
 pub mod currency;
-pub mod value;
 pub mod text;
+pub mod value;
 
 pub use analytics::*;
 pub use currency::*;

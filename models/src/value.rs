@@ -143,11 +143,7 @@ string_enum! {
 impl Role {
     /// Parses a comma-separated list, as stored.
     pub fn parse_list(text: &str) -> Result<Vec<Role>, ParseError> {
-        let mut roles: Vec<Role> = text
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(Role::parse)
-            .collect::<Result<_, _>>()?;
+        let mut roles: Vec<Role> = text.split(',').filter(|s| !s.trim().is_empty()).map(Role::parse).collect::<Result<_, _>>()?;
         roles.sort();
         roles.dedup();
         Ok(roles)
@@ -228,10 +224,7 @@ mod tests {
 
     #[test]
     fn roles_parse_from_a_stored_list() {
-        assert_eq!(
-            Role::parse_list("finance_approver,admin,admin").unwrap(),
-            vec![Role::Admin, Role::FinanceApprover]
-        );
+        assert_eq!(Role::parse_list("finance_approver,admin,admin").unwrap(), vec![Role::Admin, Role::FinanceApprover]);
         assert!(Role::parse_list("admin,owner").is_err());
     }
 
@@ -358,10 +351,7 @@ impl FieldKind {
                 }
                 t.to_string()
             }
-            FieldKind::Number => t
-                .parse::<Decimal>()
-                .map(|d| d.normalize().to_string())
-                .map_err(|_| err(format!("'{t}' is not a number")))?,
+            FieldKind::Number => t.parse::<Decimal>().map(|d| d.normalize().to_string()).map_err(|_| err(format!("'{t}' is not a number")))?,
             FieldKind::Date => {
                 parse_date(t).ok_or_else(|| err(format!("'{t}' is not a date (YYYY-MM-DD)")))?;
                 t.to_string()

@@ -20,23 +20,12 @@ pub struct Change<'a> {
 }
 
 /// Appends a change made by `actor` at `at` to its account's audit log.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    c: Change<'_>,
-) -> Result<()> {
+pub async fn record(db: &impl ConnectionTrait, actor: &Actor, at: DateTime<Utc>, c: Change<'_>) -> Result<()> {
     record_as(db, actor.account_id, &actor.label(), at, c).await
 }
 
 /// Appends a change made by a named non-user actor (`api`, `system`, `import`).
-pub async fn record_as(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    actor: &str,
-    at: DateTime<Utc>,
-    c: Change<'_>,
-) -> Result<()> {
+pub async fn record_as(db: &impl ConnectionTrait, account_id: i64, actor: &str, at: DateTime<Utc>, c: Change<'_>) -> Result<()> {
     audit_entry::ActiveModel {
         account_id: Set(account_id),
         actor: Set(actor.to_string()),
@@ -60,18 +49,14 @@ pub const AUDIT_CSV_MAX: u64 = 100_000;
 fn day(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
     text.map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(|t| {
-            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map_err(|_| crate::Error::invalid(field, "use a date like 2026-01-31"))
-        })
+        .map(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| crate::Error::invalid(field, "use a date like 2026-01-31")))
         .transpose()
 }
 
 fn filtered(actor: &Actor, q: &models::AuditQuery) -> Result<sea_orm::Select<audit_entry::Entity>> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
-    let mut s =
-        audit_entry::Entity::find().filter(audit_entry::Column::AccountId.eq(actor.account_id));
+    let mut s = audit_entry::Entity::find().filter(audit_entry::Column::AccountId.eq(actor.account_id));
     if let Some(a) = q.actor.as_deref().filter(|a| !a.is_empty()) {
         s = s.filter(audit_entry::Column::Actor.eq(a));
     }
@@ -79,25 +64,16 @@ fn filtered(actor: &Actor, q: &models::AuditQuery) -> Result<sea_orm::Select<aud
         s = s.filter(audit_entry::Column::Kind.eq(k));
     }
     if let Some(from) = day("from", q.from.as_deref())? {
-        s = s.filter(
-            audit_entry::Column::At.gte(from.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
-        );
+        s = s.filter(audit_entry::Column::At.gte(from.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
     }
     if let Some(to) = day("to", q.to.as_deref())? {
-        let end = to
-            .succ_opt()
-            .unwrap_or(to)
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
+        let end = to.succ_opt().unwrap_or(to).and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         s = s.filter(audit_entry::Column::At.lt(end));
     }
     if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
         let pattern = crate::db::like_pattern(text);
-        let like = |c: audit_entry::Column| {
-            Expr::expr(Func::lower(Expr::col((audit_entry::Entity, c))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
+        let like =
+            |c: audit_entry::Column| Expr::expr(Func::lower(Expr::col((audit_entry::Entity, c)))).like(LikeExpr::new(pattern.clone()).escape('\\'));
         s = s.filter(
             Condition::any()
                 .add(like(audit_entry::Column::Actor))
@@ -141,13 +117,9 @@ fn row(e: audit_entry::Model) -> models::AuditRow {
 
 /// One page of the account's audit log, newest first, with the actors and kinds to filter by
 /// (admins).
-pub async fn list(
-    db: &sea_orm::DatabaseConnection,
-    actor: &Actor,
-    q: &models::AuditQuery,
-) -> Result<models::AuditPage> {
+pub async fn list(db: &sea_orm::DatabaseConnection, actor: &Actor, q: &models::AuditQuery) -> Result<models::AuditPage> {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-    actor.require_any(&[])?;
+    actor.require_admin()?;
     let page = q.page.max(1);
     let s = filtered(actor, q)?;
     let total = s.clone().count(db).await?;
@@ -179,22 +151,11 @@ pub async fn list(
 }
 
 /// Every entry matching the filter as CSV (formula-safe, RFC 4180), newest first (admins).
-pub async fn csv(
-    db: &sea_orm::DatabaseConnection,
-    actor: &Actor,
-    q: &models::AuditQuery,
-) -> Result<String> {
+pub async fn csv(db: &sea_orm::DatabaseConnection, actor: &Actor, q: &models::AuditQuery) -> Result<String> {
     use sea_orm::{QueryOrder, QuerySelect};
-    actor.require_any(&[])?;
-    let rows = filtered(actor, q)?
-        .order_by_desc(audit_entry::Column::At)
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(AUDIT_CSV_MAX)
-        .all(db)
-        .await?;
-    let mut out = vec![["at", "actor", "kind", "subject", "before", "after"]
-        .map(String::from)
-        .to_vec()];
+    actor.require_admin()?;
+    let rows = filtered(actor, q)?.order_by_desc(audit_entry::Column::At).order_by_desc(audit_entry::Column::Id).limit(AUDIT_CSV_MAX).all(db).await?;
+    let mut out = vec![["at", "actor", "kind", "subject", "before", "after"].map(String::from).to_vec()];
     for e in rows {
         out.push(vec![
             e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -212,10 +173,7 @@ pub async fn csv(
 mod tests {
     #[test]
     fn json_objects_read_as_one_field_a_line() {
-        assert_eq!(
-            super::readable(Some(r#"{"hold_days":"7","auto_approve":true}"#.into())).unwrap(),
-            "auto_approve: true\nhold_days: 7"
-        );
+        assert_eq!(super::readable(Some(r#"{"hold_days":"7","auto_approve":true}"#.into())).unwrap(), "auto_approve: true\nhold_days: 7");
         assert_eq!(super::readable(Some("active".into())).unwrap(), "active");
         assert_eq!(super::readable(None), None);
     }

@@ -3,17 +3,12 @@
 
 use crate::entities::{account, api_key, login_attempt, user};
 use crate::{Clock, Error, Result};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Duration;
 use models::{PartnerEmail, Role};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -33,11 +28,7 @@ impl PasswordHashString {
 
 fn argon2() -> Argon2<'static> {
     // OWASP: Argon2id, m = 19 MiB, t = 2, p = 1.
-    Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(19_456, 2, 1, None).expect("valid params"),
-    )
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19_456, 2, 1, None).expect("valid params"))
 }
 
 /// Checks a new password's length (8 to 256 characters).
@@ -63,13 +54,7 @@ pub fn hash_password(password: &str) -> Result<PasswordHashString> {
 
 /// True when `password` matches the stored PHC string.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    PasswordHash::new(stored).map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)
 }
 
 /// The signed-in user a service call acts for.
@@ -94,16 +79,26 @@ pub struct Actor {
 impl Actor {
     /// True for a team member holding any of `roles` (admins hold every right).
     pub fn has_any(&self, roles: &[Role]) -> bool {
-        self.partner_id.is_none()
-            && self
-                .roles
-                .iter()
-                .any(|r| *r == Role::Admin || roles.contains(r))
+        self.partner_id.is_none() && self.roles.iter().any(|r| *r == Role::Admin || roles.contains(r))
     }
 
     /// Refuses unless the actor is a team member holding one of `roles` (or admin).
     pub fn require_any(&self, roles: &[Role]) -> Result<()> {
         if self.has_any(roles) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// True for an admin of the account: the one role that holds every right.
+    pub fn is_admin(&self) -> bool {
+        self.partner_id.is_none() && self.roles.contains(&Role::Admin)
+    }
+
+    /// Refuses everyone but the account's admins.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
             Ok(())
         } else {
             Err(Error::Forbidden)
@@ -148,8 +143,7 @@ impl Actor {
     /// True when the actor may change this partner: program managers and admins may change
     /// any; relationship owners only the partners they own.
     pub fn can_edit_partner(&self, owner_user_id: Option<i64>) -> bool {
-        self.has_any(&[Role::ProgramManager])
-            || (self.has_any(&[Role::RelationshipOwner]) && owner_user_id == Some(self.user_id))
+        self.has_any(&[Role::ProgramManager]) || (self.has_any(&[Role::RelationshipOwner]) && owner_user_id == Some(self.user_id))
     }
 }
 
@@ -162,19 +156,12 @@ pub async fn actor_for_user(db: &DatabaseConnection, user_id: i64) -> Result<Act
     if !u.active {
         return Err(Error::Unauthenticated);
     }
-    let acc = account::Entity::find_by_id(u.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let acc = account::Entity::find_by_id(u.account_id).one(db).await?.ok_or(Error::Unauthenticated)?;
     actor_from(u, acc)
 }
 
 fn actor_from(u: user::Model, acc: account::Model) -> Result<Actor> {
-    let roles = if u.kind == "partner" {
-        Vec::new()
-    } else {
-        Role::parse_list(&u.roles).map_err(|e| Error::Internal(e.0))?
-    };
+    let roles = if u.kind == "partner" { Vec::new() } else { Role::parse_list(&u.roles).map_err(|e| Error::Internal(e.0))? };
     Ok(Actor {
         user_id: u.id,
         account_id: u.account_id,
@@ -182,23 +169,13 @@ fn actor_from(u: user::Model, acc: account::Model) -> Result<Actor> {
         name: u.name,
         email: u.email,
         roles,
-        partner_id: if u.kind == "partner" {
-            u.partner_id
-        } else {
-            None
-        },
+        partner_id: if u.kind == "partner" { u.partner_id } else { None },
     })
 }
 
 /// Signs in by email and password. Failed attempts are counted per email and per client IP in
 /// the database (so the limit holds across replicas): more than five a minute → rate limited.
-pub async fn login(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    email: &str,
-    password: &str,
-    client_ip: &str,
-) -> Result<Actor> {
+pub async fn login(db: &DatabaseConnection, clock: &Clock, email: &str, password: &str, client_ip: &str) -> Result<Actor> {
     let now = clock.now();
     let email_key = format!("email:{}", email.trim().to_lowercase());
     let ip_key = format!("ip:{client_ip}");
@@ -239,24 +216,12 @@ pub async fn login(
     }
     let Some(u) = matched else {
         for key in [email_key, ip_key] {
-            login_attempt::ActiveModel {
-                key: Set(key),
-                at: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?;
+            login_attempt::ActiveModel { key: Set(key), at: Set(now), ..Default::default() }.insert(db).await?;
         }
-        login_attempt::Entity::delete_many()
-            .filter(login_attempt::Column::At.lt(now - Duration::hours(1)))
-            .exec(db)
-            .await?;
+        login_attempt::Entity::delete_many().filter(login_attempt::Column::At.lt(now - Duration::hours(1))).exec(db).await?;
         return Err(Error::Unauthenticated);
     };
-    let acc = account::Entity::find_by_id(u.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let acc = account::Entity::find_by_id(u.account_id).one(db).await?.ok_or(Error::Unauthenticated)?;
     let mut active: user::ActiveModel = u.clone().into();
     active.last_login_at = Set(Some(now));
     active.update(db).await?;
@@ -281,21 +246,12 @@ fn sha256_hex(s: &str) -> String {
 /// Creates an API key for an account. The key is `trl_{prefix}_{secret}`; only the prefix (for
 /// lookup) and a SHA-256 hash of the whole key are stored. A fast hash suffices: the key has 192
 /// bits of entropy, so there is nothing to brute-force.
-pub async fn create_api_key(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    account_id: i64,
-    name: &str,
-) -> Result<NewApiKey> {
+pub async fn create_api_key(db: &DatabaseConnection, clock: &Clock, account_id: i64, name: &str) -> Result<NewApiKey> {
     let mut bytes = [0u8; 30];
     rand::rng().fill_bytes(&mut bytes);
     let prefix = hex::encode(&bytes[..6]);
     let secret = format!("trl_{prefix}_{}", hex::encode(&bytes[6..]));
-    let name = if name.trim().is_empty() {
-        "API key".to_string()
-    } else {
-        name.trim().to_string()
-    };
+    let name = if name.trim().is_empty() { "API key".to_string() } else { name.trim().to_string() };
     let saved = api_key::ActiveModel {
         account_id: Set(account_id),
         name: Set(name),
@@ -306,28 +262,17 @@ pub async fn create_api_key(
     }
     .insert(db)
     .await?;
-    Ok(NewApiKey {
-        id: saved.id,
-        secret,
-    })
+    Ok(NewApiKey { id: saved.id, secret })
 }
 
 /// Resolves a bearer key to its account id; revoked, unknown and malformed keys are refused.
 /// The hash comparison is constant-time.
-pub async fn account_for_api_key(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    presented: &str,
-) -> Result<i64> {
+pub async fn account_for_api_key(db: &DatabaseConnection, clock: &Clock, presented: &str) -> Result<i64> {
     let mut parts = presented.trim().splitn(3, '_');
     let (Some("trl"), Some(prefix), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Error::Unauthenticated);
     };
-    let Some(key) = api_key::Entity::find()
-        .filter(api_key::Column::Prefix.eq(prefix))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .one(db)
-        .await?
+    let Some(key) = api_key::Entity::find().filter(api_key::Column::Prefix.eq(prefix)).filter(api_key::Column::RevokedAt.is_null()).one(db).await?
     else {
         return Err(Error::Unauthenticated);
     };
@@ -337,10 +282,7 @@ pub async fn account_for_api_key(
     }
     let now = clock.now();
     // Recording use at minute granularity keeps the hot path free of a write per request.
-    if key
-        .last_used_at
-        .is_none_or(|t| now - t > Duration::minutes(1))
-    {
+    if key.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
         let account_id = key.account_id;
         let mut active: api_key::ActiveModel = key.into();
         active.last_used_at = Set(Some(now));

@@ -2,9 +2,7 @@
 //! across replicas, and can be revoked server-side (logout, deactivation).
 
 use crate::entities::session;
-use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{sea_query::OnConflict, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error as StoreError, Result as StoreResult};
 use tower_sessions::SessionStore;
@@ -56,11 +54,7 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with probability 2^-128; retry anyway rather than overwrite.
         loop {
             let inserted = session::Entity::insert(row(record)?)
-                .on_conflict(
-                    OnConflict::column(session::Column::Id)
-                        .do_nothing()
-                        .to_owned(),
-                )
+                .on_conflict(OnConflict::column(session::Column::Id).do_nothing().to_owned())
                 .exec_without_returning(&self.db)
                 .await
                 .map_err(backend)?;
@@ -75,11 +69,7 @@ impl SessionStore for DbSessionStore {
         session::Entity::insert(row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
-                    .update_columns([
-                        session::Column::UserId,
-                        session::Column::Data,
-                        session::Column::ExpiryDate,
-                    ])
+                    .update_columns([session::Column::UserId, session::Column::Data, session::Column::ExpiryDate])
                     .to_owned(),
             )
             .exec_without_returning(&self.db)
@@ -94,37 +84,21 @@ impl SessionStore for DbSessionStore {
             .one(&self.db)
             .await
             .map_err(backend)?;
-        found
-            .map(|s| serde_json::from_str(&s.data).map_err(|e| StoreError::Decode(e.to_string())))
-            .transpose()
+        found.map(|s| serde_json::from_str(&s.data).map_err(|e| StoreError::Decode(e.to_string()))).transpose()
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
-        session::Entity::delete_by_id(id.to_string())
-            .exec(&self.db)
-            .await
-            .map_err(backend)?;
+        session::Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
         Ok(())
     }
 }
 
 /// Ends every session of a user (deactivation, password change).
-pub async fn revoke_user_sessions(
-    db: &DatabaseConnection,
-    user_id: i64,
-) -> Result<u64, sea_orm::DbErr> {
-    Ok(session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn revoke_user_sessions(db: &DatabaseConnection, user_id: i64) -> Result<u64, sea_orm::DbErr> {
+    Ok(session::Entity::delete_many().filter(session::Column::UserId.eq(user_id)).exec(db).await?.rows_affected)
 }
 
 /// Deletes expired sessions.
 pub async fn delete_expired(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    Ok(session::Entity::delete_many()
-        .filter(session::Column::ExpiryDate.lte(chrono::Utc::now()))
-        .exec(db)
-        .await?
-        .rows_affected)
+    Ok(session::Entity::delete_many().filter(session::Column::ExpiryDate.lte(chrono::Utc::now())).exec(db).await?.rows_affected)
 }

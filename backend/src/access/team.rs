@@ -13,10 +13,7 @@ use crate::{Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use models::{IssuedLink, MemberRow, PartnerEmail, Role, TokenInfo};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, Set, Statement,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement};
 use sha2::{Digest, Sha256};
 
 /// How long an invitation link works.
@@ -53,7 +50,7 @@ fn roles_of(u: &user::Model) -> Result<Vec<Role>> {
 
 /// Every team member of the actor's account (admins only).
 pub async fn members(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<MemberRow>> {
-    actor.require_any(&[])?;
+    actor.require_admin()?;
     let rows = user::Entity::find()
         .filter(user::Column::AccountId.eq(actor.account_id))
         .filter(user::Column::Kind.eq("team"))
@@ -67,9 +64,7 @@ pub async fn members(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<Membe
                 id: u.id,
                 status: status(&u).to_string(),
                 roles: roles_of(&u)?,
-                last_login: u
-                    .last_login_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                last_login: u.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
                 is_me: u.id == actor.user_id,
                 name: u.name,
                 email: u.email,
@@ -103,26 +98,16 @@ async fn lock_account(db: &impl ConnectionTrait, account_id: i64) -> Result<()> 
 }
 
 /// Refuses when `user_id` is the account's only active admin.
-async fn ensure_another_admin(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    user_id: i64,
-) -> Result<()> {
+async fn ensure_another_admin(db: &impl ConnectionTrait, account_id: i64, user_id: i64) -> Result<()> {
     let admins = user::Entity::find()
         .filter(user::Column::AccountId.eq(account_id))
         .filter(user::Column::Kind.eq("team"))
         .filter(user::Column::Active.eq(true))
         .all(db)
         .await?;
-    let others = admins
-        .iter()
-        .filter(|u| u.id != user_id)
-        .filter(|u| Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::Admin)))
-        .count();
+    let others = admins.iter().filter(|u| u.id != user_id).filter(|u| Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::Admin))).count();
     if others == 0 {
-        return Err(Error::Conflict(
-            "the account needs at least one active admin: make someone else admin first".into(),
-        ));
+        return Err(Error::Conflict("the account needs at least one active admin: make someone else admin first".into()));
     }
     Ok(())
 }
@@ -144,10 +129,7 @@ pub(crate) async fn issue_token(
     valid: Duration,
 ) -> Result<(String, DateTime<Utc>)> {
     user_token::Entity::update_many()
-        .col_expr(
-            user_token::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(Some(now)),
-        )
+        .col_expr(user_token::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(now)))
         .filter(user_token::Column::UserId.eq(u.id))
         .filter(user_token::Column::Kind.eq(kind))
         .filter(user_token::Column::UsedAt.is_null())
@@ -184,21 +166,12 @@ pub(crate) async fn find_token(
         .one(db)
         .await?
         .filter(|t| kinds.contains(&t.kind.as_str()) && t.used_at.is_none() && t.expires_at > now)
-        .ok_or(Error::NotFound(
-            "link (it may have expired or been used already)",
-        ))?;
-    let u = user::Entity::find_by_id(t.user_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::NotFound("link (it may have expired or been used already)"))?;
+    let u = user::Entity::find_by_id(t.user_id).one(db).await?.ok_or(Error::NotFound("user"))?;
     Ok((t, u))
 }
 
-async fn mark_used(
-    db: &impl ConnectionTrait,
-    t: user_token::Model,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn mark_used(db: &impl ConnectionTrait, t: user_token::Model, now: DateTime<Utc>) -> Result<()> {
     let mut a: user_token::ActiveModel = t.into();
     a.used_at = Set(Some(now));
     a.update(db).await?;
@@ -206,22 +179,10 @@ async fn mark_used(
 }
 
 /// What a one-time link is for, for its public page.
-pub async fn token_info(
-    db: &DatabaseConnection,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<TokenInfo> {
+pub async fn token_info(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> Result<TokenInfo> {
     let (t, u) = find_token(db, token, &["invite", "reset", "email"], now).await?;
-    let acc = account::Entity::find_by_id(u.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("account"))?;
-    Ok(TokenInfo {
-        email: t.new_email.clone().unwrap_or(u.email),
-        kind: t.kind,
-        name: u.name,
-        account_name: acc.name,
-    })
+    let acc = account::Entity::find_by_id(u.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
+    Ok(TokenInfo { email: t.new_email.clone().unwrap_or(u.email), kind: t.kind, name: u.name, account_name: acc.name })
 }
 
 /// Queues an email to a team member (no program branding, never deduplicated).
@@ -234,21 +195,7 @@ pub(crate) async fn team_mail(
     subject: String,
     text: String,
 ) -> Result<()> {
-    outbox::queue(
-        db,
-        now,
-        NewEmail {
-            account_id,
-            program_id: None,
-            partner_id: None,
-            kind,
-            to,
-            subject,
-            text,
-            dedupe_key: None,
-        },
-    )
-    .await?;
+    outbox::queue(db, now, NewEmail { account_id, program_id: None, partner_id: None, kind, to, subject, text, dedupe_key: None }).await?;
     Ok(())
 }
 
@@ -286,25 +233,13 @@ pub async fn invite(
     name: &str,
     roles: &[Role],
 ) -> Result<IssuedLink> {
-    actor.require_any(&[])?;
+    actor.require_admin()?;
     let email = PartnerEmail::parse(email).map_err(Error::field("email"))?;
     let roles = check_roles(roles)?;
-    let name = if name.trim().is_empty() {
-        email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        check_name(name)?
-    };
+    let name = if name.trim().is_empty() { email.as_str().split('@').next().unwrap_or_default().to_string() } else { check_name(name)? };
     let txn = crate::db::begin_write(db).await?;
-    let existing = user::Entity::find()
-        .filter(user::Column::AccountId.eq(actor.account_id))
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&txn)
-        .await?;
+    let existing =
+        user::Entity::find().filter(user::Column::AccountId.eq(actor.account_id)).filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let u = match existing {
         Some(u) if u.kind == "team" && is_invited(&u) => {
             let mut a: user::ActiveModel = u.into();
@@ -312,11 +247,7 @@ pub async fn invite(
             a.roles = Set(Role::join(&roles));
             a.update(&txn).await?
         }
-        Some(_) => {
-            return Err(Error::Conflict(format!(
-                "{email} is already a member of this account"
-            )))
-        }
+        Some(_) => return Err(Error::Conflict(format!("{email} is already a member of this account"))),
         None => {
             user::ActiveModel {
                 account_id: Set(actor.account_id),
@@ -334,16 +265,7 @@ pub async fn invite(
             .await?
         }
     };
-    let (token, expires) = issue_token(
-        &txn,
-        &u,
-        "invite",
-        None,
-        Some(actor.user_id),
-        now,
-        Duration::days(INVITE_DAYS),
-    )
-    .await?;
+    let (token, expires) = issue_token(&txn, &u, "invite", None, Some(actor.user_id), now, Duration::days(INVITE_DAYS)).await?;
     let url = link(public_url, "invite", &token);
     let text = format!(
         "Hello {name},\n\n{} invited you to join {} on Trellis as {}.\n\nChoose your password here (the link works for {INVITE_DAYS} days):\n{url}\n",
@@ -351,51 +273,17 @@ pub async fn invite(
         actor.account_name,
         roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "),
     );
-    let subject = format!(
-        "{} invited you to {} on Trellis",
-        actor.name, actor.account_name
-    );
-    team_mail(
-        &txn,
-        now,
-        actor.account_id,
-        "team_invitation",
-        email.as_str(),
-        subject,
-        text,
-    )
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        now,
-        Change {
-            kind: "member_invited",
-            subject: label(&u),
-            before: None,
-            after: Some(Role::join(&roles)),
-        },
-    )
-    .await?;
+    let subject = format!("{} invited you to {} on Trellis", actor.name, actor.account_name);
+    team_mail(&txn, now, actor.account_id, "team_invitation", email.as_str(), subject, text).await?;
+    audit::record(&txn, actor, now, Change { kind: "member_invited", subject: label(&u), before: None, after: Some(Role::join(&roles)) }).await?;
     txn.commit().await?;
-    Ok(IssuedLink {
-        user_id: u.id,
-        email: u.email,
-        url,
-        expires: expires.format("%Y-%m-%d %H:%M UTC").to_string(),
-    })
+    Ok(IssuedLink { user_id: u.id, email: u.email, url, expires: expires.format("%Y-%m-%d %H:%M UTC").to_string() })
 }
 
 /// Accepts an invitation or a password reset: sets the password (and, for an invitation, the
 /// name), activates the member, uses up the link and ends every other session of the user.
 /// Returns the user's id so the caller can sign them in.
-pub async fn use_password_link(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    token: &str,
-    name: Option<&str>,
-    password: &str,
-) -> Result<i64> {
+pub async fn use_password_link(db: &DatabaseConnection, now: DateTime<Utc>, token: &str, name: Option<&str>, password: &str) -> Result<i64> {
     check_password_policy(password)?;
     let hash = hash_password(password)?.expose_for_storage();
     let txn = crate::db::begin_write(db).await?;
@@ -414,42 +302,17 @@ pub async fn use_password_link(
         }
     }
     let saved = a.update(&txn).await?;
-    session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(u.id))
-        .exec(&txn)
-        .await?;
-    let (audit_kind, after) = if kind == "invite" {
-        ("member_joined", Some(saved.roles.clone()))
-    } else {
-        ("password_reset", None)
-    };
-    audit::record_as(
-        &txn,
-        u.account_id,
-        &label(&saved),
-        now,
-        Change {
-            kind: audit_kind,
-            subject: label(&saved),
-            before: None,
-            after,
-        },
-    )
-    .await?;
+    session::Entity::delete_many().filter(session::Column::UserId.eq(u.id)).exec(&txn).await?;
+    let (audit_kind, after) = if kind == "invite" { ("member_joined", Some(saved.roles.clone())) } else { ("password_reset", None) };
+    audit::record_as(&txn, u.account_id, &label(&saved), now, Change { kind: audit_kind, subject: label(&saved), before: None, after }).await?;
     txn.commit().await?;
     Ok(saved.id)
 }
 
 /// Changes a member's roles; takes effect on their next request. The last admin cannot lose
 /// the admin role.
-pub async fn set_roles(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    user_id: i64,
-    roles: &[Role],
-) -> Result<()> {
-    actor.require_any(&[])?;
+pub async fn set_roles(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, user_id: i64, roles: &[Role]) -> Result<()> {
+    actor.require_admin()?;
     let roles = check_roles(roles)?;
     let txn = crate::db::begin_write(db).await?;
     lock_account(&txn, actor.account_id).await?;
@@ -469,12 +332,7 @@ pub async fn set_roles(
         &txn,
         actor,
         now,
-        Change {
-            kind: "member_roles_changed",
-            subject,
-            before: Some(Role::join(&before)),
-            after: Some(Role::join(&roles)),
-        },
+        Change { kind: "member_roles_changed", subject, before: Some(Role::join(&before)), after: Some(Role::join(&roles)) },
     )
     .await?;
     txn.commit().await?;
@@ -483,17 +341,10 @@ pub async fn set_roles(
 
 /// Deactivates a member: they can no longer sign in and every session of theirs ends at once.
 /// Nobody deactivates themselves, and the last admin stays.
-pub async fn deactivate(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    user_id: i64,
-) -> Result<()> {
-    actor.require_any(&[])?;
+pub async fn deactivate(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, user_id: i64) -> Result<()> {
+    actor.require_admin()?;
     if user_id == actor.user_id {
-        return Err(Error::Conflict(
-            "you cannot deactivate yourself; ask another admin".into(),
-        ));
+        return Err(Error::Conflict("you cannot deactivate yourself; ask another admin".into()));
     }
     let txn = crate::db::begin_write(db).await?;
     lock_account(&txn, actor.account_id).await?;
@@ -509,120 +360,54 @@ pub async fn deactivate(
     let mut a: user::ActiveModel = u.into();
     a.active = Set(false);
     a.update(&txn).await?;
-    session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(id))
-        .exec(&txn)
+    session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
+    audit::record(&txn, actor, now, Change { kind: "member_deactivated", subject, before: Some("active".into()), after: Some("deactivated".into()) })
         .await?;
-    audit::record(
-        &txn,
-        actor,
-        now,
-        Change {
-            kind: "member_deactivated",
-            subject,
-            before: Some("active".into()),
-            after: Some("deactivated".into()),
-        },
-    )
-    .await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// Lets a deactivated member sign in again (with their old password).
-pub async fn reactivate(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    user_id: i64,
-) -> Result<()> {
-    actor.require_any(&[])?;
+pub async fn reactivate(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, user_id: i64) -> Result<()> {
+    actor.require_admin()?;
     let txn = crate::db::begin_write(db).await?;
     let u = member(&txn, actor, user_id).await?;
     if u.active {
         return Ok(());
     }
     if is_invited(&u) {
-        return Err(Error::Conflict(
-            "this member has not accepted the invitation yet: invite them again".into(),
-        ));
+        return Err(Error::Conflict("this member has not accepted the invitation yet: invite them again".into()));
     }
     let subject = label(&u);
     let mut a: user::ActiveModel = u.into();
     a.active = Set(true);
     a.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        now,
-        Change {
-            kind: "member_reactivated",
-            subject,
-            before: Some("deactivated".into()),
-            after: Some("active".into()),
-        },
-    )
-    .await?;
+    audit::record(&txn, actor, now, Change { kind: "member_reactivated", subject, before: Some("deactivated".into()), after: Some("active".into()) })
+        .await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// Issues a password-reset link for an active member (queued in the outbox and returned for the
 /// admin to pass on). The old password keeps working until the link is used.
-pub async fn reset_password(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    public_url: &str,
-    user_id: i64,
-) -> Result<IssuedLink> {
-    actor.require_any(&[])?;
+pub async fn reset_password(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, public_url: &str, user_id: i64) -> Result<IssuedLink> {
+    actor.require_admin()?;
     let txn = crate::db::begin_write(db).await?;
     let u = member(&txn, actor, user_id).await?;
     if !u.active {
-        return Err(Error::Conflict(
-            "only active members can reset their password".into(),
-        ));
+        return Err(Error::Conflict("only active members can reset their password".into()));
     }
-    let (token, expires) = issue_token(
-        &txn,
-        &u,
-        "reset",
-        None,
-        Some(actor.user_id),
-        now,
-        Duration::hours(RESET_HOURS),
-    )
-    .await?;
+    let (token, expires) = issue_token(&txn, &u, "reset", None, Some(actor.user_id), now, Duration::hours(RESET_HOURS)).await?;
     let url = link(public_url, "invite", &token);
     let text = format!("Hello {},\n\nChoose a new password here (the link works for {RESET_HOURS} hours):\n{url}\n", u.name);
-    team_mail(
-        &txn,
-        now,
-        actor.account_id,
-        "password_reset",
-        &u.email,
-        "Reset your Trellis password".into(),
-        text,
-    )
-    .await?;
+    team_mail(&txn, now, actor.account_id, "password_reset", &u.email, "Reset your Trellis password".into(), text).await?;
     audit::record(
         &txn,
         actor,
         now,
-        Change {
-            kind: "member_password_reset",
-            subject: label(&u),
-            before: None,
-            after: Some("reset link issued".into()),
-        },
+        Change { kind: "member_password_reset", subject: label(&u), before: None, after: Some("reset link issued".into()) },
     )
     .await?;
     txn.commit().await?;
-    Ok(IssuedLink {
-        user_id: u.id,
-        email: u.email,
-        url,
-        expires: expires.format("%Y-%m-%d %H:%M UTC").to_string(),
-    })
+    Ok(IssuedLink { user_id: u.id, email: u.email, url, expires: expires.format("%Y-%m-%d %H:%M UTC").to_string() })
 }

@@ -18,9 +18,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use models::{Currency, Money};
 use rust_decimal::prelude::*;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
 use serde::Serialize;
 
 /// KPIs of a window (api.md `GET /api/v1/analytics/summary`).
@@ -49,12 +47,7 @@ pub struct Summary {
 /// refunds and their commission entries) for `programs`. Every figure is summed by the database
 /// on an index that starts with the program and the time (`m0013_range_edges`): no row is
 /// loaded into memory, whatever the traffic of the edge.
-async fn raw_totals(
-    db: &DatabaseConnection,
-    programs: &[i64],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Result<[i64; 4]> {
+async fn raw_totals(db: &DatabaseConnection, programs: &[i64], start: DateTime<Utc>, end: DateTime<Utc>) -> Result<[i64; 4]> {
     use crate::entities::{click, conversion, ledger_entry};
     use sea_orm::sea_query::{Asterisk, SelectStatement};
     if end <= start || programs.is_empty() {
@@ -71,49 +64,25 @@ async fn raw_totals(
             .and_where(Expr::col((conversion::Entity, C::EnrollmentId)).is_not_null());
     };
     let mut convs = Query::select();
-    convs
-        .from(conversion::Entity)
-        .expr_as(
-            Expr::col(Asterisk).count().cast_as(bigint()),
-            Alias::new("conversions"),
-        )
-        .expr_as(
-            Expr::col(conversion::Column::AmountMinor)
-                .sub(Expr::col(conversion::Column::RefundedMinor))
-                .sum()
-                .cast_as(bigint()),
-            Alias::new("revenue"),
-        );
+    convs.from(conversion::Entity).expr_as(Expr::col(Asterisk).count().cast_as(bigint()), Alias::new("conversions")).expr_as(
+        Expr::col(conversion::Column::AmountMinor).sub(Expr::col(conversion::Column::RefundedMinor)).sum().cast_as(bigint()),
+        Alias::new("revenue"),
+    );
     in_stretch(&mut convs);
     let mut commission = Query::select();
     commission
         .from(ledger_entry::Entity)
         .inner_join(
             conversion::Entity,
-            Expr::col((conversion::Entity, conversion::Column::Id))
-                .equals((ledger_entry::Entity, ledger_entry::Column::ConversionId)),
+            Expr::col((conversion::Entity, conversion::Column::Id)).equals((ledger_entry::Entity, ledger_entry::Column::ConversionId)),
         )
-        .expr_as(
-            Expr::col((ledger_entry::Entity, ledger_entry::Column::AmountMinor))
-                .sum()
-                .cast_as(bigint()),
-            Alias::new("commission"),
-        )
-        .and_where(
-            Expr::col((ledger_entry::Entity, ledger_entry::Column::Kind)).is_in([
-                "earned",
-                "adjustment",
-                "clawback",
-            ]),
-        );
+        .expr_as(Expr::col((ledger_entry::Entity, ledger_entry::Column::AmountMinor)).sum().cast_as(bigint()), Alias::new("commission"))
+        .and_where(Expr::col((ledger_entry::Entity, ledger_entry::Column::Kind)).is_in(["earned", "adjustment", "clawback"]));
     in_stretch(&mut commission);
     let mut clicks = Query::select();
     clicks
         .from(click::Entity)
-        .expr_as(
-            Expr::col(Asterisk).count().cast_as(bigint()),
-            Alias::new("clicks"),
-        )
+        .expr_as(Expr::col(Asterisk).count().cast_as(bigint()), Alias::new("clicks"))
         .and_where(Expr::col(click::Column::ProgramId).is_in(programs.iter().copied()))
         .and_where(Expr::col(click::Column::At).gte(start))
         .and_where(Expr::col(click::Column::At).lt(end));
@@ -154,32 +123,21 @@ pub async fn summary(
     // The programs of the window (one, or every program of the account: the edges read the
     // (program, time) indexes for each) and their currency.
     let (programs, currency) = match program_id {
-        Some(p) => (
-            vec![p],
-            crate::programs::load(db, account_id, p).await?.currency,
-        ),
+        Some(p) => (vec![p], crate::programs::load(db, account_id, p).await?.currency),
         None => {
             let programs = crate::programs::summaries(db, account_id).await?;
             let mut codes: Vec<&str> = programs.iter().map(|p| p.currency.as_str()).collect();
             codes.sort_unstable();
             codes.dedup();
             if codes.len() > 1 {
-                return Err(Error::invalid(
-                    "program_id",
-                    "the account's programs use several currencies: name a program",
-                ));
+                return Err(Error::invalid("program_id", "the account's programs use several currencies: name a program"));
             }
-            let currency = Currency::parse(codes.first().copied().unwrap_or("USD"))
-                .map_err(|e| Error::Internal(e.0))?;
+            let currency = Currency::parse(codes.first().copied().unwrap_or("USD")).map_err(|e| Error::Internal(e.0))?;
             (programs.iter().map(|p| p.id).collect::<Vec<_>>(), currency)
         }
     };
     let midnight = |t: DateTime<Utc>| t.date_naive().and_time(NaiveTime::MIN).and_utc();
-    let first_full = if midnight(from_t) == from_t {
-        from_t
-    } else {
-        midnight(from_t) + chrono::Duration::days(1)
-    };
+    let first_full = if midnight(from_t) == from_t { from_t } else { midnight(from_t) + chrono::Duration::days(1) };
     let last_full = midnight(to_t);
     let (from, to) = (first_full.date_naive(), last_full.date_naive());
     let edges = if first_full >= last_full {
@@ -203,14 +161,7 @@ pub async fn summary(
     if let Some(p) = program_id {
         q.and_where(Expr::col(C::ProgramId).eq(p));
     }
-    let t = if from < to {
-        Totals::find_by_statement(db.get_database_backend().build(&q))
-            .one(db)
-            .await?
-    } else {
-        None
-    }
-    .unwrap_or(Totals {
+    let t = if from < to { Totals::find_by_statement(db.get_database_backend().build(&q)).one(db).await? } else { None }.unwrap_or(Totals {
         clicks: None,
         conversions: None,
         revenue: None,
@@ -220,20 +171,13 @@ pub async fn summary(
     let conversions = t.conversions.unwrap_or(0) + edges[1];
     let revenue = t.revenue.unwrap_or(0) + edges[2];
     let commission = t.commission.unwrap_or(0) + edges[3];
-    let rate = if clicks == 0 {
-        Decimal::ZERO
-    } else {
-        Decimal::from(conversions) / Decimal::from(clicks)
-    };
+    let rate = if clicks == 0 { Decimal::ZERO } else { Decimal::from(conversions) / Decimal::from(clicks) };
     Ok(Summary {
         revenue: Money::from_minor(revenue, currency).amount_string(),
         currency: currency.code().to_string(),
         conversions,
         clicks,
-        conversion_rate: format!(
-            "{:.4}",
-            rate.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
-        ),
+        conversion_rate: format!("{:.4}", rate.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)),
         commission: Money::from_minor(commission, currency).amount_string(),
         from: from_t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         to: to_t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -258,28 +202,16 @@ pub struct CohortPoint {
 /// Revenue, conversions and converting partners per week and tier-at-the-time over the last
 /// `weeks` whole weeks up to `now`'s week, for one program, from `tier_rollups` (a few rows per
 /// day, whatever the number of conversions). The tier of a conversion is the tier it earned in.
-pub async fn cohorts(
-    db: &DatabaseConnection,
-    account_id: i64,
-    program_id: i64,
-    weeks: u32,
-    now: DateTime<Utc>,
-) -> Result<Vec<CohortPoint>> {
+pub async fn cohorts(db: &DatabaseConnection, account_id: i64, program_id: i64, weeks: u32, now: DateTime<Utc>) -> Result<Vec<CohortPoint>> {
     use crate::entities::{tier, tier_rollup};
     use std::collections::BTreeMap;
     if !(1..=104).contains(&weeks) {
         return Err(Error::invalid("weeks", "must be between 1 and 104"));
     }
     let program = crate::programs::load(db, account_id, program_id).await?;
-    let first =
-        crate::rollups::week_start(now.date_naive()) - chrono::Duration::weeks(weeks as i64 - 1);
-    let names: std::collections::HashMap<i64, String> = tier::Entity::find()
-        .filter(tier::Column::ProgramId.eq(program_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let first = crate::rollups::week_start(now.date_naive()) - chrono::Duration::weeks(weeks as i64 - 1);
+    let names: std::collections::HashMap<i64, String> =
+        tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).all(db).await?.into_iter().map(|t| (t.id, t.name)).collect();
     let rows = tier_rollup::Entity::find()
         .filter(tier_rollup::Column::ProgramId.eq(program_id))
         .filter(tier_rollup::Column::Day.gte(first))
@@ -288,13 +220,8 @@ pub async fn cohorts(
         .await?;
     let mut acc: BTreeMap<(NaiveDate, String), (i64, i64, i64)> = BTreeMap::new();
     for r in rows {
-        let tier = names
-            .get(&r.tier_id)
-            .cloned()
-            .unwrap_or_else(|| format!("tier {}", r.tier_id));
-        let e = acc
-            .entry((crate::rollups::week_start(r.day), tier))
-            .or_default();
+        let tier = names.get(&r.tier_id).cloned().unwrap_or_else(|| format!("tier {}", r.tier_id));
+        let e = acc.entry((crate::rollups::week_start(r.day), tier)).or_default();
         e.0 += r.revenue_minor;
         e.1 += r.conversions;
         e.2 += r.partners;
@@ -302,14 +229,12 @@ pub async fn cohorts(
     Ok(acc
         .into_iter()
         .filter(|(_, (revenue, conversions, _))| *conversions != 0 || *revenue != 0)
-        .map(
-            |((week, tier), (revenue, conversions, partners))| CohortPoint {
-                week_start: week.to_string(),
-                tier,
-                revenue: Money::from_minor(revenue, program.currency).amount_string(),
-                conversions,
-                partners,
-            },
-        )
+        .map(|((week, tier), (revenue, conversions, partners))| CohortPoint {
+            week_start: week.to_string(),
+            tier,
+            revenue: Money::from_minor(revenue, program.currency).amount_string(),
+            conversions,
+            partners,
+        })
         .collect())
 }

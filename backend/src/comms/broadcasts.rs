@@ -12,10 +12,7 @@ use crate::{db::begin_write, partners::segments, Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use models::{Announcement, BroadcastInput, BroadcastPreview, BroadcastRow, BroadcastsPage, Role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::BTreeMap;
 
 fn fmt(t: DateTime<Utc>) -> String {
@@ -33,10 +30,7 @@ async fn audience(
         (Some(sid), None) => {
             let (seg, _) = segments::find(db, actor.account_id, sid).await?;
             let ids = segments::members(db, actor, sid).await?;
-            (
-                format!("segment “{}”", seg.name),
-                enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)),
-            )
+            (format!("segment “{}”", seg.name), enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)))
         }
         (None, Some(pid)) => {
             let prog = program::Entity::find_by_id(pid)
@@ -44,16 +38,11 @@ async fn audience(
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("program"))?;
-            (
-                format!("all active partners of {}", prog.name),
-                enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)),
-            )
+            (format!("all active partners of {}", prog.name), enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)))
         }
         _ => return Err(Error::invalid("audience", "choose a segment or a program")),
     };
-    find = find
-        .filter(enrollment::Column::AccountId.eq(actor.account_id))
-        .filter(enrollment::Column::Status.eq("active"));
+    find = find.filter(enrollment::Column::AccountId.eq(actor.account_id)).filter(enrollment::Column::Status.eq("active"));
     let enrollments = find.order_by_asc(enrollment::Column::Id).all(db).await?;
     let mut by_partner: BTreeMap<i64, i64> = BTreeMap::new();
     for e in enrollments {
@@ -61,11 +50,7 @@ async fn audience(
     }
     let mut out = BTreeMap::new();
     for chunk in by_partner.keys().copied().collect::<Vec<_>>().chunks(1000) {
-        for p in partner::Entity::find()
-            .filter(partner::Column::Id.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
+        for p in partner::Entity::find().filter(partner::Column::Id.is_in(chunk.to_vec())).all(db).await? {
             out.insert(p.id, (by_partner[&p.id], p.name, p.email));
         }
     }
@@ -73,19 +58,10 @@ async fn audience(
 }
 
 /// Who a broadcast would reach.
-pub async fn preview(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    segment_id: Option<i64>,
-    program_id: Option<i64>,
-) -> Result<BroadcastPreview> {
+pub async fn preview(db: &impl ConnectionTrait, actor: &Actor, segment_id: Option<i64>, program_id: Option<i64>) -> Result<BroadcastPreview> {
     actor.require_team()?;
     let (label, r) = audience(db, actor, segment_id, program_id).await?;
-    Ok(BroadcastPreview {
-        recipients: r.len() as u64,
-        sample: r.values().take(5).map(|v| v.1.clone()).collect(),
-        audience: label,
-    })
+    Ok(BroadcastPreview { recipients: r.len() as u64, sample: r.values().take(5).map(|v| v.1.clone()).collect(), audience: label })
 }
 
 fn parse_send_at(s: &str) -> Result<DateTime<Utc>> {
@@ -97,12 +73,7 @@ fn parse_send_at(s: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Writes a broadcast: sent at once, or scheduled for `send_at` (the `broadcasts` job sends it).
-pub async fn create(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &BroadcastInput,
-) -> Result<i64> {
+pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &BroadcastInput) -> Result<i64> {
     actor.require_any(&[Role::ProgramManager])?;
     let subject = input.subject.trim();
     if subject.is_empty() || subject.chars().count() > 200 {
@@ -151,12 +122,7 @@ pub async fn create(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "broadcast_created",
-            subject: b.subject.clone(),
-            before: None,
-            after: Some(b.audience.clone()),
-        },
+        crate::access::audit::Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) },
     )
     .await?;
     if send_at <= now {
@@ -178,10 +144,7 @@ async fn send(
     let claimed = broadcast::Entity::update_many()
         .col_expr(broadcast::Column::Status, Expr::value("sent"))
         .col_expr(broadcast::Column::SentAt, Expr::value(now))
-        .col_expr(
-            broadcast::Column::Recipients,
-            Expr::value(recipients.len() as i32),
-        )
+        .col_expr(broadcast::Column::Recipients, Expr::value(recipients.len() as i32))
         .filter(broadcast::Column::Id.eq(b.id))
         .filter(broadcast::Column::Status.eq("scheduled"))
         .exec(txn)
@@ -190,20 +153,11 @@ async fn send(
     if claimed == 0 {
         return Ok(false);
     }
-    let programs: BTreeMap<i64, String> = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs: BTreeMap<i64, String> =
+        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(txn).await?.into_iter().map(|p| (p.id, p.name)).collect();
     // Names and the program come from the audience; other variables (tier, earnings, …) are
     // read per recipient, only when the text uses them.
-    let simple = |t: &str| {
-        crate::comms::templates::variables_in(t)
-            .iter()
-            .all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"))
-    };
+    let simple = |t: &str| crate::comms::templates::variables_in(t).iter().all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"));
     let per_recipient = !(simple(&b.subject) && simple(&b.body));
     for (pid, (program_id, name, email)) in recipients {
         let mut vars = crate::comms::templates::Vars::default();
@@ -218,10 +172,7 @@ async fn send(
             }
         }
         vars.set("partner_name", name.clone());
-        vars.set(
-            "program",
-            programs.get(program_id).cloned().unwrap_or_default(),
-        );
+        vars.set("program", programs.get(program_id).cloned().unwrap_or_default());
         let fill = |s: &str| crate::comms::templates::fill(s, &vars);
         outbox::queue(
             txn,
@@ -250,11 +201,7 @@ async fn send(
 /// The scheduler job: sends every scheduled broadcast that is due.
 pub async fn send_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Report> {
     let mut report = Report::default();
-    let due = broadcast::Entity::find()
-        .filter(broadcast::Column::Status.eq("scheduled"))
-        .filter(broadcast::Column::SendAt.lte(now))
-        .all(db)
-        .await?;
+    let due = broadcast::Entity::find().filter(broadcast::Column::Status.eq("scheduled")).filter(broadcast::Column::SendAt.lte(now)).all(db).await?;
     for b in due {
         report.examined += 1;
         // The audience is taken when the broadcast goes out, as its author's team sees it.
@@ -270,11 +217,7 @@ pub async fn send_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Rep
 }
 
 /// Emails, delivered and opened per broadcast (of one program's partners when given).
-async fn figures(
-    db: &impl ConnectionTrait,
-    ids: Vec<i64>,
-    program_id: Option<i64>,
-) -> Result<BTreeMap<i64, (i64, i64, i64)>> {
+async fn figures(db: &impl ConnectionTrait, ids: Vec<i64>, program_id: Option<i64>) -> Result<BTreeMap<i64, (i64, i64, i64)>> {
     let mut q = outbox_email::Entity::find()
         .select_only()
         .column(outbox_email::Column::BroadcastId)
@@ -285,15 +228,8 @@ async fn figures(
     if let Some(p) = program_id {
         q = q.filter(outbox_email::Column::ProgramId.eq(p));
     }
-    let counts: Vec<(Option<i64>, i64, i64, i64)> = q
-        .group_by(outbox_email::Column::BroadcastId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(counts
-        .into_iter()
-        .filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o))))
-        .collect())
+    let counts: Vec<(Option<i64>, i64, i64, i64)> = q.group_by(outbox_email::Column::BroadcastId).into_tuple().all(db).await?;
+    Ok(counts.into_iter().filter_map(|(b, n, d, o)| b.map(|b| (b, (n, d, o)))).collect())
 }
 
 fn row(b: broadcast::Model, counts: &BTreeMap<i64, (i64, i64, i64)>) -> BroadcastRow {
@@ -307,22 +243,13 @@ fn row(b: broadcast::Model, counts: &BTreeMap<i64, (i64, i64, i64)>) -> Broadcas
         recipients: n as u64,
         delivered: delivered as u64,
         opened: opened as u64,
-        open_rate: if delivered > 0 {
-            format!("{:.1}%", opened as f64 * 100.0 / delivered as f64)
-        } else {
-            "—".into()
-        },
+        open_rate: if delivered > 0 { format!("{:.1}%", opened as f64 * 100.0 / delivered as f64) } else { "—".into() },
     }
 }
 
 /// Broadcasts sent since `since` (newest first, at most 10) with their figures, for the
 /// analytics dashboard; with a program, only broadcasts that reached its partners, counted over them.
-pub async fn recent(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    program_id: Option<i64>,
-    since: DateTime<Utc>,
-) -> Result<Vec<BroadcastRow>> {
+pub async fn recent(db: &impl ConnectionTrait, account_id: i64, program_id: Option<i64>, since: DateTime<Utc>) -> Result<Vec<BroadcastRow>> {
     let rows = broadcast::Entity::find()
         .filter(broadcast::Column::AccountId.eq(account_id))
         .filter(broadcast::Column::Status.eq("sent"))
@@ -332,12 +259,7 @@ pub async fn recent(
         .all(db)
         .await?;
     let counts = figures(db, rows.iter().map(|b| b.id).collect(), program_id).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|b| counts.contains_key(&b.id))
-        .take(10)
-        .map(|b| row(b, &counts))
-        .collect())
+    Ok(rows.into_iter().filter(|b| counts.contains_key(&b.id)).take(10).map(|b| row(b, &counts)).collect())
 }
 
 /// Broadcasts of the account, newest first, with their figures.
@@ -360,12 +282,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .map(|s| (s.id, s.name))
         .collect();
     let programs = crate::programs::open_names(db, actor.account_id).await?;
-    Ok(BroadcastsPage {
-        items,
-        segments,
-        programs,
-        can_send: actor.has_any(&[Role::ProgramManager]),
-    })
+    Ok(BroadcastsPage { items, segments, programs, can_send: actor.has_any(&[Role::ProgramManager]) })
 }
 
 /// Broadcasts a partner received, newest first.
@@ -382,10 +299,6 @@ pub async fn announcements(db: &impl ConnectionTrait, actor: &Actor) -> Result<V
         .all(db)
         .await?
         .into_iter()
-        .map(|e| Announcement {
-            subject: e.subject,
-            body: e.body_text,
-            at: fmt(e.created_at),
-        })
+        .map(|e| Announcement { subject: e.subject, body: e.body_text, at: fmt(e.created_at) })
         .collect())
 }

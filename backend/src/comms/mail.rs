@@ -19,10 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use lettre::message::{header, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::sync::OnceLock;
 
 /// How long a claim lasts: a deliverer that has not marked its email by then is presumed dead.
@@ -64,11 +61,7 @@ pub fn public_url() -> String {
     PUBLIC_URL
         .get()
         .cloned()
-        .or_else(|| {
-            std::env::var("TRELLIS_PUBLIC_URL")
-                .ok()
-                .map(|u| u.trim_end_matches('/').to_string())
-        })
+        .or_else(|| std::env::var("TRELLIS_PUBLIC_URL").ok().map(|u| u.trim_end_matches('/').to_string()))
         .unwrap_or_else(|| "http://127.0.0.1:3000".into())
 }
 
@@ -80,10 +73,7 @@ pub fn config() -> Option<&'static MailConfig> {
 /// Mail the partner asked for or needs to act (invitations, password resets, verification,
 /// application answers) is always sent; the rest can be unsubscribed from.
 pub fn is_essential(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "re_engagement" | "tier_upgraded" | "broadcast" | "sequence"
-    )
+    !matches!(kind, "re_engagement" | "tier_upgraded" | "broadcast" | "sequence")
 }
 
 /// Wait before attempt `attempts + 1` after a temporary failure: 1, 2, 4 … 60 minutes.
@@ -99,16 +89,8 @@ pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> R
         .column(outbox_email::Column::Id)
         .filter(
             sea_orm::Condition::any()
-                .add(
-                    outbox_email::Column::Status
-                        .eq("queued")
-                        .and(outbox_email::Column::NextAttemptAt.lte(now)),
-                )
-                .add(
-                    outbox_email::Column::Status
-                        .eq("sending")
-                        .and(outbox_email::Column::ClaimedUntil.lt(now)),
-                ),
+                .add(outbox_email::Column::Status.eq("queued").and(outbox_email::Column::NextAttemptAt.lte(now)))
+                .add(outbox_email::Column::Status.eq("sending").and(outbox_email::Column::ClaimedUntil.lt(now))),
         )
         .order_by_asc(outbox_email::Column::Id)
         .limit(limit)
@@ -118,34 +100,16 @@ pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> R
 }
 
 /// Claims an email for sending; `None` when it is not due or another deliverer holds it.
-pub async fn claim(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    id: i64,
-) -> Result<Option<outbox_email::Model>> {
+pub async fn claim(db: &impl ConnectionTrait, now: DateTime<Utc>, id: i64) -> Result<Option<outbox_email::Model>> {
     let claimed = outbox_email::Entity::update_many()
         .col_expr(outbox_email::Column::Status, Expr::value("sending"))
-        .col_expr(
-            outbox_email::Column::ClaimedUntil,
-            Expr::value(now + Duration::seconds(CLAIM_SECS)),
-        )
-        .col_expr(
-            outbox_email::Column::Attempts,
-            Expr::col(outbox_email::Column::Attempts).add(1),
-        )
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(now + Duration::seconds(CLAIM_SECS)))
+        .col_expr(outbox_email::Column::Attempts, Expr::col(outbox_email::Column::Attempts).add(1))
         .filter(outbox_email::Column::Id.eq(id))
         .filter(
             sea_orm::Condition::any()
-                .add(
-                    outbox_email::Column::Status
-                        .eq("queued")
-                        .and(outbox_email::Column::NextAttemptAt.lte(now)),
-                )
-                .add(
-                    outbox_email::Column::Status
-                        .eq("sending")
-                        .and(outbox_email::Column::ClaimedUntil.lt(now)),
-                ),
+                .add(outbox_email::Column::Status.eq("queued").and(outbox_email::Column::NextAttemptAt.lte(now)))
+                .add(outbox_email::Column::Status.eq("sending").and(outbox_email::Column::ClaimedUntil.lt(now))),
         )
         .exec(db)
         .await?
@@ -153,10 +117,7 @@ pub async fn claim(
     if claimed == 0 {
         return Ok(None);
     }
-    let mut e = outbox_email::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("email"))?;
+    let mut e = outbox_email::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("email"))?;
     if e.token.is_none() {
         // Emails queued before open tracking existed get their token now.
         let token = crate::outbox::new_token();
@@ -178,15 +139,8 @@ pub struct Rendered {
 
 /// Builds the message: the program's sender and branding, HTML and text parts, the tracking
 /// pixel and, for non-essential mail, the unsubscribe link.
-pub async fn render(
-    db: &impl ConnectionTrait,
-    cfg: &MailConfig,
-    e: &outbox_email::Model,
-) -> Result<Rendered> {
-    let acc = account::Entity::find_by_id(e.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("account"))?;
+pub async fn render(db: &impl ConnectionTrait, cfg: &MailConfig, e: &outbox_email::Model) -> Result<Rendered> {
+    let acc = account::Entity::find_by_id(e.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
     let prog = match e.program_id {
         Some(id) => program::Entity::find_by_id(id).one(db).await?,
         None => None,
@@ -199,36 +153,18 @@ pub async fn render(
     };
     let from = Mailbox::new(
         Some(brand.sender_name.clone()),
-        brand
-            .sender_email
-            .parse()
-            .map_err(|_| Error::invalid("sender_email", "is not an email address"))?,
+        brand.sender_email.parse().map_err(|_| Error::invalid("sender_email", "is not an email address"))?,
     );
-    let to: Mailbox = e
-        .to_email
-        .parse()
-        .map_err(|_| Error::invalid("to", format!("'{}' is not an email address", e.to_email)))?;
+    let to: Mailbox = e.to_email.parse().map_err(|_| Error::invalid("to", format!("'{}' is not an email address", e.to_email)))?;
     let unsubscribe = (!is_essential(&e.kind)).then(|| format!("{base}/u/{token}"));
     let text = brand.text(&e.body_text, unsubscribe.as_deref());
-    let html = brand.html(
-        &e.body_text,
-        unsubscribe.as_deref(),
-        Some(&format!("{base}/o/{token}")),
-    );
-    let mut builder = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(e.subject.clone())
-        .message_id(Some(format!("<{token}@{}>", brand.host)));
+    let html = brand.html(&e.body_text, unsubscribe.as_deref(), Some(&format!("{base}/o/{token}")));
+    let mut builder = Message::builder().from(from).to(to).subject(e.subject.clone()).message_id(Some(format!("<{token}@{}>", brand.host)));
     if let Some(u) = &unsubscribe {
         builder = builder.header(ListUnsubscribe(format!("<{u}>")));
     }
     let message = builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(SinglePart::plain(text))
-                .singlepart(SinglePart::html(html)),
-        )
+        .multipart(MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html)))
         .map_err(|x| Error::Internal(format!("building email {}: {x}", e.id)))?;
     Ok(Rendered { message })
 }
@@ -254,34 +190,18 @@ pub struct Brand {
 
 impl Brand {
     fn host_of(public_url: &str) -> String {
-        url::Url::parse(public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| "localhost".into())
+        url::Url::parse(public_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into())
     }
 
     /// The branding of program `p` of account `account_name`.
     pub fn of(p: &program::Model, account_name: &str, public_url: &str) -> Brand {
         let host = Self::host_of(public_url);
         Brand {
-            sender_name: p
-                .sender_name
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| p.name.clone()),
-            sender_email: p
-                .sender_email
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| format!("no-reply@{host}")),
+            sender_name: p.sender_name.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| p.name.clone()),
+            sender_email: p.sender_email.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| format!("no-reply@{host}")),
             account_name: account_name.to_string(),
-            colour: Some(p.brand_color.clone())
-                .filter(|c| c.starts_with('#') && c.len() <= 9)
-                .unwrap_or_else(|| "#1f5f3f".into()),
-            logo: p
-                .logo_url
-                .clone()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            colour: Some(p.brand_color.clone()).filter(|c| c.starts_with('#') && c.len() <= 9).unwrap_or_else(|| "#1f5f3f".into()),
+            logo: p.logo_url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             footer: p.email_footer.clone().filter(|f| !f.trim().is_empty()),
             host,
         }
@@ -304,10 +224,7 @@ impl Brand {
     /// The plain-text part: the body, the signature, the footer and the unsubscribe link.
     pub fn text(&self, body: &str, unsubscribe: Option<&str>) -> String {
         let mut text = body.trim_end().to_string();
-        text.push_str(&format!(
-            "\n\n— {}, {}\n",
-            self.sender_name, self.account_name
-        ));
+        text.push_str(&format!("\n\n— {}, {}\n", self.sender_name, self.account_name));
         if let Some(f) = &self.footer {
             text.push_str(f.trim());
             text.push('\n');
@@ -323,45 +240,20 @@ impl Brand {
     pub fn html(&self, body: &str, unsubscribe: Option<&str>, pixel: Option<&str>) -> String {
         let esc = |s: &str| html_escape::encode_text(s).to_string();
         let attr = |s: &str| html_escape::encode_double_quoted_attribute(s).to_string();
-        let paragraphs: String = body
-            .trim()
-            .split("\n\n")
-            .map(|p| {
-                format!(
-                    "<p style=\"margin:0 0 14px\">{}</p>",
-                    esc(p.trim()).replace('\n', "<br>")
-                )
-            })
-            .collect();
+        let paragraphs: String =
+            body.trim().split("\n\n").map(|p| format!("<p style=\"margin:0 0 14px\">{}</p>", esc(p.trim()).replace('\n', "<br>"))).collect();
         let header_html = match &self.logo {
-            Some(l) => format!(
-                "<img src=\"{}\" alt=\"{}\" style=\"max-height:40px\">",
-                attr(l),
-                attr(&self.sender_name)
-            ),
-            None => format!(
-                "<strong style=\"font-size:18px;color:#fff\">{}</strong>",
-                esc(&self.sender_name)
-            ),
+            Some(l) => format!("<img src=\"{}\" alt=\"{}\" style=\"max-height:40px\">", attr(l), attr(&self.sender_name)),
+            None => format!("<strong style=\"font-size:18px;color:#fff\">{}</strong>", esc(&self.sender_name)),
         };
         let mut footer = format!("{} · {}", esc(&self.sender_name), esc(&self.account_name));
         if let Some(f) = &self.footer {
             footer.push_str(&format!("<br>{}", esc(f.trim())));
         }
         if let Some(u) = unsubscribe {
-            footer.push_str(&format!(
-                " · <a href=\"{}\" style=\"color:#667\">Unsubscribe</a>",
-                attr(u)
-            ));
+            footer.push_str(&format!(" · <a href=\"{}\" style=\"color:#667\">Unsubscribe</a>", attr(u)));
         }
-        let pixel = pixel
-            .map(|p| {
-                format!(
-                    "<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block\">",
-                    attr(p)
-                )
-            })
-            .unwrap_or_default();
+        let pixel = pixel.map(|p| format!("<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block\">", attr(p))).unwrap_or_default();
         format!(
             "<!doctype html><html><body style=\"margin:0;background:#f4f6f5;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#1b2420\">\
 <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px\">\
@@ -393,53 +285,28 @@ impl header::Header for ListUnsubscribe {
 
 /// The SMTP transport of a configuration.
 pub fn transport(cfg: &MailConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
-    Ok(
-        AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)
-            .map_err(|e| Error::Internal(format!("TRELLIS_SMTP_URL: {e}")))?
-            .timeout(Some(std::time::Duration::from_secs(20)))
-            .build(),
-    )
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)
+        .map_err(|e| Error::Internal(format!("TRELLIS_SMTP_URL: {e}")))?
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .build())
 }
 
 /// Marks a claimed email sent (and notes it on the partner's timeline).
-pub async fn mark_sent(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    e: &outbox_email::Model,
-) -> Result<()> {
+pub async fn mark_sent(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model) -> Result<()> {
     outbox_email::Entity::update_many()
         .col_expr(outbox_email::Column::Status, Expr::value("sent"))
         .col_expr(outbox_email::Column::SentAt, Expr::value(now))
-        .col_expr(
-            outbox_email::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            outbox_email::Column::LastError,
-            Expr::value(Option::<String>::None),
-        )
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_email::Column::LastError, Expr::value(Option::<String>::None))
         .filter(outbox_email::Column::Id.eq(e.id))
         .filter(outbox_email::Column::Status.eq("sending"))
         .exec(db)
         .await?;
-    on_timeline(
-        db,
-        now,
-        e,
-        "Email sent",
-        serde_json::json!({"outbox_id": e.id, "kind": e.kind, "to": e.to_email}),
-    )
-    .await
+    on_timeline(db, now, e, "Email sent", serde_json::json!({"outbox_id": e.id, "kind": e.kind, "to": e.to_email})).await
 }
 
 /// Notes what happened to an email on its partner's timeline (emails about no partner: nothing).
-async fn on_timeline(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    e: &outbox_email::Model,
-    what: &str,
-    data: serde_json::Value,
-) -> Result<()> {
+async fn on_timeline(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model, what: &str, data: serde_json::Value) -> Result<()> {
     let Some(pid) = e.partner_id else {
         return Ok(());
     };
@@ -461,31 +328,13 @@ async fn on_timeline(
 
 /// After a failed attempt: back to `queued` after the backoff, or `failed` for good when the
 /// server refused permanently or the attempts are used up.
-pub async fn mark_failed(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    e: &outbox_email::Model,
-    error: &str,
-    permanent: bool,
-) -> Result<()> {
+pub async fn mark_failed(db: &impl ConnectionTrait, now: DateTime<Utc>, e: &outbox_email::Model, error: &str, permanent: bool) -> Result<()> {
     let give_up = permanent || e.attempts >= MAX_ATTEMPTS;
     outbox_email::Entity::update_many()
-        .col_expr(
-            outbox_email::Column::Status,
-            Expr::value(if give_up { "failed" } else { "queued" }),
-        )
-        .col_expr(
-            outbox_email::Column::NextAttemptAt,
-            Expr::value(now + backoff(e.attempts)),
-        )
-        .col_expr(
-            outbox_email::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            outbox_email::Column::LastError,
-            Expr::value(error.chars().take(500).collect::<String>()),
-        )
+        .col_expr(outbox_email::Column::Status, Expr::value(if give_up { "failed" } else { "queued" }))
+        .col_expr(outbox_email::Column::NextAttemptAt, Expr::value(now + backoff(e.attempts)))
+        .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_email::Column::LastError, Expr::value(error.chars().take(500).collect::<String>()))
         .filter(outbox_email::Column::Id.eq(e.id))
         .filter(outbox_email::Column::Status.eq("sending"))
         .exec(db)
@@ -495,20 +344,11 @@ pub async fn mark_failed(
 
 /// Whether an address unsubscribed from the account's non-essential mail.
 pub async fn suppressed(db: &impl ConnectionTrait, account_id: i64, email: &str) -> Result<bool> {
-    Ok(
-        email_suppression::Entity::find_by_id((account_id, email.trim().to_lowercase()))
-            .one(db)
-            .await?
-            .is_some(),
-    )
+    Ok(email_suppression::Entity::find_by_id((account_id, email.trim().to_lowercase())).one(db).await?.is_some())
 }
 
 /// One delivery run as of `now`: every due email is claimed, sent and marked.
-pub async fn deliver(
-    db: &DatabaseConnection,
-    cfg: &MailConfig,
-    now: DateTime<Utc>,
-) -> Result<Report> {
+pub async fn deliver(db: &DatabaseConnection, cfg: &MailConfig, now: DateTime<Utc>) -> Result<Report> {
     let smtp = transport(cfg)?;
     let mut report = Report::default();
     for id in due(db, now, BATCH).await? {
@@ -519,10 +359,7 @@ pub async fn deliver(
         if !is_essential(&e.kind) && suppressed(db, e.account_id, &e.to_email).await? {
             outbox_email::Entity::update_many()
                 .col_expr(outbox_email::Column::Status, Expr::value("suppressed"))
-                .col_expr(
-                    outbox_email::Column::ClaimedUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
+                .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
                 .filter(outbox_email::Column::Id.eq(e.id))
                 .exec(db)
                 .await?;
@@ -551,11 +388,7 @@ pub async fn deliver(
 
 /// Records the first open of the email with this token; false for an unknown token or a
 /// repeated open.
-pub async fn record_open(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    token: &str,
-) -> Result<bool> {
+pub async fn record_open(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &str) -> Result<bool> {
     let opened = outbox_email::Entity::update_many()
         .col_expr(outbox_email::Column::OpenedAt, Expr::value(now))
         .filter(outbox_email::Column::Token.eq(token))
@@ -566,46 +399,21 @@ pub async fn record_open(
     if opened == 0 {
         return Ok(false);
     }
-    let e = outbox_email::Entity::find()
-        .filter(outbox_email::Column::Token.eq(token))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("email"))?;
-    on_timeline(
-        db,
-        now,
-        &e,
-        "Email opened",
-        serde_json::json!({"outbox_id": e.id, "kind": e.kind, "opened": true}),
-    )
-    .await?;
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
+    on_timeline(db, now, &e, "Email opened", serde_json::json!({"outbox_id": e.id, "kind": e.kind, "opened": true})).await?;
     Ok(true)
 }
 
 /// What an unsubscribe link is about: (sender, address, already unsubscribed).
-pub async fn unsubscribe_info(
-    db: &impl ConnectionTrait,
-    token: &str,
-) -> Result<(String, String, bool)> {
-    let e = outbox_email::Entity::find()
-        .filter(outbox_email::Column::Token.eq(token))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("email"))?;
+pub async fn unsubscribe_info(db: &impl ConnectionTrait, token: &str) -> Result<(String, String, bool)> {
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
     let sender = match e.program_id {
-        Some(id) => program::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|p| p.name),
+        Some(id) => program::Entity::find_by_id(id).one(db).await?.map(|p| p.name),
         None => None,
     };
     let sender = match sender {
         Some(s) => s,
-        None => account::Entity::find_by_id(e.account_id)
-            .one(db)
-            .await?
-            .map(|a| a.name)
-            .unwrap_or_default(),
+        None => account::Entity::find_by_id(e.account_id).one(db).await?.map(|a| a.name).unwrap_or_default(),
     };
     let done = suppressed(db, e.account_id, &e.to_email).await?;
     Ok((sender, e.to_email, done))
@@ -613,11 +421,7 @@ pub async fn unsubscribe_info(
 
 /// Unsubscribes the address of the email with this token from the account's non-essential mail.
 pub async fn unsubscribe(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &str) -> Result<()> {
-    let e = outbox_email::Entity::find()
-        .filter(outbox_email::Column::Token.eq(token))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("email"))?;
+    let e = outbox_email::Entity::find().filter(outbox_email::Column::Token.eq(token)).one(db).await?.ok_or(Error::NotFound("email"))?;
     let email = e.to_email.trim().to_lowercase();
     let inserted = email_suppression::Entity::insert(email_suppression::ActiveModel {
         account_id: Set(e.account_id),
@@ -625,22 +429,12 @@ pub async fn unsubscribe(db: &impl ConnectionTrait, now: DateTime<Utc>, token: &
         reason: Set("unsubscribed".into()),
         created_at: Set(now),
     })
-    .on_conflict(
-        OnConflict::columns([
-            email_suppression::Column::AccountId,
-            email_suppression::Column::Email,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
+    .on_conflict(OnConflict::columns([email_suppression::Column::AccountId, email_suppression::Column::Email]).do_nothing().to_owned())
     .exec_without_returning(db)
     .await?;
     if inserted == 1 {
-        if let Some(p) = partner::Entity::find()
-            .filter(partner::Column::AccountId.eq(e.account_id))
-            .filter(partner::Column::Email.eq(email))
-            .one(db)
-            .await?
+        if let Some(p) =
+            partner::Entity::find().filter(partner::Column::AccountId.eq(e.account_id)).filter(partner::Column::Email.eq(email)).one(db).await?
         {
             timeline::record(
                 db,
@@ -672,29 +466,19 @@ pub async fn outbox_page(
 ) -> Result<models::OutboxPage> {
     use sea_orm::sea_query::{Func, LikeExpr};
     use sea_orm::PaginatorTrait;
-    actor.require_any(&[])?;
+    actor.require_admin()?;
     const PER_PAGE: u64 = 50;
-    let mut find =
-        outbox_email::Entity::find().filter(outbox_email::Column::AccountId.eq(actor.account_id));
+    let mut find = outbox_email::Entity::find().filter(outbox_email::Column::AccountId.eq(actor.account_id));
     if let Some(s) = status.filter(|s| !s.is_empty()) {
         if !matches!(s, "queued" | "sending" | "sent" | "failed" | "suppressed") {
-            return Err(Error::invalid(
-                "status",
-                "one of queued, sending, sent, failed, suppressed",
-            ));
+            return Err(Error::invalid("status", "one of queued, sending, sent, failed, suppressed"));
         }
         find = find.filter(outbox_email::Column::Status.eq(s));
     }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = crate::db::like_pattern(q);
-        let like = |c: outbox_email::Column| {
-            Expr::expr(Func::lower(Expr::col(c))).like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        find = find.filter(
-            sea_orm::Condition::any()
-                .add(like(outbox_email::Column::ToEmail))
-                .add(like(outbox_email::Column::Subject)),
-        );
+        let like = |c: outbox_email::Column| Expr::expr(Func::lower(Expr::col(c))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        find = find.filter(sea_orm::Condition::any().add(like(outbox_email::Column::ToEmail)).add(like(outbox_email::Column::Subject)));
     }
     let total = find.clone().count(db).await?;
     let page = std::cmp::max(page, 1);
@@ -722,11 +506,5 @@ pub async fn outbox_page(
             last_error: e.last_error,
         })
         .collect();
-    Ok(models::OutboxPage {
-        items,
-        total,
-        page,
-        per_page: PER_PAGE,
-        delivering: config().is_some(),
-    })
+    Ok(models::OutboxPage { items, total, page, per_page: PER_PAGE, delivering: config().is_some() })
 }

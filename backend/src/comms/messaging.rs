@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use models::{Inbox, MessageView, Role, ThreadRow, ThreadView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 /// Longest message.
@@ -38,10 +37,7 @@ fn check_body(body: &str) -> Result<String> {
         return Err(Error::invalid("body", "write a message"));
     }
     if body.chars().count() > MAX_BODY {
-        return Err(Error::invalid(
-            "body",
-            format!("at most {MAX_BODY} characters"),
-        ));
+        return Err(Error::invalid("body", format!("at most {MAX_BODY} characters")));
     }
     Ok(body.to_string())
 }
@@ -49,16 +45,11 @@ fn check_body(body: &str) -> Result<String> {
 /// Whether a team member may write to this partner (managers and admins to anyone, relationship
 /// owners to their own partners; analytics viewers and finance read).
 fn team_may_write(actor: &Actor, p: &partner::Model) -> bool {
-    actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner])
-        && actor.can_edit_partner(p.owner_user_id)
+    actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner]) && actor.can_edit_partner(p.owner_user_id)
 }
 
 /// The thread if the actor may see it (else not found: its existence is not revealed).
-async fn visible(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    id: i64,
-) -> Result<message_thread::Model> {
+async fn visible(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<message_thread::Model> {
     let t = message_thread::Entity::find_by_id(id)
         .filter(message_thread::Column::AccountId.eq(actor.account_id))
         .one(db)
@@ -72,8 +63,7 @@ async fn visible(
 
 /// The actor's threads, most recent first; `q` searches subjects, partner names and message text.
 pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) -> Result<Inbox> {
-    let mut find = message_thread::Entity::find()
-        .filter(message_thread::Column::AccountId.eq(actor.account_id));
+    let mut find = message_thread::Entity::find().filter(message_thread::Column::AccountId.eq(actor.account_id));
     if let Some(pid) = actor.partner_id {
         find = find.filter(message_thread::Column::PartnerId.eq(pid));
     } else {
@@ -87,53 +77,27 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
             .column(message::Column::ThreadId)
             .from(message::Entity)
             .and_where(Expr::col(message::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(
-                message::Column::Body,
-            )))));
+            .and_where(like(Expr::expr(Func::lower(Expr::col(message::Column::Body)))));
         let mut in_partners = Query::select();
         in_partners
             .column(partner::Column::Id)
             .from(partner::Entity)
             .and_where(Expr::col(partner::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(
-                partner::Column::Name,
-            )))));
+            .and_where(like(Expr::expr(Func::lower(Expr::col(partner::Column::Name)))));
         find = find.filter(
             Condition::any()
-                .add(like(Expr::expr(Func::lower(Expr::col((
-                    message_thread::Entity,
-                    message_thread::Column::Subject,
-                ))))))
-                .add(
-                    Expr::col((message_thread::Entity, message_thread::Column::Id))
-                        .in_subquery(in_messages),
-                )
-                .add(
-                    Expr::col((message_thread::Entity, message_thread::Column::PartnerId))
-                        .in_subquery(in_partners),
-                ),
+                .add(like(Expr::expr(Func::lower(Expr::col((message_thread::Entity, message_thread::Column::Subject))))))
+                .add(Expr::col((message_thread::Entity, message_thread::Column::Id)).in_subquery(in_messages))
+                .add(Expr::col((message_thread::Entity, message_thread::Column::PartnerId)).in_subquery(in_partners)),
         );
     }
-    let threads = find
-        .order_by_desc(message_thread::Column::LastMessageAt)
-        .limit(200)
-        .all(db)
-        .await?;
+    let threads = find.order_by_desc(message_thread::Column::LastMessageAt).limit(200).all(db).await?;
     let partner_ids: Vec<i64> = threads.iter().map(|t| t.partner_id).collect();
-    let names: std::collections::HashMap<i64, String> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(partner_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names: std::collections::HashMap<i64, String> =
+        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let mut rows = Vec::with_capacity(threads.len());
     for t in threads {
-        let last = message::Entity::find()
-            .filter(message::Column::ThreadId.eq(t.id))
-            .order_by_desc(message::Column::Id)
-            .one(db)
-            .await?;
+        let last = message::Entity::find().filter(message::Column::ThreadId.eq(t.id)).order_by_desc(message::Column::Id).one(db).await?;
         rows.push(ThreadRow {
             id: t.id,
             partner_id: t.partner_id,
@@ -141,18 +105,13 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
             subject: t.subject,
             last_message_at: fmt(t.last_message_at),
             snippet: last.map(|m| snippet(&m.body)).unwrap_or_default(),
-            unread: if actor.partner_id.is_some() {
-                t.partner_unread
-            } else {
-                t.team_unread
-            },
+            unread: if actor.partner_id.is_some() { t.partner_unread } else { t.team_unread },
         });
     }
     Ok(Inbox {
         unread: unread(db, actor).await?,
         threads: rows,
-        can_write: actor.partner_id.is_some()
-            || actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner]),
+        can_write: actor.partner_id.is_some() || actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner]),
         announcements: crate::comms::broadcasts::announcements(db, actor).await?,
     })
 }
@@ -160,60 +119,28 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
 /// Unread messages of the actor's side over all its threads.
 pub async fn unread(db: &impl ConnectionTrait, actor: &Actor) -> Result<i64> {
     let (col, mut find) = match actor.partner_id {
-        Some(pid) => (
-            message_thread::Column::PartnerUnread,
-            message_thread::Entity::find().filter(message_thread::Column::PartnerId.eq(pid)),
-        ),
-        None => (
-            message_thread::Column::TeamUnread,
-            message_thread::Entity::find(),
-        ),
+        Some(pid) => (message_thread::Column::PartnerUnread, message_thread::Entity::find().filter(message_thread::Column::PartnerId.eq(pid))),
+        None => (message_thread::Column::TeamUnread, message_thread::Entity::find()),
     };
     find = find.filter(message_thread::Column::AccountId.eq(actor.account_id));
-    let n: Option<Option<i64>> = find
-        .select_only()
-        .column_as(Expr::col(col).sum().cast_as("BIGINT"), "n")
-        .into_tuple()
-        .one(db)
-        .await?;
+    let n: Option<Option<i64>> = find.select_only().column_as(Expr::col(col).sum().cast_as("BIGINT"), "n").into_tuple().one(db).await?;
     Ok(n.flatten().unwrap_or(0))
 }
 
 /// A thread with its messages; reading it clears the viewer's unread count.
 pub async fn thread(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<ThreadView> {
     let t = visible(db, actor, id).await?;
-    let p = partner::Entity::find_by_id(t.partner_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
-    let side = if actor.partner_id.is_some() {
-        "partner"
-    } else {
-        "team"
-    };
-    let unread_col = if actor.partner_id.is_some() {
-        message_thread::Column::PartnerUnread
-    } else {
-        message_thread::Column::TeamUnread
-    };
-    message_thread::Entity::update_many()
-        .col_expr(unread_col, Expr::value(0))
-        .filter(message_thread::Column::Id.eq(t.id))
-        .exec(db)
-        .await?;
+    let p = partner::Entity::find_by_id(t.partner_id).one(db).await?.ok_or(Error::NotFound("partner"))?;
+    let side = if actor.partner_id.is_some() { "partner" } else { "team" };
+    let unread_col = if actor.partner_id.is_some() { message_thread::Column::PartnerUnread } else { message_thread::Column::TeamUnread };
+    message_thread::Entity::update_many().col_expr(unread_col, Expr::value(0)).filter(message_thread::Column::Id.eq(t.id)).exec(db).await?;
     let messages = message::Entity::find()
         .filter(message::Column::ThreadId.eq(t.id))
         .order_by_asc(message::Column::Id)
         .all(db)
         .await?
         .into_iter()
-        .map(|m| MessageView {
-            id: m.id,
-            mine: m.author_kind == side,
-            author: m.author_name,
-            body: m.body,
-            at: fmt(m.created_at),
-        })
+        .map(|m| MessageView { id: m.id, mine: m.author_kind == side, author: m.author_name, body: m.body, at: fmt(m.created_at) })
         .collect();
     Ok(ThreadView {
         id: t.id,
@@ -267,21 +194,11 @@ pub async fn start(
 }
 
 /// Replies in a thread.
-pub async fn reply(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    public_url: &str,
-    thread_id: i64,
-    body: &str,
-) -> Result<()> {
+pub async fn reply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, public_url: &str, thread_id: i64, body: &str) -> Result<()> {
     let body = check_body(body)?;
     let txn = begin_write(db).await?;
     let t = visible(&txn, actor, thread_id).await?;
-    let p = partner::Entity::find_by_id(t.partner_id)
-        .one(&txn)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    let p = partner::Entity::find_by_id(t.partner_id).one(&txn).await?.ok_or(Error::NotFound("partner"))?;
     if actor.partner_id.is_none() && !team_may_write(actor, &p) {
         return Err(Error::Forbidden);
     }
@@ -300,11 +217,7 @@ async fn post(
     body: &str,
 ) -> Result<()> {
     let from_partner = actor.partner_id.is_some();
-    let author_name = if from_partner {
-        p.name.clone()
-    } else {
-        actor.name.clone()
-    };
+    let author_name = if from_partner { p.name.clone() } else { actor.name.clone() };
     message::ActiveModel {
         thread_id: Set(t.id),
         account_id: Set(t.account_id),
@@ -318,11 +231,7 @@ async fn post(
     }
     .insert(txn)
     .await?;
-    let (col, other) = if from_partner {
-        (message_thread::Column::TeamUnread, "team")
-    } else {
-        (message_thread::Column::PartnerUnread, "partner")
-    };
+    let (col, other) = if from_partner { (message_thread::Column::TeamUnread, "team") } else { (message_thread::Column::PartnerUnread, "partner") };
     message_thread::Entity::update_many()
         .col_expr(col, Expr::col(col).add(1))
         .col_expr(message_thread::Column::LastMessageAt, Expr::value(now))
@@ -344,23 +253,27 @@ async fn post(
     )
     .await?;
     if !from_partner {
-        outbox::queue(txn, now, NewEmail {
-            account_id: t.account_id,
-            program_id: None,
-            partner_id: Some(p.id),
-            kind: "message",
-            to: &p.email,
-            subject: format!("New message: {}", t.subject),
-            text: format!(
-                "Hi {},\n\n{} wrote:\n\n{}\n\nReply in your partner portal: {}/portal/messages?thread={}",
-                p.name,
-                author_name,
-                body,
-                public_url.trim_end_matches('/'),
-                t.id
-            ),
-            dedupe_key: None,
-        })
+        outbox::queue(
+            txn,
+            now,
+            NewEmail {
+                account_id: t.account_id,
+                program_id: None,
+                partner_id: Some(p.id),
+                kind: "message",
+                to: &p.email,
+                subject: format!("New message: {}", t.subject),
+                text: format!(
+                    "Hi {},\n\n{} wrote:\n\n{}\n\nReply in your partner portal: {}/portal/messages?thread={}",
+                    p.name,
+                    author_name,
+                    body,
+                    public_url.trim_end_matches('/'),
+                    t.id
+                ),
+                dedupe_key: None,
+            },
+        )
         .await?;
     }
     Ok(())

@@ -10,26 +10,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
 #[linkme::distributed_slice(SUBSCRIBERS)]
-static COMMS: Subscriber = Subscriber {
-    name: "comms",
-    order: 20,
-    handle,
-};
+static COMMS: Subscriber = Subscriber { name: "comms", order: 20, handle };
 
-fn handle<'a>(
-    txn: &'a DatabaseTransaction,
-    now: DateTime<Utc>,
-    event: &'a Event<'a>,
-) -> Reaction<'a> {
+fn handle<'a>(txn: &'a DatabaseTransaction, now: DateTime<Utc>, event: &'a Event<'a>) -> Reaction<'a> {
     Box::pin(react(txn, now, event))
 }
 
 async fn react(txn: &DatabaseTransaction, now: DateTime<Utc>, event: &Event<'_>) -> Result<()> {
     match *event {
-        Event::Enrolled {
-            enrollment: e,
-            active,
-        } => {
+        Event::Enrolled { enrollment: e, active } => {
             sequences::enter(txn, now, e, "enrolled", format!("enrolled:{}", e.id)).await?;
             if active {
                 sequences::enter(txn, now, e, "approved", format!("approved:{}", e.id)).await?;
@@ -38,22 +27,12 @@ async fn react(txn: &DatabaseTransaction, now: DateTime<Utc>, event: &Event<'_>)
         Event::Approved { enrollment: e, .. } => {
             sequences::enter(txn, now, e, "approved", format!("approved:{}", e.id)).await?;
         }
-        Event::Converted { enrollment: e } => {
-            sequences::enter_on_first_conversion(txn, now, e).await?
-        }
+        Event::Converted { enrollment: e } => sequences::enter_on_first_conversion(txn, now, e).await?,
         Event::AtRisk { enrollment: e, day } => {
             sequences::enter(txn, now, e, "at_risk", format!("at_risk:{}:{day}", e.id)).await?;
         }
-        Event::TierUpgraded {
-            program: prog,
-            enrollment: e,
-            tier: to,
-            rate,
-        } => {
-            let p = partner::Entity::find_by_id(e.partner_id)
-                .one(txn)
-                .await?
-                .ok_or(Error::NotFound("partner"))?;
+        Event::TierUpgraded { program: prog, enrollment: e, tier: to, rate } => {
+            let p = partner::Entity::find_by_id(e.partner_id).one(txn).await?.ok_or(Error::NotFound("partner"))?;
             let key = format!("tier_upgraded:{}:{}:{}", e.id, to.id, now.timestamp());
             let (subject, text) = templates::compose(txn, e, "tier_upgraded", now, |v| {
                 v.set("tier", to.name.clone());

@@ -8,23 +8,16 @@
 //! its partner converts (if the sequence says so), leaves the program or unsubscribes.
 
 use crate::access::auth::Actor;
-use crate::entities::{
-    conversion, email_suppression, enrollment, partner, program, sequence, sequence_run,
-    sequence_step,
-};
+use crate::entities::{conversion, email_suppression, enrollment, partner, program, sequence, sequence_run, sequence_step};
 use crate::outbox::{self, NewEmail};
 use crate::report::Report;
 use crate::timeline::{self, Event};
 use crate::{comms::templates, programs::settings, Error, Result};
 use chrono::{DateTime, Duration, Utc};
-use models::{
-    Role, SequenceDetail, SequenceInput, SequenceRow, SequenceRunRow, SequenceStepInput,
-    SequencesPage,
-};
+use models::{Role, SequenceDetail, SequenceInput, SequenceRow, SequenceRunRow, SequenceStepInput, SequencesPage};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::BTreeMap;
 
@@ -45,11 +38,7 @@ const BATCH: u64 = 500;
 const MAX_STEPS: usize = 20;
 
 fn trigger_label(t: &str) -> String {
-    TRIGGERS
-        .iter()
-        .find(|(v, _)| *v == t)
-        .map(|(_, l)| l.to_string())
-        .unwrap_or_else(|| t.to_string())
+    TRIGGERS.iter().find(|(v, _)| *v == t).map(|(_, l)| l.to_string()).unwrap_or_else(|| t.to_string())
 }
 
 fn fmt(t: DateTime<Utc>) -> String {
@@ -59,13 +48,7 @@ fn fmt(t: DateTime<Utc>) -> String {
 /// Starts a run of every active sequence of `e`'s program with `trigger`, unless this
 /// `occurrence` already started one. Call it inside the transaction of the event. Returns the
 /// runs started.
-pub async fn enter(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    e: &enrollment::Model,
-    trigger: &str,
-    occurrence: String,
-) -> Result<u32> {
+pub async fn enter(txn: &impl ConnectionTrait, now: DateTime<Utc>, e: &enrollment::Model, trigger: &str, occurrence: String) -> Result<u32> {
     let seqs = sequence::Entity::find()
         .filter(sequence::Column::ProgramId.eq(e.program_id))
         .filter(sequence::Column::Trigger.eq(trigger))
@@ -96,14 +79,7 @@ pub async fn enter(
             stop_reason: Set(None),
             ..Default::default()
         })
-        .on_conflict(
-            OnConflict::columns([
-                sequence_run::Column::SequenceId,
-                sequence_run::Column::Occurrence,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+        .on_conflict(OnConflict::columns([sequence_run::Column::SequenceId, sequence_run::Column::Occurrence]).do_nothing().to_owned())
         .exec_without_returning(txn)
         .await?;
         if inserted == 1 {
@@ -116,11 +92,7 @@ pub async fn enter(
                     enrollment_id: Some(e.id),
                     kind: "sequence",
                     actor: "system: sequences",
-                    summary: format!(
-                        "Entered the sequence “{}” ({})",
-                        s.name,
-                        trigger_label(trigger).to_lowercase()
-                    ),
+                    summary: format!("Entered the sequence “{}” ({})", s.name, trigger_label(trigger).to_lowercase()),
                     data: serde_json::json!({"sequence_id": s.id, "occurrence": occurrence}),
                     at: now,
                 },
@@ -133,11 +105,7 @@ pub async fn enter(
 
 /// Enters the first-conversion sequences of `e`'s program when `e` has exactly one conversion
 /// (call right after inserting it). Costs one small query when the program has none.
-pub async fn enter_on_first_conversion(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    e: &enrollment::Model,
-) -> Result<()> {
+pub async fn enter_on_first_conversion(txn: &impl ConnectionTrait, now: DateTime<Utc>, e: &enrollment::Model) -> Result<()> {
     let any = sequence::Entity::find()
         .filter(sequence::Column::ProgramId.eq(e.program_id))
         .filter(sequence::Column::Trigger.eq("first_conversion"))
@@ -147,20 +115,9 @@ pub async fn enter_on_first_conversion(
     if any == 0 {
         return Ok(());
     }
-    let n = conversion::Entity::find()
-        .filter(conversion::Column::EnrollmentId.eq(e.id))
-        .limit(2)
-        .count(txn)
-        .await?;
+    let n = conversion::Entity::find().filter(conversion::Column::EnrollmentId.eq(e.id)).limit(2).count(txn).await?;
     if n == 1 {
-        enter(
-            txn,
-            now,
-            e,
-            "first_conversion",
-            format!("first_conversion:{}", e.id),
-        )
-        .await?;
+        enter(txn, now, e, "first_conversion", format!("first_conversion:{}", e.id)).await?;
     }
     Ok(())
 }
@@ -193,11 +150,7 @@ async fn stop_reason(
     {
         return Ok(Some("converted".into()));
     }
-    if email_suppression::Entity::find_by_id((p.account_id, p.email.to_lowercase()))
-        .one(db)
-        .await?
-        .is_some()
-    {
+    if email_suppression::Entity::find_by_id((p.account_id, p.email.to_lowercase())).one(db).await?.is_some() {
         return Ok(Some("unsubscribed".into()));
     }
     Ok(None)
@@ -231,13 +184,8 @@ async fn on_timeline(
 /// stops runs whose stop condition holds.
 pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Report> {
     let mut report = Report::default();
-    let active: Vec<i64> = sequence::Entity::find()
-        .select_only()
-        .column(sequence::Column::Id)
-        .filter(sequence::Column::Active.eq(true))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let active: Vec<i64> =
+        sequence::Entity::find().select_only().column(sequence::Column::Id).filter(sequence::Column::Active.eq(true)).into_tuple().all(db).await?;
     if active.is_empty() {
         return Ok(report);
     }
@@ -253,10 +201,7 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
     for r in due {
         report.examined += 1;
         if !seqs.contains_key(&r.sequence_id) {
-            let s = sequence::Entity::find_by_id(r.sequence_id)
-                .one(db)
-                .await?
-                .ok_or(Error::NotFound("sequence"))?;
+            let s = sequence::Entity::find_by_id(r.sequence_id).one(db).await?.ok_or(Error::NotFound("sequence"))?;
             let steps = sequence_step::Entity::find()
                 .filter(sequence_step::Column::SequenceId.eq(s.id))
                 .order_by_asc(sequence_step::Column::Position)
@@ -265,9 +210,7 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
             seqs.insert(s.id, (s, steps));
         }
         let (s, steps) = &seqs[&r.sequence_id];
-        let e = enrollment::Entity::find_by_id(r.enrollment_id)
-            .one(db)
-            .await?;
+        let e = enrollment::Entity::find_by_id(r.enrollment_id).one(db).await?;
         let p = partner::Entity::find_by_id(r.partner_id).one(db).await?;
         let txn = crate::db::begin_write(db).await?;
         let n = r.next_step as usize;
@@ -287,10 +230,7 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 .col_expr(sequence_run::Column::Status, Expr::value("stopped"))
                 .col_expr(sequence_run::Column::StopReason, Expr::value(why.clone()))
                 .col_expr(sequence_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(
-                    sequence_run::Column::NextAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
+                .col_expr(sequence_run::Column::NextAt, Expr::value(Option::<DateTime<Utc>>::None))
                 .exec(&txn)
                 .await?
                 .rows_affected;
@@ -299,12 +239,7 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                     &txn,
                     &r,
                     now,
-                    format!(
-                        "Left the sequence “{}” after {} of {} emails: {why}",
-                        s.name,
-                        n,
-                        steps.len()
-                    ),
+                    format!("Left the sequence “{}” after {} of {} emails: {why}", s.name, n, steps.len()),
                     serde_json::json!({"sequence_id": s.id, "stopped": why}),
                 )
                 .await?;
@@ -316,20 +251,13 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
         let (e, p) = (e.expect("checked"), p.expect("checked"));
         let step = &steps[n];
         let last = n + 1 == steps.len();
-        let mut q = guard(sequence_run::Entity::update_many())
-            .col_expr(sequence_run::Column::NextStep, Expr::value(r.next_step + 1));
+        let mut q = guard(sequence_run::Entity::update_many()).col_expr(sequence_run::Column::NextStep, Expr::value(r.next_step + 1));
         q = if last {
             q.col_expr(sequence_run::Column::Status, Expr::value("completed"))
                 .col_expr(sequence_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(
-                    sequence_run::Column::NextAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
+                .col_expr(sequence_run::Column::NextAt, Expr::value(Option::<DateTime<Utc>>::None))
         } else {
-            q.col_expr(
-                sequence_run::Column::NextAt,
-                Expr::value(now + Duration::hours(steps[n + 1].delay_hours as i64)),
-            )
+            q.col_expr(sequence_run::Column::NextAt, Expr::value(now + Duration::hours(steps[n + 1].delay_hours as i64)))
         };
         if q.exec(&txn).await?.rows_affected == 0 {
             txn.rollback().await?;
@@ -352,31 +280,15 @@ pub async fn advance(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
             },
         )
         .await?;
-        let summary = format!(
-            "Sequence “{}”: email {} of {} queued, “{subject}”{}",
-            s.name,
-            n + 1,
-            steps.len(),
-            if last { " (last)" } else { "" }
-        );
-        on_timeline(
-            &txn,
-            &r,
-            now,
-            summary,
-            serde_json::json!({"sequence_id": s.id, "step": n + 1}),
-        )
-        .await?;
+        let summary = format!("Sequence “{}”: email {} of {} queued, “{subject}”{}", s.name, n + 1, steps.len(), if last { " (last)" } else { "" });
+        on_timeline(&txn, &r, now, summary, serde_json::json!({"sequence_id": s.id, "step": n + 1})).await?;
         txn.commit().await?;
         report.changed += 1;
     }
     Ok(report)
 }
 
-async fn programs_of(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-) -> Result<BTreeMap<i64, program::Model>> {
+async fn programs_of(db: &impl ConnectionTrait, actor: &Actor) -> Result<BTreeMap<i64, program::Model>> {
     Ok(program::Entity::find()
         .filter(program::Column::AccountId.eq(actor.account_id))
         .order_by_asc(program::Column::Id)
@@ -400,21 +312,14 @@ async fn counts(db: &impl ConnectionTrait, ids: Vec<i64>) -> Result<BTreeMap<(i6
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(s, st, n)| ((s, st), n as u64))
-        .collect())
+    Ok(rows.into_iter().map(|(s, st, n)| ((s, st), n as u64)).collect())
 }
 
 /// The Sequences tab.
 pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<SequencesPage> {
     actor.require_team()?;
     let programs = programs_of(db, actor).await?;
-    let rows = sequence::Entity::find()
-        .filter(sequence::Column::AccountId.eq(actor.account_id))
-        .order_by_asc(sequence::Column::Id)
-        .all(db)
-        .await?;
+    let rows = sequence::Entity::find().filter(sequence::Column::AccountId.eq(actor.account_id)).order_by_asc(sequence::Column::Id).all(db).await?;
     let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let counts = counts(db, ids.clone()).await?;
     let steps: Vec<(i64, i64)> = sequence_step::Entity::find()
@@ -432,10 +337,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<SequencesPag
         .into_iter()
         .map(|s| SequenceRow {
             id: s.id,
-            program: programs
-                .get(&s.program_id)
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
+            program: programs.get(&s.program_id).map(|p| p.name.clone()).unwrap_or_default(),
             trigger: trigger_label(&s.trigger),
             steps: steps.get(&s.id).copied().unwrap_or(0) as u32,
             active: s.active,
@@ -455,10 +357,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<SequencesPag
         items,
         can_edit: !editable.is_empty(),
         programs: editable,
-        triggers: TRIGGERS
-            .iter()
-            .map(|(v, l)| (v.to_string(), l.to_string()))
-            .collect(),
+        triggers: TRIGGERS.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect(),
         variables: templates::variable_list(),
     })
 }
@@ -471,15 +370,9 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
         .one(db)
         .await?
         .ok_or(Error::NotFound("sequence"))?;
-    let steps = sequence_step::Entity::find()
-        .filter(sequence_step::Column::SequenceId.eq(id))
-        .order_by_asc(sequence_step::Column::Position)
-        .all(db)
-        .await?;
-    let prog = program::Entity::find_by_id(s.program_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("program"))?;
+    let steps =
+        sequence_step::Entity::find().filter(sequence_step::Column::SequenceId.eq(id)).order_by_asc(sequence_step::Column::Position).all(db).await?;
+    let prog = program::Entity::find_by_id(s.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
     let runs = sequence_run::Entity::find()
         .filter(sequence_run::Column::SequenceId.eq(id))
         .order_by_desc(sequence_run::Column::Id)
@@ -487,13 +380,8 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
         .all(db)
         .await?;
     let ids: Vec<i64> = runs.iter().map(|r| r.partner_id).collect();
-    let names: BTreeMap<i64, String> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names: BTreeMap<i64, String> =
+        partner::Entity::find().filter(partner::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let total = steps.len();
     let runs = runs
         .into_iter()
@@ -502,11 +390,7 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
             partner: names.get(&r.partner_id).cloned().unwrap_or_default(),
             progress: match r.status.as_str() {
                 "completed" => format!("all {total} emails sent"),
-                "stopped" => format!(
-                    "stopped after {} of {total}: {}",
-                    r.next_step,
-                    r.stop_reason.clone().unwrap_or_default()
-                ),
+                "stopped" => format!("stopped after {} of {total}: {}", r.next_step, r.stop_reason.clone().unwrap_or_default()),
                 _ => format!("{} of {total} sent", r.next_step),
             },
             status: r.status,
@@ -522,14 +406,7 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
             trigger: s.trigger,
             stop_on_conversion: s.stop_on_conversion,
             active: s.active,
-            steps: steps
-                .into_iter()
-                .map(|t| SequenceStepInput {
-                    delay_hours: t.delay_hours,
-                    subject: t.subject,
-                    body: t.body,
-                })
-                .collect(),
+            steps: steps.into_iter().map(|t| SequenceStepInput { delay_hours: t.delay_hours, subject: t.subject, body: t.body }).collect(),
         },
         program: prog.name,
         runs,
@@ -543,39 +420,21 @@ fn validate(input: &SequenceInput) -> Result<()> {
         return Err(Error::invalid("name", "between 1 and 120 characters"));
     }
     if !TRIGGERS.iter().any(|(v, _)| *v == input.trigger) {
-        return Err(Error::invalid(
-            "trigger",
-            format!(
-                "one of {}",
-                TRIGGERS.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
-            ),
-        ));
+        return Err(Error::invalid("trigger", format!("one of {}", TRIGGERS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "))));
     }
     if input.steps.is_empty() || input.steps.len() > MAX_STEPS {
-        return Err(Error::invalid(
-            "steps",
-            format!("between 1 and {MAX_STEPS} steps"),
-        ));
+        return Err(Error::invalid("steps", format!("between 1 and {MAX_STEPS} steps")));
     }
     for (i, st) in input.steps.iter().enumerate() {
         let at = |f: &str| format!("steps[{}].{f}", i + 1);
         if !(0..=24 * 365).contains(&st.delay_hours) {
-            return Err(Error::invalid(
-                &at("delay_hours"),
-                "between 0 and 8,760 hours (a year)",
-            ));
+            return Err(Error::invalid(&at("delay_hours"), "between 0 and 8,760 hours (a year)"));
         }
         if st.subject.trim().is_empty() || st.subject.chars().count() > 200 {
-            return Err(Error::invalid(
-                &at("subject"),
-                "between 1 and 200 characters",
-            ));
+            return Err(Error::invalid(&at("subject"), "between 1 and 200 characters"));
         }
         if st.body.trim().is_empty() || st.body.chars().count() > 20_000 {
-            return Err(Error::invalid(
-                &at("body"),
-                "between 1 and 20,000 characters",
-            ));
+            return Err(Error::invalid(&at("body"), "between 1 and 20,000 characters"));
         }
         templates::check(&at("subject"), &st.subject)?;
         templates::check(&at("body"), &st.body)?;
@@ -585,12 +444,7 @@ fn validate(input: &SequenceInput) -> Result<()> {
 
 /// Creates or changes a sequence with its steps. Partners on their way through keep their
 /// place: their next step is whatever step now stands at that position.
-pub async fn save(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &SequenceInput,
-) -> Result<i64> {
+pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &SequenceInput) -> Result<i64> {
     actor.require_any(&[Role::ProgramManager])?;
     validate(input)?;
     let txn = crate::db::begin_write(db).await?;
@@ -602,28 +456,17 @@ pub async fn save(
                 .await?
                 .ok_or(Error::NotFound("sequence"))?;
             if s.program_id != input.program_id {
-                return Err(Error::invalid(
-                    "program_id",
-                    "a sequence stays in its program",
-                ));
+                return Err(Error::invalid("program_id", "a sequence stays in its program"));
             }
             settings::require_edit(&txn, actor, s.program_id).await?;
-            let before = format!(
-                "{} ({}, {})",
-                s.name,
-                s.trigger,
-                if s.active { "active" } else { "paused" }
-            );
+            let before = format!("{} ({}, {})", s.name, s.trigger, if s.active { "active" } else { "paused" });
             let mut a: sequence::ActiveModel = s.into();
             a.name = Set(input.name.trim().to_string());
             a.trigger = Set(input.trigger.clone());
             a.stop_on_conversion = Set(input.stop_on_conversion);
             a.active = Set(input.active);
             a.update(&txn).await?;
-            sequence_step::Entity::delete_many()
-                .filter(sequence_step::Column::SequenceId.eq(id))
-                .exec(&txn)
-                .await?;
+            sequence_step::Entity::delete_many().filter(sequence_step::Column::SequenceId.eq(id)).exec(&txn).await?;
             (id, Some(before))
         }
         None => {

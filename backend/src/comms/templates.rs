@@ -6,15 +6,9 @@ use crate::access::auth::Actor;
 use crate::entities::{email_template, enrollment, ledger_entry, link, partner, program};
 use crate::{programs::settings, Error, Result};
 use chrono::{DateTime, Utc};
-use models::{
-    Currency, EmailPreview, EmailTemplateView, Money, PreviewInput, TemplateInput,
-    TemplateVariable, TemplatesPage,
-};
+use models::{Currency, EmailPreview, EmailTemplateView, Money, PreviewInput, TemplateInput, TemplateVariable, TemplatesPage};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::BTreeMap;
 
 /// The variables, with what each becomes.
@@ -24,14 +18,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("tier", "the partner's tier"),
     ("rate", "the partner's commission rate"),
     ("next_tier", "the next tier (or the top tier's name)"),
-    (
-        "next_tier_missing",
-        "what is missing for the next tier, in words",
-    ),
-    (
-        "link",
-        "the partner's first tracking link (else the portal's links page)",
-    ),
+    ("next_tier_missing", "what is missing for the next tier, in words"),
+    ("link", "the partner's first tracking link (else the portal's links page)"),
     ("portal_url", "the partner portal"),
     ("earnings_pending", "commission pending approval"),
     ("earnings_approved", "commission approved, not yet paid"),
@@ -80,11 +68,7 @@ impl Vars {
 }
 
 fn canonical(name: &str) -> Option<&'static str> {
-    VARIABLES
-        .iter()
-        .map(|(n, _)| *n)
-        .find(|n| *n == name)
-        .or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, n)| *n))
+    VARIABLES.iter().map(|(n, _)| *n).find(|n| *n == name).or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, n)| *n))
 }
 
 /// The pieces of a template: literal text and variables (`None` marks a broken `{{`).
@@ -116,17 +100,8 @@ pub fn check(field: &str, text: &str) -> Result<()> {
             Some("") => {}
             Some(v) if canonical(v).is_some() => {}
             Some(v) => {
-                let known: Vec<String> = VARIABLES
-                    .iter()
-                    .map(|(n, _)| format!("{{{{{n}}}}}"))
-                    .collect();
-                return Err(Error::invalid(
-                    field,
-                    format!(
-                        "uses an unknown variable {{{{{v}}}}}; known: {}",
-                        known.join(", ")
-                    ),
-                ));
+                let known: Vec<String> = VARIABLES.iter().map(|(n, _)| format!("{{{{{n}}}}}")).collect();
+                return Err(Error::invalid(field, format!("uses an unknown variable {{{{{v}}}}}; known: {}", known.join(", "))));
             }
         }
     }
@@ -135,13 +110,7 @@ pub fn check(field: &str, text: &str) -> Result<()> {
 
 /// The variables a text uses, by their canonical names (unknown ones as written).
 pub fn variables_in(text: &str) -> Vec<String> {
-    pieces(text)
-        .into_iter()
-        .filter_map(|(_, v)| {
-            v.filter(|v| !v.is_empty())
-                .map(|v| canonical(v).unwrap_or(v).to_string())
-        })
-        .collect()
+    pieces(text).into_iter().filter_map(|(_, v)| v.filter(|v| !v.is_empty()).map(|v| canonical(v).unwrap_or(v).to_string())).collect()
 }
 
 /// Replaces every variable of `text` with its value (unknown ones are left as written).
@@ -166,19 +135,9 @@ pub fn fill(text: &str, vars: &Vars) -> String {
 }
 
 /// Reads the variables of enrollment `e` as of `now`.
-pub async fn vars(
-    db: &impl ConnectionTrait,
-    e: &enrollment::Model,
-    now: DateTime<Utc>,
-) -> Result<Vars> {
-    let prog = program::Entity::find_by_id(e.program_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("program"))?;
-    let p = partner::Entity::find_by_id(e.partner_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+pub async fn vars(db: &impl ConnectionTrait, e: &enrollment::Model, now: DateTime<Utc>) -> Result<Vars> {
+    let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+    let p = partner::Entity::find_by_id(e.partner_id).one(db).await?.ok_or(Error::NotFound("partner"))?;
     let currency = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
     let progress = crate::programs::tiers::tier_progress(db, e, &prog, currency, now).await?;
     let base = crate::comms::mail::public_url();
@@ -193,12 +152,7 @@ pub async fn vars(
     let sums: Vec<(String, Option<i64>)> = ledger_entry::Entity::find()
         .select_only()
         .column(ledger_entry::Column::Status)
-        .column_as(
-            sea_orm::sea_query::Expr::col(ledger_entry::Column::AmountMinor)
-                .sum()
-                .cast_as("BIGINT"),
-            "total",
-        )
+        .column_as(sea_orm::sea_query::Expr::col(ledger_entry::Column::AmountMinor).sum().cast_as("BIGINT"), "total")
         .filter(ledger_entry::Column::EnrollmentId.eq(e.id))
         .filter(ledger_entry::Column::Kind.ne("payout"))
         .group_by(ledger_entry::Column::Status)
@@ -206,11 +160,7 @@ pub async fn vars(
         .all(db)
         .await?;
     let sum = |status: &str| {
-        let minor = sums
-            .iter()
-            .filter(|(s, _)| s == status)
-            .filter_map(|(_, v)| *v)
-            .sum::<i64>();
+        let minor = sums.iter().filter(|(s, _)| s == status).filter_map(|(_, v)| *v).sum::<i64>();
         Money::from_minor(minor, currency).display()
     };
     let mut v = Vars::default();
@@ -218,26 +168,9 @@ pub async fn vars(
     v.set("program", prog.name.clone());
     v.set("tier", progress.current.clone());
     v.set("rate", progress.rate.clone());
-    v.set(
-        "next_tier",
-        progress
-            .next
-            .clone()
-            .unwrap_or_else(|| progress.current.clone()),
-    );
-    v.set(
-        "next_tier_missing",
-        progress
-            .missing
-            .clone()
-            .unwrap_or_else(|| format!("You are in our top tier, {}.", progress.current)),
-    );
-    v.set(
-        "link",
-        first_link
-            .map(|c| format!("{base}/r/{c}"))
-            .unwrap_or_else(|| format!("{base}/portal/links")),
-    );
+    v.set("next_tier", progress.next.clone().unwrap_or_else(|| progress.current.clone()));
+    v.set("next_tier_missing", progress.missing.clone().unwrap_or_else(|| format!("You are in our top tier, {}.", progress.current)));
+    v.set("link", first_link.map(|c| format!("{base}/r/{c}")).unwrap_or_else(|| format!("{base}/portal/links")));
     v.set("portal_url", format!("{base}/portal"));
     v.set("earnings_pending", sum("pending"));
     v.set("earnings_approved", sum("approved"));
@@ -246,11 +179,7 @@ pub async fn vars(
 }
 
 /// The program's wording of a system email: its own, else the built-in one.
-pub async fn wording(
-    db: &impl ConnectionTrait,
-    program_id: i64,
-    kind: &str,
-) -> Result<(String, String)> {
+pub async fn wording(db: &impl ConnectionTrait, program_id: i64, kind: &str) -> Result<(String, String)> {
     if let Some(t) = email_template::Entity::find()
         .filter(email_template::Column::ProgramId.eq(program_id))
         .filter(email_template::Column::Kind.eq(kind))
@@ -259,10 +188,7 @@ pub async fn wording(
     {
         return Ok((t.subject, t.body));
     }
-    let (_, _, s, b) = KINDS
-        .iter()
-        .find(|k| k.0 == kind)
-        .ok_or_else(|| Error::invalid("kind", format!("no email kind '{kind}'")))?;
+    let (_, _, s, b) = KINDS.iter().find(|k| k.0 == kind).ok_or_else(|| Error::invalid("kind", format!("no email kind '{kind}'")))?;
     Ok((s.to_string(), b.to_string()))
 }
 
@@ -282,13 +208,7 @@ pub async fn compose(
 }
 
 fn variables() -> Vec<TemplateVariable> {
-    VARIABLES
-        .iter()
-        .map(|(n, a)| TemplateVariable {
-            name: n.to_string(),
-            about: a.to_string(),
-        })
-        .collect()
+    VARIABLES.iter().map(|(n, a)| TemplateVariable { name: n.to_string(), about: a.to_string() }).collect()
 }
 
 /// The variables, for the sequence editor.
@@ -296,32 +216,17 @@ pub fn variable_list() -> Vec<TemplateVariable> {
     variables()
 }
 
-async fn own_program(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    program_id: i64,
-) -> Result<program::Model> {
-    program::Entity::find_by_id(program_id)
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("program"))
+async fn own_program(db: &impl ConnectionTrait, actor: &Actor, program_id: i64) -> Result<program::Model> {
+    program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("program"))
 }
 
 /// The Templates tab for a program (the first one when none is given).
-pub async fn page(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    program_id: Option<i64>,
-) -> Result<TemplatesPage> {
+pub async fn page(db: &DatabaseConnection, actor: &Actor, program_id: Option<i64>) -> Result<TemplatesPage> {
     actor.require_team()?;
     let programs = crate::programs::open_names(db, actor.account_id).await?;
     let pid = match program_id {
         Some(id) => id,
-        None => programs
-            .first()
-            .map(|p| p.0)
-            .ok_or(Error::NotFound("program"))?,
+        None => programs.first().map(|p| p.0).ok_or(Error::NotFound("program"))?,
     };
     let prog = own_program(db, actor, pid).await?;
     let custom: BTreeMap<String, email_template::Model> = email_template::Entity::find()
@@ -340,11 +245,7 @@ pub async fn page(
                 subject: t.subject.clone(),
                 body: t.body.clone(),
                 customized: true,
-                updated: Some(format!(
-                    "{}, {}",
-                    t.updated_by,
-                    t.updated_at.format("%Y-%m-%d %H:%M UTC")
-                )),
+                updated: Some(format!("{}, {}", t.updated_by, t.updated_at.format("%Y-%m-%d %H:%M UTC"))),
             },
             None => EmailTemplateView {
                 kind: kind.to_string(),
@@ -366,30 +267,11 @@ pub async fn page(
         .into_tuple()
         .all(db)
         .await?;
-    let mut ids: Vec<i64> = enrolled
-        .iter()
-        .filter(|(_, s)| s == "active")
-        .map(|(p, _)| *p)
-        .take(50)
-        .collect();
-    ids.extend(
-        enrolled
-            .iter()
-            .filter(|(_, s)| s != "active")
-            .map(|(p, _)| *p)
-            .take(50 - ids.len().min(50)),
-    );
-    let names: BTreeMap<i64, String> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let partners = ids
-        .into_iter()
-        .filter_map(|id| names.get(&id).map(|n| (id, n.clone())))
-        .collect();
+    let mut ids: Vec<i64> = enrolled.iter().filter(|(_, s)| s == "active").map(|(p, _)| *p).take(50).collect();
+    ids.extend(enrolled.iter().filter(|(_, s)| s != "active").map(|(p, _)| *p).take(50 - ids.len().min(50)));
+    let names: BTreeMap<i64, String> =
+        partner::Entity::find().filter(partner::Column::Id.is_in(ids.clone())).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let partners = ids.into_iter().filter_map(|id| names.get(&id).map(|n| (id, n.clone()))).collect();
     Ok(TemplatesPage {
         programs,
         program_id: pid,
@@ -413,19 +295,12 @@ fn check_text(subject: &str, body: &str) -> Result<()> {
 }
 
 /// Saves a program's wording of a system email; the built-in wording removes the program's own.
-pub async fn save(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &TemplateInput,
-) -> Result<()> {
+pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &TemplateInput) -> Result<()> {
     actor.require_team()?;
     let prog = own_program(db, actor, input.program_id).await?;
     settings::require_edit(db, actor, prog.id).await?;
-    let (_, _, ds, db_) = KINDS
-        .iter()
-        .find(|k| k.0 == input.kind)
-        .ok_or_else(|| Error::invalid("kind", format!("no email kind '{}'", input.kind)))?;
+    let (_, _, ds, db_) =
+        KINDS.iter().find(|k| k.0 == input.kind).ok_or_else(|| Error::invalid("kind", format!("no email kind '{}'", input.kind)))?;
     let (subject, body) = (input.subject.trim(), input.body.trim());
     check_text(subject, body)?;
     let txn = crate::db::begin_write(db).await?;
@@ -437,9 +312,7 @@ pub async fn save(
     let before = existing.as_ref().map(|t| t.subject.clone());
     if subject == *ds && body == *db_ {
         if let Some(t) = existing {
-            email_template::Entity::delete_by_id(t.id)
-                .exec(&txn)
-                .await?;
+            email_template::Entity::delete_by_id(t.id).exec(&txn).await?;
         }
     } else if let Some(t) = existing {
         let mut a: email_template::ActiveModel = t.into();
@@ -479,13 +352,7 @@ pub async fn save(
 }
 
 /// Sets the extra footer line of a program's emails (empty: none).
-pub async fn set_footer(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    program_id: i64,
-    footer: &str,
-) -> Result<()> {
+pub async fn set_footer(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, program_id: i64, footer: &str) -> Result<()> {
     actor.require_team()?;
     let prog = own_program(db, actor, program_id).await?;
     settings::require_edit(db, actor, prog.id).await?;
@@ -502,12 +369,7 @@ pub async fn set_footer(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "email_footer_set",
-            subject: prog.name,
-            before,
-            after: Some(footer.to_string()),
-        },
+        crate::access::audit::Change { kind: "email_footer_set", subject: prog.name, before, after: Some(footer.to_string()) },
     )
     .await?;
     txn.commit().await?;
@@ -516,49 +378,23 @@ pub async fn set_footer(
 
 /// Renders a subject and body as the partner would receive them: variables filled with a real
 /// partner's data, the program's sender, branding and footer, HTML and plain text.
-pub async fn preview(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &PreviewInput,
-) -> Result<EmailPreview> {
+pub async fn preview(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &PreviewInput) -> Result<EmailPreview> {
     actor.require_team()?;
     let prog = own_program(db, actor, input.program_id).await?;
     check_text(&input.subject, &input.body)?;
-    let find = || {
-        enrollment::Entity::find()
-            .filter(enrollment::Column::ProgramId.eq(prog.id))
-            .order_by_asc(enrollment::Column::Id)
-    };
+    let find = || enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(prog.id)).order_by_asc(enrollment::Column::Id);
     let e = match input.partner_id {
-        Some(pid) => {
-            find()
-                .filter(enrollment::Column::PartnerId.eq(pid))
-                .one(db)
-                .await?
-        }
-        None => match find()
-            .filter(enrollment::Column::Status.eq("active"))
-            .one(db)
-            .await?
-        {
+        Some(pid) => find().filter(enrollment::Column::PartnerId.eq(pid)).one(db).await?,
+        None => match find().filter(enrollment::Column::Status.eq("active")).one(db).await? {
             Some(e) => Some(e),
             None => find().one(db).await?,
         },
     };
-    let e = e.ok_or_else(|| {
-        Error::invalid(
-            "partner_id",
-            format!("no partner of {} to preview with", prog.name),
-        )
-    })?;
+    let e = e.ok_or_else(|| Error::invalid("partner_id", format!("no partner of {} to preview with", prog.name)))?;
     let v = vars(db, &e, now).await?;
     let subject = fill(&input.subject, &v);
     let body = fill(&input.body, &v);
-    let acc = crate::entities::account::Entity::find_by_id(actor.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("account"))?;
+    let acc = crate::entities::account::Entity::find_by_id(actor.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
     let brand = crate::comms::mail::Brand::of(&prog, &acc.name, &crate::comms::mail::public_url());
     Ok(EmailPreview {
         partner: v.get("partner_name").unwrap_or_default().to_string(),
@@ -578,10 +414,7 @@ mod tests {
         let mut v = Vars::default();
         v.set("partner_name", "Ava");
         v.set("tier", "Gold");
-        assert_eq!(
-            fill("Hi {{ partner_name }}, now {{tier}}! {{name}}", &v),
-            "Hi Ava, now Gold! Ava"
-        );
+        assert_eq!(fill("Hi {{ partner_name }}, now {{tier}}! {{name}}", &v), "Hi Ava, now Gold! Ava");
         assert!(check("body", "{{tier}} {{ next_tier_missing }}").is_ok());
         let e = check("body", "Hello {{nmae}}").unwrap_err().to_string();
         assert!(e.contains("{{nmae}}"), "{e}");
@@ -592,10 +425,7 @@ mod tests {
     #[test]
     fn every_default_wording_passes_the_check() {
         for (kind, _, s, b) in KINDS {
-            assert!(
-                check("subject", s).is_ok() && check("body", b).is_ok(),
-                "{kind}"
-            );
+            assert!(check("subject", s).is_ok() && check("body", b).is_ok(), "{kind}");
         }
     }
 }

@@ -7,28 +7,20 @@
 //! every run is recorded in `job_runs`; failures are retried with exponential backoff.
 //! `trellis scheduler run-once [--job NAME] [--now T]` runs jobs by hand, as of any moment.
 
-use crate::entities::{
-    conversion, daily_rollup, enrollment, job_lease, job_run, ledger_entry, partner, program,
-};
+use crate::entities::{conversion, daily_rollup, enrollment, job_lease, job_run, ledger_entry, partner, program};
 use crate::outbox::{self, NewEmail};
 use crate::report::Report;
 use crate::timeline::{self, Event};
 use crate::{access::session_store, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-type JobFn = for<'a> fn(
-    &'a DatabaseConnection,
-    DateTime<Utc>,
-) -> Pin<Box<dyn Future<Output = Result<Report>> + Send + 'a>>;
+type JobFn = for<'a> fn(&'a DatabaseConnection, DateTime<Utc>) -> Pin<Box<dyn Future<Output = Result<Report>> + Send + 'a>>;
 
 /// A declared job.
 pub struct Job {
@@ -48,26 +40,58 @@ pub const JOBS: &[Job] = &[
         name: "tier_evaluation",
         about: "Upgrades every active enrollment whose tier rule is met",
         period_secs: 3600,
-        run: |db, now| Box::pin(async move { crate::programs::tiers::pass(db, now, None).await.map(|r| Report { examined: r.examined, changed: r.changed }) }),
+        run: |db, now| {
+            Box::pin(async move { crate::programs::tiers::pass(db, now, None).await.map(|r| Report { examined: r.examined, changed: r.changed }) })
+        },
     },
-    Job { name: "downgrade_review", about: "Moves enrollments to the tier they qualify for at each program's review cycle", period_secs: 3600, run: |db, now| Box::pin(downgrade_review(db, now)) },
-    Job { name: "dormant_detection", about: "Marks partners with no conversion for the program's dormancy days and queues a re-engagement email, once per spell", period_secs: 3600, run: |db, now| Box::pin(dormant_detection(db, now)) },
-    Job { name: "rollup_repair", about: "Recomputes yesterday's daily rollups from raw clicks and conversions and repairs any drift", period_secs: 86_400, run: |db, now| Box::pin(rollup_repair(db, now)) },
+    Job {
+        name: "downgrade_review",
+        about: "Moves enrollments to the tier they qualify for at each program's review cycle",
+        period_secs: 3600,
+        run: |db, now| Box::pin(downgrade_review(db, now)),
+    },
+    Job {
+        name: "dormant_detection",
+        about: "Marks partners with no conversion for the program's dormancy days and queues a re-engagement email, once per spell",
+        period_secs: 3600,
+        run: |db, now| Box::pin(dormant_detection(db, now)),
+    },
+    Job {
+        name: "rollup_repair",
+        about: "Recomputes yesterday's daily rollups from raw clicks and conversions and repairs any drift",
+        period_secs: 86_400,
+        run: |db, now| Box::pin(rollup_repair(db, now)),
+    },
     Job {
         name: "partner_stats",
         about: "Refreshes each enrollment's 90-day revenue, conversions, clicks and last conversion for the directory",
         period_secs: 900,
         run: |db, now| Box::pin(crate::tracking::partner_stats::refresh(db, now)),
     },
-    Job { name: "health_scores", about: "Recomputes every active enrollment's health score and keeps the day's score with its parts", period_secs: 86_400, run: |db, now| Box::pin(crate::partners::health::refresh(db, now)) },
+    Job {
+        name: "health_scores",
+        about: "Recomputes every active enrollment's health score and keeps the day's score with its parts",
+        period_secs: 86_400,
+        run: |db, now| Box::pin(crate::partners::health::refresh(db, now)),
+    },
     Job {
         name: "analytics_rebuild",
         about: "Rebuilds the program and tier rollups from the daily rollups and conversions (the backfill after an upgrade; yearly after)",
         period_secs: 365 * 86_400,
         run: |db, _now| Box::pin(crate::rollups::rebuild(db)),
     },
-    Job { name: "sequences", about: "Sends the due steps of behaviour-triggered email sequences and stops runs whose stop condition holds", period_secs: 60, run: |db, now| Box::pin(crate::comms::sequences::advance(db, now)) },
-    Job { name: "broadcasts", about: "Sends scheduled broadcasts that are due", period_secs: 60, run: |db, now| Box::pin(crate::comms::broadcasts::send_due(db, now)) },
+    Job {
+        name: "sequences",
+        about: "Sends the due steps of behaviour-triggered email sequences and stops runs whose stop condition holds",
+        period_secs: 60,
+        run: |db, now| Box::pin(crate::comms::sequences::advance(db, now)),
+    },
+    Job {
+        name: "broadcasts",
+        about: "Sends scheduled broadcasts that are due",
+        period_secs: 60,
+        run: |db, now| Box::pin(crate::comms::broadcasts::send_due(db, now)),
+    },
     Job {
         name: "outbox_delivery",
         about: "Sends queued emails over SMTP (TRELLIS_SMTP_URL), retrying with backoff; without SMTP they stay in the outbox",
@@ -99,50 +123,29 @@ pub fn job(name: &str) -> Option<&'static Job> {
 
 /// Takes (or renews) the lease of `job` for `holder` until `now + LEASE_SECS`; false when
 /// another holder's lease has not expired.
-pub async fn try_lease(
-    db: &DatabaseConnection,
-    job: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
+pub async fn try_lease(db: &DatabaseConnection, job: &str, holder: &str, now: DateTime<Utc>) -> Result<bool> {
     let until = now + Duration::seconds(LEASE_SECS);
     let taken = job_lease::Entity::update_many()
         .col_expr(job_lease::Column::Holder, Expr::value(holder))
         .col_expr(job_lease::Column::ExpiresAt, Expr::value(until))
         .filter(job_lease::Column::Job.eq(job))
-        .filter(
-            sea_orm::Condition::any()
-                .add(job_lease::Column::ExpiresAt.lt(now))
-                .add(job_lease::Column::Holder.eq(holder)),
-        )
+        .filter(sea_orm::Condition::any().add(job_lease::Column::ExpiresAt.lt(now)).add(job_lease::Column::Holder.eq(holder)))
         .exec(db)
         .await?
         .rows_affected;
     if taken == 1 {
         return Ok(true);
     }
-    let inserted = job_lease::Entity::insert(job_lease::ActiveModel {
-        job: Set(job.into()),
-        holder: Set(holder.into()),
-        expires_at: Set(until),
-    })
-    .on_conflict(
-        OnConflict::column(job_lease::Column::Job)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    let inserted = job_lease::Entity::insert(job_lease::ActiveModel { job: Set(job.into()), holder: Set(holder.into()), expires_at: Set(until) })
+        .on_conflict(OnConflict::column(job_lease::Column::Job).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
     Ok(inserted == 1)
 }
 
 /// Gives a lease back.
 pub async fn release(db: &DatabaseConnection, job: &str, holder: &str) -> Result<()> {
-    job_lease::Entity::delete_many()
-        .filter(job_lease::Column::Job.eq(job))
-        .filter(job_lease::Column::Holder.eq(holder))
-        .exec(db)
-        .await?;
+    job_lease::Entity::delete_many().filter(job_lease::Column::Job.eq(job)).filter(job_lease::Column::Holder.eq(holder)).exec(db).await?;
     Ok(())
 }
 
@@ -163,45 +166,25 @@ pub async fn next_due(db: &DatabaseConnection, job: &Job) -> Result<Option<DateT
     if last.outcome == "ok" {
         return Ok(Some(last.as_of + Duration::seconds(job.period_secs)));
     }
-    let failures = recent
-        .iter()
-        .take_while(|r| r.outcome == "failed")
-        .count()
-        .max(1) as u32;
+    let failures = recent.iter().take_while(|r| r.outcome == "failed").count().max(1) as u32;
     let backoff = Duration::minutes((1i64 << (failures - 1).min(6)).min(60));
     Ok(Some(last.finished_at.unwrap_or(last.started_at) + backoff))
 }
 
 /// Runs one job as of `now` under its lease, recording the run. `None` when another runner holds
 /// the lease.
-pub async fn run_job(
-    db: &DatabaseConnection,
-    job: &Job,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Result<Report>>> {
+pub async fn run_job(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
     run_leased(db, job, holder, now, false).await
 }
 
 /// [`run_job`] if the job is still due once its lease is held: the due check before the lease
 /// could be stale (another replica may have finished a run in between), so it is repeated under
 /// the lease. `None` when another runner holds the lease or the job is no longer due.
-pub async fn run_if_due(
-    db: &DatabaseConnection,
-    job: &Job,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Result<Report>>> {
+pub async fn run_if_due(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
     run_leased(db, job, holder, now, true).await
 }
 
-async fn run_leased(
-    db: &DatabaseConnection,
-    job: &Job,
-    holder: &str,
-    now: DateTime<Utc>,
-    only_if_due: bool,
-) -> Result<Option<Result<Report>>> {
+async fn run_leased(db: &DatabaseConnection, job: &Job, holder: &str, now: DateTime<Utc>, only_if_due: bool) -> Result<Option<Result<Report>>> {
     if !try_lease(db, job.name, holder, Utc::now().max(now)).await? {
         return Ok(None);
     }
@@ -210,10 +193,7 @@ async fn run_leased(
     job_run::Entity::update_many()
         .col_expr(job_run::Column::Outcome, Expr::value("interrupted"))
         .col_expr(job_run::Column::FinishedAt, Expr::value(Utc::now()))
-        .col_expr(
-            job_run::Column::Error,
-            Expr::value("the runner stopped before the job finished"),
-        )
+        .col_expr(job_run::Column::Error, Expr::value("the runner stopped before the job finished"))
         .filter(job_run::Column::Job.eq(job.name))
         .filter(job_run::Column::Outcome.eq("running"))
         .exec(db)
@@ -279,24 +259,15 @@ async fn run_leased(
 /// server (`trellis scheduler run-once`).
 pub async fn is_operator(db: &DatabaseConnection, actor: &crate::Actor) -> Result<bool> {
     use crate::entities::account;
-    if actor.user_id == 0 || !actor.has_any(&[]) {
+    if actor.user_id == 0 || !actor.is_admin() {
         return Ok(false);
     }
-    let first = account::Entity::find()
-        .order_by_asc(account::Column::Id)
-        .one(db)
-        .await?
-        .map(|a| a.id);
+    let first = account::Entity::find().order_by_asc(account::Column::Id).one(db).await?.map(|a| a.id);
     Ok(first == Some(actor.account_id))
 }
 
 /// Runs `job` now for a signed-in operator (Settings → Jobs → Run now); others are refused.
-pub async fn run_for(
-    db: &DatabaseConnection,
-    actor: &crate::Actor,
-    job: &'static Job,
-    now: DateTime<Utc>,
-) -> Result<Option<Result<Report>>> {
+pub async fn run_for(db: &DatabaseConnection, actor: &crate::Actor, job: &'static Job, now: DateTime<Utc>) -> Result<Option<Result<Report>>> {
     if !is_operator(db, actor).await? {
         return Err(crate::Error::Forbidden);
     }
@@ -313,29 +284,17 @@ impl Drop for AbortOnDrop {
 }
 
 /// Runs `only` (regardless of when it last ran) or every due job once, as of `now`.
-pub async fn run_once(
-    db: &DatabaseConnection,
-    only: Option<&str>,
-    now: DateTime<Utc>,
-    holder: &str,
-) -> Result<Vec<(&'static str, Report)>> {
+pub async fn run_once(db: &DatabaseConnection, only: Option<&str>, now: DateTime<Utc>, holder: &str) -> Result<Vec<(&'static str, Report)>> {
     let mut out = Vec::new();
     for j in JOBS.iter().filter(|j| only.is_none_or(|n| n == j.name)) {
         if only.is_none() && next_due(db, j).await?.is_some_and(|due| due > now) {
             continue;
         }
-        let run = if only.is_none() {
-            run_if_due(db, j, holder, now).await?
-        } else {
-            run_job(db, j, holder, now).await?
-        };
+        let run = if only.is_none() { run_if_due(db, j, holder, now).await? } else { run_job(db, j, holder, now).await? };
         match run {
             Some(Ok(r)) => out.push((j.name, r)),
             Some(Err(e)) => return Err(e),
-            None => tracing::info!(
-                job = j.name,
-                "another runner holds the lease or has just run it"
-            ),
+            None => tracing::info!(job = j.name, "another runner holds the lease or has just run it"),
         }
     }
     Ok(out)
@@ -351,12 +310,7 @@ pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>, holder: &str) -> 
         if let Some(result) = run_if_due(db, j, holder, now).await? {
             ran += 1;
             if let Ok(r) = result {
-                tracing::info!(
-                    job = j.name,
-                    examined = r.examined,
-                    changed = r.changed,
-                    "job finished"
-                );
+                tracing::info!(job = j.name, examined = r.examined, changed = r.changed, "job finished");
             }
         }
     }
@@ -374,40 +328,23 @@ fn cycle_start(policy: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 async fn downgrade_review(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Report> {
-    let programs = program::Entity::find()
-        .filter(program::Column::DowngradePolicy.ne("never"))
-        .all(db)
-        .await?;
+    let programs = program::Entity::find().filter(program::Column::DowngradePolicy.ne("never")).all(db).await?;
     let due: Vec<i64> = programs
         .iter()
-        .filter(|p| {
-            cycle_start(&p.downgrade_policy, now)
-                .is_some_and(|start| p.last_review_at.is_none_or(|last| last < start))
-        })
+        .filter(|p| cycle_start(&p.downgrade_policy, now).is_some_and(|start| p.last_review_at.is_none_or(|last| last < start)))
         .map(|p| p.id)
         .collect();
     if due.is_empty() {
         return Ok(Report::default());
     }
     let r = crate::programs::tiers::pass(db, now, Some(&due)).await?;
-    program::Entity::update_many()
-        .col_expr(program::Column::LastReviewAt, Expr::value(now))
-        .filter(program::Column::Id.is_in(due))
-        .exec(db)
-        .await?;
-    Ok(Report {
-        examined: r.examined,
-        changed: r.changed,
-    })
+    program::Entity::update_many().col_expr(program::Column::LastReviewAt, Expr::value(now)).filter(program::Column::Id.is_in(due)).exec(db).await?;
+    Ok(Report { examined: r.examined, changed: r.changed })
 }
 
 async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Report> {
     let mut report = Report::default();
-    for prog in program::Entity::find()
-        .filter(program::Column::ArchivedAt.is_null())
-        .all(db)
-        .await?
-    {
+    for prog in program::Entity::find().filter(program::Column::ArchivedAt.is_null()).all(db).await? {
         let cutoff = now - Duration::days(prog.dormant_days as i64);
         let candidates = enrollment::Entity::find()
             .filter(enrollment::Column::ProgramId.eq(prog.id))
@@ -439,13 +376,8 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
                 txn.rollback().await?;
                 continue;
             }
-            let p = partner::Entity::find_by_id(e.partner_id)
-                .one(&txn)
-                .await?
-                .ok_or(crate::Error::NotFound("partner"))?;
-            let since = last
-                .map(|c| format!("since {}", c.occurred_at.format("%Y-%m-%d")))
-                .unwrap_or_else(|| "ever".into());
+            let p = partner::Entity::find_by_id(e.partner_id).one(&txn).await?.ok_or(crate::Error::NotFound("partner"))?;
+            let since = last.map(|c| format!("since {}", c.occurred_at.format("%Y-%m-%d"))).unwrap_or_else(|| "ever".into());
             timeline::record(
                 &txn,
                 Event {
@@ -454,17 +386,13 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
                     enrollment_id: Some(e.id),
                     kind: "dormant",
                     actor: "system: dormant detection",
-                    summary: format!(
-                        "Dormant: no conversion {since} ({} days); re-engagement email queued",
-                        prog.dormant_days
-                    ),
+                    summary: format!("Dormant: no conversion {since} ({} days); re-engagement email queued", prog.dormant_days),
                     data: json!({"dormant_days": prog.dormant_days}),
                     at: now,
                 },
             )
             .await?;
-            let (subject, text) =
-                crate::comms::templates::compose(&txn, &e, "re_engagement", now, |_| {}).await?;
+            let (subject, text) = crate::comms::templates::compose(&txn, &e, "re_engagement", now, |_| {}).await?;
             outbox::queue(
                 &txn,
                 now,
@@ -476,22 +404,11 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
                     to: &p.email,
                     subject,
                     text,
-                    dedupe_key: Some(format!(
-                        "re_engagement:{}:{}",
-                        e.id,
-                        now.format("%Y-%m-%dT%H:%M:%S")
-                    )),
+                    dedupe_key: Some(format!("re_engagement:{}:{}", e.id, now.format("%Y-%m-%dT%H:%M:%S"))),
                 },
             )
             .await?;
-            crate::comms::sequences::enter(
-                &txn,
-                now,
-                &e,
-                "dormant",
-                format!("dormant:{}:{}", e.id, now.timestamp()),
-            )
-            .await?;
+            crate::comms::sequences::enter(&txn, now, &e, "dormant", format!("dormant:{}:{}", e.id, now.timestamp())).await?;
             txn.commit().await?;
             report.changed += 1;
         }
@@ -512,10 +429,7 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
         .all(db)
         .await?;
     for c in clicks {
-        truth
-            .entry(c.enrollment_id)
-            .or_insert((c.account_id, c.program_id, 0, 0, 0, 0))
-            .2 += 1;
+        truth.entry(c.enrollment_id).or_insert((c.account_id, c.program_id, 0, 0, 0, 0)).2 += 1;
     }
     let convs = conversion::Entity::find()
         .filter(conversion::Column::OccurredAt.gte(start))
@@ -524,33 +438,19 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
         .all(db)
         .await?;
     let entries = ledger_entry::Entity::find()
-        .filter(
-            ledger_entry::Column::ConversionId
-                .is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()),
-        )
+        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
         .filter(ledger_entry::Column::Kind.is_in(["earned", "adjustment", "clawback"]))
         .all(db)
         .await?;
     for c in &convs {
         let e = c.enrollment_id.expect("filtered");
-        let t = truth
-            .entry(e)
-            .or_insert((c.account_id, c.program_id, 0, 0, 0, 0));
+        let t = truth.entry(e).or_insert((c.account_id, c.program_id, 0, 0, 0, 0));
         t.3 += 1;
         t.4 += c.amount_minor - c.refunded_minor;
-        t.5 += entries
-            .iter()
-            .filter(|x| x.conversion_id == Some(c.id))
-            .map(|x| x.amount_minor)
-            .sum::<i64>();
+        t.5 += entries.iter().filter(|x| x.conversion_id == Some(c.id)).map(|x| x.amount_minor).sum::<i64>();
     }
-    let stored: HashMap<i64, daily_rollup::Model> = daily_rollup::Entity::find()
-        .filter(daily_rollup::Column::Day.eq(day))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.enrollment_id, r))
-        .collect();
+    let stored: HashMap<i64, daily_rollup::Model> =
+        daily_rollup::Entity::find().filter(daily_rollup::Column::Day.eq(day)).all(db).await?.into_iter().map(|r| (r.enrollment_id, r)).collect();
     let mut report = Report::default();
     let mut ids: Vec<i64> = truth.keys().chain(stored.keys()).copied().collect();
     ids.sort_unstable();
@@ -560,13 +460,8 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
         let want = truth.get(&id).copied();
         let have = stored.get(&id);
         let matches = match (want, have) {
-            (Some(w), Some(h)) => {
-                (w.2, w.3, w.4, w.5)
-                    == (h.clicks, h.conversions, h.revenue_minor, h.commission_minor)
-            }
-            (None, Some(h)) => {
-                (h.clicks, h.conversions, h.revenue_minor, h.commission_minor) == (0, 0, 0, 0)
-            }
+            (Some(w), Some(h)) => (w.2, w.3, w.4, w.5) == (h.clicks, h.conversions, h.revenue_minor, h.commission_minor),
+            (None, Some(h)) => (h.clicks, h.conversions, h.revenue_minor, h.commission_minor) == (0, 0, 0, 0),
             (Some(w), None) => (w.2, w.3, w.4, w.5) == (0, 0, 0, 0),
             (None, None) => true,
         };
@@ -579,15 +474,8 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
         });
         tracing::warn!(enrollment_id = id, %day, "rollup drift repaired");
         // The program's row carries the same drift: move it by the difference.
-        let (hc, hv, hr, hm) = have.map_or((0, 0, 0, 0), |h| {
-            (h.clicks, h.conversions, h.revenue_minor, h.commission_minor)
-        });
-        let diff = crate::rollups::Delta {
-            clicks: w.2 - hc,
-            conversions: w.3 - hv,
-            revenue_minor: w.4 - hr,
-            commission_minor: w.5 - hm,
-        };
+        let (hc, hv, hr, hm) = have.map_or((0, 0, 0, 0), |h| (h.clicks, h.conversions, h.revenue_minor, h.commission_minor));
+        let diff = crate::rollups::Delta { clicks: w.2 - hc, conversions: w.3 - hv, revenue_minor: w.4 - hr, commission_minor: w.5 - hm };
         crate::rollups::add_program(db, w.0, w.1, id, day, diff).await?;
         daily_rollup::Entity::insert(daily_rollup::ActiveModel {
             enrollment_id: Set(id),
@@ -600,17 +488,14 @@ async fn rollup_repair(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Re
             commission_minor: Set(w.5),
         })
         .on_conflict(
-            OnConflict::columns([
-                daily_rollup::Column::EnrollmentId,
-                daily_rollup::Column::Day,
-            ])
-            .update_columns([
-                daily_rollup::Column::Clicks,
-                daily_rollup::Column::Conversions,
-                daily_rollup::Column::RevenueMinor,
-                daily_rollup::Column::CommissionMinor,
-            ])
-            .to_owned(),
+            OnConflict::columns([daily_rollup::Column::EnrollmentId, daily_rollup::Column::Day])
+                .update_columns([
+                    daily_rollup::Column::Clicks,
+                    daily_rollup::Column::Conversions,
+                    daily_rollup::Column::RevenueMinor,
+                    daily_rollup::Column::CommissionMinor,
+                ])
+                .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
@@ -633,23 +518,15 @@ fn run_view(r: &job_run::Model) -> models::JobRunView {
 }
 
 /// Every job with its latest run and next due time, and the 50 latest runs (admins).
-pub async fn status(
-    db: &DatabaseConnection,
-    actor: &crate::Actor,
-    now: DateTime<Utc>,
-) -> Result<(Vec<models::JobStatus>, Vec<models::JobRunView>)> {
-    actor.require_any(&[])?;
+pub async fn status(db: &DatabaseConnection, actor: &crate::Actor, now: DateTime<Utc>) -> Result<(Vec<models::JobStatus>, Vec<models::JobRunView>)> {
+    actor.require_admin()?;
     // Jobs run over every account: their runs, errors and runners are the operator's business.
     if !is_operator(db, actor).await? {
         return Ok((Vec::new(), Vec::new()));
     }
     let mut jobs = Vec::new();
     for j in JOBS {
-        let last = job_run::Entity::find()
-            .filter(job_run::Column::Job.eq(j.name))
-            .order_by_desc(job_run::Column::Id)
-            .one(db)
-            .await?;
+        let last = job_run::Entity::find().filter(job_run::Column::Job.eq(j.name)).order_by_desc(job_run::Column::Id).one(db).await?;
         let next = match next_due(db, j).await? {
             Some(t) if t > now => t.format("%Y-%m-%d %H:%M UTC").to_string(),
             _ => "now".to_string(),
@@ -659,19 +536,9 @@ pub async fn status(
         } else {
             format!("every {} min", j.period_secs / 60)
         };
-        jobs.push(models::JobStatus {
-            name: j.name.into(),
-            about: j.about.into(),
-            every,
-            last: last.as_ref().map(run_view),
-            next,
-        });
+        jobs.push(models::JobStatus { name: j.name.into(), about: j.about.into(), every, last: last.as_ref().map(run_view), next });
     }
-    let recent = job_run::Entity::find()
-        .order_by_desc(job_run::Column::Id)
-        .limit(50)
-        .all(db)
-        .await?;
+    let recent = job_run::Entity::find().order_by_desc(job_run::Column::Id).limit(50).all(db).await?;
     Ok((jobs, recent.iter().map(run_view).collect()))
 }
 
@@ -682,14 +549,8 @@ mod tests {
     #[test]
     fn review_cycles_start_on_the_first_of_the_month_or_quarter() {
         let at = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-        assert_eq!(
-            cycle_start("monthly", at),
-            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single()
-        );
-        assert_eq!(
-            cycle_start("quarterly", at),
-            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single()
-        );
+        assert_eq!(cycle_start("monthly", at), Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single());
+        assert_eq!(cycle_start("quarterly", at), Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single());
         assert_eq!(cycle_start("never", at), None);
     }
 }

@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 use models::{Compliance, ComplianceItem, DocumentRow, PortalProfile, ProfileInput, Role};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -21,11 +20,7 @@ use std::collections::HashMap;
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
 /// The payout methods: value and words.
-pub const PAYOUT_METHODS: &[(&str, &str)] = &[
-    ("paypal", "PayPal"),
-    ("bank_transfer", "Bank transfer (IBAN)"),
-    ("wise", "Wise"),
-];
+pub const PAYOUT_METHODS: &[(&str, &str)] = &[("paypal", "PayPal"), ("bank_transfer", "Bank transfer (IBAN)"), ("wise", "Wise")];
 
 /// Documents a partner may keep at once (older ones are kept; beyond this, upload is refused).
 const MAX_DOCUMENTS: u64 = 20;
@@ -60,37 +55,20 @@ fn may_see(actor: &Actor, partner_id: i64) -> Result<()> {
     }
 }
 
-async fn load_partner(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    partner_id: i64,
-) -> Result<partner::Model> {
+async fn load_partner(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<partner::Model> {
     may_see(actor, partner_id)?;
-    partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))
+    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
 }
 
 /// The compliance of a partner from its details and its latest document.
 fn compliance_of(p: &partner::Model, latest: Option<&doc::Model>) -> Compliance {
-    let payout_ok = p.payout_method.is_some()
-        && p.payout_account
-            .as_deref()
-            .is_some_and(|a| !a.trim().is_empty());
+    let payout_ok = p.payout_method.is_some() && p.payout_account.as_deref().is_some_and(|a| !a.trim().is_empty());
     let (tax_ok, tax_detail) = match latest.map(|d| d.status.as_str()) {
         Some("accepted") => (true, "accepted".to_string()),
         Some("received") => (false, "received, under review".to_string()),
         Some("rejected") => (
             false,
-            format!(
-                "rejected{}: upload a new one",
-                latest
-                    .and_then(|d| d.review_note.clone())
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            ),
+            format!("rejected{}: upload a new one", latest.and_then(|d| d.review_note.clone()).map(|n| format!(" ({n})")).unwrap_or_default()),
         ),
         _ => (false, "not uploaded yet".to_string()),
     };
@@ -99,34 +77,20 @@ fn compliance_of(p: &partner::Model, latest: Option<&doc::Model>) -> Compliance 
             label: "Payout details".into(),
             ok: payout_ok,
             detail: if payout_ok {
-                PAYOUT_METHODS
-                    .iter()
-                    .find(|m| Some(m.0) == p.payout_method.as_deref())
-                    .map(|m| m.1.to_string())
-                    .unwrap_or_default()
+                PAYOUT_METHODS.iter().find(|m| Some(m.0) == p.payout_method.as_deref()).map(|m| m.1.to_string()).unwrap_or_default()
             } else {
                 "missing: choose a payout method and account".into()
             },
         },
-        ComplianceItem {
-            label: "Tax document".into(),
-            ok: tax_ok,
-            detail: tax_detail.clone(),
-        },
+        ComplianceItem { label: "Tax document".into(), ok: tax_ok, detail: tax_detail.clone() },
     ];
     let summary = match (payout_ok, tax_ok) {
         (true, true) => "Complete".to_string(),
         (false, true) => "Payout details missing".to_string(),
-        (_, false) if latest.is_some_and(|d| d.status == "received") => {
-            "Tax document under review".to_string()
-        }
+        (_, false) if latest.is_some_and(|d| d.status == "received") => "Tax document under review".to_string(),
         (_, false) => format!("Tax document {tax_detail}"),
     };
-    Compliance {
-        complete: payout_ok && tax_ok,
-        summary,
-        items,
-    }
+    Compliance { complete: payout_ok && tax_ok, summary, items }
 }
 
 async fn latest_document(db: &impl ConnectionTrait, partner_id: i64) -> Result<Option<doc::Model>> {
@@ -140,11 +104,7 @@ async fn latest_document(db: &impl ConnectionTrait, partner_id: i64) -> Result<O
 
 /// The partner's profile: details, documents and compliance. Partner users see their own; the
 /// team sees any partner of the account.
-pub async fn profile(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    partner_id: i64,
-) -> Result<PortalProfile> {
+pub async fn profile(db: &DatabaseConnection, actor: &Actor, partner_id: i64) -> Result<PortalProfile> {
     let p = load_partner(db, actor, partner_id).await?;
     // Listing without the content column: documents can be large.
     let docs: Vec<(i64, String, i64, String, Option<String>, DateTime<Utc>)> = doc::Entity::find()
@@ -167,14 +127,7 @@ pub async fn profile(
     let compliance = compliance_of(&p, latest.as_ref());
     let show_account = actor.partner_id.is_some() || actor.has_any(&[Role::FinanceApprover]);
     let masked = |a: &str| {
-        let tail: String = a
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = a.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
         format!("•••• {tail}")
     };
     Ok(PortalProfile {
@@ -187,16 +140,8 @@ pub async fn profile(
             website: p.website.clone().unwrap_or_default(),
             country: p.country.clone().unwrap_or_default(),
             payout_method: p.payout_method.clone().unwrap_or_default(),
-            payout_account: p
-                .payout_account
-                .clone()
-                .map(|a| if show_account { a } else { masked(&a) })
-                .unwrap_or_default(),
-            tax_id: p
-                .tax_id
-                .clone()
-                .map(|t| if show_account { t } else { masked(&t) })
-                .unwrap_or_default(),
+            payout_account: p.payout_account.clone().map(|a| if show_account { a } else { masked(&a) }).unwrap_or_default(),
+            tax_id: p.tax_id.clone().map(|t| if show_account { t } else { masked(&t) }).unwrap_or_default(),
         },
         documents: docs
             .into_iter()
@@ -210,16 +155,9 @@ pub async fn profile(
             })
             .collect(),
         compliance,
-        upload_limit: format!(
-            "PDF, PNG or JPEG, at most {} MB",
-            MAX_DOCUMENT_BYTES / (1024 * 1024)
-        ),
-        payout_methods: PAYOUT_METHODS
-            .iter()
-            .map(|(v, l)| (v.to_string(), l.to_string()))
-            .collect(),
-        can_review: actor.partner_id.is_none()
-            && actor.has_any(&[Role::FinanceApprover, Role::ProgramManager]),
+        upload_limit: format!("PDF, PNG or JPEG, at most {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024)),
+        payout_methods: PAYOUT_METHODS.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect(),
+        can_review: actor.partner_id.is_none() && actor.has_any(&[Role::FinanceApprover, Role::ProgramManager]),
     })
 }
 
@@ -228,12 +166,7 @@ fn opt(s: &str) -> Option<String> {
 }
 
 /// The partner user changes its own contact and payout details.
-pub async fn update(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &ProfileInput,
-) -> Result<()> {
+pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &ProfileInput) -> Result<()> {
     let partner_id = actor.require_partner()?;
     let p = load_partner(db, actor, partner_id).await?;
     let name = input.name.trim();
@@ -254,67 +187,34 @@ pub async fn update(
     let website = opt(&input.website);
     if let Some(w) = &website {
         if !(w.starts_with("https://") || w.starts_with("http://")) || url::Url::parse(w).is_err() {
-            return Err(Error::invalid(
-                "website",
-                "a web address starting with https://",
-            ));
+            return Err(Error::invalid("website", "a web address starting with https://"));
         }
     }
     let country = opt(&input.country).map(|c| c.to_uppercase());
-    if country
-        .as_deref()
-        .is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase()))
-    {
-        return Err(Error::invalid(
-            "country",
-            "a two-letter country code such as US or DE",
-        ));
+    if country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase())) {
+        return Err(Error::invalid("country", "a two-letter country code such as US or DE"));
     }
     let method = opt(&input.payout_method);
     if let Some(m) = &method {
         if !PAYOUT_METHODS.iter().any(|(v, _)| v == m) {
-            return Err(Error::invalid(
-                "payout_method",
-                "PayPal, bank transfer or Wise",
-            ));
+            return Err(Error::invalid("payout_method", "PayPal, bank transfer or Wise"));
         }
     }
     let account = opt(&input.payout_account);
     match (method.as_deref(), account.as_deref()) {
-        (Some(_), None) => {
-            return Err(Error::invalid(
-                "payout_account",
-                "is needed for the payout method",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(Error::invalid(
-                "payout_method",
-                "choose how the account is paid",
-            ))
-        }
+        (Some(_), None) => return Err(Error::invalid("payout_account", "is needed for the payout method")),
+        (None, Some(_)) => return Err(Error::invalid("payout_method", "choose how the account is paid")),
         (Some("paypal" | "wise"), Some(a)) if models::PartnerEmail::parse(a).is_err() => {
-            return Err(Error::invalid(
-                "payout_account",
-                "the email address of the PayPal or Wise account",
-            ));
+            return Err(Error::invalid("payout_account", "the email address of the PayPal or Wise account"));
         }
-        (Some("bank_transfer"), Some(a))
-            if a.chars().filter(|c| c.is_ascii_alphanumeric()).count() < 8 =>
-        {
-            return Err(Error::invalid(
-                "payout_account",
-                "an IBAN or account number",
-            ));
+        (Some("bank_transfer"), Some(a)) if a.chars().filter(|c| c.is_ascii_alphanumeric()).count() < 8 => {
+            return Err(Error::invalid("payout_account", "an IBAN or account number"));
         }
         _ => {}
     }
     let mut changed = Vec::new();
     let mut a: partner::ActiveModel = p.clone().into();
-    let mut set = |label: &str,
-                   before: &Option<String>,
-                   after: Option<String>,
-                   col: &mut sea_orm::ActiveValue<Option<String>>| {
+    let mut set = |label: &str, before: &Option<String>, after: Option<String>, col: &mut sea_orm::ActiveValue<Option<String>>| {
         if *before != after {
             changed.push(label.to_string());
             *col = Set(after);
@@ -324,18 +224,8 @@ pub async fn update(
     set("phone", &p.phone, opt(&input.phone), &mut a.phone);
     set("website", &p.website, website, &mut a.website);
     set("country", &p.country, country, &mut a.country);
-    set(
-        "payout method",
-        &p.payout_method,
-        method,
-        &mut a.payout_method,
-    );
-    set(
-        "payout account",
-        &p.payout_account,
-        account,
-        &mut a.payout_account,
-    );
+    set("payout method", &p.payout_method, method, &mut a.payout_method);
+    set("payout account", &p.payout_account, account, &mut a.payout_account);
     set("tax ID", &p.tax_id, opt(&input.tax_id), &mut a.tax_id);
     if p.name != name {
         changed.push("name".into());
@@ -367,13 +257,7 @@ pub async fn update(
 
 /// Stores a tax document uploaded by the partner user; refuses empty, oversized and
 /// unrecognised files. Returns its id.
-pub async fn upload(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    filename: &str,
-    bytes: &[u8],
-) -> Result<i64> {
+pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, filename: &str, bytes: &[u8]) -> Result<i64> {
     use sha2::Digest;
     let partner_id = actor.require_partner()?;
     let p = load_partner(db, actor, partner_id).await?;
@@ -381,35 +265,15 @@ pub async fn upload(
         return Err(Error::invalid("file", "is empty"));
     }
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(Error::invalid(
-            "file",
-            format!("is larger than {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024)),
-        ));
+        return Err(Error::invalid("file", format!("is larger than {} MB", MAX_DOCUMENT_BYTES / (1024 * 1024))));
     }
-    let content_type =
-        sniff(bytes).ok_or_else(|| Error::invalid("file", "is not a PDF, PNG or JPEG"))?;
-    let filename: String = filename
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("document")
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(120)
-        .collect();
-    let filename = if filename.trim().is_empty() {
-        "document".to_string()
-    } else {
-        filename
-    };
-    let count = doc::Entity::find()
-        .filter(doc::Column::PartnerId.eq(p.id))
-        .count(db)
-        .await?;
+    let content_type = sniff(bytes).ok_or_else(|| Error::invalid("file", "is not a PDF, PNG or JPEG"))?;
+    let filename: String =
+        filename.rsplit(['/', '\\']).next().unwrap_or("document").chars().filter(|c| !c.is_control() && *c != '"').take(120).collect();
+    let filename = if filename.trim().is_empty() { "document".to_string() } else { filename };
+    let count = doc::Entity::find().filter(doc::Column::PartnerId.eq(p.id)).count(db).await?;
     if count >= MAX_DOCUMENTS {
-        return Err(Error::invalid(
-            "file",
-            format!("you already have {MAX_DOCUMENTS} documents; ask the team to remove old ones"),
-        ));
+        return Err(Error::invalid("file", format!("you already have {MAX_DOCUMENTS} documents; ask the team to remove old ones")));
     }
     let txn = crate::db::begin_write(db).await?;
     let d = doc::ActiveModel {
@@ -439,10 +303,7 @@ pub async fn upload(
             enrollment_id: None,
             kind: "compliance",
             actor: &actor.label(),
-            summary: format!(
-                "Tax document uploaded: {filename} ({})",
-                size_words(bytes.len() as i64)
-            ),
+            summary: format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
             data: serde_json::json!({"document_id": d.id}),
             at: now,
         },
@@ -453,16 +314,8 @@ pub async fn upload(
 }
 
 /// A document to download: its name, type and content (the partner's own, or for the team).
-pub async fn download(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i64,
-) -> Result<(String, String, Vec<u8>)> {
-    let d = doc::Entity::find_by_id(id)
-        .filter(doc::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("document"))?;
+pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(String, String, Vec<u8>)> {
+    let d = doc::Entity::find_by_id(id).filter(doc::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("document"))?;
     may_see(actor, d.partner_id)?;
     // Tax documents hold identity numbers: on the team side only those who review them (finance
     // approvers, program managers, admins) may open them, not analytics viewers or relationship
@@ -474,14 +327,7 @@ pub async fn download(
 }
 
 /// The team accepts or rejects a document (finance approvers, program managers, admins).
-pub async fn review(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: i64,
-    accept: bool,
-    note: Option<&str>,
-) -> Result<()> {
+pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, accept: bool, note: Option<&str>) -> Result<()> {
     actor.require_any(&[Role::FinanceApprover, Role::ProgramManager])?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if !accept && note.is_none() {
@@ -506,10 +352,7 @@ pub async fn review(
         .ok_or(Error::NotFound("document"))?;
     doc::Entity::update_many()
         .col_expr(doc::Column::Status, Expr::value(status))
-        .col_expr(
-            doc::Column::ReviewNote,
-            Expr::value(note.map(str::to_string)),
-        )
+        .col_expr(doc::Column::ReviewNote, Expr::value(note.map(str::to_string)))
         .col_expr(doc::Column::ReviewedBy, Expr::value(Some(actor.label())))
         .col_expr(doc::Column::ReviewedAt, Expr::value(Some(now)))
         .filter(doc::Column::Id.eq(id))
@@ -523,10 +366,7 @@ pub async fn review(
             enrollment_id: None,
             kind: "compliance",
             actor: &actor.label(),
-            summary: format!(
-                "Tax document {filename} {status}{}",
-                note.map(|n| format!(": {n}")).unwrap_or_default()
-            ),
+            summary: format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
             data: serde_json::json!({"document_id": id, "status": status}),
             at: now,
         },
@@ -536,12 +376,7 @@ pub async fn review(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "document_reviewed",
-            subject: filename,
-            before: Some(previous),
-            after: Some(status.into()),
-        },
+        crate::access::audit::Change { kind: "document_reviewed", subject: filename, before: Some(previous), after: Some(status.into()) },
     )
     .await?;
     txn.commit().await?;
@@ -550,18 +385,10 @@ pub async fn review(
 
 /// For the health score: per partner that has a document, whether its latest is accepted or
 /// awaiting review (true) or rejected (false). Partners without any document are absent.
-pub async fn tax_documents(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-) -> Result<HashMap<i64, bool>> {
+pub async fn tax_documents(db: &impl ConnectionTrait, account_id: i64) -> Result<HashMap<i64, bool>> {
     let rows: Vec<(i64, String, DateTime<Utc>, i64)> = doc::Entity::find()
         .select_only()
-        .columns([
-            doc::Column::PartnerId,
-            doc::Column::Status,
-            doc::Column::UploadedAt,
-            doc::Column::Id,
-        ])
+        .columns([doc::Column::PartnerId, doc::Column::Status, doc::Column::UploadedAt, doc::Column::Id])
         .filter(doc::Column::AccountId.eq(account_id))
         .order_by_asc(doc::Column::UploadedAt)
         .order_by_asc(doc::Column::Id)
@@ -569,8 +396,5 @@ pub async fn tax_documents(
         .all(db)
         .await?;
     // Ascending, so each partner ends with its latest document.
-    Ok(rows
-        .into_iter()
-        .map(|(p, s, _, _)| (p, s != "rejected"))
-        .collect())
+    Ok(rows.into_iter().map(|(p, s, _, _)| (p, s != "rejected")).collect())
 }

@@ -11,8 +11,7 @@ use chrono::Duration;
 use models::{BatchRow, BulkResult, Currency, Money, ReviewFilter, ReviewQueue, ReviewRow, Role};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -20,32 +19,15 @@ use std::collections::{BTreeMap, HashMap};
 const FINANCE: &[Role] = &[Role::FinanceApprover];
 
 fn money(minor: i64, code: &str) -> Result<Money> {
-    Ok(Money::from_minor(
-        minor,
-        Currency::parse(code).map_err(|e| Error::Internal(e.0))?,
-    ))
+    Ok(Money::from_minor(minor, Currency::parse(code).map_err(|e| Error::Internal(e.0))?))
 }
 
-async fn program_map(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-) -> Result<HashMap<i64, program::Model>> {
-    Ok(program::Entity::find()
-        .filter(program::Column::AccountId.eq(account_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect())
+async fn program_map(db: &impl ConnectionTrait, account_id: i64) -> Result<HashMap<i64, program::Model>> {
+    Ok(program::Entity::find().filter(program::Column::AccountId.eq(account_id)).all(db).await?.into_iter().map(|p| (p.id, p)).collect())
 }
 
 /// Why `actor` may not approve `e` now, if they may not.
-fn approval_block(
-    actor: &Actor,
-    e: &ledger_entry::Model,
-    p: &program::Model,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<String> {
+fn approval_block(actor: &Actor, e: &ledger_entry::Model, p: &program::Model, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
     if e.status != "pending" {
         return Some(format!("it is {}", e.status));
     }
@@ -59,22 +41,13 @@ fn approval_block(
     }
     let ready = e.created_at + Duration::days(p.hold_days as i64);
     if e.amount_minor > 0 && e.kind == "earned" && ready > now {
-        return Some(format!(
-            "in the {}-day hold period until {}",
-            p.hold_days,
-            ready.format("%Y-%m-%d")
-        ));
+        return Some(format!("in the {}-day hold period until {}", p.hold_days, ready.format("%Y-%m-%d")));
     }
     None
 }
 
 /// Pending entries for review, oldest first.
-pub async fn review_queue(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    f: &ReviewFilter,
-) -> Result<ReviewQueue> {
+pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor, f: &ReviewFilter) -> Result<ReviewQueue> {
     actor.require_any(FINANCE)?;
     let now = clock.now();
     let programs = program_map(db, actor.account_id).await?;
@@ -95,21 +68,11 @@ pub async fn review_queue(
         q = q.filter(ledger_entry::Column::CreatedAt.lte(now - Duration::days(days)));
     }
     let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_asc(ledger_entry::Column::CreatedAt)
-        .order_by_asc(ledger_entry::Column::Id)
-        .limit(500)
-        .all(db)
-        .await?;
+    let rows = q.order_by_asc(ledger_entry::Column::CreatedAt).order_by_asc(ledger_entry::Column::Id).limit(500).all(db).await?;
     let partner_ids: Vec<i64> = rows.iter().map(|e| e.partner_id).collect();
     let conversion_ids: Vec<i64> = rows.iter().filter_map(|e| e.conversion_id).collect();
-    let names: HashMap<i64, String> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(partner_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names: HashMap<i64, String> =
+        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let externals: HashMap<i64, String> = conversion::Entity::find()
         .filter(conversion::Column::Id.is_in(conversion_ids))
         .all(db)
@@ -119,9 +82,7 @@ pub async fn review_queue(
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for e in rows {
-        let p = programs
-            .get(&e.program_id)
-            .ok_or(Error::NotFound("program"))?;
+        let p = programs.get(&e.program_id).ok_or(Error::NotFound("program"))?;
         out.push(ReviewRow {
             id: e.id,
             partner_id: e.partner_id,
@@ -140,27 +101,12 @@ pub async fn review_queue(
             blocked: approval_block(actor, &e, p, now),
         });
     }
-    let mut programs: Vec<_> = programs
-        .into_values()
-        .map(|p| models::ProgramSummary {
-            id: p.id,
-            name: p.name,
-            currency: p.currency,
-        })
-        .collect();
+    let mut programs: Vec<_> = programs.into_values().map(|p| models::ProgramSummary { id: p.id, name: p.name, currency: p.currency }).collect();
     programs.sort_by_key(|p| p.id);
-    Ok(ReviewQueue {
-        programs,
-        rows: out,
-        total,
-    })
+    Ok(ReviewQueue { programs, rows: out, total })
 }
 
-async fn entries_of(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    ids: &[i64],
-) -> Result<Vec<ledger_entry::Model>> {
+async fn entries_of(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Vec<ledger_entry::Model>> {
     Ok(ledger_entry::Entity::find()
         .filter(ledger_entry::Column::AccountId.eq(account_id))
         .filter(ledger_entry::Column::Id.is_in(ids.to_vec()))
@@ -186,22 +132,13 @@ fn check_bulk(ids: &[i64]) -> Result<Vec<i64>> {
 
 /// Approves pending entries; entries in their hold period, adjustments the approver created and
 /// entries of other accounts are refused with the reason.
-pub async fn approve(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    ids: &[i64],
-) -> Result<BulkResult> {
+pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[i64]) -> Result<BulkResult> {
     actor.require_any(FINANCE)?;
     let ids = check_bulk(ids)?;
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
     let programs = program_map(&txn, actor.account_id).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
     let mut done = Vec::new();
     for id in &ids {
@@ -209,9 +146,7 @@ pub async fn approve(
             result.refused.push((*id, "not found".into()));
             continue;
         };
-        let p = programs
-            .get(&e.program_id)
-            .ok_or(Error::NotFound("program"))?;
+        let p = programs.get(&e.program_id).ok_or(Error::NotFound("program"))?;
         if let Some(why) = approval_block(actor, e, p, now) {
             result.refused.push((*id, why));
             continue;
@@ -220,10 +155,7 @@ pub async fn approve(
         // one then finds nothing to change.
         let changed = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::Status, Expr::value("approved"))
-            .col_expr(
-                ledger_entry::Column::ApprovedBy,
-                Expr::value(Some(actor.label())),
-            )
+            .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
             .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
             .filter(ledger_entry::Column::Id.eq(e.id))
             .filter(ledger_entry::Column::Status.eq("pending"))
@@ -252,16 +184,7 @@ pub async fn approve(
         .await?;
         result.changed += 1;
     }
-    bulk_audit(
-        &txn,
-        actor,
-        now,
-        "commissions_approved",
-        &done,
-        "pending",
-        "approved".into(),
-    )
-    .await?;
+    bulk_audit(&txn, actor, now, "commissions_approved", &done, "pending", "approved".into()).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -279,34 +202,13 @@ async fn bulk_audit(
     if done.is_empty() {
         return Ok(());
     }
-    let subject = format!(
-        "{} commission entr{}: {}",
-        done.len(),
-        if done.len() == 1 { "y" } else { "ies" },
-        done.join(", ")
-    );
-    crate::access::audit::record(
-        db,
-        actor,
-        now,
-        crate::access::audit::Change {
-            kind,
-            subject,
-            before: Some(before.into()),
-            after: Some(after),
-        },
-    )
-    .await
+    let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
+    crate::access::audit::record(db, actor, now, crate::access::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) })
+        .await
 }
 
 /// Voids pending or approved (not yet paid or batched) entries, with a reason.
-pub async fn void(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    ids: &[i64],
-    reason: &str,
-) -> Result<BulkResult> {
+pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[i64], reason: &str) -> Result<BulkResult> {
     actor.require_any(FINANCE)?;
     let ids = check_bulk(ids)?;
     let reason = reason.trim();
@@ -315,11 +217,7 @@ pub async fn void(
     }
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
     let mut result = BulkResult::default();
     let mut done = Vec::new();
     for id in &ids {
@@ -327,22 +225,8 @@ pub async fn void(
             result.refused.push((*id, "not found".into()));
             continue;
         };
-        if !matches!(e.status.as_str(), "pending" | "approved")
-            || e.payout_batch_id.is_some()
-            || e.kind == "payout"
-        {
-            result.refused.push((
-                *id,
-                format!(
-                    "it is {}{}",
-                    e.status,
-                    if e.payout_batch_id.is_some() {
-                        " and in a payout batch"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+        if !matches!(e.status.as_str(), "pending" | "approved") || e.payout_batch_id.is_some() || e.kind == "payout" {
+            result.refused.push((*id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" })));
             continue;
         }
         // Guarded like approval: never void an entry a concurrent payout batch has just taken.
@@ -374,10 +258,7 @@ pub async fn void(
                 enrollment_id: Some(e.enrollment_id),
                 kind: "commission_voided",
                 actor: &actor.label(),
-                summary: format!(
-                    "Commission of {} voided: {reason}",
-                    money(e.amount_minor, &e.currency)?.display()
-                ),
+                summary: format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display()),
                 data: json!({ "entry_id": e.id }),
                 at: now,
             },
@@ -385,16 +266,7 @@ pub async fn void(
         .await?;
         result.changed += 1;
     }
-    bulk_audit(
-        &txn,
-        actor,
-        now,
-        "commissions_voided",
-        &done,
-        "pending or approved",
-        format!("void: {reason}"),
-    )
-    .await?;
+    bulk_audit(&txn, actor, now, "commissions_voided", &done, "pending or approved", format!("void: {reason}")).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -427,11 +299,7 @@ pub async fn adjust(
         .one(db)
         .await?
         .ok_or(Error::NotFound("enrollment"))?;
-    let tier = crate::entities::tier::Entity::find_by_id(e.tier_id)
-        .one(db)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_default();
+    let tier = crate::entities::tier::Entity::find_by_id(e.tier_id).one(db).await?.map(|t| t.name).unwrap_or_default();
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
     let saved = ledger_entry::ActiveModel {
@@ -469,20 +337,12 @@ pub async fn adjust(
         },
     )
     .await?;
-    let subject = format!(
-        "entry #{} / partner #{partner_id} / {}",
-        saved.id, program.row.name
-    );
+    let subject = format!("entry #{} / partner #{partner_id} / {}", saved.id, program.row.name);
     crate::access::audit::record(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "commission_adjusted",
-            subject,
-            before: None,
-            after: Some(format!("{}: {reason}", amount.display())),
-        },
+        crate::access::audit::Change { kind: "commission_adjusted", subject, before: None, after: Some(format!("{}: {reason}", amount.display())) },
     )
     .await?;
     txn.commit().await?;
@@ -492,12 +352,7 @@ pub async fn adjust(
 /// Groups every approved, unbatched entry of a program into a payout batch: one `payout` entry
 /// per partner whose approved net is positive. Partners whose approved net is zero or negative
 /// (clawbacks after an earlier payout) are carried to the next batch.
-pub async fn create_batch(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    program_id: i64,
-) -> Result<Option<i64>> {
+pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor, program_id: i64) -> Result<Option<i64>> {
     actor.require_any(FINANCE)?;
     let program = crate::programs::load(db, actor.account_id, program_id).await?;
     let now = clock.now();
@@ -555,9 +410,7 @@ pub async fn create_batch(
         // got there first, and the whole batch is refused rather than paying an entry twice.
         let claimed = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::PayoutBatchId, Expr::value(batch.id))
-            .filter(
-                ledger_entry::Column::Id.is_in(entries.iter().map(|e| e.id).collect::<Vec<_>>()),
-            )
+            .filter(ledger_entry::Column::Id.is_in(entries.iter().map(|e| e.id).collect::<Vec<_>>()))
             .filter(ledger_entry::Column::PayoutBatchId.is_null())
             .filter(ledger_entry::Column::Status.eq("approved"))
             .exec(&txn)
@@ -565,9 +418,7 @@ pub async fn create_batch(
             .rows_affected;
         if claimed != entries.len() as u64 {
             txn.rollback().await?;
-            return Err(Error::Conflict(
-                "the approved entries changed while the batch was made: try again".into(),
-            ));
+            return Err(Error::Conflict("the approved entries changed while the batch was made: try again".into()));
         }
         let first = &entries[0];
         ledger_entry::ActiveModel {
@@ -590,50 +441,27 @@ pub async fn create_batch(
             approved_at: Set(Some(now)),
             payout_batch_id: Set(Some(batch.id)),
             // Empty when the partner had none: copied, as opposed to `None` on older entries.
-            payout_method: Set(Some(
-                details
-                    .get(partner_id)
-                    .and_then(|d| d.0.clone())
-                    .unwrap_or_default(),
-            )),
-            payout_account: Set(Some(
-                details
-                    .get(partner_id)
-                    .and_then(|d| d.1.clone())
-                    .unwrap_or_default(),
-            )),
+            payout_method: Set(Some(details.get(partner_id).and_then(|d| d.0.clone()).unwrap_or_default())),
+            payout_account: Set(Some(details.get(partner_id).and_then(|d| d.1.clone()).unwrap_or_default())),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
     }
     let subject = format!("payout batch #{} / {}", batch.id, program.row.name);
-    let after = format!(
-        "open, {} partner(s), {}",
-        by_partner.len(),
-        Money::from_minor(total, program.currency).display()
-    );
+    let after = format!("open, {} partner(s), {}", by_partner.len(), Money::from_minor(total, program.currency).display());
     crate::access::audit::record(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "payout_batch_created",
-            subject,
-            before: None,
-            after: Some(after),
-        },
+        crate::access::audit::Change { kind: "payout_batch_created", subject, before: None, after: Some(after) },
     )
     .await?;
     txn.commit().await?;
     Ok(Some(batch.id))
 }
 
-async fn load_batch(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    batch_id: i64,
-) -> Result<payout_batch::Model> {
+async fn load_batch(db: &impl ConnectionTrait, actor: &Actor, batch_id: i64) -> Result<payout_batch::Model> {
     payout_batch::Entity::find_by_id(batch_id)
         .filter(payout_batch::Column::AccountId.eq(actor.account_id))
         .one(db)
@@ -642,12 +470,7 @@ async fn load_batch(
 }
 
 /// Marks a batch paid: its entries become `paid` and each partner's timeline records the payout.
-pub async fn mark_paid(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    batch_id: i64,
-) -> Result<()> {
+pub async fn mark_paid(db: &DatabaseConnection, clock: &Clock, actor: &Actor, batch_id: i64) -> Result<()> {
     actor.require_any(FINANCE)?;
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
@@ -658,15 +481,9 @@ pub async fn mark_paid(
         txn.rollback().await?;
         return Ok(());
     }
-    let entries = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::PayoutBatchId.eq(batch.id))
-        .all(&txn)
-        .await?;
+    let entries = ledger_entry::Entity::find().filter(ledger_entry::Column::PayoutBatchId.eq(batch.id)).all(&txn).await?;
     ledger_entry::Entity::update_many()
-        .col_expr(
-            ledger_entry::Column::Status,
-            sea_orm::sea_query::Expr::value("paid"),
-        )
+        .col_expr(ledger_entry::Column::Status, sea_orm::sea_query::Expr::value("paid"))
         .filter(ledger_entry::Column::PayoutBatchId.eq(batch.id))
         .exec(&txn)
         .await?;
@@ -679,11 +496,7 @@ pub async fn mark_paid(
                 enrollment_id: Some(payout.enrollment_id),
                 kind: "payout",
                 actor: &actor.label(),
-                summary: format!(
-                    "Paid {} (batch {})",
-                    money(-payout.amount_minor, &payout.currency)?.display(),
-                    batch.id
-                ),
+                summary: format!("Paid {} (batch {})", money(-payout.amount_minor, &payout.currency)?.display(), batch.id),
                 data: json!({ "batch_id": batch.id }),
                 at: now,
             },
@@ -700,12 +513,7 @@ pub async fn mark_paid(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "payout_batch_paid",
-            subject,
-            before: Some("open".into()),
-            after: Some("paid".into()),
-        },
+        crate::access::audit::Change { kind: "payout_batch_paid", subject, before: Some("open".into()), after: Some("paid".into()) },
     )
     .await?;
     txn.commit().await?;
@@ -731,10 +539,7 @@ pub async fn batches(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<Batch
             .await?;
         out.push(BatchRow {
             id: b.id,
-            program: programs
-                .get(&b.program_id)
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
+            program: programs.get(&b.program_id).map(|p| p.name.clone()).unwrap_or_default(),
             total: money(b.total_minor, &b.currency)?.display(),
             partners,
             entries: b.entries,
@@ -787,14 +592,8 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
             p.currency.clone(),
             // The copy made with the batch; batches made before copies were kept (`None`) read the
             // partner as it is now.
-            p.payout_method
-                .clone()
-                .or_else(|| who.and_then(|w| w.payout_method.clone()))
-                .unwrap_or_default(),
-            p.payout_account
-                .clone()
-                .or_else(|| who.and_then(|w| w.payout_account.clone()))
-                .unwrap_or_default(),
+            p.payout_method.clone().or_else(|| who.and_then(|w| w.payout_method.clone())).unwrap_or_default(),
+            p.payout_account.clone().or_else(|| who.and_then(|w| w.payout_account.clone())).unwrap_or_default(),
         ]);
     }
     crate::csv_export::to_csv(&rows)

@@ -4,9 +4,7 @@
 use crate::entities::{ledger_entry, partner};
 use crate::{Error, Result};
 use models::{Currency, Money};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
 /// Entry kinds.
@@ -74,19 +72,13 @@ impl EntryView {
             tier: e.tier.clone(),
             status: e.status.clone(),
             hold_reason: e.hold_reason.clone(),
-            created_at: e
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         })
     }
 }
 
 /// A page of an account's ledger entries, newest first.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    f: &EntryFilter,
-) -> Result<(Vec<EntryView>, u64)> {
+pub async fn list(db: &impl ConnectionTrait, account_id: i64, f: &EntryFilter) -> Result<(Vec<EntryView>, u64)> {
     let per_page = match f.per_page {
         0 => 50,
         n if n > 200 => return Err(Error::invalid("per_page", "at most 200")),
@@ -101,24 +93,13 @@ pub async fn list(
     }
     if let Some(s) = &f.status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(Error::invalid(
-                "status",
-                format!("expected one of: {}", STATUSES.join(", ")),
-            ));
+            return Err(Error::invalid("status", format!("expected one of: {}", STATUSES.join(", "))));
         }
         q = q.filter(ledger_entry::Column::Status.eq(s.as_str()));
     }
     let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_desc(ledger_entry::Column::Id)
-        .offset((f.page.max(1) - 1) * per_page)
-        .limit(per_page)
-        .all(db)
-        .await?;
-    Ok((
-        rows.iter().map(EntryView::of).collect::<Result<_>>()?,
-        total,
-    ))
+    let rows = q.order_by_desc(ledger_entry::Column::Id).offset((f.page.max(1) - 1) * per_page).limit(per_page).all(db).await?;
+    Ok((rows.iter().map(EntryView::of).collect::<Result<_>>()?, total))
 }
 
 /// A partner's balances in minor units, derived from the entries.
@@ -134,16 +115,8 @@ pub struct Balances {
 
 /// Balances of a partner in the account: every non-void entry other than `payout` counted by
 /// its status.
-pub async fn balances(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    partner_id: i64,
-) -> Result<Balances> {
-    partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+pub async fn balances(db: &impl ConnectionTrait, account_id: i64, partner_id: i64) -> Result<Balances> {
+    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))?;
     let rows = ledger_entry::Entity::find()
         .filter(ledger_entry::Column::AccountId.eq(account_id))
         .filter(ledger_entry::Column::PartnerId.eq(partner_id))

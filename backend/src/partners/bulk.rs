@@ -15,13 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 pub const MAX_SELECTION: usize = 100_000;
 
 /// Applies `action` to every enrollment of `target`.
-pub async fn apply(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    target: &BulkTarget,
-    action: &BulkAction,
-) -> Result<BulkReport> {
+pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, target: &BulkTarget, action: &BulkAction) -> Result<BulkReport> {
     actor.require_any(&[Role::ProgramManager, Role::RelationshipOwner])?;
     if let BulkAction::SetOwner { .. } = action {
         actor.require_any(&[Role::ProgramManager])?;
@@ -29,16 +23,9 @@ pub async fn apply(
     let ids: Vec<i64> = match target {
         BulkTarget::Ids { ids } => {
             if ids.len() > MAX_SELECTION {
-                return Err(Error::invalid(
-                    "ids",
-                    format!("at most {MAX_SELECTION} at once"),
-                ));
+                return Err(Error::invalid("ids", format!("at most {MAX_SELECTION} at once")));
             }
-            ids.iter()
-                .copied()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
+            ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
         }
         BulkTarget::Filter { query } => directory::matching_ids(db, actor, query).await?,
     };
@@ -58,10 +45,7 @@ pub async fn apply(
     }
 
     let txn = begin_write(db).await?;
-    let mut report = BulkReport {
-        selected: ids.len() as u64,
-        ..Default::default()
-    };
+    let mut report = BulkReport { selected: ids.len() as u64, ..Default::default() };
     let mut programs: HashMap<i64, program::Model> = HashMap::new();
     let mut partners_done: BTreeSet<i64> = BTreeSet::new();
     for chunk in ids.chunks(500) {
@@ -71,10 +55,7 @@ pub async fn apply(
             .all(&txn)
             .await?;
         let owners: HashMap<i64, partner::Model> = partner::Entity::find()
-            .filter(
-                partner::Column::Id
-                    .is_in(rows.iter().map(|e| e.partner_id).collect::<BTreeSet<_>>()),
-            )
+            .filter(partner::Column::Id.is_in(rows.iter().map(|e| e.partner_id).collect::<BTreeSet<_>>()))
             .all(&txn)
             .await?
             .into_iter()
@@ -82,68 +63,45 @@ pub async fn apply(
             .collect();
         let found: BTreeSet<i64> = rows.iter().map(|e| e.id).collect();
         for id in chunk.iter().filter(|id| !found.contains(id)) {
-            report
-                .refused
-                .push((format!("enrollment {id}"), "not found".into()));
+            report.refused.push((format!("enrollment {id}"), "not found".into()));
         }
         for e in rows {
-            let p = owners
-                .get(&e.partner_id)
-                .cloned()
-                .ok_or(Error::Internal("enrollment without partner".into()))?;
+            let p = owners.get(&e.partner_id).cloned().ok_or(Error::Internal("enrollment without partner".into()))?;
             if !actor.can_edit_partner(p.owner_user_id) {
-                report
-                    .refused
-                    .push((p.name.clone(), "not one of your partners".into()));
+                report.refused.push((p.name.clone(), "not one of your partners".into()));
                 continue;
             }
-            let result = match (&change, action) {
-                (Some(c), _) => {
-                    if !programs.contains_key(&e.program_id) {
-                        let prog = program::Entity::find_by_id(e.program_id)
-                            .one(&txn)
-                            .await?
-                            .ok_or(Error::NotFound("program"))?;
-                        programs.insert(prog.id, prog);
+            let result =
+                match (&change, action) {
+                    (Some(c), _) => {
+                        if !programs.contains_key(&e.program_id) {
+                            let prog = program::Entity::find_by_id(e.program_id).one(&txn).await?.ok_or(Error::NotFound("program"))?;
+                            programs.insert(prog.id, prog);
+                        }
+                        lifecycle::apply(&txn, actor, now, &programs[&e.program_id], &e, &p.name, c).await
                     }
-                    lifecycle::apply(&txn, actor, now, &programs[&e.program_id], &e, &p.name, c)
-                        .await
-                }
-                // Partner-level actions apply once per partner, however many of its
-                // enrollments are selected.
-                (None, _) if !partners_done.insert(p.id) => Ok(Outcome::Unchanged),
-                (None, BulkAction::SetOwner { owner }) => {
-                    let fields = PartnerFields {
-                        owner_user_id: Some(*owner),
-                        ..Default::default()
-                    };
-                    partners::update_in(&txn, now, actor, p.id, &fields)
-                        .await
-                        .map(|c| {
+                    // Partner-level actions apply once per partner, however many of its
+                    // enrollments are selected.
+                    (None, _) if !partners_done.insert(p.id) => Ok(Outcome::Unchanged),
+                    (None, BulkAction::SetOwner { owner }) => {
+                        let fields = PartnerFields { owner_user_id: Some(*owner), ..Default::default() };
+                        partners::update_in(&txn, now, actor, p.id, &fields).await.map(|c| {
                             if c.is_empty() {
                                 Outcome::Unchanged
                             } else {
                                 Outcome::Changed
                             }
                         })
-                }
-                (None, BulkAction::AddNote { text }) => {
-                    partners::add_note(&txn, now, actor, p.id, text)
-                        .await
-                        .map(|_| Outcome::Changed)
-                }
-                (None, _) => Err(Error::Internal("bulk action without a change".into())),
-            };
+                    }
+                    (None, BulkAction::AddNote { text }) => partners::add_note(&txn, now, actor, p.id, text).await.map(|_| Outcome::Changed),
+                    (None, _) => Err(Error::Internal("bulk action without a change".into())),
+                };
             match result {
                 Ok(Outcome::Changed) => report.changed += 1,
                 Ok(Outcome::Unchanged) => report.unchanged += 1,
-                Err(Error::Invalid { message, .. }) => {
-                    report.refused.push((p.name.clone(), message))
-                }
+                Err(Error::Invalid { message, .. }) => report.refused.push((p.name.clone(), message)),
                 Err(Error::Conflict(m)) => report.refused.push((p.name.clone(), m)),
-                Err(Error::Forbidden) => report
-                    .refused
-                    .push((p.name.clone(), "not allowed for your role".into())),
+                Err(Error::Forbidden) => report.refused.push((p.name.clone(), "not allowed for your role".into())),
                 Err(other) => return Err(other),
             }
         }

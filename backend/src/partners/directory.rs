@@ -9,17 +9,11 @@ use crate::db::like_pattern;
 use crate::entities::{enrollment, partner, partner_field_values as pfv, program, tier, user};
 use crate::{partners::custom_fields, Error, Result};
 use models::{
-    Currency, CustomFieldDef, DirectoryPage, DirectoryQuery, DirectoryRow, DirectorySort,
-    EnrollmentStatus, FieldFilter, HealthBand, MemberOption, Money, ProgramSummary, Role,
-    StatusCounts, HEALTHY_FROM,
+    Currency, CustomFieldDef, DirectoryPage, DirectoryQuery, DirectoryRow, DirectorySort, EnrollmentStatus, FieldFilter, HealthBand, MemberOption,
+    Money, ProgramSummary, Role, StatusCounts, HEALTHY_FROM,
 };
-use sea_orm::sea_query::{
-    Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
-};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 /// Largest page the directory serves.
 pub const MAX_PER_PAGE: u64 = 200;
@@ -68,19 +62,9 @@ pub fn normalise(q: &DirectoryQuery, defs: &[CustomFieldDef]) -> Result<Director
     let mut q = q.clone();
     let mut fields = Vec::new();
     for f in &q.fields {
-        let def = defs
-            .iter()
-            .find(|d| d.key == f.key)
-            .ok_or_else(|| Error::invalid(format!("custom.{}", f.key), "no such custom field"))?;
-        if let Some(value) = def
-            .kind
-            .canonical(&f.value, &def.options)
-            .map_err(|e| Error::invalid(format!("custom.{}", f.key), e.0))?
-        {
-            fields.push(FieldFilter {
-                key: f.key.clone(),
-                value,
-            });
+        let def = defs.iter().find(|d| d.key == f.key).ok_or_else(|| Error::invalid(format!("custom.{}", f.key), "no such custom field"))?;
+        if let Some(value) = def.kind.canonical(&f.value, &def.options).map_err(|e| Error::invalid(format!("custom.{}", f.key), e.0))? {
+            fields.push(FieldFilter { key: f.key.clone(), value });
         }
     }
     q.fields = fields;
@@ -96,13 +80,9 @@ pub fn normalise(q: &DirectoryQuery, defs: &[CustomFieldDef]) -> Result<Director
 /// tier + status filter is answered from the `(tier_id, status, revenue_90d_minor)` index.
 fn base(account_id: i64, q: &DirectoryQuery, with_partner: bool) -> SelectStatement {
     let mut s = Query::select();
-    s.from(enrollment::Entity)
-        .and_where(e(enrollment::Column::AccountId).eq(account_id));
+    s.from(enrollment::Entity).and_where(e(enrollment::Column::AccountId).eq(account_id));
     if with_partner || q.q.is_some() || q.source.is_some() || q.owner.is_some() {
-        s.inner_join(
-            partner::Entity,
-            p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)),
-        );
+        s.inner_join(partner::Entity, p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)));
     }
     if let Some(program_id) = q.program_id {
         s.and_where(e(enrollment::Column::ProgramId).eq(program_id));
@@ -122,19 +102,15 @@ fn base(account_id: i64, q: &DirectoryQuery, with_partner: bool) -> SelectStatem
         s.and_where(p(partner::Column::OwnerUserId).eq(owner));
     }
     if let Some(band) = q.health {
-        s.inner_join(
-            program::Entity,
-            Expr::col((program::Entity, program::Column::Id))
-                .equals((enrollment::Entity, enrollment::Column::ProgramId)),
-        );
+        s.inner_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((enrollment::Entity, enrollment::Column::ProgramId)));
         let score = e(enrollment::Column::HealthScore);
         let threshold = Expr::col((program::Entity, program::Column::AtRiskThreshold));
         match band {
             HealthBand::Unscored => s.and_where(score.is_null()),
             HealthBand::AtRisk => s.and_where(score.lt(threshold)),
-            HealthBand::Watch => s
-                .and_where(e(enrollment::Column::HealthScore).gte(threshold))
-                .and_where(e(enrollment::Column::HealthScore).lt(HEALTHY_FROM)),
+            HealthBand::Watch => {
+                s.and_where(e(enrollment::Column::HealthScore).gte(threshold)).and_where(e(enrollment::Column::HealthScore).lt(HEALTHY_FROM))
+            }
             HealthBand::Healthy => s.and_where(score.gte(HEALTHY_FROM)),
         };
     }
@@ -142,25 +118,15 @@ fn base(account_id: i64, q: &DirectoryQuery, with_partner: bool) -> SelectStatem
         let mut sub = Query::select();
         sub.expr(Expr::val(1))
             .from(pfv::Entity)
-            .and_where(
-                Expr::col((pfv::Entity, pfv::Column::PartnerId))
-                    .equals((enrollment::Entity, enrollment::Column::PartnerId)),
-            )
+            .and_where(Expr::col((pfv::Entity, pfv::Column::PartnerId)).equals((enrollment::Entity, enrollment::Column::PartnerId)))
             .and_where(Expr::col((pfv::Entity, pfv::Column::Key)).eq(f.key.as_str()))
             .and_where(Expr::col((pfv::Entity, pfv::Column::Value)).eq(f.value.as_str()));
         s.and_where(Expr::exists(sub));
     }
     if let Some(text) = &q.q {
         let pattern = like_pattern(text);
-        let like = |col: partner::Column| {
-            Expr::expr(Func::lower(p(col))).like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        s.cond_where(
-            Cond::any()
-                .add(like(partner::Column::Name))
-                .add(like(partner::Column::Email))
-                .add(like(partner::Column::Company)),
-        );
+        let like = |col: partner::Column| Expr::expr(Func::lower(p(col))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        s.cond_where(Cond::any().add(like(partner::Column::Name)).add(like(partner::Column::Email)).add(like(partner::Column::Company)));
     }
     s
 }
@@ -179,9 +145,9 @@ fn order(s: &mut SelectStatement, q: &DirectoryQuery) {
         DirectorySort::Joined => e(enrollment::Column::JoinedAt).into(),
         DirectorySort::Revenue => e(enrollment::Column::Revenue90dMinor).into(),
         DirectorySort::Conversions => e(enrollment::Column::Conversions90d).into(),
-        DirectorySort::ConversionRate => Expr::cust(
-            "CASE WHEN enrollments.clicks_90d > 0 THEN CAST(enrollments.conversions_90d AS REAL) / enrollments.clicks_90d ELSE 0 END",
-        ),
+        DirectorySort::ConversionRate => {
+            Expr::cust("CASE WHEN enrollments.clicks_90d > 0 THEN CAST(enrollments.conversions_90d AS REAL) / enrollments.clicks_90d ELSE 0 END")
+        }
         DirectorySort::LastConversion => {
             // Never-converted partners go last in either direction.
             s.order_by_expr(e(enrollment::Column::LastConversionAt).is_null(), Order::Asc);
@@ -199,30 +165,20 @@ fn order(s: &mut SelectStatement, q: &DirectoryQuery) {
 fn per_page(q: &DirectoryQuery) -> Result<u64> {
     match q.per_page {
         0 => Ok(50),
-        n if n > MAX_PER_PAGE => Err(Error::invalid(
-            "per_page",
-            format!("at most {MAX_PER_PAGE}"),
-        )),
+        n if n > MAX_PER_PAGE => Err(Error::invalid("per_page", format!("at most {MAX_PER_PAGE}"))),
         n => Ok(n),
     }
 }
 
 /// Counts by status for a filter (the status filter itself ignored).
-pub async fn counts(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    q: &DirectoryQuery,
-) -> Result<StatusCounts> {
+pub async fn counts(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery) -> Result<StatusCounts> {
     let mut counts_q = base(account_id, q, false);
     counts_q
         .column((enrollment::Entity, enrollment::Column::Status))
         .expr_as(e(enrollment::Column::Id).count(), Alias::new("n"))
         .group_by_col((enrollment::Entity, enrollment::Column::Status));
     let mut counts = StatusCounts::default();
-    for c in CountRow::find_by_statement(db.get_database_backend().build(&counts_q))
-        .all(db)
-        .await?
-    {
+    for c in CountRow::find_by_statement(db.get_database_backend().build(&counts_q)).all(db).await? {
         let n = c.n as u64;
         counts.all += n;
         match EnrollmentStatus::parse(&c.status) {
@@ -250,19 +206,10 @@ async fn ids_of(db: &impl ConnectionTrait, s: &SelectStatement) -> Result<Vec<i6
 /// One page of rows in two steps: the ids of the page from the filtered, sorted enrollments
 /// (joined only where the filter or sort needs it, so a deep page walks an index), then the
 /// display columns of those ids alone.
-async fn rows(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    q: &DirectoryQuery,
-    limit: u64,
-    offset: u64,
-) -> Result<Vec<DirectoryRow>> {
+async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, limit: u64, offset: u64) -> Result<Vec<DirectoryRow>> {
     let by_name = matches!(q.sort.unwrap_or(DirectorySort::Name), DirectorySort::Name);
     let mut ids_q = with_status(base(account_id, q, by_name), q);
-    ids_q
-        .expr(e(enrollment::Column::Id))
-        .limit(limit)
-        .offset(offset);
+    ids_q.expr(e(enrollment::Column::Id)).limit(limit).offset(offset);
     order(&mut ids_q, q);
     let ids = ids_of(db, &ids_q).await?;
     if ids.is_empty() {
@@ -270,25 +217,10 @@ async fn rows(
     }
     let mut s = Query::select();
     s.from(enrollment::Entity)
-        .inner_join(
-            partner::Entity,
-            p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)),
-        )
-        .inner_join(
-            program::Entity,
-            Expr::col((program::Entity, program::Column::Id))
-                .equals((enrollment::Entity, enrollment::Column::ProgramId)),
-        )
-        .inner_join(
-            tier::Entity,
-            Expr::col((tier::Entity, tier::Column::Id))
-                .equals((enrollment::Entity, enrollment::Column::TierId)),
-        )
-        .left_join(
-            user::Entity,
-            Expr::col((user::Entity, user::Column::Id))
-                .equals((partner::Entity, partner::Column::OwnerUserId)),
-        )
+        .inner_join(partner::Entity, p(partner::Column::Id).equals((enrollment::Entity, enrollment::Column::PartnerId)))
+        .inner_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((enrollment::Entity, enrollment::Column::ProgramId)))
+        .inner_join(tier::Entity, Expr::col((tier::Entity, tier::Column::Id)).equals((enrollment::Entity, enrollment::Column::TierId)))
+        .left_join(user::Entity, Expr::col((user::Entity, user::Column::Id)).equals((partner::Entity, partner::Column::OwnerUserId)))
         .and_where(e(enrollment::Column::AccountId).eq(account_id))
         .and_where(e(enrollment::Column::Id).is_in(ids.iter().copied()))
         .expr_as(e(enrollment::Column::Id), Alias::new("enrollment_id"))
@@ -297,24 +229,12 @@ async fn rows(
         .column((partner::Entity, partner::Column::Email))
         .column((partner::Entity, partner::Column::Company))
         .column((partner::Entity, partner::Column::Source))
-        .expr_as(
-            Expr::col((user::Entity, user::Column::Name)),
-            Alias::new("owner"),
-        )
-        .expr_as(
-            Expr::col((program::Entity, program::Column::Id)),
-            Alias::new("program_id"),
-        )
-        .expr_as(
-            Expr::col((program::Entity, program::Column::Name)),
-            Alias::new("program"),
-        )
+        .expr_as(Expr::col((user::Entity, user::Column::Name)), Alias::new("owner"))
+        .expr_as(Expr::col((program::Entity, program::Column::Id)), Alias::new("program_id"))
+        .expr_as(Expr::col((program::Entity, program::Column::Name)), Alias::new("program"))
         .column((program::Entity, program::Column::Currency))
         .column((program::Entity, program::Column::AtRiskThreshold))
-        .expr_as(
-            Expr::col((tier::Entity, tier::Column::Name)),
-            Alias::new("tier"),
-        )
+        .expr_as(Expr::col((tier::Entity, tier::Column::Name)), Alias::new("tier"))
         .column((enrollment::Entity, enrollment::Column::Status))
         .column((enrollment::Entity, enrollment::Column::JoinedAt))
         .column((enrollment::Entity, enrollment::Column::Revenue90dMinor))
@@ -323,12 +243,7 @@ async fn rows(
         .column((enrollment::Entity, enrollment::Column::LastConversionAt))
         .column((enrollment::Entity, enrollment::Column::HealthScore));
     let mut by_id: std::collections::HashMap<i64, Row> =
-        Row::find_by_statement(db.get_database_backend().build(&s))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.enrollment_id, r))
-            .collect();
+        Row::find_by_statement(db.get_database_backend().build(&s)).all(db).await?.into_iter().map(|r| (r.enrollment_id, r)).collect();
     ids.iter()
         .filter_map(|id| by_id.remove(id))
         .map(|r| {
@@ -349,9 +264,7 @@ async fn rows(
                 revenue_90d: Money::from_minor(r.revenue_90d_minor, currency),
                 conversions_90d: r.conversions_90d.into(),
                 clicks_90d: r.clicks_90d.into(),
-                last_conversion: r
-                    .last_conversion_at
-                    .map(|d| d.format("%Y-%m-%d").to_string()),
+                last_conversion: r.last_conversion_at.map(|d| d.format("%Y-%m-%d").to_string()),
                 health: r.health_score,
                 health_band: HealthBand::of(r.health_score, r.at_risk_threshold),
             })
@@ -361,11 +274,7 @@ async fn rows(
 
 /// One page of the directory for a team member of the account. Pickers (programs, tiers,
 /// sources, owners, fields) come from [`options`], loaded once per page view.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    q: &DirectoryQuery,
-) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
+pub async fn list(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
     actor.require_team()?;
     let defs = custom_fields::defs(db, actor.account_id).await?;
     list_with(db, actor, q, &defs).await
@@ -387,11 +296,7 @@ async fn list_with(
 }
 
 /// A directory page with its pickers.
-pub async fn page(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    q: &DirectoryQuery,
-) -> Result<DirectoryPage> {
+pub async fn page(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<DirectoryPage> {
     let o = options(db, actor).await?;
     let (counts, items, total, page, per_page) = list_with(db, actor, q, &o.fields).await?;
     Ok(DirectoryPage {
@@ -479,50 +384,27 @@ pub async fn owners(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<Me
         .await?
         .into_iter()
         .filter(|u| {
-            Role::parse_list(&u.roles).is_ok_and(|r| {
-                r.iter().any(|r| {
-                    matches!(
-                        r,
-                        Role::Admin | Role::ProgramManager | Role::RelationshipOwner
-                    )
-                })
-            })
+            Role::parse_list(&u.roles).is_ok_and(|r| r.iter().any(|r| matches!(r, Role::Admin | Role::ProgramManager | Role::RelationshipOwner)))
         })
-        .map(|u| MemberOption {
-            id: u.id,
-            name: u.name,
-        })
+        .map(|u| MemberOption { id: u.id, name: u.name })
         .collect())
 }
 
 /// Ids of every enrollment matching a filter (paging ignored), at most [`MAX_MATCHING`].
-pub async fn matching_ids(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    q: &DirectoryQuery,
-) -> Result<Vec<i64>> {
+pub async fn matching_ids(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<Vec<i64>> {
     actor.require_team()?;
     let q = normalise(q, &custom_fields::defs(db, actor.account_id).await?)?;
     let mut s = with_status(base(actor.account_id, &q, false), &q);
-    s.expr(e(enrollment::Column::Id))
-        .order_by((enrollment::Entity, enrollment::Column::Id), Order::Asc)
-        .limit(MAX_MATCHING + 1);
+    s.expr(e(enrollment::Column::Id)).order_by((enrollment::Entity, enrollment::Column::Id), Order::Asc).limit(MAX_MATCHING + 1);
     let ids = ids_of(db, &s).await?;
     if ids.len() as u64 > MAX_MATCHING {
-        return Err(Error::invalid(
-            "filter",
-            format!("matches more than {MAX_MATCHING} enrollments; narrow it down"),
-        ));
+        return Err(Error::invalid("filter", format!("matches more than {MAX_MATCHING} enrollments; narrow it down")));
     }
     Ok(ids)
 }
 
 /// The whole filtered view as CSV (R11: formula cells neutralised, RFC 4180 quoting).
-pub async fn export_csv(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    q: &DirectoryQuery,
-) -> Result<String> {
+pub async fn export_csv(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<String> {
     actor.require_team()?;
     let q = normalise(q, &custom_fields::defs(db, actor.account_id).await?)?;
     let mut out = vec![[
@@ -581,20 +463,10 @@ pub async fn export_csv(
 }
 
 /// A filter in words, e.g. `active · tier Gold · source Blog`.
-pub fn describe(
-    q: &DirectoryQuery,
-    programs: &[ProgramSummary],
-    owners: &[MemberOption],
-) -> String {
+pub fn describe(q: &DirectoryQuery, programs: &[ProgramSummary], owners: &[MemberOption]) -> String {
     let mut parts = Vec::new();
     if let Some(p) = q.program_id {
-        parts.push(
-            programs
-                .iter()
-                .find(|x| x.id == p)
-                .map(|x| x.name.clone())
-                .unwrap_or_else(|| format!("program {p}")),
-        );
+        parts.push(programs.iter().find(|x| x.id == p).map(|x| x.name.clone()).unwrap_or_else(|| format!("program {p}")));
     }
     if let Some(s) = q.status {
         parts.push(s.label().to_lowercase());
@@ -606,14 +478,7 @@ pub fn describe(
         parts.push(format!("source {s}"));
     }
     if let Some(o) = q.owner {
-        parts.push(format!(
-            "owner {}",
-            owners
-                .iter()
-                .find(|m| m.id == o)
-                .map(|m| m.name.clone())
-                .unwrap_or_else(|| o.to_string())
-        ));
+        parts.push(format!("owner {}", owners.iter().find(|m| m.id == o).map(|m| m.name.clone()).unwrap_or_else(|| o.to_string())));
     }
     if let Some(h) = q.health {
         parts.push(format!("health {}", h.label().to_lowercase()));

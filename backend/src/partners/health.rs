@@ -21,18 +21,12 @@ use crate::{Actor, Error, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use models::{HealthPart, HealthWeights, Role};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, Set, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Set, Statement};
 use std::collections::HashMap;
 
 /// Reads a program's weights (`programs.health_weights` JSON; the defaults when unset or invalid).
 pub fn weights(p: &program::Model) -> HealthWeights {
-    p.health_weights
-        .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default()
+    p.health_weights.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
 }
 
 /// What the score of one enrollment is computed from.
@@ -71,36 +65,16 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
 
     // Trend: rates when both periods had clicks, else conversion counts.
     let trend = if i.days_enrolled < 30 {
-        (
-            None,
-            format!(
-                "joined {} days ago: too new for a 30-day trend",
-                i.days_enrolled
-            ),
-        )
+        (None, format!("joined {} days ago: too new for a 30-day trend", i.days_enrolled))
     } else if i.conversions_prior == 0 && i.conversions_last == 0 {
         (Some(0), "no conversions in the last 60 days".to_string())
     } else if i.conversions_prior == 0 {
-        (
-            Some(100),
-            format!(
-                "{} conversions in the last 30 days, none in the prior 30",
-                i.conversions_last
-            ),
-        )
+        (Some(100), format!("{} conversions in the last 30 days, none in the prior 30", i.conversions_last))
     } else {
         let (now, before, what) = if i.clicks_last > 0 && i.clicks_prior > 0 {
-            (
-                i.conversions_last as f64 / i.clicks_last as f64,
-                i.conversions_prior as f64 / i.clicks_prior as f64,
-                "conversion rate",
-            )
+            (i.conversions_last as f64 / i.clicks_last as f64, i.conversions_prior as f64 / i.clicks_prior as f64, "conversion rate")
         } else {
-            (
-                i.conversions_last as f64,
-                i.conversions_prior as f64,
-                "conversions",
-            )
+            (i.conversions_last as f64, i.conversions_prior as f64, "conversions")
         };
         let change = pct_change(now, before);
         let s = (now / before * 100.0).clamp(0.0, 100.0).round() as u8;
@@ -133,19 +107,10 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
             )
         }
     };
-    parts.push((
-        "recency",
-        "Recency of last conversion",
-        recency.0,
-        w.recency,
-        recency.1,
-    ));
+    parts.push(("recency", "Recency of last conversion", recency.0, w.recency, recency.1));
 
     let email = match i.email_open_rate {
-        Some(r) => (
-            Some(r.min(100)),
-            format!("{r}% of emails opened in 90 days"),
-        ),
+        Some(r) => (Some(r.min(100)), format!("{r}% of emails opened in 90 days")),
         None => (None, "no email sent yet: excluded".to_string()),
     };
     parts.push(("email", "Email open rate", email.0, w.email, email.1));
@@ -161,13 +126,7 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
         1 => "1 open fraud flag".to_string(),
         n => format!("{n} open fraud flags"),
     };
-    parts.push((
-        "compliance",
-        "Compliance",
-        Some(compliance),
-        w.compliance,
-        format!("{flag_words}{tax_words}"),
-    ));
+    parts.push(("compliance", "Compliance", Some(compliance), w.compliance, format!("{flag_words}{tax_words}")));
 
     let clicks = (i.clicks_last * 10).min(100) as u8;
     let (activity, login_words) = match i.days_since_login {
@@ -195,29 +154,12 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
             )
         }
     };
-    let click_words = if i.clicks_last == 0 {
-        "no link clicks in 30 days".to_string()
-    } else {
-        format!("{} link clicks in 30 days", i.clicks_last)
-    };
-    parts.push((
-        "activity",
-        "Activity",
-        Some(activity),
-        w.activity,
-        format!("{click_words}{login_words}"),
-    ));
+    let click_words = if i.clicks_last == 0 { "no link clicks in 30 days".to_string() } else { format!("{} link clicks in 30 days", i.clicks_last) };
+    parts.push(("activity", "Activity", Some(activity), w.activity, format!("{click_words}{login_words}")));
 
     let total_weight: u32 = parts.iter().filter(|p| p.2.is_some()).map(|p| p.3).sum();
-    let sum: f64 = parts
-        .iter()
-        .filter_map(|p| p.2.map(|s| s as f64 * p.3 as f64))
-        .sum();
-    let total = if total_weight == 0 {
-        0
-    } else {
-        (sum / total_weight as f64).round() as i32
-    };
+    let sum: f64 = parts.iter().filter_map(|p| p.2.map(|s| s as f64 * p.3 as f64)).sum();
+    let total = if total_weight == 0 { 0 } else { (sum / total_weight as f64).round() as i32 };
     let parts = parts
         .into_iter()
         .map(|(key, label, s, weight, detail)| HealthPart {
@@ -241,24 +183,15 @@ pub fn score(i: &Inputs, w: &HealthWeights) -> (i32, Vec<HealthPart>) {
 /// without any, the weakest part below 100.
 pub fn reason(parts: &[HealthPart]) -> String {
     let counted = || parts.iter().filter(|p| p.weight > 0 && p.score.is_some());
-    let mut weak: Vec<&HealthPart> = counted()
-        .filter(|p| p.score.is_some_and(|s| s < 50))
-        .collect();
+    let mut weak: Vec<&HealthPart> = counted().filter(|p| p.score.is_some_and(|s| s < 50)).collect();
     if weak.is_empty() {
-        weak.extend(
-            counted()
-                .filter(|p| p.score.is_some_and(|s| s < 100))
-                .min_by_key(|p| p.score),
-        );
+        weak.extend(counted().filter(|p| p.score.is_some_and(|s| s < 100)).min_by_key(|p| p.score));
     }
     weak.sort_by_key(|p| p.score);
     if weak.is_empty() {
         return "no weak part".into();
     }
-    weak.iter()
-        .map(|p| p.detail.trim_start_matches("; ").replace("; ", ", "))
-        .collect::<Vec<_>>()
-        .join("; ")
+    weak.iter().map(|p| p.detail.trim_start_matches("; ").replace("; ", ", ")).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(FromQueryResult)]
@@ -289,11 +222,7 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let logins: HashMap<i64, Option<DateTime<Utc>>> = {
         let mut m: HashMap<i64, Option<DateTime<Utc>>> = HashMap::new();
-        for u in user::Entity::find()
-            .filter(user::Column::PartnerId.is_not_null())
-            .all(db)
-            .await?
-        {
+        for u in user::Entity::find().filter(user::Column::PartnerId.is_not_null()).all(db).await? {
             let e = m.entry(u.partner_id.expect("filtered")).or_insert(None);
             *e = (*e).max(u.last_login_at);
         }
@@ -301,17 +230,10 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
     };
     let open_rates = crate::outbox::open_rates(db, now).await?;
     let mut tax_documents: HashMap<i64, HashMap<i64, bool>> = HashMap::new();
-    for prog in program::Entity::find()
-        .filter(program::Column::ArchivedAt.is_null())
-        .all(db)
-        .await?
-    {
+    for prog in program::Entity::find().filter(program::Column::ArchivedAt.is_null()).all(db).await? {
         let w = weights(&prog);
         if !tax_documents.contains_key(&prog.account_id) {
-            tax_documents.insert(
-                prog.account_id,
-                crate::money::compliance::tax_documents(db, prog.account_id).await?,
-            );
+            tax_documents.insert(prog.account_id, crate::money::compliance::tax_documents(db, prog.account_id).await?);
         }
         let docs = &tax_documents[&prog.account_id];
         let enrollments = enrollment::Entity::find()
@@ -398,9 +320,7 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
                 email_open_rate: open_rates.get(&e.partner_id).copied(),
                 fraud_flags: flags.get(&e.id).copied().unwrap_or(0),
                 tax_document: docs.get(&e.partner_id).copied(),
-                days_since_login: logins
-                    .get(&e.partner_id)
-                    .map(|l| l.map(|t| (now - t).num_days().max(0))),
+                days_since_login: logins.get(&e.partner_id).map(|l| l.map(|t| (now - t).num_days().max(0))),
             };
             let (total, parts) = score(&inputs, &w);
             let threshold = prog.at_risk_threshold;
@@ -436,31 +356,16 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
             let chunk: Vec<_> = rows.by_ref().take(500).collect();
             health_score::Entity::insert_many(chunk)
                 .on_conflict(
-                    OnConflict::columns([
-                        health_score::Column::EnrollmentId,
-                        health_score::Column::Day,
-                    ])
-                    .update_columns([
-                        health_score::Column::Score,
-                        health_score::Column::Parts,
-                        health_score::Column::ComputedAt,
-                    ])
-                    .to_owned(),
+                    OnConflict::columns([health_score::Column::EnrollmentId, health_score::Column::Day])
+                        .update_columns([health_score::Column::Score, health_score::Column::Parts, health_score::Column::ComputedAt])
+                        .to_owned(),
                 )
                 .exec_without_returning(&txn)
                 .await?;
         }
         let day = today.to_string();
         for e in fell {
-            crate::events::publish(
-                &txn,
-                now,
-                crate::events::Event::AtRisk {
-                    enrollment: e,
-                    day: &day,
-                },
-            )
-            .await?;
+            crate::events::publish(&txn, now, crate::events::Event::AtRisk { enrollment: e, day: &day }).await?;
         }
         txn.commit().await?;
     }
@@ -468,10 +373,7 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
 }
 
 /// The latest score of an enrollment with its parts and up to 90 days of history.
-pub async fn view(
-    db: &impl ConnectionTrait,
-    enrollment_id: i64,
-) -> Result<Option<models::HealthView>> {
+pub async fn view(db: &impl ConnectionTrait, enrollment_id: i64) -> Result<Option<models::HealthView>> {
     use sea_orm::{QueryOrder, QuerySelect};
     let rows = health_score::Entity::find()
         .filter(health_score::Column::EnrollmentId.eq(enrollment_id))
@@ -486,20 +388,12 @@ pub async fn view(
         score: latest.score,
         parts: serde_json::from_str(&latest.parts).unwrap_or_default(),
         day: latest.day.to_string(),
-        history: rows
-            .iter()
-            .rev()
-            .map(|r| (r.day.to_string(), r.score))
-            .collect(),
+        history: rows.iter().rev().map(|r| (r.day.to_string(), r.score)).collect(),
     }))
 }
 
 /// A program's health weights and at-risk threshold.
-pub async fn settings(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    program_id: i64,
-) -> Result<(models::HealthWeights, i32)> {
+pub async fn settings(db: &DatabaseConnection, actor: &Actor, program_id: i64) -> Result<(models::HealthWeights, i32)> {
     actor.require_team()?;
     let p = crate::programs::load(db, actor.account_id, program_id).await?;
     Ok((weights(&p.row), p.row.at_risk_threshold))
@@ -522,21 +416,11 @@ pub async fn save_settings(
     if !(0..=100).contains(&threshold) {
         return Err(Error::invalid("threshold", "must be between 0 and 100"));
     }
-    let all = [
-        weights.trend,
-        weights.recency,
-        weights.email,
-        weights.compliance,
-        weights.activity,
-    ];
+    let all = [weights.trend, weights.recency, weights.email, weights.compliance, weights.activity];
     if all.iter().any(|x| *x > 100) || all.iter().sum::<u32>() == 0 {
-        return Err(Error::invalid(
-            "weights",
-            "each weight is 0 to 100 and at least one is above 0",
-        ));
+        return Err(Error::invalid("weights", "each weight is 0 to 100 and at least one is above 0"));
     }
-    let describe =
-        |w: Option<&str>, t: i32| format!("weights {}, at-risk below {t}", w.unwrap_or("default"));
+    let describe = |w: Option<&str>, t: i32| format!("weights {}, at-risk below {t}", w.unwrap_or("default"));
     let before = describe(p.row.health_weights.as_deref(), p.row.at_risk_threshold);
     let subject = format!("health settings of {}", p.row.name);
     let weights_json = serde_json::to_string(weights).expect("plain data serialises");
@@ -550,12 +434,7 @@ pub async fn save_settings(
         &txn,
         actor,
         now,
-        crate::access::audit::Change {
-            kind: "health_settings_changed",
-            subject,
-            before: Some(before),
-            after: Some(after),
-        },
+        crate::access::audit::Change { kind: "health_settings_changed", subject, before: Some(before), after: Some(after) },
     )
     .await?;
     txn.commit().await?;
@@ -589,25 +468,12 @@ mod tests {
         assert_eq!(email.score, None);
         assert_eq!(email.contribution, "—");
         // The four remaining weights (90) are re-normalised: trend 30/90 of 100 points.
-        assert_eq!(
-            parts
-                .iter()
-                .find(|p| p.key == "trend")
-                .unwrap()
-                .contribution,
-            "33.3"
-        );
+        assert_eq!(parts.iter().find(|p| p.key == "trend").unwrap().contribution, "33.3");
     }
 
     #[test]
     fn a_falling_conversion_rate_and_no_login_are_named_in_the_reason() {
-        let i = Inputs {
-            conversions_last: 4,
-            days_since_conversion: Some(20),
-            days_since_login: Some(Some(45)),
-            clicks_last: 0,
-            ..steady()
-        };
+        let i = Inputs { conversions_last: 4, days_since_conversion: Some(20), days_since_login: Some(Some(45)), clicks_last: 0, ..steady() };
         let (total, parts) = score(&i, &HealthWeights::default());
         // Conversions fall from 10 to 4 (no clicks in the last period: counts are compared).
         let trend = parts.iter().find(|p| p.key == "trend").unwrap();
@@ -622,17 +488,8 @@ mod tests {
 
     #[test]
     fn weights_change_the_score_and_a_zero_weight_drops_a_part() {
-        let i = Inputs {
-            fraud_flags: 1,
-            ..steady()
-        };
-        let only_compliance = HealthWeights {
-            trend: 0,
-            recency: 0,
-            email: 0,
-            compliance: 1,
-            activity: 0,
-        };
+        let i = Inputs { fraud_flags: 1, ..steady() };
+        let only_compliance = HealthWeights { trend: 0, recency: 0, email: 0, compliance: 1, activity: 0 };
         assert_eq!(score(&i, &only_compliance).0, 50);
         assert_eq!(score(&i, &HealthWeights::default()).0, 92);
     }

@@ -73,14 +73,7 @@ pub async fn apply(
                 return Ok(Outcome::Unchanged);
             }
             if !next_statuses(from).contains(to) {
-                return Err(Error::invalid(
-                    "status",
-                    format!(
-                        "cannot go from {} to {}",
-                        from.label().to_lowercase(),
-                        to.label().to_lowercase()
-                    ),
-                ));
+                return Err(Error::invalid("status", format!("cannot go from {} to {}", from.label().to_lowercase(), to.label().to_lowercase())));
             }
             let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
             if reason.is_some_and(|r| r.chars().count() > 500) {
@@ -96,29 +89,13 @@ pub async fn apply(
                 .await?
                 .rows_affected;
             if n == 0 {
-                return Err(Error::Conflict(
-                    "the status changed meanwhile; reload and try again".into(),
-                ));
+                return Err(Error::Conflict("the status changed meanwhile; reload and try again".into()));
             }
             let summary = match reason {
-                Some(r) => format!(
-                    "Status {} → {} in {}: {r}",
-                    from.label(),
-                    to.label(),
-                    prog.name
-                ),
+                Some(r) => format!("Status {} → {} in {}: {r}", from.label(), to.label(), prog.name),
                 None => format!("Status {} → {} in {}", from.label(), to.label(), prog.name),
             };
-            record(
-                txn,
-                actor,
-                now,
-                e,
-                "status_changed",
-                summary,
-                serde_json::json!({"from": from, "to": to, "reason": reason}),
-            )
-            .await?;
+            record(txn, actor, now, e, "status_changed", summary, serde_json::json!({"from": from, "to": to, "reason": reason})).await?;
             audit::record(
                 txn,
                 actor,
@@ -135,39 +112,19 @@ pub async fn apply(
             )
             .await?;
             if from == EnrollmentStatus::Pending && *to == EnrollmentStatus::Active {
-                crate::events::publish(
-                    txn,
-                    now,
-                    crate::events::Event::Approved {
-                        program: prog,
-                        enrollment: e,
-                    },
-                )
-                .await?;
+                crate::events::publish(txn, now, crate::events::Event::Approved { program: prog, enrollment: e }).await?;
             }
         }
         Change::Tier(name) => {
-            let tiers = tier::Entity::find()
-                .filter(tier::Column::ProgramId.eq(prog.id))
-                .all(txn)
-                .await?;
+            let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(prog.id)).all(txn).await?;
             let to = tiers
                 .iter()
                 .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "tier",
-                        format!("{} has no tier '{}'", prog.name, name.trim()),
-                    )
-                })?;
+                .ok_or_else(|| Error::invalid("tier", format!("{} has no tier '{}'", prog.name, name.trim())))?;
             if to.id == e.tier_id {
                 return Ok(Outcome::Unchanged);
             }
-            let from = tiers
-                .iter()
-                .find(|t| t.id == e.tier_id)
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
+            let from = tiers.iter().find(|t| t.id == e.tier_id).map(|t| t.name.clone()).unwrap_or_default();
             enrollment::Entity::update_many()
                 .col_expr(enrollment::Column::TierId, Expr::value(to.id))
                 .col_expr(enrollment::Column::TierChangedAt, Expr::value(now))
@@ -175,28 +132,9 @@ pub async fn apply(
                 .exec(txn)
                 .await?;
             let summary = format!("Tier {from} → {} in {} (set by hand)", to.name, prog.name);
-            record(
-                txn,
-                actor,
-                now,
-                e,
-                "tier_changed",
-                summary,
-                serde_json::json!({"from": from, "to": to.name, "manual": true}),
-            )
-            .await?;
-            audit::record(
-                txn,
-                actor,
-                now,
-                audit::Change {
-                    kind: "partner_tier_set",
-                    subject,
-                    before: Some(from),
-                    after: Some(to.name.clone()),
-                },
-            )
-            .await?;
+            record(txn, actor, now, e, "tier_changed", summary, serde_json::json!({"from": from, "to": to.name, "manual": true})).await?;
+            audit::record(txn, actor, now, audit::Change { kind: "partner_tier_set", subject, before: Some(from), after: Some(to.name.clone()) })
+                .await?;
         }
         Change::Commission(text) => {
             let currency = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
@@ -209,50 +147,23 @@ pub async fn apply(
                 return Ok(Outcome::Unchanged);
             }
             let words = |kv: &Option<(String, String)>| match kv {
-                Some((k, v)) => CommissionRate::parse_stored(k, v, currency)
-                    .map(|r| r.display(currency))
-                    .unwrap_or_else(|_| v.clone()),
+                Some((k, v)) => CommissionRate::parse_stored(k, v, currency).map(|r| r.display(currency)).unwrap_or_else(|_| v.clone()),
                 None => "tier rate".into(),
             };
             let new_s = new.as_ref().map(|(k, v)| (k.to_string(), v.clone()));
             enrollment::Entity::update_many()
-                .col_expr(
-                    enrollment::Column::CommissionKind,
-                    Expr::value(new_s.as_ref().map(|(k, _)| k.clone())),
-                )
-                .col_expr(
-                    enrollment::Column::CommissionValue,
-                    Expr::value(new_s.as_ref().map(|(_, v)| v.clone())),
-                )
+                .col_expr(enrollment::Column::CommissionKind, Expr::value(new_s.as_ref().map(|(k, _)| k.clone())))
+                .col_expr(enrollment::Column::CommissionValue, Expr::value(new_s.as_ref().map(|(_, v)| v.clone())))
                 .filter(enrollment::Column::Id.eq(e.id))
                 .exec(txn)
                 .await?;
-            let summary = format!(
-                "Commission in {}: {} → {}",
-                prog.name,
-                words(&old),
-                words(&new_s)
-            );
-            record(
-                txn,
-                actor,
-                now,
-                e,
-                "commission_changed",
-                summary,
-                serde_json::json!({"before": words(&old), "after": words(&new_s)}),
-            )
-            .await?;
+            let summary = format!("Commission in {}: {} → {}", prog.name, words(&old), words(&new_s));
+            record(txn, actor, now, e, "commission_changed", summary, serde_json::json!({"before": words(&old), "after": words(&new_s)})).await?;
             audit::record(
                 txn,
                 actor,
                 now,
-                audit::Change {
-                    kind: "partner_commission_set",
-                    subject,
-                    before: Some(words(&old)),
-                    after: Some(words(&new_s)),
-                },
+                audit::Change { kind: "partner_commission_set", subject, before: Some(words(&old)), after: Some(words(&new_s)) },
             )
             .await?;
         }
@@ -295,10 +206,7 @@ mod tests {
         assert_eq!(next_statuses(Pending), vec![Active, Rejected, Suspended]);
         assert!(next_statuses(Active).contains(&Paused) && next_statuses(Paused).contains(&Active));
         for s in EnrollmentStatus::ALL {
-            assert!(
-                *s == Suspended || next_statuses(*s).contains(&Suspended),
-                "{s} → suspended"
-            );
+            assert!(*s == Suspended || next_statuses(*s).contains(&Suspended), "{s} → suspended");
         }
         assert!(!next_statuses(Rejected).contains(&Active));
         assert!(!next_statuses(Active).contains(&Pending));
@@ -307,14 +215,8 @@ mod tests {
     #[test]
     fn commissions_are_typed_as_percent_or_flat() {
         let usd = Currency::parse("USD").unwrap();
-        assert_eq!(
-            parse_commission("12.5%", usd).unwrap().to_stored(usd).0,
-            "percent"
-        );
-        assert_eq!(
-            parse_commission("5.00", usd).unwrap().to_stored(usd).0,
-            "flat"
-        );
+        assert_eq!(parse_commission("12.5%", usd).unwrap().to_stored(usd).0, "percent");
+        assert_eq!(parse_commission("5.00", usd).unwrap().to_stored(usd).0, "flat");
         assert!(parse_commission("5.001", usd).is_err());
         assert!(parse_commission("abc%", usd).is_err());
     }

@@ -18,18 +18,15 @@ pub mod view;
 
 use crate::access::auth::Actor;
 use crate::entities::{enrollment, partner, program, tier};
-use crate::programs::commission::effective_commission;
 use crate::{access::audit, db::begin_write, timeline, Error, Result};
 use chrono::{DateTime, Utc};
 use lifecycle::{Change, Outcome};
-use models::{Currency, CustomFieldDef, EnrollmentStatus, PartnerEmail, PartnerFields, Role};
+use models::{CustomFieldDef, EnrollmentStatus, PartnerEmail, PartnerFields, Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
 };
-use serde::Serialize;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// A new partner.
 #[derive(Debug, Clone, Default)]
@@ -46,11 +43,7 @@ pub struct NewPartner {
 
 /// Loads a partner of the account.
 pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<partner::Model> {
-    partner::Entity::find_by_id(id)
-        .filter(partner::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))
+    partner::Entity::find_by_id(id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
 }
 
 fn opt_text(field: &str, v: &str, max: usize) -> Result<Option<String>> {
@@ -109,15 +102,8 @@ async fn apply_fields(
     if let Some(c) = &f.country {
         let c = match c.trim() {
             "" => None,
-            t if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) => {
-                Some(t.to_uppercase())
-            }
-            t => {
-                return Err(Error::invalid(
-                    "country",
-                    format!("'{t}' is not a two-letter country code"),
-                ))
-            }
+            t if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) => Some(t.to_uppercase()),
+            t => return Err(Error::invalid("country", format!("'{t}' is not a two-letter country code"))),
         };
         if p.country != c {
             p.country = c;
@@ -126,15 +112,8 @@ async fn apply_fields(
     }
     if let Some(owner) = f.owner_user_id {
         if let Some(o) = owner {
-            if !directory::owners(db, account_id)
-                .await?
-                .iter()
-                .any(|m| m.id == o)
-            {
-                return Err(Error::invalid(
-                    "owner_user_id",
-                    "not an active team member of this account who can own partners",
-                ));
+            if !directory::owners(db, account_id).await?.iter().any(|m| m.id == o) {
+                return Err(Error::invalid("owner_user_id", "not an active team member of this account who can own partners"));
             }
         }
         if p.owner_user_id != owner {
@@ -160,19 +139,12 @@ async fn apply_fields(
 
 /// Creates a partner (program managers and admins; relationship owners for partners they
 /// will own). A duplicate email in the account is a conflict.
-pub async fn create(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &NewPartner,
-) -> Result<i64> {
+pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, input: &NewPartner) -> Result<i64> {
     let txn = begin_write(db).await?;
     // Enrolling at once: relationship owners (the partner will be theirs), or someone who may
     // edit the program.
     if let Some(program_id) = input.program_id {
-        if !actor.has_any(&[Role::RelationshipOwner])
-            && !crate::programs::settings::can_edit(&txn, actor, program_id).await?
-        {
+        if !actor.has_any(&[Role::RelationshipOwner]) && !crate::programs::settings::can_edit(&txn, actor, program_id).await? {
             return Err(Error::Forbidden);
         }
     }
@@ -182,12 +154,7 @@ pub async fn create(
 }
 
 /// [`create`] inside the caller's transaction.
-pub async fn create_in(
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    input: &NewPartner,
-) -> Result<i64> {
+pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Actor, input: &NewPartner) -> Result<i64> {
     let owner_after = input.fields.owner_user_id.flatten();
     if !actor.can_edit_partner(owner_after) {
         return Err(Error::Forbidden);
@@ -201,17 +168,9 @@ pub async fn create_in(
         .await?
         > 0
     {
-        return Err(Error::Conflict(format!(
-            "a partner with the email {} already exists",
-            email.as_str()
-        )));
+        return Err(Error::Conflict(format!("a partner with the email {} already exists", email.as_str())));
     }
-    if input
-        .fields
-        .name
-        .as_deref()
-        .is_none_or(|n| n.trim().is_empty())
-    {
+    if input.fields.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Error::invalid("name", "a partner needs a name"));
     }
     let defs = custom_fields::defs(txn, actor.account_id).await?;
@@ -251,13 +210,7 @@ pub async fn create_in(
     }
     .insert(txn)
     .await?;
-    custom_fields::write_values(
-        txn,
-        actor.account_id,
-        saved.id,
-        &custom_fields::parse_stored(&saved.custom),
-    )
-    .await?;
+    custom_fields::write_values(txn, actor.account_id, saved.id, &custom_fields::parse_stored(&saved.custom)).await?;
     timeline::record(
         txn,
         timeline::Event {
@@ -276,12 +229,7 @@ pub async fn create_in(
         txn,
         actor,
         now,
-        audit::Change {
-            kind: "partner_created",
-            subject: format!("{} <{}>", saved.name, saved.email),
-            before: None,
-            after: None,
-        },
+        audit::Change { kind: "partner_created", subject: format!("{} <{}>", saved.name, saved.email), before: None, after: None },
     )
     .await?;
     if let Some(program_id) = input.program_id {
@@ -306,10 +254,7 @@ pub async fn enroll_in(
         .await?
         .ok_or_else(|| Error::invalid("program_id", "no such program in this account"))?;
     if prog.archived_at.is_some() {
-        return Err(Error::invalid(
-            "program_id",
-            format!("{} is archived and takes no new enrollments", prog.name),
-        ));
+        return Err(Error::invalid("program_id", format!("{} is archived and takes no new enrollments", prog.name)));
     }
     if enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(p.id))
@@ -318,10 +263,7 @@ pub async fn enroll_in(
         .await?
         > 0
     {
-        return Err(Error::Conflict(format!(
-            "{} is already enrolled in {}",
-            p.name, prog.name
-        )));
+        return Err(Error::Conflict(format!("{} is already enrolled in {}", p.name, prog.name)));
     }
     let lowest = tier::Entity::find()
         .filter(tier::Column::ProgramId.eq(program_id))
@@ -329,11 +271,7 @@ pub async fn enroll_in(
         .one(txn)
         .await?
         .ok_or(Error::Internal("program without tiers".into()))?;
-    let status = status.unwrap_or(if prog.auto_approve {
-        EnrollmentStatus::Active
-    } else {
-        EnrollmentStatus::Pending
-    });
+    let status = status.unwrap_or(if prog.auto_approve { EnrollmentStatus::Active } else { EnrollmentStatus::Pending });
     let e = enrollment::ActiveModel {
         account_id: Set(p.account_id),
         partner_id: Set(p.id),
@@ -356,36 +294,18 @@ pub async fn enroll_in(
             enrollment_id: Some(e.id),
             kind: "enrolled",
             actor: &actor.label(),
-            summary: format!(
-                "Enrolled in {} as {} ({})",
-                prog.name,
-                lowest.name,
-                status.label().to_lowercase()
-            ),
+            summary: format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
             data: serde_json::json!({"program_id": program_id, "status": status}),
             at: now,
         },
     )
     .await?;
-    crate::events::publish(
-        txn,
-        now,
-        crate::events::Event::Enrolled {
-            enrollment: &e,
-            active: status == EnrollmentStatus::Active,
-        },
-    )
-    .await?;
+    crate::events::publish(txn, now, crate::events::Event::Enrolled { enrollment: &e, active: status == EnrollmentStatus::Active }).await?;
     audit::record(
         txn,
         actor,
         now,
-        audit::Change {
-            kind: "partner_enrolled",
-            subject: format!("{} / {}", p.name, prog.name),
-            before: None,
-            after: Some(status.as_str().into()),
-        },
+        audit::Change { kind: "partner_enrolled", subject: format!("{} / {}", p.name, prog.name), before: None, after: Some(status.as_str().into()) },
     )
     .await?;
     Ok(e)
@@ -393,13 +313,7 @@ pub async fn enroll_in(
 
 /// Changes a partner's contact details, source, owner or custom attributes. Relationship owners
 /// may edit their own partners but not hand them to someone else.
-pub async fn update(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: i64,
-    fields: &PartnerFields,
-) -> Result<Vec<String>> {
+pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields) -> Result<Vec<String>> {
     let txn = begin_write(db).await?;
     let changed = update_in(&txn, now, actor, id, fields).await?;
     txn.commit().await?;
@@ -407,23 +321,13 @@ pub async fn update(
 }
 
 /// [`update`] inside the caller's transaction; returns what changed.
-pub async fn update_in(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: i64,
-    fields: &PartnerFields,
-) -> Result<Vec<String>> {
+pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, id: i64, fields: &PartnerFields) -> Result<Vec<String>> {
     actor.require_team()?;
     let before = find(txn, actor.account_id, id).await?;
     if !actor.can_edit_partner(before.owner_user_id) {
         return Err(Error::Forbidden);
     }
-    if fields
-        .owner_user_id
-        .is_some_and(|o| o != before.owner_user_id)
-        && !actor.has_any(&[Role::ProgramManager])
-    {
+    if fields.owner_user_id.is_some_and(|o| o != before.owner_user_id) && !actor.has_any(&[Role::ProgramManager]) {
         return Err(Error::Forbidden);
     }
     let defs = custom_fields::defs(txn, actor.account_id).await?;
@@ -444,13 +348,7 @@ pub async fn update_in(
     a.updated_at = Set(now);
     a.update(txn).await?;
     if p.custom != before.custom {
-        custom_fields::write_values(
-            txn,
-            actor.account_id,
-            id,
-            &custom_fields::parse_stored(&p.custom),
-        )
-        .await?;
+        custom_fields::write_values(txn, actor.account_id, id, &custom_fields::parse_stored(&p.custom)).await?;
     }
     let show = |m: &partner::Model| {
         serde_json::json!({
@@ -510,12 +408,7 @@ pub async fn change_enrollment(
 /// [`change_enrollment`] inside the caller's transaction, for a partner the actor may edit.
 /// Refuses a team member acting on `p`'s enrollment in `program_id` unless they own the partner
 /// (relationship owners) or may edit the program (its managers, admins).
-async fn may_act_in(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    p: &partner::Model,
-    program_id: i64,
-) -> Result<()> {
+async fn may_act_in(txn: &impl ConnectionTrait, actor: &Actor, p: &partner::Model, program_id: i64) -> Result<()> {
     let owner = actor.has_any(&[Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
     if owner || crate::programs::settings::can_edit(txn, actor, program_id).await? {
         Ok(())
@@ -539,10 +432,7 @@ async fn change_in(
         .one(txn)
         .await?
         .ok_or(Error::NotFound("enrollment"))?;
-    let prog = program::Entity::find_by_id(program_id)
-        .one(txn)
-        .await?
-        .ok_or(Error::NotFound("program"))?;
+    let prog = program::Entity::find_by_id(program_id).one(txn).await?.ok_or(Error::NotFound("program"))?;
     lifecycle::apply(txn, actor, now, &prog, &e, &p.name, change).await
 }
 
@@ -583,15 +473,7 @@ pub async fn patch(
             may_act_in(&txn, actor, &p, c.program_id).await?;
             enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;
         } else if let Some(s) = c.status {
-            change_in(
-                &txn,
-                now,
-                actor,
-                &p,
-                c.program_id,
-                &Change::Status(s, c.reason.clone()),
-            )
-            .await?;
+            change_in(&txn, now, actor, &p, c.program_id, &Change::Status(s, c.reason.clone())).await?;
         }
         if let Some(t) = &c.tier {
             change_in(&txn, now, actor, &p, c.program_id, &Change::Tier(t.clone())).await?;
@@ -623,21 +505,12 @@ pub async fn enroll(
 }
 
 /// Adds a note to a partner's timeline (any team member).
-pub async fn add_note(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    partner_id: i64,
-    text: &str,
-) -> Result<()> {
+pub async fn add_note(db: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Actor, partner_id: i64, text: &str) -> Result<()> {
     actor.require_team()?;
     Error::check_multiline("note", text)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 5_000 {
-        return Err(Error::invalid(
-            "note",
-            "write a note of 1 to 5,000 characters",
-        ));
+        return Err(Error::invalid("note", "write a note of 1 to 5,000 characters"));
     }
     let p = find(db, actor.account_id, partner_id).await?;
     timeline::record(
@@ -656,105 +529,8 @@ pub async fn add_note(
     .await
 }
 
-/// An enrollment as the REST API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EnrollmentOut {
-    /// Program id.
-    pub program_id: i64,
-    /// `pending`, `active`, `paused`, `suspended`, `rejected`.
-    pub status: String,
-    /// Tier name.
-    pub tier: String,
-    /// The effective commission, `{"percent": "10"}` or `{"flat": "5.00"}`.
-    pub commission: crate::programs::CommissionInput,
-    /// Latest health score 0–100, null until scored.
-    pub health_score: Option<i32>,
-    /// RFC 3339.
-    pub joined_at: String,
-}
-
-/// A partner as the REST API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartnerOut {
-    /// Id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Email.
-    pub email: String,
-    /// Company.
-    pub company: Option<String>,
-    /// Acquisition source.
-    pub source: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Website.
-    pub website: Option<String>,
-    /// Country code.
-    pub country: Option<String>,
-    /// Relationship owner (user id).
-    pub owner_user_id: Option<i64>,
-    /// Custom attribute values by key.
-    #[schema(value_type = Object)]
-    pub custom: BTreeMap<String, String>,
-    /// Enrollments.
-    pub enrollments: Vec<EnrollmentOut>,
-}
-
-/// A partner of the account for the REST API.
-pub async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<PartnerOut> {
-    let p = find(db, account_id, id).await?;
-    let mut enrollments = Vec::new();
-    for e in enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .order_by_asc(enrollment::Column::Id)
-        .all(db)
-        .await?
-    {
-        let prog = program::Entity::find_by_id(e.program_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("program"))?;
-        let t = tier::Entity::find_by_id(e.tier_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("tier"))?;
-        let c = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
-        enrollments.push(EnrollmentOut {
-            program_id: prog.id,
-            status: e.status.clone(),
-            commission: crate::programs::CommissionInput::from_rate(
-                &effective_commission(&e, &t, c)?,
-                c,
-            ),
-            tier: t.name,
-            health_score: e.health_score,
-            joined_at: e
-                .joined_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        });
-    }
-    Ok(PartnerOut {
-        id: p.id,
-        custom: custom_fields::parse_stored(&p.custom),
-        name: p.name,
-        email: p.email,
-        company: p.company,
-        source: p.source,
-        phone: p.phone,
-        website: p.website,
-        country: p.country,
-        owner_user_id: p.owner_user_id,
-        enrollments,
-    })
-}
-
 /// Partner ids by email (lower case) for a set of emails, for imports.
-pub async fn ids_by_email(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    emails: &[String],
-) -> Result<BTreeMap<String, partner::Model>> {
+pub async fn ids_by_email(db: &impl ConnectionTrait, account_id: i64, emails: &[String]) -> Result<BTreeMap<String, partner::Model>> {
     let mut out = BTreeMap::new();
     for chunk in emails.chunks(500) {
         for p in partner::Entity::find()

@@ -7,15 +7,12 @@ use crate::access::auth::Actor;
 use crate::entities::{enrollment, program, tier, timeline_event, user};
 use crate::programs::commission::effective_commission;
 use crate::{Error, Result};
-use models::{
-    AttributeView, Currency, EnrollmentStatus, MemberOption, Money, PartnerProfile,
-    ProfileEnrollment, TimelineItem, TimelinePage,
-};
+use models::{AttributeView, Currency, EnrollmentStatus, MemberOption, Money, PartnerProfile, ProfileEnrollment, TimelineItem, TimelinePage};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// Timeline events of a partner, newest first, optionally of one kind and containing `q`.
 pub async fn timeline_events(
@@ -40,14 +37,9 @@ pub async fn timeline_events(
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = crate::db::like_pattern(q);
         let like = |c: timeline_event::Column| {
-            Expr::expr(Func::lower(Expr::col((timeline_event::Entity, c))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            Expr::expr(Func::lower(Expr::col((timeline_event::Entity, c)))).like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
-        s = s.filter(
-            sea_orm::Condition::any()
-                .add(like(timeline_event::Column::Summary))
-                .add(like(timeline_event::Column::Actor)),
-        );
+        s = s.filter(sea_orm::Condition::any().add(like(timeline_event::Column::Summary)).add(like(timeline_event::Column::Actor)));
     }
     let total = s.clone().count(db).await?;
     let items = s
@@ -70,16 +62,7 @@ pub async fn timeline(
     page: u64,
 ) -> Result<TimelinePage> {
     actor.require_team()?;
-    let (items, total) = timeline_events(
-        db,
-        actor.account_id,
-        partner_id,
-        kind,
-        q,
-        std::cmp::max(page, 1),
-        50,
-    )
-    .await?;
+    let (items, total) = timeline_events(db, actor.account_id, partner_id, kind, q, std::cmp::max(page, 1), 50).await?;
     let mut kinds: Vec<String> = timeline_event::Entity::find()
         .select_only()
         .column(timeline_event::Column::Kind)
@@ -92,12 +75,7 @@ pub async fn timeline(
     Ok(TimelinePage {
         items: items
             .into_iter()
-            .map(|t| TimelineItem {
-                at: t.at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                kind: t.kind,
-                actor: t.actor,
-                summary: t.summary,
-            })
+            .map(|t| TimelineItem { at: t.at.format("%Y-%m-%d %H:%M UTC").to_string(), kind: t.kind, actor: t.actor, summary: t.summary })
             .collect(),
         total,
         kinds,
@@ -105,31 +83,14 @@ pub async fn timeline(
 }
 
 /// A partner's whole timeline as CSV (R11).
-pub async fn timeline_csv(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    partner_id: i64,
-) -> Result<String> {
+pub async fn timeline_csv(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<String> {
     actor.require_team()?;
-    let mut rows = vec![vec![
-        "at".to_string(),
-        "kind".into(),
-        "actor".into(),
-        "summary".into(),
-    ]];
+    let mut rows = vec![vec!["at".to_string(), "kind".into(), "actor".into(), "summary".into()]];
     let mut page = 1;
     loop {
-        let (items, _) =
-            timeline_events(db, actor.account_id, partner_id, None, None, page, 200).await?;
+        let (items, _) = timeline_events(db, actor.account_id, partner_id, None, None, page, 200).await?;
         let n = items.len();
-        rows.extend(items.into_iter().map(|t| {
-            vec![
-                t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                t.kind,
-                t.actor,
-                t.summary,
-            ]
-        }));
+        rows.extend(items.into_iter().map(|t| vec![t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), t.kind, t.actor, t.summary]));
         if n < 200 {
             break;
         }
@@ -140,36 +101,15 @@ pub async fn timeline_csv(
 
 /// The profile of a partner of the actor's account, with the first timeline page of `kind`
 /// containing `q`.
-pub async fn profile(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i64,
-    kind: Option<&str>,
-    q: Option<&str>,
-) -> Result<PartnerProfile> {
+pub async fn profile(db: &DatabaseConnection, actor: &Actor, id: i64, kind: Option<&str>, q: Option<&str>) -> Result<PartnerProfile> {
     actor.require_team()?;
     let p = find(db, actor.account_id, id).await?;
     let mut enrollments = Vec::new();
     let mut currency = None;
-    for e in enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .order_by_asc(enrollment::Column::Id)
-        .all(db)
-        .await?
-    {
-        let prog = program::Entity::find_by_id(e.program_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("program"))?;
-        let tiers = tier::Entity::find()
-            .filter(tier::Column::ProgramId.eq(prog.id))
-            .order_by_asc(tier::Column::Rank)
-            .all(db)
-            .await?;
-        let t = tiers
-            .iter()
-            .find(|t| t.id == e.tier_id)
-            .ok_or(Error::NotFound("tier"))?;
+    for e in enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await? {
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+        let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(prog.id)).order_by_asc(tier::Column::Rank).all(db).await?;
+        let t = tiers.iter().find(|t| t.id == e.tier_id).ok_or(Error::NotFound("tier"))?;
         let c = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
         currency.get_or_insert(c);
         let rate = effective_commission(&e, t, c)?;
@@ -209,19 +149,10 @@ pub async fn profile(
     let attributes = custom_fields::defs(db, actor.account_id)
         .await?
         .into_iter()
-        .map(|field| AttributeView {
-            value: values.get(&field.key).cloned(),
-            field,
-        })
+        .map(|field| AttributeView { value: values.get(&field.key).cloned(), field })
         .collect();
     let owner = match p.owner_user_id {
-        Some(o) => user::Entity::find_by_id(o)
-            .one(db)
-            .await?
-            .map(|u| MemberOption {
-                id: u.id,
-                name: u.name,
-            }),
+        Some(o) => user::Entity::find_by_id(o).one(db).await?.map(|u| MemberOption { id: u.id, name: u.name }),
         None => None,
     };
     Ok(PartnerProfile {
@@ -239,11 +170,84 @@ pub async fn profile(
         attributes,
         since: p.created_at.format("%Y-%m-%d").to_string(),
         enrollments,
-        balances: (
-            Money::from_minor(b.pending, c).display(),
-            Money::from_minor(b.approved, c).display(),
-            Money::from_minor(b.paid, c).display(),
-        ),
+        balances: (Money::from_minor(b.pending, c).display(), Money::from_minor(b.approved, c).display(), Money::from_minor(b.paid, c).display()),
         timeline: timeline(db, actor, id, kind, q, 1).await?,
+    })
+}
+
+/// An enrollment as the REST API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentOut {
+    /// Program id.
+    pub program_id: i64,
+    /// `pending`, `active`, `paused`, `suspended`, `rejected`.
+    pub status: String,
+    /// Tier name.
+    pub tier: String,
+    /// The effective commission, `{"percent": "10"}` or `{"flat": "5.00"}`.
+    pub commission: crate::programs::CommissionInput,
+    /// Latest health score 0–100, null until scored.
+    pub health_score: Option<i32>,
+    /// RFC 3339.
+    pub joined_at: String,
+}
+
+/// A partner as the REST API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Company.
+    pub company: Option<String>,
+    /// Acquisition source.
+    pub source: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// Country code.
+    pub country: Option<String>,
+    /// Relationship owner (user id).
+    pub owner_user_id: Option<i64>,
+    /// Custom attribute values by key.
+    #[schema(value_type = Object)]
+    pub custom: BTreeMap<String, String>,
+    /// Enrollments.
+    pub enrollments: Vec<EnrollmentOut>,
+}
+
+/// A partner of the account for the REST API.
+pub async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<PartnerOut> {
+    let p = find(db, account_id, id).await?;
+    let mut enrollments = Vec::new();
+    for e in enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await? {
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+        let t = tier::Entity::find_by_id(e.tier_id).one(db).await?.ok_or(Error::NotFound("tier"))?;
+        let c = Currency::parse(&prog.currency).map_err(|x| Error::Internal(x.0))?;
+        enrollments.push(EnrollmentOut {
+            program_id: prog.id,
+            status: e.status.clone(),
+            commission: crate::programs::CommissionInput::from_rate(&effective_commission(&e, &t, c)?, c),
+            tier: t.name,
+            health_score: e.health_score,
+            joined_at: e.joined_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+    }
+    Ok(PartnerOut {
+        id: p.id,
+        custom: custom_fields::parse_stored(&p.custom),
+        name: p.name,
+        email: p.email,
+        company: p.company,
+        source: p.source,
+        phone: p.phone,
+        website: p.website,
+        country: p.country,
+        owner_user_id: p.owner_user_id,
+        enrollments,
     })
 }

@@ -8,14 +8,8 @@ use crate::outbox::{self, NewEmail};
 use crate::partners::{self, NewPartner};
 use crate::{access::team, partners::custom_fields, Error, Result};
 use chrono::{DateTime, Duration, Utc};
-use models::{
-    Application, ApplyOutcome, ApplyPage, Currency, EnrollmentStatus, PartnerEmail, PartnerFields,
-    Role,
-};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
-};
+use models::{Application, ApplyOutcome, ApplyPage, Currency, EnrollmentStatus, PartnerEmail, PartnerFields, Role};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 /// How long an email verification link works.
 pub const VERIFY_DAYS: i64 = 7;
@@ -32,26 +26,17 @@ async fn open_program(db: &impl ConnectionTrait, program_id: i64) -> Result<prog
         .one(db)
         .await?
         .filter(|p| p.archived_at.is_none())
-        .ok_or(Error::NotFound(
-            "program (it may have closed its applications)",
-        ))
+        .ok_or(Error::NotFound("program (it may have closed its applications)"))
 }
 
 /// What the public application page of a program shows.
 pub async fn page(db: &DatabaseConnection, program_id: i64) -> Result<ApplyPage> {
     let prog = open_program(db, program_id).await?;
-    let acc = account::Entity::find_by_id(prog.account_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("account"))?;
+    let acc = account::Entity::find_by_id(prog.account_id).one(db).await?.ok_or(Error::NotFound("account"))?;
     let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
-    let commission = models::CommissionRate::parse_stored(
-        &prog.commission_kind,
-        &prog.commission_value,
-        currency,
-    )
-    .map_err(|e| Error::Internal(e.0))?
-    .display(currency);
+    let commission = models::CommissionRate::parse_stored(&prog.commission_kind, &prog.commission_value, currency)
+        .map_err(|e| Error::Internal(e.0))?
+        .display(currency);
     Ok(ApplyPage {
         program_id: prog.id,
         program: prog.name,
@@ -69,44 +54,27 @@ pub async fn page(db: &DatabaseConnection, program_id: i64) -> Result<ApplyPage>
 /// enrollment (active when the program approves automatically, else pending), queues the
 /// verification email and `application_received` (plus `application_approved` when approved at
 /// once). An email already known in the account is refused, nothing written.
-pub async fn apply(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    public_url: &str,
-    input: &Application,
-) -> Result<ApplyOutcome> {
+pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str, input: &Application) -> Result<ApplyOutcome> {
     let email = PartnerEmail::parse(&input.email).map_err(Error::field("email"))?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "name",
-            "give your name (1 to 100 characters)",
-        ));
+        return Err(Error::invalid("name", "give your name (1 to 100 characters)"));
     }
     check_password_policy(&input.password)?;
     let hash = hash_password(&input.password)?.expose_for_storage();
     let txn = crate::db::begin_write(db).await?;
     let prog = open_program(&txn, input.program_id).await?;
-    let taken = user::Entity::find()
-        .filter(user::Column::AccountId.eq(prog.account_id))
-        .filter(user::Column::Email.eq(email.as_str()))
-        .count(&txn)
-        .await?
-        + partner::Entity::find()
-            .filter(partner::Column::AccountId.eq(prog.account_id))
-            .filter(partner::Column::Email.eq(email.as_str()))
-            .count(&txn)
-            .await?;
+    let taken =
+        user::Entity::find().filter(user::Column::AccountId.eq(prog.account_id)).filter(user::Column::Email.eq(email.as_str())).count(&txn).await?
+            + partner::Entity::find()
+                .filter(partner::Column::AccountId.eq(prog.account_id))
+                .filter(partner::Column::Email.eq(email.as_str()))
+                .count(&txn)
+                .await?;
     if taken > 0 {
-        return Err(Error::Conflict(format!(
-            "{} is already registered: sign in, or use “Forgot password?” on the sign-in page",
-            email.as_str()
-        )));
+        return Err(Error::Conflict(format!("{} is already registered: sign in, or use “Forgot password?” on the sign-in page", email.as_str())));
     }
-    let acc = account::Entity::find_by_id(prog.account_id)
-        .one(&txn)
-        .await?
-        .ok_or(Error::NotFound("account"))?;
+    let acc = account::Entity::find_by_id(prog.account_id).one(&txn).await?.ok_or(Error::NotFound("account"))?;
     // The applicant acts for itself; the form may create exactly this partner.
     let applicant = Actor {
         user_id: -1,
@@ -130,12 +98,7 @@ pub async fn apply(
         &txn,
         now,
         &applicant,
-        &NewPartner {
-            email: email.as_str().to_string(),
-            fields,
-            program_id: Some(prog.id),
-            status: None,
-        },
+        &NewPartner { email: email.as_str().to_string(), fields, program_id: Some(prog.id), status: None },
     )
     .await?;
     let u = user::ActiveModel {
@@ -164,16 +127,7 @@ pub async fn apply(
     }
     .insert(&txn)
     .await?;
-    let (token, _) = team::issue_token(
-        &txn,
-        &u,
-        "verify",
-        None,
-        None,
-        now,
-        Duration::days(VERIFY_DAYS),
-    )
-    .await?;
+    let (token, _) = team::issue_token(&txn, &u, "verify", None, None, now, Duration::days(VERIFY_DAYS)).await?;
     let url = link(public_url, "portal/verify", &token);
     let mail = |kind: &'static str, subject: String, text: String| NewEmail {
         account_id: prog.account_id,
@@ -185,11 +139,18 @@ pub async fn apply(
         text,
         dedupe_key: None,
     };
-    outbox::queue(&txn, now, mail(
-        "partner_verify_email",
-        format!("Confirm your email for {}", prog.name),
-        format!("Hello {name},\n\nPlease confirm your email address for the {} partner program (the link works for {VERIFY_DAYS} days):\n{url}\n", prog.name),
-    ))
+    outbox::queue(
+        &txn,
+        now,
+        mail(
+            "partner_verify_email",
+            format!("Confirm your email for {}", prog.name),
+            format!(
+                "Hello {name},\n\nPlease confirm your email address for the {} partner program (the link works for {VERIFY_DAYS} days):\n{url}\n",
+                prog.name
+            ),
+        ),
+    )
     .await?;
     let status = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))
@@ -213,10 +174,7 @@ pub async fn apply(
         queue_approved(&txn, now, &prog, partner_id, email.as_str(), name).await?;
     }
     txn.commit().await?;
-    Ok(ApplyOutcome {
-        approved,
-        email: email.as_str().to_string(),
-    })
+    Ok(ApplyOutcome { approved, email: email.as_str().to_string() })
 }
 
 /// Queues `application_approved` to a partner (on auto-approval, and when the team approves a
@@ -235,8 +193,7 @@ pub async fn queue_approved(
         .one(db)
         .await?
         .ok_or(crate::Error::NotFound("enrollment"))?;
-    let (subject, text) =
-        crate::comms::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
+    let (subject, text) = crate::comms::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
     outbox::queue(
         db,
         now,
@@ -256,12 +213,7 @@ pub async fn queue_approved(
 }
 
 /// [`queue_approved`] for an enrollment the team moved from pending to active.
-pub async fn on_approved(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    prog: &program::Model,
-    partner_id: i64,
-) -> Result<()> {
+pub async fn on_approved(db: &impl ConnectionTrait, now: DateTime<Utc>, prog: &program::Model, partner_id: i64) -> Result<()> {
     if let Some(p) = partner::Entity::find_by_id(partner_id).one(db).await? {
         queue_approved(db, now, prog, partner_id, &p.email, &p.name).await?;
     }
@@ -276,10 +228,7 @@ pub async fn verify(db: &DatabaseConnection, now: DateTime<Utc>, token: &str) ->
     a.used_at = Set(Some(now));
     a.update(&txn).await?;
     pa::Entity::update_many()
-        .col_expr(
-            pa::Column::VerifiedAt,
-            sea_orm::sea_query::Expr::value(Some(now)),
-        )
+        .col_expr(pa::Column::VerifiedAt, sea_orm::sea_query::Expr::value(Some(now)))
         .filter(pa::Column::UserId.eq(u.id))
         .filter(pa::Column::VerifiedAt.is_null())
         .exec(&txn)
@@ -306,21 +255,11 @@ pub async fn verify(db: &DatabaseConnection, now: DateTime<Utc>, token: &str) ->
 
 /// True when the user applied on the portal and has not confirmed the email yet.
 pub async fn unverified(db: &impl ConnectionTrait, user_id: i64) -> Result<bool> {
-    Ok(pa::Entity::find()
-        .filter(pa::Column::UserId.eq(user_id))
-        .filter(pa::Column::VerifiedAt.is_null())
-        .count(db)
-        .await?
-        > 0)
+    Ok(pa::Entity::find().filter(pa::Column::UserId.eq(user_id)).filter(pa::Column::VerifiedAt.is_null()).count(db).await? > 0)
 }
 
 /// Sends a fresh verification link to a signed-in partner user who has not confirmed yet.
-pub async fn resend_verification(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    public_url: &str,
-) -> Result<()> {
+pub async fn resend_verification(db: &DatabaseConnection, actor: &Actor, now: DateTime<Utc>, public_url: &str) -> Result<()> {
     actor.require_partner()?;
     let txn = crate::db::begin_write(db).await?;
     let app = pa::Entity::find()
@@ -329,31 +268,23 @@ pub async fn resend_verification(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::Conflict("your email is already confirmed".into()))?;
-    let u = user::Entity::find_by_id(actor.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
-    let (token, _) = team::issue_token(
-        &txn,
-        &u,
-        "verify",
-        None,
-        None,
-        now,
-        Duration::days(VERIFY_DAYS),
-    )
-    .await?;
+    let u = user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(Error::NotFound("user"))?;
+    let (token, _) = team::issue_token(&txn, &u, "verify", None, None, now, Duration::days(VERIFY_DAYS)).await?;
     let url = link(public_url, "portal/verify", &token);
-    outbox::queue(&txn, now, NewEmail {
-        account_id: u.account_id,
-        program_id: Some(app.program_id),
-        partner_id: Some(app.partner_id),
-        kind: "partner_verify_email",
-        to: &u.email,
-        subject: "Confirm your email".into(),
-        text: format!("Hello {},\n\nPlease confirm your email address (the link works for {VERIFY_DAYS} days):\n{url}\n", u.name),
-        dedupe_key: None,
-    })
+    outbox::queue(
+        &txn,
+        now,
+        NewEmail {
+            account_id: u.account_id,
+            program_id: Some(app.program_id),
+            partner_id: Some(app.partner_id),
+            kind: "partner_verify_email",
+            to: &u.email,
+            subject: "Confirm your email".into(),
+            text: format!("Hello {},\n\nPlease confirm your email address (the link works for {VERIFY_DAYS} days):\n{url}\n", u.name),
+            dedupe_key: None,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(())
@@ -361,30 +292,12 @@ pub async fn resend_verification(
 
 /// "Forgot password?": queues a reset link (kind `password_reset`) to every active user with
 /// this email. Answers the same whether or not the address is known, so it reveals nothing.
-pub async fn forgot_password(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    public_url: &str,
-    email: &str,
-) -> Result<()> {
+pub async fn forgot_password(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str, email: &str) -> Result<()> {
     let email = PartnerEmail::parse(email).map_err(Error::field("email"))?;
     let txn = crate::db::begin_write(db).await?;
-    let users = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .filter(user::Column::Active.eq(true))
-        .all(&txn)
-        .await?;
+    let users = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).filter(user::Column::Active.eq(true)).all(&txn).await?;
     for u in users {
-        let (token, _) = team::issue_token(
-            &txn,
-            &u,
-            "reset",
-            None,
-            None,
-            now,
-            Duration::hours(RESET_HOURS),
-        )
-        .await?;
+        let (token, _) = team::issue_token(&txn, &u, "reset", None, None, now, Duration::hours(RESET_HOURS)).await?;
         let url = link(public_url, "invite", &token);
         outbox::queue(&txn, now, NewEmail {
             account_id: u.account_id,

@@ -21,25 +21,13 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
         .one(db)
         .await?
         .ok_or(Error::NotFound("partner"))?;
-    let rows = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .order_by_asc(enrollment::Column::Id)
-        .all(db)
-        .await?;
+    let rows = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await?;
     let mut enrollments = Vec::with_capacity(rows.len());
     for e in rows {
-        let prog = program::Entity::find_by_id(e.program_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("program"))?;
-        let t = tier::Entity::find_by_id(e.tier_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("tier"))?;
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
+        let t = tier::Entity::find_by_id(e.tier_id).one(db).await?.ok_or(Error::NotFound("tier"))?;
         let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
-        let hosts = crate::programs::load(db, actor.account_id, prog.id)
-            .await?
-            .hosts;
+        let hosts = crate::programs::load(db, actor.account_id, prog.id).await?.hosts;
         enrollments.push(PortalEnrollment {
             program_id: prog.id,
             allowed_hosts: hosts,
@@ -51,12 +39,7 @@ pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> 
         });
     }
     let email_unverified = crate::portal::apply::unverified(db, actor.user_id).await?;
-    Ok(PortalHome {
-        partner_name: p.name,
-        account_name: actor.account_name.clone(),
-        enrollments,
-        email_unverified,
-    })
+    Ok(PortalHome { partner_name: p.name, account_name: actor.account_name.clone(), enrollments, email_unverified })
 }
 
 /// The windows the dashboard offers, in days.
@@ -65,12 +48,7 @@ pub const WINDOWS: &[i64] = &[30, 90, 365];
 /// The signed-in partner's dashboard for the last `days` days: per program clicks,
 /// conversions, conversion rate and earnings in the window; balances by status; the next
 /// payout; the latest conversions. Only the actor's own partner is ever read.
-pub async fn dashboard(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: chrono::DateTime<chrono::Utc>,
-    days: i64,
-) -> Result<models::PortalDashboard> {
+pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::DateTime<chrono::Utc>, days: i64) -> Result<models::PortalDashboard> {
     use crate::entities::{click, conversion, ledger_entry};
     use models::{Money, PortalDashboard, ProgramPerformance, RecentConversion};
     use sea_orm::{PaginatorTrait, QuerySelect};
@@ -94,10 +72,7 @@ pub async fn dashboard(
     let mut names = std::collections::HashMap::new();
     let mut currencies = std::collections::HashMap::new();
     for e in &enrollments {
-        let prog = program::Entity::find_by_id(e.program_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("program"))?;
+        let prog = program::Entity::find_by_id(e.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
         let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
         names.insert(prog.id, prog.name.clone());
         currencies.insert(prog.id, currency);
@@ -119,28 +94,14 @@ pub async fn dashboard(
             .filter(ledger_entry::Column::Status.ne("void"))
             .all(db)
             .await?;
-        let earned: i64 = entries
-            .iter()
-            .filter(|x| x.created_at >= since)
-            .map(|x| x.amount_minor)
-            .sum();
-        let by = |s: &str| {
-            entries
-                .iter()
-                .filter(|x| x.status == s)
-                .map(|x| x.amount_minor)
-                .sum::<i64>()
-        };
+        let earned: i64 = entries.iter().filter(|x| x.created_at >= since).map(|x| x.amount_minor).sum();
+        let by = |s: &str| entries.iter().filter(|x| x.status == s).map(|x| x.amount_minor).sum::<i64>();
         let (pending, approved, paid) = (by("pending"), by("approved"), by("paid"));
         let money = |m: i64| Money::from_minor(m, currency).display();
         let next_payout = if approved > 0 {
             format!("{} approved and due in the next payout", money(approved))
         } else if pending > 0 {
-            format!(
-                "Nothing approved yet: {} awaits approval after the {}-day hold",
-                money(pending),
-                prog.hold_days
-            )
+            format!("Nothing approved yet: {} awaits approval after the {}-day hold", money(pending), prog.hold_days)
         } else {
             "Nothing due yet".to_string()
         };
@@ -151,11 +112,7 @@ pub async fn dashboard(
             program: prog.name,
             clicks,
             conversions,
-            conversion_rate: if clicks == 0 {
-                "–".into()
-            } else {
-                format!("{:.1}%", conversions as f64 * 100.0 / clicks as f64)
-            },
+            conversion_rate: if clicks == 0 { "–".into() } else { format!("{:.1}%", conversions as f64 * 100.0 / clicks as f64) },
             earnings: money(earned),
             pending: money(pending),
             approved: money(approved),
@@ -182,31 +139,20 @@ pub async fn dashboard(
     let recent = convs
         .into_iter()
         .map(|c| {
-            let currency = currencies
-                .get(&c.program_id)
-                .copied()
-                .or_else(|| Currency::parse(&c.currency).ok())
-                .unwrap_or(Currency::parse("USD").unwrap());
+            let currency =
+                currencies.get(&c.program_id).copied().or_else(|| Currency::parse(&c.currency).ok()).unwrap_or(Currency::parse("USD").unwrap());
             let entry = earned.iter().find(|x| x.conversion_id == Some(c.id));
             RecentConversion {
                 id: c.id,
                 program: names.get(&c.program_id).cloned().unwrap_or_default(),
                 date: c.occurred_at.format("%Y-%m-%d").to_string(),
                 amount: Money::from_minor(c.amount_minor - c.refunded_minor, currency).display(),
-                commission: entry
-                    .map(|x| Money::from_minor(x.amount_minor, currency).display())
-                    .unwrap_or_else(|| "–".into()),
-                status: entry
-                    .map(|x| x.status.clone())
-                    .unwrap_or_else(|| c.status.clone()),
+                commission: entry.map(|x| Money::from_minor(x.amount_minor, currency).display()).unwrap_or_else(|| "–".into()),
+                status: entry.map(|x| x.status.clone()).unwrap_or_else(|| c.status.clone()),
             }
         })
         .collect();
-    Ok(PortalDashboard {
-        days,
-        programs,
-        recent,
-    })
+    Ok(PortalDashboard { days, programs, recent })
 }
 
 /// Rows of the conversions list a page holds.
@@ -215,23 +161,16 @@ pub const CONVERSIONS_PAGE: u64 = 25;
 fn day(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| Error::invalid(field, "a date such as 2026-11-01")),
+        Some(t) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some).map_err(|_| Error::invalid(field, "a date such as 2026-11-01")),
     }
 }
 
 /// The partner's conversions matching `f`, as a query (shared by the list and the CSV).
-fn conversions_query(
-    actor: &Actor,
-    partner_id: i64,
-    f: &models::ConversionFilter,
-) -> Result<sea_orm::Select<crate::entities::conversion::Entity>> {
+fn conversions_query(actor: &Actor, partner_id: i64, f: &models::ConversionFilter) -> Result<sea_orm::Select<crate::entities::conversion::Entity>> {
     use crate::entities::{conversion, ledger_entry};
     use sea_orm::{QuerySelect, QueryTrait};
-    let mut q = conversion::Entity::find()
-        .filter(conversion::Column::AccountId.eq(actor.account_id))
-        .filter(conversion::Column::PartnerId.eq(partner_id));
+    let mut q =
+        conversion::Entity::find().filter(conversion::Column::AccountId.eq(actor.account_id)).filter(conversion::Column::PartnerId.eq(partner_id));
     if let Some(p) = f.program_id {
         q = q.filter(conversion::Column::ProgramId.eq(p));
     }
@@ -242,17 +181,10 @@ fn conversions_query(
         }
     }
     if let Some(a) = from {
-        q = q.filter(
-            conversion::Column::OccurredAt.gte(a.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
-        );
+        q = q.filter(conversion::Column::OccurredAt.gte(a.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
     }
     if let Some(b) = to {
-        q = q.filter(
-            conversion::Column::OccurredAt.lt((b + chrono::Duration::days(1))
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()),
-        );
+        q = q.filter(conversion::Column::OccurredAt.lt((b + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
     }
     match f.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {}
@@ -268,8 +200,7 @@ fn conversions_query(
         }
         Some(_) => return Err(Error::invalid("status", "pending, approved, paid or void")),
     }
-    Ok(q.order_by_desc(conversion::Column::OccurredAt)
-        .order_by_desc(conversion::Column::Id))
+    Ok(q.order_by_desc(conversion::Column::OccurredAt).order_by_desc(conversion::Column::Id))
 }
 
 /// Rows for conversions: program, dates, amounts net of refunds, commission and its status.
@@ -286,11 +217,7 @@ async fn conversion_rows(
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|p| {
-            Currency::parse(&p.currency)
-                .ok()
-                .map(|c| (p.id, (p.name, c)))
-        })
+        .filter_map(|p| Currency::parse(&p.currency).ok().map(|c| (p.id, (p.name, c))))
         .collect();
     let mut earned = std::collections::HashMap::new();
     for chunk in convs.iter().map(|c| c.id).collect::<Vec<_>>().chunks(500) {
@@ -307,12 +234,10 @@ async fn conversion_rows(
     Ok(convs
         .into_iter()
         .map(|c| {
-            let (name, currency) = programs.get(&c.program_id).cloned().unwrap_or_else(|| {
-                (
-                    String::new(),
-                    Currency::parse(&c.currency).unwrap_or(Currency::parse("USD").expect("USD")),
-                )
-            });
+            let (name, currency) = programs
+                .get(&c.program_id)
+                .cloned()
+                .unwrap_or_else(|| (String::new(), Currency::parse(&c.currency).unwrap_or(Currency::parse("USD").expect("USD"))));
             let entry = earned.get(&c.id);
             models::PortalConversionRow {
                 id: c.id,
@@ -320,47 +245,26 @@ async fn conversion_rows(
                 date: c.occurred_at.format("%Y-%m-%d").to_string(),
                 reference: c.external_id.clone(),
                 amount: Money::from_minor(c.amount_minor - c.refunded_minor, currency).display(),
-                commission: entry
-                    .map(|x| Money::from_minor(x.amount_minor, currency).display())
-                    .unwrap_or_else(|| "–".into()),
-                status: entry
-                    .map(|x| x.status.clone())
-                    .unwrap_or_else(|| "none".into()),
-                conversion_status: if c.refunded_minor > 0 {
-                    "refunded".into()
-                } else {
-                    c.status.clone()
-                },
+                commission: entry.map(|x| Money::from_minor(x.amount_minor, currency).display()).unwrap_or_else(|| "–".into()),
+                status: entry.map(|x| x.status.clone()).unwrap_or_else(|| "none".into()),
+                conversion_status: if c.refunded_minor > 0 { "refunded".into() } else { c.status.clone() },
             }
         })
         .collect())
 }
 
 /// A page of the signed-in partner's conversions matching `f`.
-pub async fn conversions(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    f: &models::ConversionFilter,
-) -> Result<models::PortalConversions> {
+pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::ConversionFilter) -> Result<models::PortalConversions> {
     use sea_orm::{PaginatorTrait, QuerySelect};
     let partner_id = actor.require_partner()?;
     let q = conversions_query(actor, partner_id, f)?;
     let total = q.clone().count(db).await?;
     let pages = total.div_ceil(CONVERSIONS_PAGE).max(1) as u32;
     let page = f.page.unwrap_or(1).clamp(1, pages);
-    let convs = q
-        .offset((page as u64 - 1) * CONVERSIONS_PAGE)
-        .limit(CONVERSIONS_PAGE)
-        .all(db)
-        .await?;
+    let convs = q.offset((page as u64 - 1) * CONVERSIONS_PAGE).limit(CONVERSIONS_PAGE).all(db).await?;
     let rows = conversion_rows(db, actor, partner_id, convs).await?;
-    let mine: Vec<i64> = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(partner_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| e.program_id)
-        .collect();
+    let mine: Vec<i64> =
+        enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).all(db).await?.into_iter().map(|e| e.program_id).collect();
     let programs = program::Entity::find()
         .filter(program::Column::Id.is_in(mine))
         .order_by_asc(program::Column::Id)
@@ -369,60 +273,25 @@ pub async fn conversions(
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    Ok(models::PortalConversions {
-        rows,
-        total,
-        page,
-        pages,
-        programs,
-    })
+    Ok(models::PortalConversions { rows, total, page, pages, programs })
 }
 
 /// Every conversion of the signed-in partner matching `f` as CSV (at most 100,000 rows).
-pub async fn conversions_csv(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    f: &models::ConversionFilter,
-) -> Result<String> {
+pub async fn conversions_csv(db: &DatabaseConnection, actor: &Actor, f: &models::ConversionFilter) -> Result<String> {
     use sea_orm::QuerySelect;
     let partner_id = actor.require_partner()?;
-    let convs = conversions_query(actor, partner_id, f)?
-        .limit(100_000)
-        .all(db)
-        .await?;
+    let convs = conversions_query(actor, partner_id, f)?.limit(100_000).all(db).await?;
     let rows = conversion_rows(db, actor, partner_id, convs).await?;
-    let mut out = vec![[
-        "id",
-        "date",
-        "program",
-        "reference",
-        "amount",
-        "commission",
-        "commission_status",
-        "conversion_status",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut out =
+        vec![["id", "date", "program", "reference", "amount", "commission", "commission_status", "conversion_status"].map(String::from).to_vec()];
     for r in rows {
-        out.push(vec![
-            r.id.to_string(),
-            r.date,
-            r.program,
-            r.reference,
-            r.amount,
-            r.commission,
-            r.status,
-            r.conversion_status,
-        ]);
+        out.push(vec![r.id.to_string(), r.date, r.program, r.reference, r.amount, r.commission, r.status, r.conversion_status]);
     }
     crate::csv_export::to_csv(&out)
 }
 
 /// The signed-in partner's payouts, newest first: batches that include the partner.
-pub async fn payouts(
-    db: &DatabaseConnection,
-    actor: &Actor,
-) -> Result<Vec<models::PortalPayoutRow>> {
+pub async fn payouts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<models::PortalPayoutRow>> {
     use crate::entities::{ledger_entry, payout_batch};
     use models::Money;
     let partner_id = actor.require_partner()?;
@@ -434,26 +303,14 @@ pub async fn payouts(
         .all(db)
         .await?;
     let batches: std::collections::HashMap<i64, payout_batch::Model> = payout_batch::Entity::find()
-        .filter(
-            payout_batch::Column::Id.is_in(
-                entries
-                    .iter()
-                    .filter_map(|e| e.payout_batch_id)
-                    .collect::<Vec<_>>(),
-            ),
-        )
+        .filter(payout_batch::Column::Id.is_in(entries.iter().filter_map(|e| e.payout_batch_id).collect::<Vec<_>>()))
         .all(db)
         .await?
         .into_iter()
         .map(|b| (b.id, b))
         .collect();
-    let names: std::collections::HashMap<i64, String> = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names: std::collections::HashMap<i64, String> =
+        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
     Ok(entries
         .into_iter()
         .filter_map(|e| {
@@ -464,11 +321,7 @@ pub async fn payouts(
                 program: names.get(&e.program_id).cloned().unwrap_or_default(),
                 created: b.created_at.format("%Y-%m-%d").to_string(),
                 amount: Money::from_minor(-e.amount_minor, currency).display(),
-                status: if b.status == "paid" {
-                    "paid".into()
-                } else {
-                    "processing".into()
-                },
+                status: if b.status == "paid" { "paid".into() } else { "processing".into() },
                 paid: b.paid_at.map(|t| t.format("%Y-%m-%d").to_string()),
             })
         })

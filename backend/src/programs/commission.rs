@@ -5,11 +5,7 @@ use crate::{Error, Result};
 use models::{CommissionRate, Currency, Money};
 
 /// The effective commission of an enrollment: its override, else its tier's.
-pub fn effective_commission(
-    e: &enrollment::Model,
-    t: &tier::Model,
-    currency: Currency,
-) -> Result<CommissionRate> {
+pub fn effective_commission(e: &enrollment::Model, t: &tier::Model, currency: Currency) -> Result<CommissionRate> {
     let (kind, value) = match (&e.commission_kind, &e.commission_value) {
         (Some(k), Some(v)) => (k.as_str(), v.as_str()),
         _ => (t.commission_kind.as_str(), t.commission_value.as_str()),

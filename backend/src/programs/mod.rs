@@ -14,10 +14,7 @@ pub mod tiers;
 use crate::entities::{program, program_manager, tier, user};
 use crate::{Clock, Error, Result};
 use models::{CommissionRate, Currency, Money, ProgramForm, ProgramSummary, Role};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 
 /// A commission on the wire: `{"percent": "10"}` or `{"flat": "5.00"}`.
@@ -45,14 +42,8 @@ impl CommissionInput {
     /// The wire form of a rate.
     pub fn from_rate(rate: &CommissionRate, currency: Currency) -> Self {
         match rate {
-            CommissionRate::Percent(p) => Self {
-                percent: Some(p.to_string()),
-                flat: None,
-            },
-            CommissionRate::Flat(m) => Self {
-                percent: None,
-                flat: Some(Money::from_minor(*m, currency).amount_string()),
-            },
+            CommissionRate::Percent(p) => Self { percent: Some(p.to_string()), flat: None },
+            CommissionRate::Flat(m) => Self { percent: None, flat: Some(Money::from_minor(*m, currency).amount_string()) },
         }
     }
 }
@@ -128,34 +119,22 @@ pub fn parse_host(text: &str) -> Result<String> {
     let ok = !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if ok {
         Ok(host)
     } else {
-        Err(Error::invalid(
-            "allowed_domains",
-            format!("'{}' is not a host name", text.trim()),
-        ))
+        Err(Error::invalid("allowed_domains", format!("'{}' is not a host name", text.trim())))
     }
 }
 
 /// Parses an http(s) URL and returns it with its host.
 pub fn parse_web_url(field: &str, text: &str) -> Result<(url::Url, String)> {
-    let u = url::Url::parse(text.trim())
-        .map_err(|_| Error::invalid(field, format!("'{}' is not a URL", text.trim())))?;
+    let u = url::Url::parse(text.trim()).map_err(|_| Error::invalid(field, format!("'{}' is not a URL", text.trim())))?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(Error::invalid(field, "must be an http or https URL"));
     }
-    let host = u
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::invalid(field, "must name a host"))?
-        .to_lowercase();
+    let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(field, "must name a host"))?.to_lowercase();
     if !u.username().is_empty() || u.password().is_some() {
         return Err(Error::invalid(field, "must not contain credentials"));
     }
@@ -165,56 +144,38 @@ pub fn parse_web_url(field: &str, text: &str) -> Result<(url::Url, String)> {
 impl Program {
     pub(crate) fn from_row(row: program::Model) -> Result<Self> {
         let currency = Currency::parse(&row.currency).map_err(|e| Error::Internal(e.0))?;
-        let mut hosts: Vec<String> = serde_json::from_str(&row.allowed_domains)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut hosts: Vec<String> = serde_json::from_str(&row.allowed_domains).map_err(|e| Error::Internal(e.to_string()))?;
         if let Ok((_, h)) = parse_web_url("website", &row.website) {
             hosts.retain(|x| *x != h);
             hosts.insert(0, h);
         }
-        Ok(Self {
-            row,
-            currency,
-            hosts,
-        })
+        Ok(Self { row, currency, hosts })
     }
 
     /// True when `host` is an allowed host or a subdomain of one.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_lowercase();
-        self.hosts
-            .iter()
-            .any(|h| host == *h || host.ends_with(&format!(".{h}")))
+        self.hosts.iter().any(|h| host == *h || host.ends_with(&format!(".{h}")))
     }
 
     /// Refuses new enrollments, links and conversions for an archived program.
     pub fn require_open(&self) -> Result<()> {
         match self.row.archived_at {
-            Some(_) => Err(Error::invalid(
-                "program_id",
-                format!("the program '{}' is archived", self.row.name),
-            )),
+            Some(_) => Err(Error::invalid("program_id", format!("the program '{}' is archived", self.row.name))),
             None => Ok(()),
         }
     }
 
     /// The default commission.
     pub fn default_commission(&self) -> Result<CommissionRate> {
-        CommissionRate::parse_stored(
-            &self.row.commission_kind,
-            &self.row.commission_value,
-            self.currency,
-        )
-        .map_err(|e| Error::Internal(e.0))
+        CommissionRate::parse_stored(&self.row.commission_kind, &self.row.commission_value, self.currency).map_err(|e| Error::Internal(e.0))
     }
 }
 
 /// Loads a program of the account, or `NotFound`.
 pub async fn load(db: &impl ConnectionTrait, account_id: i64, program_id: i64) -> Result<Program> {
-    let row = program::Entity::find_by_id(program_id)
-        .filter(program::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("program"))?;
+    let row =
+        program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("program"))?;
     Program::from_row(row)
 }
 
@@ -233,31 +194,13 @@ pub async fn open_names(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
 
 /// The program's tiers, lowest rank first.
 pub async fn tiers(db: &impl ConnectionTrait, program_id: i64) -> Result<Vec<tier::Model>> {
-    Ok(tier::Entity::find()
-        .filter(tier::Column::ProgramId.eq(program_id))
-        .order_by_asc(tier::Column::Rank)
-        .all(db)
-        .await?)
+    Ok(tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).order_by_asc(tier::Column::Rank).all(db).await?)
 }
 
 /// Creates a program with its tiers after checking every value (the REST door: recorded in the
 /// audit log as made by `api`, with the default settings).
-pub async fn create(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    account_id: i64,
-    input: &ProgramInput,
-) -> Result<(Program, Vec<tier::Model>)> {
-    create_with(
-        db,
-        clock,
-        account_id,
-        "api",
-        input,
-        &Settings::default(),
-        &[],
-    )
-    .await
+pub async fn create(db: &DatabaseConnection, clock: &Clock, account_id: i64, input: &ProgramInput) -> Result<(Program, Vec<tier::Model>)> {
+    create_with(db, clock, account_id, "api", input, &Settings::default(), &[]).await
 }
 
 /// Creates a program with its tiers, settings and managers; `by` is how the audit log names who.
@@ -276,84 +219,47 @@ pub async fn create_with(
     }
     let currency = Currency::parse(&input.currency).map_err(Error::field("currency"))?;
     let (website, _) = parse_web_url("website", &input.website)?;
-    let hosts = input
-        .allowed_domains
-        .iter()
-        .map(|h| parse_host(h))
-        .collect::<Result<Vec<_>>>()?;
+    let hosts = input.allowed_domains.iter().map(|h| parse_host(h)).collect::<Result<Vec<_>>>()?;
     if !(1..=365).contains(&input.cookie_days) {
         return Err(Error::invalid("cookie_days", "must be between 1 and 365"));
     }
-    let default = input
-        .default_commission
-        .parse("default_commission", currency)?;
+    let default = input.default_commission.parse("default_commission", currency)?;
     let mut tiers = input.tiers.clone();
     if tiers.is_empty() {
-        tiers.push(TierInput {
-            name: "Standard".into(),
-            rank: 1,
-            commission: input.default_commission.clone(),
-            rule: None,
-            retroactive: false,
-        });
+        tiers.push(TierInput { name: "Standard".into(), rank: 1, commission: input.default_commission.clone(), rule: None, retroactive: false });
     }
     tiers.sort_by_key(|t| t.rank);
     let mut seen_names = std::collections::HashSet::new();
     for (i, t) in tiers.iter().enumerate() {
         let field = format!("tiers[{i}]");
         if t.name.trim().is_empty() || t.name.chars().count() > 64 {
-            return Err(Error::invalid(
-                format!("{field}.name"),
-                "give a name of 1 to 64 characters",
-            ));
+            return Err(Error::invalid(format!("{field}.name"), "give a name of 1 to 64 characters"));
         }
         if !seen_names.insert(t.name.trim().to_lowercase()) {
-            return Err(Error::invalid(
-                format!("{field}.name"),
-                format!("'{}' is used twice", t.name.trim()),
-            ));
+            return Err(Error::invalid(format!("{field}.name"), format!("'{}' is used twice", t.name.trim())));
         }
         if i > 0 && tiers[i - 1].rank == t.rank {
             return Err(Error::invalid(format!("{field}.rank"), "ranks must differ"));
         }
         if !(1..=1000).contains(&t.rank) {
-            return Err(Error::invalid(
-                format!("{field}.rank"),
-                "must be between 1 and 1000",
-            ));
+            return Err(Error::invalid(format!("{field}.rank"), "must be between 1 and 1000"));
         }
-        t.commission
-            .parse(&format!("{field}.commission"), currency)?;
+        t.commission.parse(&format!("{field}.commission"), currency)?;
         if let Some(r) = &t.rule {
             if !(1..=730).contains(&r.window_days) {
-                return Err(Error::invalid(
-                    format!("{field}.rule.window_days"),
-                    "must be between 1 and 730",
-                ));
+                return Err(Error::invalid(format!("{field}.rule.window_days"), "must be between 1 and 730"));
             }
-            if r.min_conversions
-                .is_some_and(|n| !(0..=10_000_000).contains(&n))
-            {
-                return Err(Error::invalid(
-                    format!("{field}.rule.min_conversions"),
-                    "must be between 0 and 10,000,000",
-                ));
+            if r.min_conversions.is_some_and(|n| !(0..=10_000_000).contains(&n)) {
+                return Err(Error::invalid(format!("{field}.rule.min_conversions"), "must be between 0 and 10,000,000"));
             }
             if let Some(m) = &r.min_revenue {
-                Money::parse(m, currency)
-                    .map_err(Error::field(&format!("{field}.rule.min_revenue")))?;
+                Money::parse(m, currency).map_err(Error::field(&format!("{field}.rule.min_revenue")))?;
             }
             if i > 0 && r.min_conversions.is_none() && r.min_revenue.is_none() {
-                return Err(Error::invalid(
-                    format!("{field}.rule"),
-                    "give min_conversions, min_revenue or both",
-                ));
+                return Err(Error::invalid(format!("{field}.rule"), "give min_conversions, min_revenue or both"));
             }
         } else if i > 0 {
-            return Err(Error::invalid(
-                format!("{field}.rule"),
-                "every tier above the lowest needs a rule",
-            ));
+            return Err(Error::invalid(format!("{field}.rule"), "every tier above the lowest needs a rule"));
         }
     }
 
@@ -419,12 +325,7 @@ pub async fn create_with(
         account_id,
         by,
         now,
-        crate::access::audit::Change {
-            kind: "program_created",
-            subject: row.name.clone(),
-            before: None,
-            after: Some(after),
-        },
+        crate::access::audit::Change { kind: "program_created", subject: row.name.clone(), before: None, after: Some(after) },
     )
     .await?;
     txn.commit().await?;
@@ -439,11 +340,7 @@ pub async fn summaries(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec
         .all(db)
         .await?
         .into_iter()
-        .map(|p| ProgramSummary {
-            id: p.id,
-            name: p.name,
-            currency: p.currency,
-        })
+        .map(|p| ProgramSummary { id: p.id, name: p.name, currency: p.currency })
         .collect())
 }
 
@@ -486,11 +383,9 @@ impl Default for Settings {
 /// The form of a stored program.
 pub fn form_of(p: &program::Model, managers: &[i64]) -> Result<ProgramForm> {
     let currency = Currency::parse(&p.currency).map_err(|e| Error::Internal(e.0))?;
-    let rate = CommissionRate::parse_stored(&p.commission_kind, &p.commission_value, currency)
-        .map_err(|e| Error::Internal(e.0))?;
+    let rate = CommissionRate::parse_stored(&p.commission_kind, &p.commission_value, currency).map_err(|e| Error::Internal(e.0))?;
     let c = CommissionInput::from_rate(&rate, currency);
-    let hosts: Vec<String> =
-        serde_json::from_str(&p.allowed_domains).map_err(|e| Error::Internal(e.to_string()))?;
+    let hosts: Vec<String> = serde_json::from_str(&p.allowed_domains).map_err(|e| Error::Internal(e.to_string()))?;
     let mut managers = managers.to_vec();
     managers.sort();
     Ok(ProgramForm {
@@ -500,12 +395,7 @@ pub fn form_of(p: &program::Model, managers: &[i64]) -> Result<ProgramForm> {
         allowed_domains: hosts.join(", "),
         cookie_days: p.cookie_days.to_string(),
         attribution: p.attribution.clone(),
-        commission_kind: if c.percent.is_some() {
-            "percent"
-        } else {
-            "flat"
-        }
-        .into(),
+        commission_kind: if c.percent.is_some() { "percent" } else { "flat" }.into(),
         commission_value: c.percent.or(c.flat).unwrap_or_default(),
         hold_days: p.hold_days.to_string(),
         auto_approve: p.auto_approve,
@@ -532,12 +422,7 @@ pub async fn managers_of(db: &impl ConnectionTrait, program_id: i64) -> Result<V
 
 /// Replaces a program's managers; each must be a team member of the account holding the
 /// program manager role.
-pub async fn set_managers(
-    db: &impl ConnectionTrait,
-    account_id: i64,
-    program_id: i64,
-    managers: &[i64],
-) -> Result<()> {
+pub async fn set_managers(db: &impl ConnectionTrait, account_id: i64, program_id: i64, managers: &[i64]) -> Result<()> {
     let mut ids = managers.to_vec();
     ids.sort();
     ids.dedup();
@@ -547,28 +432,14 @@ pub async fn set_managers(
             .filter(user::Column::Kind.eq("team"))
             .one(db)
             .await?
-            .is_some_and(|u| {
-                Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::ProgramManager))
-            });
+            .is_some_and(|u| Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::ProgramManager)));
         if !ok {
-            return Err(Error::invalid(
-                "managers",
-                "only team members with the program manager role can manage a program",
-            ));
+            return Err(Error::invalid("managers", "only team members with the program manager role can manage a program"));
         }
     }
-    program_manager::Entity::delete_many()
-        .filter(program_manager::Column::ProgramId.eq(program_id))
-        .exec(db)
-        .await?;
+    program_manager::Entity::delete_many().filter(program_manager::Column::ProgramId.eq(program_id)).exec(db).await?;
     for id in ids {
-        program_manager::ActiveModel {
-            account_id: Set(account_id),
-            program_id: Set(program_id),
-            user_id: Set(id),
-        }
-        .insert(db)
-        .await?;
+        program_manager::ActiveModel { account_id: Set(account_id), program_id: Set(program_id), user_id: Set(id) }.insert(db).await?;
     }
     Ok(())
 }

@@ -10,10 +10,7 @@ pub use crate::programs::{form_of, managers_of, set_managers, Settings};
 use crate::{Clock, Error, Result};
 use chrono::{DateTime, Utc};
 use models::{PartnerEmail, ProgramForm, ProgramRow, ProgramsPage, Role};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use std::collections::BTreeMap;
 
 /// The only attribution rule the tracker applies today: the click the conversion names (by
@@ -21,15 +18,9 @@ use std::collections::BTreeMap;
 pub const ATTRIBUTIONS: &[&str] = &["last_click"];
 
 fn number(field: &str, text: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64> {
-    let n: i64 = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::invalid(field, format!("'{}' is not a whole number", text.trim())))?;
+    let n: i64 = text.trim().parse().map_err(|_| Error::invalid(field, format!("'{}' is not a whole number", text.trim())))?;
     if !range.contains(&n) {
-        return Err(Error::invalid(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ));
+        return Err(Error::invalid(field, format!("must be between {} and {}", range.start(), range.end())));
     }
     Ok(n)
 }
@@ -41,43 +32,21 @@ fn optional(text: &str) -> Option<String> {
 /// Checks the settings of a form (the core fields are checked with [`ProgramInput`]'s rules).
 pub fn parse_settings(f: &ProgramForm) -> Result<Settings> {
     let attribution = f.attribution.trim();
-    let attribution = if attribution.is_empty() {
-        "last_click"
-    } else {
-        attribution
-    };
+    let attribution = if attribution.is_empty() { "last_click" } else { attribution };
     if !ATTRIBUTIONS.contains(&attribution) {
-        return Err(Error::invalid(
-            "attribution",
-            format!("must be one of: {}", ATTRIBUTIONS.join(", ")),
-        ));
+        return Err(Error::invalid("attribution", format!("must be one of: {}", ATTRIBUTIONS.join(", "))));
     }
     let color = f.brand_color.trim().to_lowercase();
-    if !(color.len() == 7
-        && color.starts_with('#')
-        && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
-    {
+    if !(color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())) {
         return Err(Error::invalid("brand_color", "use a colour like #2f6f4f"));
     }
-    let logo_url = optional(&f.logo_url)
-        .map(|u| parse_web_url("logo_url", &u).map(|(u, _)| u.to_string()))
-        .transpose()?;
+    let logo_url = optional(&f.logo_url).map(|u| parse_web_url("logo_url", &u).map(|(u, _)| u.to_string())).transpose()?;
     let sender_name = optional(&f.sender_name);
-    if sender_name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 100)
-    {
-        return Err(Error::invalid(
-            "sender_name",
-            "must be at most 100 characters",
-        ));
+    if sender_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        return Err(Error::invalid("sender_name", "must be at most 100 characters"));
     }
     let sender_email = optional(&f.sender_email)
-        .map(|e| {
-            PartnerEmail::parse(&e)
-                .map(|e| e.as_str().to_string())
-                .map_err(Error::field("sender_email"))
-        })
+        .map(|e| PartnerEmail::parse(&e).map(|e| e.as_str().to_string()).map_err(Error::field("sender_email")))
         .transpose()?;
     Ok(Settings {
         attribution: attribution.to_string(),
@@ -94,26 +63,15 @@ pub fn parse_settings(f: &ProgramForm) -> Result<Settings> {
 /// The core fields of a form as the REST API's input, so both doors share one set of rules.
 fn core_input(f: &ProgramForm) -> Result<ProgramInput> {
     let commission = match f.commission_kind.as_str() {
-        "percent" => CommissionInput {
-            percent: Some(f.commission_value.trim().to_string()),
-            flat: None,
-        },
-        "flat" => CommissionInput {
-            percent: None,
-            flat: Some(f.commission_value.trim().to_string()),
-        },
+        "percent" => CommissionInput { percent: Some(f.commission_value.trim().to_string()), flat: None },
+        "flat" => CommissionInput { percent: None, flat: Some(f.commission_value.trim().to_string()) },
         _ => return Err(Error::invalid("commission_kind", "must be percent or flat")),
     };
     Ok(ProgramInput {
         name: f.name.clone(),
         currency: f.currency.clone(),
         website: f.website.clone(),
-        allowed_domains: f
-            .allowed_domains
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|h| !h.is_empty())
-            .map(str::to_string)
-            .collect(),
+        allowed_domains: f.allowed_domains.split(|c: char| c == ',' || c.is_whitespace()).filter(|h| !h.is_empty()).map(str::to_string).collect(),
         cookie_days: number("cookie_days", &f.cookie_days, 1..=365)?,
         default_commission: commission,
         tiers: Vec::new(),
@@ -122,18 +80,13 @@ fn core_input(f: &ProgramForm) -> Result<ProgramInput> {
 
 /// True when the actor may edit the program: admins always, program managers when they manage it.
 pub async fn can_edit(db: &impl ConnectionTrait, actor: &Actor, program_id: i64) -> Result<bool> {
-    if actor.has_any(&[]) {
+    if actor.is_admin() {
         return Ok(true);
     }
     if !actor.has_any(&[Role::ProgramManager]) {
         return Ok(false);
     }
-    Ok(
-        program_manager::Entity::find_by_id((program_id, actor.user_id))
-            .one(db)
-            .await?
-            .is_some(),
-    )
+    Ok(program_manager::Entity::find_by_id((program_id, actor.user_id)).one(db).await?.is_some())
 }
 
 /// Refuses unless the actor may edit the program.
@@ -152,11 +105,7 @@ fn ts(t: DateTime<Utc>) -> String {
 /// The Programs tab: every program with its settings (admins and program managers).
 pub async fn page(db: &DatabaseConnection, actor: &Actor) -> Result<ProgramsPage> {
     actor.require_any(&[Role::ProgramManager])?;
-    let rows = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?;
+    let rows = program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).order_by_asc(program::Column::Id).all(db).await?;
     let mut programs = Vec::with_capacity(rows.len());
     for p in rows {
         let managers = managers_of(db, p.id).await?;
@@ -167,7 +116,7 @@ pub async fn page(db: &DatabaseConnection, actor: &Actor) -> Result<ProgramsPage
             .await?;
         programs.push(ProgramRow {
             id: p.id,
-            editable: actor.has_any(&[]) || managers.contains(&actor.user_id),
+            editable: actor.is_admin() || managers.contains(&actor.user_id),
             archived: p.archived_at.map(ts),
             partners,
             form: form_of(&p, &managers)?,
@@ -179,17 +128,9 @@ pub async fn page(db: &DatabaseConnection, actor: &Actor) -> Result<ProgramsPage
         .order_by_asc(user::Column::Name)
         .all(db)
         .await?;
-    let managers = team
-        .into_iter()
-        .filter(|u| Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::ProgramManager)))
-        .map(|u| (u.id, u.name))
-        .collect();
-    Ok(ProgramsPage {
-        programs,
-        managers,
-        is_admin: actor.has_any(&[]),
-        blank: blank_form(),
-    })
+    let managers =
+        team.into_iter().filter(|u| Role::parse_list(&u.roles).is_ok_and(|r| r.contains(&Role::ProgramManager))).map(|u| (u.id, u.name)).collect();
+    Ok(ProgramsPage { programs, managers, is_admin: actor.is_admin(), blank: blank_form() })
 }
 
 /// A blank form with the defaults a new program starts from.
@@ -211,52 +152,24 @@ pub fn blank_form() -> ProgramForm {
 
 /// Creates a program from the form (admins); returns its id. It starts with one `Standard` tier
 /// at the default commission (tiers are edited under Tiers).
-pub async fn create(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    form: &ProgramForm,
-) -> Result<i64> {
-    actor.require_any(&[])?;
+pub async fn create(db: &DatabaseConnection, clock: &Clock, actor: &Actor, form: &ProgramForm) -> Result<i64> {
+    actor.require_admin()?;
     let input = core_input(form)?;
     let settings = parse_settings(form)?;
-    let (p, _) = programs::create_with(
-        db,
-        clock,
-        actor.account_id,
-        &actor.label(),
-        &input,
-        &settings,
-        &form.managers,
-    )
-    .await?;
+    let (p, _) = programs::create_with(db, clock, actor.account_id, &actor.label(), &input, &settings, &form.managers).await?;
     Ok(p.row.id)
 }
 
 /// Saves an edited program (admins, or a program manager who manages it). The currency is fixed
 /// once a program exists (its ledger is in it); managers are changed by admins only.
-pub async fn update(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    program_id: i64,
-    form: &ProgramForm,
-) -> Result<()> {
+pub async fn update(db: &DatabaseConnection, clock: &Clock, actor: &Actor, program_id: i64, form: &ProgramForm) -> Result<()> {
     actor.require_any(&[Role::ProgramManager])?;
     let now = clock.now();
     let current = programs::load(db, actor.account_id, program_id).await?;
     require_edit(db, actor, program_id).await?;
     let mut form = form.clone();
-    if !form.currency.trim().is_empty()
-        && !form
-            .currency
-            .trim()
-            .eq_ignore_ascii_case(&current.row.currency)
-    {
-        return Err(Error::invalid(
-            "currency",
-            "cannot change once a program exists; create a new program instead",
-        ));
+    if !form.currency.trim().is_empty() && !form.currency.trim().eq_ignore_ascii_case(&current.row.currency) {
+        return Err(Error::invalid("currency", "cannot change once a program exists; create a new program instead"));
     }
     form.currency = current.row.currency.clone();
     let input = core_input(&form)?;
@@ -266,23 +179,13 @@ pub async fn update(
         return Err(Error::invalid("name", "give a name of 1 to 200 characters"));
     }
     let (website, _) = parse_web_url("website", &input.website)?;
-    let hosts = input
-        .allowed_domains
-        .iter()
-        .map(|h| parse_host(h))
-        .collect::<Result<Vec<_>>>()?;
-    let rate = input
-        .default_commission
-        .parse("default_commission", current.currency)?;
+    let hosts = input.allowed_domains.iter().map(|h| parse_host(h)).collect::<Result<Vec<_>>>()?;
+    let rate = input.default_commission.parse("default_commission", current.currency)?;
     let (kind, value) = rate.to_stored(current.currency);
 
     let txn = crate::db::begin_write(db).await?;
     let old_managers = managers_of(&txn, program_id).await?;
-    let managers = if actor.has_any(&[]) {
-        form.managers.clone()
-    } else {
-        old_managers.clone()
-    };
+    let managers = if actor.is_admin() { form.managers.clone() } else { old_managers.clone() };
     let before = form_of(&current.row, &old_managers)?;
     let mut a: program::ActiveModel = current.row.clone().into();
     a.name = Set(name.to_string());
@@ -305,18 +208,7 @@ pub async fn update(
     }
     let after = form_of(&saved, &managers)?;
     if let Some((b, a)) = diff(&before, &after) {
-        audit::record(
-            &txn,
-            actor,
-            now,
-            Change {
-                kind: "program_updated",
-                subject: saved.name.clone(),
-                before: Some(b),
-                after: Some(a),
-            },
-        )
-        .await?;
+        audit::record(&txn, actor, now, Change { kind: "program_updated", subject: saved.name.clone(), before: Some(b), after: Some(a) }).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -336,27 +228,15 @@ fn diff(before: &ProgramForm, after: &ProgramForm) -> Option<(String, String)> {
         return None;
     }
     let pick = |m: &BTreeMap<String, serde_json::Value>| {
-        serde_json::Value::Object(
-            changed
-                .iter()
-                .map(|k| ((*k).clone(), m[*k].clone()))
-                .collect(),
-        )
-        .to_string()
+        serde_json::Value::Object(changed.iter().map(|k| ((*k).clone(), m[*k].clone())).collect()).to_string()
     };
     Some((pick(&b), pick(&a)))
 }
 
 /// Archives a program (admins): its data stays, it takes no new enrollments, links or
 /// conversions. `archived = false` restores it.
-pub async fn set_archived(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    program_id: i64,
-    archived: bool,
-) -> Result<()> {
-    actor.require_any(&[])?;
+pub async fn set_archived(db: &DatabaseConnection, clock: &Clock, actor: &Actor, program_id: i64, archived: bool) -> Result<()> {
+    actor.require_admin()?;
     let now = clock.now();
     let current = programs::load(db, actor.account_id, program_id).await?;
     if current.row.archived_at.is_some() == archived {
@@ -367,23 +247,8 @@ pub async fn set_archived(
     let mut a: program::ActiveModel = current.row.into();
     a.archived_at = Set(archived.then_some(now));
     a.update(&txn).await?;
-    let (kind, before, after) = if archived {
-        ("program_archived", "open", "archived")
-    } else {
-        ("program_restored", "archived", "open")
-    };
-    audit::record(
-        &txn,
-        actor,
-        now,
-        Change {
-            kind,
-            subject: name,
-            before: Some(before.into()),
-            after: Some(after.into()),
-        },
-    )
-    .await?;
+    let (kind, before, after) = if archived { ("program_archived", "open", "archived") } else { ("program_restored", "archived", "open") };
+    audit::record(&txn, actor, now, Change { kind, subject: name, before: Some(before.into()), after: Some(after.into()) }).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -393,11 +258,7 @@ mod tests {
     use super::*;
 
     fn form() -> ProgramForm {
-        ProgramForm {
-            name: "P".into(),
-            website: "https://shop.example".into(),
-            ..blank_form()
-        }
+        ProgramForm { name: "P".into(), website: "https://shop.example".into(), ..blank_form() }
     }
 
     #[test]
@@ -408,95 +269,31 @@ mod tests {
 
     #[test]
     fn settings_name_the_field_at_fault() {
-        let bad = |f: ProgramForm| match parse_settings(&f).and_then(|_| core_input(&f).map(|_| ()))
-        {
+        let bad = |f: ProgramForm| match parse_settings(&f).and_then(|_| core_input(&f).map(|_| ())) {
             Err(Error::Invalid { field, .. }) => field,
             other => panic!("expected an invalid field, got {other:?}"),
         };
-        assert_eq!(
-            bad(ProgramForm {
-                brand_color: "green".into(),
-                ..form()
-            }),
-            "brand_color"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                hold_days: "-1".into(),
-                ..form()
-            }),
-            "hold_days"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                dormant_days: "0".into(),
-                ..form()
-            }),
-            "dormant_days"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                cookie_days: "400".into(),
-                ..form()
-            }),
-            "cookie_days"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                cookie_days: "ten".into(),
-                ..form()
-            }),
-            "cookie_days"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                logo_url: "javascript:alert(1)".into(),
-                ..form()
-            }),
-            "logo_url"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                sender_email: "nobody".into(),
-                ..form()
-            }),
-            "sender_email"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                attribution: "first_touch".into(),
-                ..form()
-            }),
-            "attribution"
-        );
-        assert_eq!(
-            bad(ProgramForm {
-                commission_kind: "both".into(),
-                ..form()
-            }),
-            "commission_kind"
-        );
+        assert_eq!(bad(ProgramForm { brand_color: "green".into(), ..form() }), "brand_color");
+        assert_eq!(bad(ProgramForm { hold_days: "-1".into(), ..form() }), "hold_days");
+        assert_eq!(bad(ProgramForm { dormant_days: "0".into(), ..form() }), "dormant_days");
+        assert_eq!(bad(ProgramForm { cookie_days: "400".into(), ..form() }), "cookie_days");
+        assert_eq!(bad(ProgramForm { cookie_days: "ten".into(), ..form() }), "cookie_days");
+        assert_eq!(bad(ProgramForm { logo_url: "javascript:alert(1)".into(), ..form() }), "logo_url");
+        assert_eq!(bad(ProgramForm { sender_email: "nobody".into(), ..form() }), "sender_email");
+        assert_eq!(bad(ProgramForm { attribution: "first_touch".into(), ..form() }), "attribution");
+        assert_eq!(bad(ProgramForm { commission_kind: "both".into(), ..form() }), "commission_kind");
     }
 
     #[test]
     fn domains_split_on_commas_spaces_and_lines() {
-        let f = ProgramForm {
-            allowed_domains: "a.example, b.example\nc.example".into(),
-            ..form()
-        };
-        assert_eq!(
-            core_input(&f).unwrap().allowed_domains,
-            vec!["a.example", "b.example", "c.example"]
-        );
+        let f = ProgramForm { allowed_domains: "a.example, b.example\nc.example".into(), ..form() };
+        assert_eq!(core_input(&f).unwrap().allowed_domains, vec!["a.example", "b.example", "c.example"]);
     }
 
     #[test]
     fn the_diff_names_only_changed_fields() {
         let a = form();
-        let b = ProgramForm {
-            hold_days: "7".into(),
-            ..form()
-        };
+        let b = ProgramForm { hold_days: "7".into(), ..form() };
         let (before, after) = diff(&a, &b).unwrap();
         assert_eq!(before, r#"{"hold_days":"30"}"#);
         assert_eq!(after, r#"{"hold_days":"7"}"#);

@@ -13,10 +13,7 @@ use crate::{Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use models::{CommissionRate, Currency, Money};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -34,15 +31,11 @@ pub fn qualifies(t: &tier::Model, s: Standing) -> bool {
     if t.min_conversions.is_none() && t.min_revenue_minor.is_none() {
         return true;
     }
-    t.min_conversions.is_none_or(|m| s.conversions >= m as i64)
-        && t.min_revenue_minor.is_none_or(|m| s.revenue_minor >= m)
+    t.min_conversions.is_none_or(|m| s.conversions >= m as i64) && t.min_revenue_minor.is_none_or(|m| s.revenue_minor >= m)
 }
 
 /// The highest tier (by rank) whose rule `standing_of` meets.
-pub fn best_tier<'a>(
-    tiers: &'a [tier::Model],
-    standing_of: impl Fn(&tier::Model) -> Standing,
-) -> &'a tier::Model {
+pub fn best_tier<'a>(tiers: &'a [tier::Model], standing_of: impl Fn(&tier::Model) -> Standing) -> &'a tier::Model {
     let mut best = &tiers[0];
     for t in tiers {
         if t.rank > best.rank && qualifies(t, standing_of(t)) {
@@ -59,10 +52,7 @@ fn counted(now: DateTime<Utc>, window_days: i32) -> sea_orm::Condition {
         .add(conversion::Column::OccurredAt.lte(now))
         .add(
             sea_orm::Condition::any()
-                .add(
-                    Expr::col(conversion::Column::RefundedMinor)
-                        .lt(Expr::col(conversion::Column::AmountMinor)),
-                )
+                .add(Expr::col(conversion::Column::RefundedMinor).lt(Expr::col(conversion::Column::AmountMinor)))
                 .add(conversion::Column::AmountMinor.eq(0)),
         )
 }
@@ -75,60 +65,28 @@ struct Agg {
 }
 
 /// Standing of every enrollment of a program in one window, in one grouped query.
-pub async fn standings(
-    db: &impl ConnectionTrait,
-    program_id: i64,
-    now: DateTime<Utc>,
-    window_days: i32,
-) -> Result<HashMap<i64, Standing>> {
+pub async fn standings(db: &impl ConnectionTrait, program_id: i64, now: DateTime<Utc>, window_days: i32) -> Result<HashMap<i64, Standing>> {
     let mut q = Query::select();
     q.from(conversion::Entity)
         .column(conversion::Column::EnrollmentId)
         .expr_as(Expr::col(conversion::Column::Id).count(), Alias::new("n"))
         .expr_as(
-            Expr::col(conversion::Column::AmountMinor)
-                .sub(Expr::col(conversion::Column::RefundedMinor))
-                .sum()
-                .cast_as(Alias::new("bigint")),
+            Expr::col(conversion::Column::AmountMinor).sub(Expr::col(conversion::Column::RefundedMinor)).sum().cast_as(Alias::new("bigint")),
             Alias::new("revenue"),
         )
         .and_where(Expr::col(conversion::Column::ProgramId).eq(program_id))
         .and_where(Expr::col(conversion::Column::EnrollmentId).is_not_null())
         .cond_where(counted(now, window_days))
         .group_by_col(conversion::Column::EnrollmentId);
-    let rows = Agg::find_by_statement(db.get_database_backend().build(&q))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.enrollment_id,
-                Standing {
-                    conversions: r.n,
-                    revenue_minor: r.revenue.unwrap_or(0),
-                },
-            )
-        })
-        .collect())
+    let rows = Agg::find_by_statement(db.get_database_backend().build(&q)).all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.enrollment_id, Standing { conversions: r.n, revenue_minor: r.revenue.unwrap_or(0) })).collect())
 }
 
 /// Standing of one enrollment in one window.
-pub async fn standing(
-    db: &impl ConnectionTrait,
-    enrollment_id: i64,
-    now: DateTime<Utc>,
-    window_days: i32,
-) -> Result<Standing> {
-    let rows = conversion::Entity::find()
-        .filter(conversion::Column::EnrollmentId.eq(enrollment_id))
-        .filter(counted(now, window_days))
-        .all(db)
-        .await?;
-    Ok(Standing {
-        conversions: rows.len() as i64,
-        revenue_minor: rows.iter().map(|c| c.amount_minor - c.refunded_minor).sum(),
-    })
+pub async fn standing(db: &impl ConnectionTrait, enrollment_id: i64, now: DateTime<Utc>, window_days: i32) -> Result<Standing> {
+    let rows =
+        conversion::Entity::find().filter(conversion::Column::EnrollmentId.eq(enrollment_id)).filter(counted(now, window_days)).all(db).await?;
+    Ok(Standing { conversions: rows.len() as i64, revenue_minor: rows.iter().map(|c| c.amount_minor - c.refunded_minor).sum() })
 }
 
 /// What caused a tier change.
@@ -146,10 +104,7 @@ pub enum Cause {
 /// (so concurrent runners change it once): timeline event with the qualifying numbers, an
 /// upgrade email, and retroactive adjustments when `to` is retroactive. Returns false when
 /// somebody else changed the tier first.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the full context of one tier change"
-)]
+#[expect(clippy::too_many_arguments, reason = "the full context of one tier change")]
 pub async fn change_tier(
     txn: &sea_orm::DatabaseTransaction,
     prog: &program::Model,
@@ -177,11 +132,7 @@ pub async fn change_tier(
         "{} conversions and {} revenue in the last {} days",
         s.conversions,
         Money::from_minor(s.revenue_minor, currency).display(),
-        if upgrade {
-            to.window_days
-        } else {
-            from.window_days
-        }
+        if upgrade { to.window_days } else { from.window_days }
     );
     let summary = format!("Tier {} → {} ({why})", from.name, to.name);
     timeline::record(
@@ -204,23 +155,11 @@ pub async fn change_tier(
     )
     .await?;
     if upgrade {
-        let rate =
-            CommissionRate::parse_stored(&to.commission_kind, &to.commission_value, currency)
-                .map_err(|x| crate::Error::Internal(x.0))?;
+        let rate = CommissionRate::parse_stored(&to.commission_kind, &to.commission_value, currency).map_err(|x| crate::Error::Internal(x.0))?;
         let mut after = e.clone();
         after.tier_id = to.id;
         let rate = rate.display(currency);
-        crate::events::publish(
-            txn,
-            now,
-            crate::events::Event::TierUpgraded {
-                program: prog,
-                enrollment: &after,
-                tier: to,
-                rate: &rate,
-            },
-        )
-        .await?;
+        crate::events::publish(txn, now, crate::events::Event::TierUpgraded { program: prog, enrollment: &after, tier: to, rate: &rate }).await?;
         if to.retroactive && e.commission_kind.is_none() {
             rerate(txn, prog, e, to, now).await?;
         }
@@ -230,16 +169,9 @@ pub async fn change_tier(
 
 /// Brings every earlier conversion of the enrollment inside `to`'s window that is neither voided
 /// nor refunded to `to`'s rate with adjustment entries. Running it again adds nothing.
-async fn rerate(
-    txn: &impl ConnectionTrait,
-    prog: &program::Model,
-    e: &enrollment::Model,
-    to: &tier::Model,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn rerate(txn: &impl ConnectionTrait, prog: &program::Model, e: &enrollment::Model, to: &tier::Model, now: DateTime<Utc>) -> Result<()> {
     let currency = Currency::parse(&prog.currency).map_err(|x| crate::Error::Internal(x.0))?;
-    let rate = CommissionRate::parse_stored(&to.commission_kind, &to.commission_value, currency)
-        .map_err(|x| crate::Error::Internal(x.0))?;
+    let rate = CommissionRate::parse_stored(&to.commission_kind, &to.commission_value, currency).map_err(|x| crate::Error::Internal(x.0))?;
     let convs = conversion::Entity::find()
         .filter(conversion::Column::EnrollmentId.eq(e.id))
         .filter(conversion::Column::Status.eq("attributed"))
@@ -253,27 +185,17 @@ async fn rerate(
         return Ok(());
     }
     let entries = ledger_entry::Entity::find()
-        .filter(
-            ledger_entry::Column::ConversionId
-                .is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()),
-        )
+        .filter(ledger_entry::Column::ConversionId.is_in(convs.iter().map(|c| c.id).collect::<Vec<_>>()))
         .all(txn)
         .await?;
     let label = crate::programs::commission::rate_label(&rate, currency);
     for c in convs {
-        let mine: Vec<_> = entries
-            .iter()
-            .filter(|x| x.conversion_id == Some(c.id))
-            .collect();
+        let mine: Vec<_> = entries.iter().filter(|x| x.conversion_id == Some(c.id)).collect();
         let live: Vec<_> = mine.iter().filter(|x| x.status != "void").collect();
         if live.is_empty() || live.iter().any(|x| x.kind == "clawback") {
             continue; // voided, or (partly) refunded
         }
-        let current: i64 = live
-            .iter()
-            .filter(|x| x.kind == "earned" || x.kind == "adjustment")
-            .map(|x| x.amount_minor)
-            .sum();
+        let current: i64 = live.iter().filter(|x| x.kind == "earned" || x.kind == "adjustment").map(|x| x.amount_minor).sum();
         let target = rate.commission_on(c.amount_minor);
         if target <= current {
             continue;
@@ -299,18 +221,7 @@ async fn rerate(
         }
         .insert(txn)
         .await?;
-        rollups::add(
-            txn,
-            e.account_id,
-            prog.id,
-            e.id,
-            c.occurred_at.date_naive(),
-            Delta {
-                commission_minor: diff,
-                ..Default::default()
-            },
-        )
-        .await?;
+        rollups::add(txn, e.account_id, prog.id, e.id, c.occurred_at.date_naive(), Delta { commission_minor: diff, ..Default::default() }).await?;
     }
     Ok(())
 }
@@ -327,17 +238,9 @@ pub struct PassReport {
 /// Re-checks every active enrollment of every program as of `now`; upgrades only (`downgrade`
 /// false) or, at a review, moves enrollments to exactly the tier they qualify for. Each change
 /// is its own transaction, so an interrupted pass resumes where it stopped.
-pub async fn pass(
-    db: &sea_orm::DatabaseConnection,
-    now: DateTime<Utc>,
-    downgrade_programs: Option<&[i64]>,
-) -> Result<PassReport> {
+pub async fn pass(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>, downgrade_programs: Option<&[i64]>) -> Result<PassReport> {
     let mut report = PassReport::default();
-    let programs = program::Entity::find()
-        .filter(program::Column::ArchivedAt.is_null())
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?;
+    let programs = program::Entity::find().filter(program::Column::ArchivedAt.is_null()).order_by_asc(program::Column::Id).all(db).await?;
     for prog in programs {
         let downgrade = downgrade_programs.is_some_and(|ids| ids.contains(&prog.id));
         if downgrade_programs.is_some() && !downgrade {
@@ -350,10 +253,7 @@ pub async fn pass(
         let mut by_window: HashMap<i32, HashMap<i64, Standing>> = HashMap::new();
         for t in tiers.iter().skip(1) {
             if !by_window.contains_key(&t.window_days) {
-                by_window.insert(
-                    t.window_days,
-                    standings(db, prog.id, now, t.window_days).await?,
-                );
+                by_window.insert(t.window_days, standings(db, prog.id, now, t.window_days).await?);
             }
         }
         let enrollments = enrollment::Entity::find()
@@ -367,44 +267,15 @@ pub async fn pass(
             let Some(current) = tier_by_id.get(&e.tier_id) else {
                 continue;
             };
-            let standing_of = |t: &tier::Model| {
-                by_window
-                    .get(&t.window_days)
-                    .and_then(|m| m.get(&e.id))
-                    .copied()
-                    .unwrap_or_default()
-            };
+            let standing_of = |t: &tier::Model| by_window.get(&t.window_days).and_then(|m| m.get(&e.id)).copied().unwrap_or_default();
             let best = best_tier(&tiers, standing_of);
-            let moves = if downgrade {
-                best.rank != current.rank
-            } else {
-                best.rank > current.rank
-            };
+            let moves = if downgrade { best.rank != current.rank } else { best.rank > current.rank };
             if !moves {
                 continue;
             }
-            let s = if best.rank > current.rank {
-                standing_of(best)
-            } else {
-                standing_of(current)
-            };
+            let s = if best.rank > current.rank { standing_of(best) } else { standing_of(current) };
             let txn = crate::db::begin_write(db).await?;
-            if change_tier(
-                &txn,
-                &prog,
-                &e,
-                current,
-                best,
-                s,
-                now,
-                if downgrade {
-                    Cause::Review
-                } else {
-                    Cause::Pass
-                },
-            )
-            .await?
-            {
+            if change_tier(&txn, &prog, &e, current, best, s, now, if downgrade { Cause::Review } else { Cause::Pass }).await? {
                 report.changed += 1;
             }
             txn.commit().await?;
@@ -416,10 +287,7 @@ pub async fn pass(
 /// The real-time check of a conversion's enrollment against its program's `tiers`, inside the
 /// conversion's transaction and counting the conversion itself. Returns the tier the conversion
 /// earns at.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the conversion's context, passed to avoid re-reading it"
-)]
+#[expect(clippy::too_many_arguments, reason = "the conversion's context, passed to avoid re-reading it")]
 pub async fn check_at_conversion(
     txn: &sea_orm::DatabaseTransaction,
     prog: &program::Model,
@@ -441,10 +309,7 @@ pub async fn check_at_conversion(
             cache.insert(t.window_days, s);
         }
     }
-    let best = best_tier(tiers, |t| {
-        cache.get(&t.window_days).copied().unwrap_or_default()
-    })
-    .clone();
+    let best = best_tier(tiers, |t| cache.get(&t.window_days).copied().unwrap_or_default()).clone();
     if best.rank > current.rank {
         let s = cache[&best.window_days];
         change_tier(txn, prog, e, &current, &best, s, now, Cause::Conversion).await?;
@@ -465,16 +330,9 @@ pub async fn tier_progress(
 ) -> Result<models::TierProgress> {
     use models::Money;
     let tiers = crate::programs::tiers(db, prog.id).await?;
-    let current = tiers
-        .iter()
-        .find(|t| t.id == e.tier_id)
-        .ok_or(Error::NotFound("tier"))?;
-    let rate =
-        crate::programs::commission::effective_commission(e, current, currency)?.display(currency);
-    let next = tiers
-        .iter()
-        .filter(|t| t.rank > current.rank)
-        .min_by_key(|t| t.rank);
+    let current = tiers.iter().find(|t| t.id == e.tier_id).ok_or(Error::NotFound("tier"))?;
+    let rate = crate::programs::commission::effective_commission(e, current, currency)?.display(currency);
+    let next = tiers.iter().filter(|t| t.rank > current.rank).min_by_key(|t| t.rank);
     let Some(next) = next else {
         return Ok(models::TierProgress {
             current: current.name.clone(),
@@ -501,19 +359,10 @@ pub async fn tier_progress(
         needs.push(format!("{} revenue", money(m)));
         parts.push((Ord::clamp(s.revenue_minor, 0, m) * 100) / std::cmp::max(m, 1));
     }
-    let missing_conversions = next
-        .min_conversions
-        .map(|m| std::cmp::max(m as i64 - s.conversions, 0))
-        .unwrap_or(0);
-    let missing_revenue_minor = next
-        .min_revenue_minor
-        .map(|m| std::cmp::max(m - s.revenue_minor, 0))
-        .unwrap_or(0);
+    let missing_conversions = next.min_conversions.map(|m| std::cmp::max(m as i64 - s.conversions, 0)).unwrap_or(0);
+    let missing_revenue_minor = next.min_revenue_minor.map(|m| std::cmp::max(m - s.revenue_minor, 0)).unwrap_or(0);
     if missing_conversions > 0 {
-        have.push(format!(
-            "{missing_conversions} more conversion{}",
-            if missing_conversions == 1 { "" } else { "s" }
-        ));
+        have.push(format!("{missing_conversions} more conversion{}", if missing_conversions == 1 { "" } else { "s" }));
     }
     if missing_revenue_minor > 0 {
         have.push(format!("{} more revenue", money(missing_revenue_minor)));
@@ -521,32 +370,17 @@ pub async fn tier_progress(
     let rule = if needs.is_empty() {
         format!("{}: assigned by the team", next.name)
     } else {
-        format!(
-            "{}: at least {} in the last {} days",
-            next.name,
-            needs.join(" and "),
-            next.window_days
-        )
+        format!("{}: at least {} in the last {} days", next.name, needs.join(" and "), next.window_days)
     };
     let missing = if needs.is_empty() {
         format!("{} is assigned by the team", next.name)
     } else if have.is_empty() {
-        format!(
-            "You meet the rule for {}: the next tier review moves you up",
-            next.name
-        )
+        format!("You meet the rule for {}: the next tier review moves you up", next.name)
     } else {
-        format!(
-            "{} within the last {} days to reach {}",
-            have.join(" and "),
-            next.window_days,
-            next.name
-        )
+        format!("{} within the last {} days to reach {}", have.join(" and "), next.window_days, next.name)
     };
     let next_currency_rate =
-        CommissionRate::parse_stored(&next.commission_kind, &next.commission_value, currency)
-            .map_err(|e| Error::Internal(e.0))?
-            .display(currency);
+        CommissionRate::parse_stored(&next.commission_kind, &next.commission_value, currency).map_err(|e| Error::Internal(e.0))?.display(currency);
     Ok(models::TierProgress {
         current: current.name.clone(),
         rate,
@@ -556,11 +390,7 @@ pub async fn tier_progress(
         missing: Some(missing),
         missing_conversions,
         missing_revenue_minor,
-        percent: if parts.is_empty() {
-            0
-        } else {
-            parts.iter().sum::<i64>() / parts.len() as i64
-        },
+        percent: if parts.is_empty() { 0 } else { parts.iter().sum::<i64>() / parts.len() as i64 },
     })
 }
 
@@ -587,49 +417,17 @@ mod tests {
     #[test]
     fn a_rule_needs_every_minimum_it_gives_and_exactly_the_minimum_is_enough() {
         let both = t(2, Some(20), Some(1_000_000));
-        assert!(qualifies(
-            &both,
-            Standing {
-                conversions: 20,
-                revenue_minor: 1_000_000
-            }
-        ));
-        assert!(!qualifies(
-            &both,
-            Standing {
-                conversions: 19,
-                revenue_minor: 5_000_000
-            }
-        ));
-        assert!(!qualifies(
-            &both,
-            Standing {
-                conversions: 50,
-                revenue_minor: 999_999
-            }
-        ));
+        assert!(qualifies(&both, Standing { conversions: 20, revenue_minor: 1_000_000 }));
+        assert!(!qualifies(&both, Standing { conversions: 19, revenue_minor: 5_000_000 }));
+        assert!(!qualifies(&both, Standing { conversions: 50, revenue_minor: 999_999 }));
         assert!(qualifies(&t(1, None, None), Standing::default()));
     }
 
     #[test]
     fn the_best_tier_is_the_highest_rank_met() {
         let tiers = vec![t(1, None, None), t(2, Some(5), None), t(3, Some(10), None)];
-        assert_eq!(
-            best_tier(&tiers, |_| Standing {
-                conversions: 7,
-                revenue_minor: 0
-            })
-            .rank,
-            2
-        );
-        assert_eq!(
-            best_tier(&tiers, |_| Standing {
-                conversions: 10,
-                revenue_minor: 0
-            })
-            .rank,
-            3
-        );
+        assert_eq!(best_tier(&tiers, |_| Standing { conversions: 7, revenue_minor: 0 }).rank, 2);
+        assert_eq!(best_tier(&tiers, |_| Standing { conversions: 10, revenue_minor: 0 }).rank, 3);
         assert_eq!(best_tier(&tiers, |_| Standing::default()).rank, 1);
     }
 }

@@ -11,10 +11,7 @@ use crate::tracking::ClickRecorder;
 use crate::{Clock, Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use models::{CommissionRate, EnrollmentStatus, Money};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -111,15 +108,8 @@ struct Attribution {
     reason: Option<String>,
 }
 
-async fn find_click(
-    db: &impl sea_orm::ConnectionTrait,
-    program_id: i64,
-    id: &str,
-) -> Result<Option<click::Model>> {
-    Ok(click::Entity::find_by_id(id.to_string())
-        .filter(click::Column::ProgramId.eq(program_id))
-        .one(db)
-        .await?)
+async fn find_click(db: &impl sea_orm::ConnectionTrait, program_id: i64, id: &str) -> Result<Option<click::Model>> {
+    Ok(click::Entity::find_by_id(id.to_string()).filter(click::Column::ProgramId.eq(program_id)).one(db).await?)
 }
 
 async fn attribute(
@@ -144,31 +134,15 @@ async fn attribute(
         let reason = if c.is_bot {
             Some("the click was flagged as a bot".to_string())
         } else if c.at < occurred_at - window || c.at > occurred_at + Duration::minutes(5) {
-            Some(format!(
-                "the click is outside the {}-day cookie window",
-                program.row.cookie_days
-            ))
+            Some(format!("the click is outside the {}-day cookie window", program.row.cookie_days))
         } else {
             None
         };
         if reason.is_some() {
-            return Ok(Attribution {
-                enrollment: None,
-                via: None,
-                click: Some(c),
-                reason,
-            });
+            return Ok(Attribution { enrollment: None, via: None, click: Some(c), reason });
         }
-        let e = enrollment::Entity::find_by_id(c.enrollment_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("enrollment"))?;
-        return Ok(Attribution {
-            enrollment: Some(e),
-            via: Some("click_id"),
-            click: Some(c),
-            reason: None,
-        });
+        let e = enrollment::Entity::find_by_id(c.enrollment_id).one(db).await?.ok_or(Error::NotFound("enrollment"))?;
+        return Ok(Attribution { enrollment: Some(e), via: Some("click_id"), click: Some(c), reason: None });
     }
     if let Some(code) = input.link_code.as_deref().filter(|c| !c.is_empty()) {
         let l = link::Entity::find()
@@ -177,16 +151,8 @@ async fn attribute(
             .one(db)
             .await?
             .ok_or_else(|| Error::invalid("link_code", "no such link in this program"))?;
-        let e = enrollment::Entity::find_by_id(l.enrollment_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("enrollment"))?;
-        return Ok(Attribution {
-            enrollment: Some(e),
-            via: Some("link_code"),
-            click: None,
-            reason: None,
-        });
+        let e = enrollment::Entity::find_by_id(l.enrollment_id).one(db).await?.ok_or(Error::NotFound("enrollment"))?;
+        return Ok(Attribution { enrollment: Some(e), via: Some("link_code"), click: None, reason: None });
     }
     if let Some(partner_id) = input.partner_id {
         let e = enrollment::Entity::find()
@@ -196,60 +162,34 @@ async fn attribute(
             .one(db)
             .await?
             .ok_or_else(|| Error::invalid("partner_id", "no such partner in this program"))?;
-        return Ok(Attribution {
-            enrollment: Some(e),
-            via: Some("partner_id"),
-            click: None,
-            reason: None,
-        });
+        return Ok(Attribution { enrollment: Some(e), via: Some("partner_id"), click: None, reason: None });
     }
-    Ok(Attribution {
-        enrollment: None,
-        via: None,
-        click: None,
-        reason: Some("no click, link or partner was given".into()),
-    })
+    Ok(Attribution { enrollment: None, via: None, click: None, reason: Some("no click, link or partner was given".into()) })
 }
 
-fn validate(
-    program: &Program,
-    input: &ConversionInput,
-    now: DateTime<Utc>,
-) -> Result<(Money, DateTime<Utc>)> {
+fn validate(program: &Program, input: &ConversionInput, now: DateTime<Utc>) -> Result<(Money, DateTime<Utc>)> {
     Error::check_line("external_id", &input.external_id)?;
-    for (field, value) in [
-        ("click_id", &input.click_id),
-        ("link_code", &input.link_code),
-        ("customer_id", &input.customer_id),
-        ("currency", &input.currency),
-    ] {
+    for (field, value) in
+        [("click_id", &input.click_id), ("link_code", &input.link_code), ("customer_id", &input.customer_id), ("currency", &input.currency)]
+    {
         if let Some(v) = value {
             Error::check_line(field, v)?;
         }
     }
     let external_id = input.external_id.trim();
     if external_id.is_empty() || external_id.len() > 255 {
-        return Err(Error::invalid(
-            "external_id",
-            "give an id of 1 to 255 characters",
-        ));
+        return Err(Error::invalid("external_id", "give an id of 1 to 255 characters"));
     }
     if let Some(c) = &input.currency {
         if !c.trim().eq_ignore_ascii_case(program.currency.code()) {
-            return Err(Error::invalid(
-                "currency",
-                format!(
-                    "must be {}, the program's currency",
-                    program.currency.code()
-                ),
-            ));
+            return Err(Error::invalid("currency", format!("must be {}, the program's currency", program.currency.code())));
         }
     }
     let amount = Money::parse(&input.amount, program.currency).map_err(Error::field("amount"))?;
     let occurred_at = match &input.occurred_at {
-        Some(t) => DateTime::parse_from_rfc3339(t)
-            .map_err(|_| Error::invalid("occurred_at", format!("'{t}' is not an RFC 3339 time")))?
-            .with_timezone(&Utc),
+        Some(t) => {
+            DateTime::parse_from_rfc3339(t).map_err(|_| Error::invalid("occurred_at", format!("'{t}' is not an RFC 3339 time")))?.with_timezone(&Utc)
+        }
         None => now,
     };
     if occurred_at > now + Duration::hours(1) {
@@ -264,11 +204,7 @@ fn validate(
     Ok((amount, occurred_at))
 }
 
-async fn existing(
-    db: &impl sea_orm::ConnectionTrait,
-    program_id: i64,
-    external_id: &str,
-) -> Result<Option<conversion::Model>> {
+async fn existing(db: &impl sea_orm::ConnectionTrait, program_id: i64, external_id: &str) -> Result<Option<conversion::Model>> {
     Ok(conversion::Entity::find()
         .filter(conversion::Column::ProgramId.eq(program_id))
         .filter(conversion::Column::ExternalId.eq(external_id))
@@ -278,13 +214,9 @@ async fn existing(
 
 fn replay(found: conversion::Model, hash: &str) -> Result<Outcome> {
     if found.request_hash != hash {
-        return Err(Error::Conflict(format!(
-            "conversion '{}' was already reported with a different body",
-            found.external_id
-        )));
+        return Err(Error::Conflict(format!("conversion '{}' was already reported with a different body", found.external_id)));
     }
-    let mut answer: ConversionAnswer =
-        serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut answer: ConversionAnswer = serde_json::from_str(&found.response).map_err(|e| Error::Internal(e.to_string()))?;
     // The stored answer is written before the row has its id (saving an UPDATE per conversion).
     answer.id = found.id;
     Ok(Outcome::Replayed(answer))
@@ -311,44 +243,22 @@ pub async fn ingest(
     let attribution = attribute(db, clicks, &program, input, occurred_at).await?;
 
     let txn = crate::db::begin_write(db).await?;
-    match write(
-        &txn,
-        &program,
-        input,
-        &external_id,
-        amount,
-        occurred_at,
-        now,
-        hash,
-        attribution,
-    )
-    .await
-    {
+    match write(&txn, &program, input, &external_id, amount, occurred_at, now, hash, attribution).await {
         Ok(answer) => {
             txn.commit().await?;
             Ok(Outcome::Created(answer))
         }
-        Err(Error::Db(e))
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
+        Err(Error::Db(e)) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
             // A concurrent request with the same external id won the race.
             txn.rollback().await?;
-            let found = existing(db, program.row.id, &external_id)
-                .await?
-                .ok_or(Error::Db(e))?;
+            let found = existing(db, program.row.id, &external_id).await?.ok_or(Error::Db(e))?;
             replay(found, hash)
         }
         Err(e) => Err(e),
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one private step of ingest, called once"
-)]
+#[expect(clippy::too_many_arguments, reason = "one private step of ingest, called once")]
 async fn write(
     txn: &DatabaseTransaction,
     program: &Program,
@@ -366,9 +276,7 @@ async fn write(
             .filter(click::Column::ProgramId.eq(program.row.id))
             .filter(click::Column::VisitorId.eq(c.visitor_id.clone()))
             .filter(click::Column::IsBot.eq(false))
-            .filter(
-                click::Column::At.gte(occurred_at - Duration::days(program.row.cookie_days as i64)),
-            )
+            .filter(click::Column::At.gte(occurred_at - Duration::days(program.row.cookie_days as i64)))
             .filter(click::Column::At.lte(occurred_at.max(c.at)))
             .order_by_asc(click::Column::At)
             .order_by_asc(click::Column::Id)
@@ -381,11 +289,7 @@ async fn write(
     };
 
     // Who earns what.
-    let mut status = if a.enrollment.is_some() {
-        "attributed"
-    } else {
-        "unattributed"
-    };
+    let mut status = if a.enrollment.is_some() { "attributed" } else { "unattributed" };
     let mut reason = a.reason.clone();
     let mut earned: Option<(CommissionRate, tier::Model, i64)> = None;
     let mut hold_reason: Option<&str> = None;
@@ -396,45 +300,20 @@ async fn write(
             reason = Some(format!("the enrollment is {}", st.as_str()));
         } else {
             let tiers = programs::tiers(txn, program.row.id).await?;
-            let current = tiers
-                .iter()
-                .find(|t| t.id == e.tier_id)
-                .cloned()
-                .ok_or(Error::NotFound("tier"))?;
+            let current = tiers.iter().find(|t| t.id == e.tier_id).cloned().ok_or(Error::NotFound("tier"))?;
             // The conversion that crosses a threshold already earns the new tier's rate.
-            let t = crate::programs::tiers::check_at_conversion(
-                txn,
-                &program.row,
-                e,
-                &tiers,
-                current,
-                amount.minor,
-                occurred_at,
-                now,
-            )
-            .await?;
+            let t = crate::programs::tiers::check_at_conversion(txn, &program.row, e, &tiers, current, amount.minor, occurred_at, now).await?;
             if e.dormant_since.is_some() {
                 enrollment::Entity::update_many()
-                    .col_expr(
-                        enrollment::Column::DormantSince,
-                        sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
-                    )
+                    .col_expr(enrollment::Column::DormantSince, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
                     .filter(enrollment::Column::Id.eq(e.id))
                     .exec(txn)
                     .await?;
             }
             let rate = effective_commission(e, &t, currency)?;
             let commission = rate.commission_on(amount.minor);
-            let self_referral = match input
-                .customer_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| c.contains('@'))
-            {
-                Some(customer) => partner::Entity::find_by_id(e.partner_id)
-                    .one(txn)
-                    .await?
-                    .is_some_and(|p| customer.eq_ignore_ascii_case(&p.email)),
+            let self_referral = match input.customer_id.as_deref().map(str::trim).filter(|c| c.contains('@')) {
+                Some(customer) => partner::Entity::find_by_id(e.partner_id).one(txn).await?.is_some_and(|p| customer.eq_ignore_ascii_case(&p.email)),
                 None => false,
             };
             if self_referral {
@@ -452,11 +331,7 @@ async fn write(
             rate: Some(rate_label(rate, currency)),
             tier: Some(t.name.clone()),
         },
-        None => CommissionAnswer {
-            amount: Money::from_minor(0, currency).amount_string(),
-            rate: None,
-            tier: None,
-        },
+        None => CommissionAnswer { amount: Money::from_minor(0, currency).amount_string(), rate: None, tier: None },
     };
     let mut answer = ConversionAnswer {
         id: 0,
@@ -525,15 +400,8 @@ async fn write(
         }
         let mut summary = format!("Conversion {} of {} ", conv.external_id, amount.display());
         match &earned {
-            Some((rate, _, c)) => summary.push_str(&format!(
-                "earned {} at {}",
-                Money::from_minor(*c, currency).display(),
-                rate.display(currency)
-            )),
-            None => summary.push_str(&format!(
-                "earned nothing: {}",
-                reason.clone().unwrap_or_default()
-            )),
+            Some((rate, _, c)) => summary.push_str(&format!("earned {} at {}", Money::from_minor(*c, currency).display(), rate.display(currency))),
+            None => summary.push_str(&format!("earned nothing: {}", reason.clone().unwrap_or_default())),
         }
         if let Some(h) = hold_reason {
             summary.push_str(&format!(" (held for review: {})", h.replace('_', " ")));
@@ -554,17 +422,7 @@ async fn write(
         )
         .await?;
         if let Some((_, t, _)) = &earned {
-            rollups::add_cohort(
-                txn,
-                program.row.account_id,
-                program.row.id,
-                t.id,
-                e.id,
-                occurred_at.date_naive(),
-                1,
-                amount.minor,
-            )
-            .await?;
+            rollups::add_cohort(txn, program.row.account_id, program.row.id, t.id, e.id, occurred_at.date_naive(), 1, amount.minor).await?;
         }
         // Last: the day's rollup row is shared by every conversion of the enrollment, so its
         // lock is held for the shortest time before commit.
@@ -574,12 +432,7 @@ async fn write(
             program.row.id,
             e.id,
             occurred_at.date_naive(),
-            Delta {
-                conversions: 1,
-                revenue_minor: amount.minor,
-                commission_minor: commission,
-                ..Default::default()
-            },
+            Delta { conversions: 1, revenue_minor: amount.minor, commission_minor: commission, ..Default::default() },
         )
         .await?;
     }
@@ -588,11 +441,7 @@ async fn write(
 
 /// Everything about one conversion of the account, for the team: attribution, the visitor's
 /// click path and the ledger entries.
-pub async fn detail(
-    db: &DatabaseConnection,
-    actor: &crate::Actor,
-    id: i64,
-) -> Result<models::ConversionDetail> {
+pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> Result<models::ConversionDetail> {
     actor.require_team()?;
     let conv = conversion::Entity::find_by_id(id)
         .filter(conversion::Column::AccountId.eq(actor.account_id))
@@ -602,14 +451,10 @@ pub async fn detail(
     let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
     let program = programs::load(db, actor.account_id, conv.program_id).await?;
     let partner = match conv.partner_id {
-        Some(pid) => partner::Entity::find_by_id(pid)
-            .one(db)
-            .await?
-            .map(|p| (p.id, p.name)),
+        Some(pid) => partner::Entity::find_by_id(pid).one(db).await?.map(|p| (p.id, p.name)),
         None => None,
     };
-    let path_ids: Vec<String> =
-        serde_json::from_str(&conv.click_path).map_err(|e| Error::Internal(e.to_string()))?;
+    let path_ids: Vec<String> = serde_json::from_str(&conv.click_path).map_err(|e| Error::Internal(e.to_string()))?;
     let mut clicks = click::Entity::find()
         .filter(click::Column::Id.is_in(path_ids.clone()))
         .filter(click::Column::ProgramId.eq(conv.program_id))
@@ -621,11 +466,8 @@ pub async fn detail(
             clicks = click::Entity::find_by_id(c.clone()).all(db).await?;
         }
     }
-    let entries = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ConversionId.eq(conv.id))
-        .order_by_asc(ledger_entry::Column::Id)
-        .all(db)
-        .await?;
+    let entries =
+        ledger_entry::Entity::find().filter(ledger_entry::Column::ConversionId.eq(conv.id)).order_by_asc(ledger_entry::Column::Id).all(db).await?;
     Ok(models::ConversionDetail {
         id: conv.id,
         external_id: conv.external_id.clone(),

@@ -7,6 +7,7 @@
 //! within a second, and once more on shutdown.
 
 pub mod conversions;
+pub mod import_rows;
 pub mod imports;
 pub mod partner_stats;
 pub mod refunds;
@@ -30,9 +31,7 @@ const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ2
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
-        .collect()
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
 /// A new click id (about 100 random bits).
@@ -47,10 +46,7 @@ pub fn new_visitor_id() -> String {
 
 /// True when `vid` has the shape of a visitor id we issued (anything else is replaced).
 pub fn is_visitor_id(vid: &str) -> bool {
-    vid.len() == 26
-        && vid
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    vid.len() == 26 && vid.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
 }
 
 /// A link as created.
@@ -78,31 +74,18 @@ pub async fn create_link_for(
     program_id: i64,
     destination: Option<&str>,
 ) -> Result<CreatedLink> {
-    actor.require_any(&[
-        models::Role::ProgramManager,
-        models::Role::RelationshipOwner,
-    ])?;
+    actor.require_any(&[models::Role::ProgramManager, models::Role::RelationshipOwner])?;
     let p = partner::Entity::find_by_id(partner_id)
         .filter(partner::Column::AccountId.eq(actor.account_id))
         .one(db)
         .await?
         .ok_or(Error::NotFound("partner"))?;
-    let owner =
-        actor.has_any(&[models::Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
+    let owner = actor.has_any(&[models::Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
     let manager = crate::programs::settings::can_edit(db, actor, program_id).await?;
     if !(owner || manager) {
         return Err(Error::Forbidden);
     }
-    create_link(
-        db,
-        clock,
-        actor.account_id,
-        public_url,
-        partner_id,
-        program_id,
-        destination,
-    )
-    .await
+    create_link(db, clock, actor.account_id, public_url, partner_id, program_id, destination).await
 }
 
 /// Creates a tracking link for a partner's enrollment in a program. The destination defaults to
@@ -118,42 +101,20 @@ pub async fn create_link(
 ) -> Result<CreatedLink> {
     let program = programs::load(db, account_id, program_id).await?;
     program.require_open()?;
-    partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))?;
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))
         .filter(enrollment::Column::ProgramId.eq(program_id))
         .one(db)
         .await?
-        .ok_or_else(|| {
-            Error::invalid("partner_id", "the partner is not enrolled in this program")
-        })?;
+        .ok_or_else(|| Error::invalid("partner_id", "the partner is not enrolled in this program"))?;
     if e.status != "active" {
-        return Err(Error::invalid(
-            "partner_id",
-            format!(
-                "the enrollment is {}; links are for active partners only",
-                e.status
-            ),
-        ));
+        return Err(Error::invalid("partner_id", format!("the enrollment is {}; links are for active partners only", e.status)));
     }
-    let destination = destination
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .unwrap_or(&program.row.website)
-        .to_string();
+    let destination = destination.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&program.row.website).to_string();
     let (url, host) = programs::parse_web_url("destination", &destination)?;
     if !program.allows_host(&host) {
-        return Err(Error::invalid(
-            "destination",
-            format!(
-                "{host} is not one of the program's allowed domains ({})",
-                program.hosts.join(", ")
-            ),
-        ));
+        return Err(Error::invalid("destination", format!("{host} is not one of the program's allowed domains ({})", program.hosts.join(", "))));
     }
     let destination = url.to_string();
     for _ in 0..8 {
@@ -171,22 +132,8 @@ pub async fn create_link(
         .insert(db)
         .await;
         match saved {
-            Ok(l) => {
-                return Ok(CreatedLink {
-                    id: l.id,
-                    url: format!("{public_url}/r/{code}"),
-                    code,
-                    destination,
-                })
-            }
-            Err(err)
-                if matches!(
-                    err.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
-                continue
-            }
+            Ok(l) => return Ok(CreatedLink { id: l.id, url: format!("{public_url}/r/{code}"), code, destination }),
+            Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => continue,
             Err(err) => return Err(err.into()),
         }
     }
@@ -281,14 +228,8 @@ impl Bursts {
             self.previous = std::mem::take(&mut self.current);
             self.rotated = now;
         }
-        let carried = self
-            .previous
-            .remove(key)
-            .filter(|(start, _)| now.duration_since(*start) < minute);
-        let entry = self
-            .current
-            .entry(key.to_string())
-            .or_insert_with(|| carried.unwrap_or((now, 0)));
+        let carried = self.previous.remove(key).filter(|(start, _)| now.duration_since(*start) < minute);
+        let entry = self.current.entry(key.to_string()).or_insert_with(|| carried.unwrap_or((now, 0)));
         if now.duration_since(entry.0) >= minute {
             *entry = (now, 0);
         }
@@ -309,10 +250,7 @@ impl ClickRecorder {
     /// A recorder writing to `db`, keeping at most `TRELLIS_MAX_BUFFERED_CLICKS` (default
     /// [`MAX_BUFFERED_CLICKS`]) clicks while the database cannot take them.
     pub fn new(db: DatabaseConnection, clock: Clock) -> Arc<Self> {
-        let max = std::env::var("TRELLIS_MAX_BUFFERED_CLICKS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(MAX_BUFFERED_CLICKS);
+        let max = std::env::var("TRELLIS_MAX_BUFFERED_CLICKS").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_BUFFERED_CLICKS);
         Self::with_limit(db, clock, max)
     }
 
@@ -325,11 +263,7 @@ impl ClickRecorder {
             buffer: Mutex::new(Vec::new()),
             max_buffered,
             shed: std::sync::atomic::AtomicU64::new(0),
-            bursts: Mutex::new(Bursts {
-                current: HashMap::new(),
-                previous: HashMap::new(),
-                rotated: Instant::now(),
-            }),
+            bursts: Mutex::new(Bursts { current: HashMap::new(), previous: HashMap::new(), rotated: Instant::now() }),
             bots: isbot::Bots::default(),
             flushing: tokio::sync::Mutex::new(()),
         })
@@ -343,18 +277,14 @@ impl ClickRecorder {
         if code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
-        let found = link::Entity::find()
-            .filter(link::Column::Code.eq(code))
-            .one(&self.db)
-            .await?;
+        let found = link::Entity::find().filter(link::Column::Code.eq(code)).one(&self.db).await?;
         let target = match found {
             Some(l) => Some(Arc::new(LinkTarget {
                 link_id: l.id,
                 account_id: l.account_id,
                 program_id: l.program_id,
                 enrollment_id: l.enrollment_id,
-                destination: url::Url::parse(&l.destination)
-                    .map_err(|e| Error::Internal(e.to_string()))?,
+                destination: url::Url::parse(&l.destination).map_err(|e| Error::Internal(e.to_string()))?,
             })),
             None => None,
         };
@@ -377,14 +307,8 @@ impl ClickRecorder {
     pub fn record(&self, target: &LinkTarget, meta: ClickMeta<'_>) -> String {
         let id = new_click_id();
         let ip_hash = hex::encode(Sha256::digest(format!("trellis-ip:{}", meta.ip).as_bytes()));
-        let is_bot = meta
-            .user_agent
-            .is_none_or(|ua| ua.trim().is_empty() || self.bots.is_bot(ua));
-        let burst = self
-            .bursts
-            .lock()
-            .expect("not poisoned")
-            .count(&ip_hash, Instant::now());
+        let is_bot = meta.user_agent.is_none_or(|ua| ua.trim().is_empty() || self.bots.is_bot(ua));
+        let burst = self.bursts.lock().expect("not poisoned").count(&ip_hash, Instant::now());
         let flag = if is_bot {
             Some("bot".to_string())
         } else if burst {
@@ -433,9 +357,7 @@ impl ClickRecorder {
     /// commits or puts its clicks back, and no click is lost or written twice.
     pub async fn flush(self: &Arc<Self>) -> Result<usize> {
         let me = self.clone();
-        tokio::spawn(async move { me.flush_now().await })
-            .await
-            .map_err(|e| Error::Internal(format!("click flush task: {e}")))?
+        tokio::spawn(async move { me.flush_now().await }).await.map_err(|e| Error::Internal(format!("click flush task: {e}")))?
     }
 
     async fn flush_now(&self) -> Result<usize> {
@@ -444,13 +366,9 @@ impl ClickRecorder {
         if taken.is_empty() {
             return Ok(0);
         }
-        let mut batch = Unwritten {
-            recorder: self,
-            clicks: Some(taken),
-        };
+        let mut batch = Unwritten { recorder: self, clicks: Some(taken) };
         let n = batch.clicks.as_ref().map_or(0, Vec::len);
-        self.write(batch.clicks.as_deref().unwrap_or_default())
-            .await?;
+        self.write(batch.clicks.as_deref().unwrap_or_default()).await?;
         batch.clicks = None;
         Ok(n)
     }
@@ -458,34 +376,16 @@ impl ClickRecorder {
     async fn write(&self, batch: &[click::ActiveModel]) -> Result<()> {
         let mut per_day: HashMap<(i64, i64, i64, chrono::NaiveDate), i64> = HashMap::new();
         for c in batch {
-            let key = (
-                *c.account_id.as_ref(),
-                *c.program_id.as_ref(),
-                *c.enrollment_id.as_ref(),
-                c.at.as_ref().date_naive(),
-            );
+            let key = (*c.account_id.as_ref(), *c.program_id.as_ref(), *c.enrollment_id.as_ref(), c.at.as_ref().date_naive());
             *per_day.entry(key).or_default() += 1;
         }
         let txn = crate::db::begin_write(&self.db).await?;
         // 12 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's parameter limits.
         for chunk in batch.chunks(2000) {
-            click::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
+            click::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
         }
         for ((account_id, program_id, enrollment_id, day), clicks) in per_day {
-            rollups::add(
-                &txn,
-                account_id,
-                program_id,
-                enrollment_id,
-                day,
-                Delta {
-                    clicks,
-                    ..Default::default()
-                },
-            )
-            .await?;
+            rollups::add(&txn, account_id, program_id, enrollment_id, day, Delta { clicks, ..Default::default() }).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -522,12 +422,7 @@ impl ClickRecorder {
 
 /// A partner's links with clicks and conversions, newest first. Partner users see their own;
 /// team members any partner of the account.
-pub async fn links_of(
-    db: &DatabaseConnection,
-    actor: &crate::Actor,
-    partner_id: i64,
-    public_url: &str,
-) -> Result<Vec<models::LinkRow>> {
+pub async fn links_of(db: &DatabaseConnection, actor: &crate::Actor, partner_id: i64, public_url: &str) -> Result<Vec<models::LinkRow>> {
     use crate::entities::{conversion, program};
     use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect, QueryTrait};
     match actor.partner_id {
@@ -542,24 +437,12 @@ pub async fn links_of(
         .limit(200)
         .all(db)
         .await?;
-    let programs: HashMap<i64, String> = program::Entity::find()
-        .filter(program::Column::AccountId.eq(actor.account_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs: HashMap<i64, String> =
+        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let mut out = Vec::with_capacity(links.len());
     for l in links {
-        let clicks = click::Entity::find()
-            .filter(click::Column::LinkId.eq(l.id))
-            .count(db)
-            .await?;
-        let through_link = click::Entity::find()
-            .select_only()
-            .column(click::Column::Id)
-            .filter(click::Column::LinkId.eq(l.id))
-            .into_query();
+        let clicks = click::Entity::find().filter(click::Column::LinkId.eq(l.id)).count(db).await?;
+        let through_link = click::Entity::find().select_only().column(click::Column::Id).filter(click::Column::LinkId.eq(l.id)).into_query();
         let conversions = conversion::Entity::find()
             .filter(conversion::Column::ClickId.in_subquery(through_link))
             .filter(conversion::Column::Status.eq("attributed"))
@@ -591,10 +474,7 @@ mod tests {
             enrollment_id: 1,
             destination: url::Url::parse("https://shop.example/p?x=1#top").unwrap(),
         };
-        assert_eq!(
-            t.location("abc"),
-            "https://shop.example/p?x=1&trellis_click=abc#top"
-        );
+        assert_eq!(t.location("abc"), "https://shop.example/p?x=1&trellis_click=abc#top");
     }
 
     #[test]
@@ -607,49 +487,23 @@ mod tests {
     async fn a_full_buffer_sheds_clicks_and_counts_them() {
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         let r = ClickRecorder::with_limit(db, Clock::system(), 3);
-        let t = LinkTarget {
-            link_id: 1,
-            account_id: 1,
-            program_id: 1,
-            enrollment_id: 1,
-            destination: url::Url::parse("https://shop.example/").unwrap(),
-        };
+        let t =
+            LinkTarget { link_id: 1, account_id: 1, program_id: 1, enrollment_id: 1, destination: url::Url::parse("https://shop.example/").unwrap() };
         let ids: Vec<String> = (0..5)
-            .map(|i| {
-                r.record(
-                    &t,
-                    ClickMeta {
-                        visitor_id: "v",
-                        referrer: None,
-                        user_agent: Some("Mozilla/5.0"),
-                        ip: &format!("10.0.0.{i}"),
-                    },
-                )
-            })
+            .map(|i| r.record(&t, ClickMeta { visitor_id: "v", referrer: None, user_agent: Some("Mozilla/5.0"), ip: &format!("10.0.0.{i}") }))
             .collect();
-        assert_eq!(
-            ids.len(),
-            5,
-            "every visitor still gets a click id and the redirect"
-        );
+        assert_eq!(ids.len(), 5, "every visitor still gets a click id and the redirect");
         assert_eq!((r.pending(), r.shed()), (3, 2));
     }
 
     #[test]
     fn bursts_count_per_minute_and_old_addresses_go_without_a_scan() {
         let t0 = Instant::now();
-        let mut b = Bursts {
-            current: HashMap::new(),
-            previous: HashMap::new(),
-            rotated: t0,
-        };
+        let mut b = Bursts { current: HashMap::new(), previous: HashMap::new(), rotated: t0 };
         for _ in 0..BURST_CLICKS_PER_MINUTE {
             assert!(!b.count("a", t0));
         }
-        assert!(
-            b.count("a", t0 + Duration::from_secs(59)),
-            "one over the limit inside the minute"
-        );
+        assert!(b.count("a", t0 + Duration::from_secs(59)), "one over the limit inside the minute");
         let t1 = t0 + Duration::from_secs(61);
         assert!(!b.count("a", t1), "a new minute starts over");
         for i in 0..1000 {

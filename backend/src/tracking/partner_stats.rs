@@ -56,8 +56,5 @@ pub async fn refresh(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Repo
     ))
     .await?;
     txn.commit().await?;
-    Ok(Report {
-        examined: zeroed.max(set),
-        changed: set,
-    })
+    Ok(Report { examined: zeroed.max(set), changed: set })
 }

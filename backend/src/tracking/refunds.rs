@@ -76,31 +76,16 @@ pub async fn refund(
         .filter(ledger_entry::Column::Status.ne("void"))
         .all(&txn)
         .await?;
-    let earned_total: i64 = entries
-        .iter()
-        .filter(|e| e.kind == "earned" || e.kind == "adjustment")
-        .map(|e| e.amount_minor)
-        .sum();
-    let clawed: i64 = -entries
-        .iter()
-        .filter(|e| e.kind == "clawback")
-        .map(|e| e.amount_minor)
-        .sum::<i64>();
+    let earned_total: i64 = entries.iter().filter(|e| e.kind == "earned" || e.kind == "adjustment").map(|e| e.amount_minor).sum();
+    let clawed: i64 = -entries.iter().filter(|e| e.kind == "clawback").map(|e| e.amount_minor).sum::<i64>();
     // A retry of a refund already applied: the same answer, nothing written.
     if let Some(key) = refund_id {
-        let prior = refund::Entity::find()
-            .filter(refund::Column::ConversionId.eq(conv.id))
-            .filter(refund::Column::RefundId.eq(key))
-            .one(&txn)
-            .await?;
+        let prior =
+            refund::Entity::find().filter(refund::Column::ConversionId.eq(conv.id)).filter(refund::Column::RefundId.eq(key)).one(&txn).await?;
         if let Some(prior) = prior {
             txn.rollback().await?;
             let asked = match amount {
-                Some(text) => Some(
-                    Money::parse(text, currency)
-                        .map_err(Error::field("amount"))?
-                        .minor,
-                ),
+                Some(text) => Some(Money::parse(text, currency).map_err(Error::field("amount"))?.minor),
                 None => None,
             };
             if asked.is_some_and(|m| m != prior.amount_minor) {
@@ -111,9 +96,7 @@ pub async fn refund(
             }
             return Ok(RefundOutcome {
                 conversion: conversion_view(&conv, currency, clawed, earned_total)?,
-                clawback: ClawbackAnswer {
-                    amount: Money::from_minor(prior.clawback_minor, currency).amount_string(),
-                },
+                clawback: ClawbackAnswer { amount: Money::from_minor(prior.clawback_minor, currency).amount_string() },
             });
         }
     }
@@ -121,17 +104,9 @@ pub async fn refund(
     let refund_minor = match amount {
         None => remaining,
         Some(text) => {
-            let m = Money::parse(text, currency)
-                .map_err(Error::field("amount"))?
-                .minor;
+            let m = Money::parse(text, currency).map_err(Error::field("amount"))?.minor;
             if m > remaining {
-                return Err(Error::invalid(
-                    "amount",
-                    format!(
-                        "exceeds the unrefunded {}",
-                        Money::from_minor(remaining, currency).amount_string()
-                    ),
-                ));
+                return Err(Error::invalid("amount", format!("exceeds the unrefunded {}", Money::from_minor(remaining, currency).amount_string())));
             }
             m
         }
@@ -143,20 +118,17 @@ pub async fn refund(
         txn.rollback().await?;
         return Ok(RefundOutcome {
             conversion: conversion_view(&conv, currency, clawed, earned_total)?,
-            clawback: ClawbackAnswer {
-                amount: Money::from_minor(0, currency).amount_string(),
-            },
+            clawback: ClawbackAnswer { amount: Money::from_minor(0, currency).amount_string() },
         });
     }
     let refunded_after = conv.refunded_minor + refund_minor;
     let target = if conv.amount_minor == 0 {
         earned_total
     } else {
-        (Decimal::from(earned_total) * Decimal::from(refunded_after)
-            / Decimal::from(conv.amount_minor))
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-        .to_i64()
-        .expect("within the earned total")
+        (Decimal::from(earned_total) * Decimal::from(refunded_after) / Decimal::from(conv.amount_minor))
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+            .to_i64()
+            .expect("within the earned total")
     };
     let claw = target - clawed;
 
@@ -176,10 +148,7 @@ pub async fn refund(
                 tier: Set(earned.map(|e| e.tier.clone()).unwrap_or_default()),
                 status: Set("pending".into()),
                 hold_reason: Set(None),
-                note: Set(Some(format!(
-                    "refund of {}",
-                    Money::from_minor(refund_minor, currency).amount_string()
-                ))),
+                note: Set(Some(format!("refund of {}", Money::from_minor(refund_minor, currency).amount_string()))),
                 created_by: Set("api".into()),
                 created_at: Set(now),
                 ..Default::default()
@@ -193,25 +162,11 @@ pub async fn refund(
             conv.program_id,
             enrollment_id,
             conv.occurred_at.date_naive(),
-            Delta {
-                revenue_minor: -refund_minor,
-                commission_minor: -claw,
-                ..Default::default()
-            },
+            Delta { revenue_minor: -refund_minor, commission_minor: -claw, ..Default::default() },
         )
         .await?;
         if let (Some(tier_id), "attributed") = (conv.tier_id, conv.status.as_str()) {
-            rollups::add_cohort(
-                &txn,
-                account_id,
-                conv.program_id,
-                tier_id,
-                enrollment_id,
-                conv.occurred_at.date_naive(),
-                0,
-                -refund_minor,
-            )
-            .await?;
+            rollups::add_cohort(&txn, account_id, conv.program_id, tier_id, enrollment_id, conv.occurred_at.date_naive(), 0, -refund_minor).await?;
         }
         timeline::record(
             &txn,
@@ -250,21 +205,13 @@ pub async fn refund(
     txn.commit().await?;
     Ok(RefundOutcome {
         conversion: conversion_view(&conv, currency, clawed + claw, earned_total)?,
-        clawback: ClawbackAnswer {
-            amount: Money::from_minor(claw, currency).amount_string(),
-        },
+        clawback: ClawbackAnswer { amount: Money::from_minor(claw, currency).amount_string() },
     })
 }
 
-fn conversion_view(
-    conv: &conversion::Model,
-    currency: models::Currency,
-    clawed: i64,
-    earned: i64,
-) -> Result<RefundedConversion> {
+fn conversion_view(conv: &conversion::Model, currency: models::Currency, clawed: i64, earned: i64) -> Result<RefundedConversion> {
     Ok(RefundedConversion {
-        conversion: serde_json::from_str(&conv.response)
-            .map_err(|e| Error::Internal(e.to_string()))?,
+        conversion: serde_json::from_str(&conv.response).map_err(|e| Error::Internal(e.to_string()))?,
         refunded: Money::from_minor(conv.refunded_minor, currency).amount_string(),
         commission_net: Money::from_minor(earned - clawed, currency).amount_string(),
     })

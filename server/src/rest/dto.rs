@@ -106,7 +106,7 @@ pub struct Partner {
 
 impl Partner {
     /// The resource of a partner.
-    pub fn of(p: backend::partners::PartnerOut) -> Result<Self, Problem> {
+    pub fn of(p: backend::partners::view::PartnerOut) -> Result<Self, Problem> {
         Ok(Self {
             id: p.id,
             name: p.name,

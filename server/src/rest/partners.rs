@@ -79,7 +79,7 @@ pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc):
         status: status_of(input.status.as_deref())?,
     };
     let id = partners::create(&st.db, st.clock.now(), &actor, &new).await?;
-    Ok((StatusCode::CREATED, Json(dto::Partner::of(partners::get(&st.db, acc, id).await?)?)).into_response())
+    Ok((StatusCode::CREATED, Json(dto::Partner::of(partners::view::get(&st.db, acc, id).await?)?)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/partners", tag = "partners",
@@ -106,7 +106,7 @@ pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): 
 #[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)),
     responses((status = 200, body = dto::Partner), (status = 404, body = ProblemDoc)))]
 pub(super) async fn get_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(Json(dto::Partner::of(partners::get(&st.db, acc, id_param(&id, "partner")?).await?)?).into_response())
+    Ok(Json(dto::Partner::of(partners::view::get(&st.db, acc, id_param(&id, "partner")?).await?)?).into_response())
 }
 
 /// Changes to a partner: any of the contact fields and custom values, and/or an enrollment's
@@ -165,7 +165,7 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
     };
     let change = input.program_id.map(|program_id| partners::EnrollmentPatch { program_id, status, reason: input.reason.clone(), tier: input.tier.clone() });
     partners::patch(&st.db, now, &actor, id, &fields, change.as_ref()).await?;
-    Ok(Json(dto::Partner::of(partners::get(&st.db, acc, id).await?)?).into_response())
+    Ok(Json(dto::Partner::of(partners::view::get(&st.db, acc, id).await?)?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/partners/{id}/timeline", tag = "partners",
