@@ -16,8 +16,9 @@
 //! backend was killed).
 
 use migrations::{Migrator, MigratorTrait};
+use models::Page;
 use sea_orm::sqlx;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QuerySelect, Select};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -241,6 +242,42 @@ pub(crate) fn like_pattern(q: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// One page of `select` (pages count from 1, `per_page` rows each) with the number of rows it
+/// matches in all: the one paging helper every paged list uses. A page past the end is empty.
+pub async fn fetch_page<C: ConnectionTrait, E: EntityTrait>(db: &C, select: Select<E>, page: u64, per_page: u64) -> crate::Result<Page<E::Model>>
+where
+    E::Model: Sync,
+{
+    let total = select.clone().count(db).await?;
+    fetch_counted(db, select, total, page.max(1), per_page).await
+}
+
+/// [`fetch_page`], except that a page past the end shows the last page.
+pub async fn fetch_page_within<C: ConnectionTrait, E: EntityTrait>(
+    db: &C,
+    select: Select<E>,
+    page: u64,
+    per_page: u64,
+) -> crate::Result<Page<E::Model>>
+where
+    E::Model: Sync,
+{
+    let total = select.clone().count(db).await?;
+    let last = total.div_ceil(per_page.max(1)).max(1);
+    fetch_counted(db, select, total, page.clamp(1, last), per_page).await
+}
+
+async fn fetch_counted<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    total: u64,
+    page: u64,
+    per_page: u64,
+) -> crate::Result<Page<E::Model>> {
+    let items = select.offset((page - 1) * per_page).limit(per_page).all(db).await?;
+    Ok(Page { items, total, page, per_page })
 }
 
 #[cfg(test)]

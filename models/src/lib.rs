@@ -29,3 +29,6 @@ pub mod programs;
 pub use programs::*;
 pub mod jobs;
 pub use jobs::*;
+
+pub mod page;
+pub use page::Page;

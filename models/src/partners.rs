@@ -156,14 +156,8 @@ pub struct DirectoryPage {
     pub fields: Vec<CustomFieldDef>,
     /// Counts by status.
     pub counts: StatusCounts,
-    /// This page's rows.
-    pub items: Vec<DirectoryRow>,
-    /// Rows matching the filter, over all pages.
-    pub total: u64,
-    /// The page shown, from 1.
-    pub page: u64,
-    /// Rows per page.
-    pub per_page: u64,
+    /// This page of rows.
+    pub list: crate::Page<DirectoryRow>,
     /// True when the viewer may change partners (bulk actions, notes, status).
     pub can_edit: bool,
     /// The viewer's user id (for "My partners").
@@ -300,10 +294,8 @@ pub struct TimelineItem {
 /// A page of a partner's timeline.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePage {
-    /// Events, newest first.
-    pub items: Vec<TimelineItem>,
-    /// Events matching the filter.
-    pub total: u64,
+    /// This page of events, newest first.
+    pub list: crate::Page<TimelineItem>,
     /// Every kind that occurs on this timeline, for the filter.
     pub kinds: Vec<String>,
 }

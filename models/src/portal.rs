@@ -235,10 +235,8 @@ pub struct PortalConversionRow {
 /// A page of the partner's conversions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalConversions {
-    pub rows: Vec<PortalConversionRow>,
-    pub total: u64,
-    pub page: u32,
-    pub pages: u32,
+    /// This page of conversions.
+    pub list: crate::Page<PortalConversionRow>,
     /// The partner's programs (id, name).
     pub programs: Vec<(i64, String)>,
 }

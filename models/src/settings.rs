@@ -180,14 +180,8 @@ pub struct AuditRow {
 /// A page of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditPage {
-    /// The entries, newest first.
-    pub rows: Vec<AuditRow>,
-    /// Entries matching the filter.
-    pub total: u64,
-    /// Page from 1.
-    pub page: u64,
-    /// Rows per page.
-    pub per_page: u64,
+    /// This page of entries, newest first.
+    pub list: crate::Page<AuditRow>,
     /// Every actor in the log, for the filter.
     pub actors: Vec<String>,
     /// Every kind in the log, for the filter.
@@ -241,14 +235,8 @@ pub struct OutboxRow {
 /// A page of the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxPage {
-    /// Emails, newest first.
-    pub items: Vec<OutboxRow>,
-    /// Emails matching the filter.
-    pub total: u64,
-    /// Page number (from 1).
-    pub page: u64,
-    /// Emails per page.
-    pub per_page: u64,
+    /// This page of emails, newest first.
+    pub list: crate::Page<OutboxRow>,
     /// Whether this server delivers mail (`TRELLIS_SMTP_URL` is set).
     pub delivering: bool,
 }

@@ -118,18 +118,10 @@ fn row(e: audit_entry::Model) -> models::AuditRow {
 /// One page of the account's audit log, newest first, with the actors and kinds to filter by
 /// (admins).
 pub async fn list(db: &sea_orm::DatabaseConnection, actor: &Actor, q: &models::AuditQuery) -> Result<models::AuditPage> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     actor.require_admin()?;
-    let page = q.page.max(1);
-    let s = filtered(actor, q)?;
-    let total = s.clone().count(db).await?;
-    let rows = s
-        .order_by_desc(audit_entry::Column::At)
-        .order_by_desc(audit_entry::Column::Id)
-        .offset((page - 1) * AUDIT_PER_PAGE)
-        .limit(AUDIT_PER_PAGE)
-        .all(db)
-        .await?;
+    let s = filtered(actor, q)?.order_by_desc(audit_entry::Column::At).order_by_desc(audit_entry::Column::Id);
+    let list = crate::db::fetch_page(db, s, q.page, AUDIT_PER_PAGE).await?.map(row);
     let distinct = |c: audit_entry::Column| {
         audit_entry::Entity::find()
             .select_only()
@@ -140,14 +132,7 @@ pub async fn list(db: &sea_orm::DatabaseConnection, actor: &Actor, q: &models::A
             .into_tuple::<String>()
             .all(db)
     };
-    Ok(models::AuditPage {
-        rows: rows.into_iter().map(row).collect(),
-        total,
-        page,
-        per_page: AUDIT_PER_PAGE,
-        actors: distinct(audit_entry::Column::Actor).await?,
-        kinds: distinct(audit_entry::Column::Kind).await?,
-    })
+    Ok(models::AuditPage { list, actors: distinct(audit_entry::Column::Actor).await?, kinds: distinct(audit_entry::Column::Kind).await? })
 }
 
 /// Every entry matching the filter as CSV (formula-safe, RFC 4180), newest first (admins).

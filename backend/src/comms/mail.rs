@@ -465,7 +465,7 @@ pub async fn outbox_page(
     page: u64,
 ) -> Result<models::OutboxPage> {
     use sea_orm::sea_query::{Func, LikeExpr};
-    use sea_orm::PaginatorTrait;
+
     actor.require_admin()?;
     const PER_PAGE: u64 = 50;
     let mut find = outbox_email::Entity::find().filter(outbox_email::Column::AccountId.eq(actor.account_id));
@@ -480,31 +480,21 @@ pub async fn outbox_page(
         let like = |c: outbox_email::Column| Expr::expr(Func::lower(Expr::col(c))).like(LikeExpr::new(pattern.clone()).escape('\\'));
         find = find.filter(sea_orm::Condition::any().add(like(outbox_email::Column::ToEmail)).add(like(outbox_email::Column::Subject)));
     }
-    let total = find.clone().count(db).await?;
-    let page = std::cmp::max(page, 1);
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-    let items = find
-        .order_by_desc(outbox_email::Column::Id)
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| models::OutboxRow {
-            id: e.id,
-            kind: e.kind,
-            to: e.to_email,
-            partner_id: e.partner_id,
-            subject: e.subject,
-            body: e.body_text,
-            next_attempt: (e.status == "queued").then(|| fmt(e.next_attempt_at)),
-            status: e.status,
-            attempts: e.attempts,
-            created: fmt(e.created_at),
-            sent: e.sent_at.map(fmt),
-            opened: e.opened_at.map(fmt),
-            last_error: e.last_error,
-        })
-        .collect();
-    Ok(models::OutboxPage { items, total, page, per_page: PER_PAGE, delivering: config().is_some() })
+    let list = crate::db::fetch_page(db, find.order_by_desc(outbox_email::Column::Id), page, PER_PAGE).await?.map(|e| models::OutboxRow {
+        id: e.id,
+        kind: e.kind,
+        to: e.to_email,
+        partner_id: e.partner_id,
+        subject: e.subject,
+        body: e.body_text,
+        next_attempt: (e.status == "queued").then(|| fmt(e.next_attempt_at)),
+        status: e.status,
+        attempts: e.attempts,
+        created: fmt(e.created_at),
+        sent: e.sent_at.map(fmt),
+        opened: e.opened_at.map(fmt),
+        last_error: e.last_error,
+    });
+    Ok(models::OutboxPage { list, delivering: config().is_some() })
 }

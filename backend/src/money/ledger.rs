@@ -4,7 +4,7 @@
 use crate::entities::{ledger_entry, partner};
 use crate::{Error, Result};
 use models::{Currency, Money};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 /// Entry kinds.
@@ -78,7 +78,7 @@ impl EntryView {
 }
 
 /// A page of an account's ledger entries, newest first.
-pub async fn list(db: &impl ConnectionTrait, account_id: i64, f: &EntryFilter) -> Result<(Vec<EntryView>, u64)> {
+pub async fn list(db: &impl ConnectionTrait, account_id: i64, f: &EntryFilter) -> Result<models::Page<EntryView>> {
     let per_page = match f.per_page {
         0 => 50,
         n if n > 200 => return Err(Error::invalid("per_page", "at most 200")),
@@ -97,9 +97,9 @@ pub async fn list(db: &impl ConnectionTrait, account_id: i64, f: &EntryFilter) -
         }
         q = q.filter(ledger_entry::Column::Status.eq(s.as_str()));
     }
-    let total = q.clone().count(db).await?;
-    let rows = q.order_by_desc(ledger_entry::Column::Id).offset((f.page.max(1) - 1) * per_page).limit(per_page).all(db).await?;
-    Ok((rows.iter().map(EntryView::of).collect::<Result<_>>()?, total))
+    let page = crate::db::fetch_page(db, q.order_by_desc(ledger_entry::Column::Id), f.page, per_page).await?;
+    let items = page.items.iter().map(EntryView::of).collect::<Result<_>>()?;
+    Ok(models::Page { items, total: page.total, page: page.page, per_page })
 }
 
 /// A partner's balances in minor units, derived from the entries.

@@ -10,7 +10,7 @@ use crate::entities::{enrollment, partner, partner_field_values as pfv, program,
 use crate::{partners::custom_fields, Error, Result};
 use models::{
     Currency, CustomFieldDef, DirectoryPage, DirectoryQuery, DirectoryRow, DirectorySort, EnrollmentStatus, FieldFilter, HealthBand, MemberOption,
-    Money, ProgramSummary, Role, StatusCounts, HEALTHY_FROM,
+    Money, Page, ProgramSummary, Role, StatusCounts, HEALTHY_FROM,
 };
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
@@ -274,7 +274,7 @@ async fn rows(db: &impl ConnectionTrait, account_id: i64, q: &DirectoryQuery, li
 
 /// One page of the directory for a team member of the account. Pickers (programs, tiers,
 /// sources, owners, fields) come from [`options`], loaded once per page view.
-pub async fn list(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
+pub async fn list(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<(StatusCounts, Page<DirectoryRow>)> {
     actor.require_team()?;
     let defs = custom_fields::defs(db, actor.account_id).await?;
     list_with(db, actor, q, &defs).await
@@ -285,20 +285,20 @@ async fn list_with(
     actor: &Actor,
     q: &DirectoryQuery,
     defs: &[CustomFieldDef],
-) -> Result<(StatusCounts, Vec<DirectoryRow>, u64, u64, u64)> {
+) -> Result<(StatusCounts, Page<DirectoryRow>)> {
     let q = normalise(q, defs)?;
     let per_page = per_page(&q)?;
     let page = std::cmp::max(q.page, 1);
     let counts = counts(db, actor.account_id, &q).await?;
     let total = counts.of(q.status);
     let items = rows(db, actor.account_id, &q, per_page, (page - 1) * per_page).await?;
-    Ok((counts, items, total, page, per_page))
+    Ok((counts, Page { items, total, page, per_page }))
 }
 
 /// A directory page with its pickers.
 pub async fn page(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) -> Result<DirectoryPage> {
     let o = options(db, actor).await?;
-    let (counts, items, total, page, per_page) = list_with(db, actor, q, &o.fields).await?;
+    let (counts, list) = list_with(db, actor, q, &o.fields).await?;
     Ok(DirectoryPage {
         programs: o.programs,
         tiers: o.tiers,
@@ -306,10 +306,7 @@ pub async fn page(db: &impl ConnectionTrait, actor: &Actor, q: &DirectoryQuery) 
         owners: o.owners,
         fields: o.fields,
         counts,
-        items,
-        total,
-        page,
-        per_page,
+        list,
         can_edit: actor.has_any(&[Role::ProgramManager, Role::RelationshipOwner]),
         me: actor.user_id,
     })

@@ -7,9 +7,9 @@ use crate::access::auth::Actor;
 use crate::entities::{enrollment, program, tier, timeline_event, user};
 use crate::programs::commission::effective_commission;
 use crate::{Error, Result};
-use models::{AttributeView, Currency, EnrollmentStatus, MemberOption, Money, PartnerProfile, ProfileEnrollment, TimelineItem, TimelinePage};
+use models::{AttributeView, Currency, EnrollmentStatus, MemberOption, Money, Page, PartnerProfile, ProfileEnrollment, TimelineItem, TimelinePage};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -23,7 +23,7 @@ pub async fn timeline_events(
     q: Option<&str>,
     page: u64,
     per_page: u64,
-) -> Result<(Vec<timeline_event::Model>, u64)> {
+) -> Result<Page<timeline_event::Model>> {
     find(db, account_id, partner_id).await?;
     if per_page == 0 || per_page > 200 {
         return Err(Error::invalid("per_page", "1 to 200"));
@@ -41,15 +41,7 @@ pub async fn timeline_events(
         };
         s = s.filter(sea_orm::Condition::any().add(like(timeline_event::Column::Summary)).add(like(timeline_event::Column::Actor)));
     }
-    let total = s.clone().count(db).await?;
-    let items = s
-        .order_by_desc(timeline_event::Column::At)
-        .order_by_desc(timeline_event::Column::Id)
-        .limit(per_page)
-        .offset(page.saturating_sub(1) * per_page)
-        .all(db)
-        .await?;
-    Ok((items, total))
+    crate::db::fetch_page(db, s.order_by_desc(timeline_event::Column::At).order_by_desc(timeline_event::Column::Id), page, per_page).await
 }
 
 /// A page of a partner's timeline for the team.
@@ -62,7 +54,7 @@ pub async fn timeline(
     page: u64,
 ) -> Result<TimelinePage> {
     actor.require_team()?;
-    let (items, total) = timeline_events(db, actor.account_id, partner_id, kind, q, std::cmp::max(page, 1), 50).await?;
+    let list = timeline_events(db, actor.account_id, partner_id, kind, q, page, 50).await?;
     let mut kinds: Vec<String> = timeline_event::Entity::find()
         .select_only()
         .column(timeline_event::Column::Kind)
@@ -73,11 +65,7 @@ pub async fn timeline(
         .await?;
     kinds.sort();
     Ok(TimelinePage {
-        items: items
-            .into_iter()
-            .map(|t| TimelineItem { at: t.at.format("%Y-%m-%d %H:%M UTC").to_string(), kind: t.kind, actor: t.actor, summary: t.summary })
-            .collect(),
-        total,
+        list: list.map(|t| TimelineItem { at: t.at.format("%Y-%m-%d %H:%M UTC").to_string(), kind: t.kind, actor: t.actor, summary: t.summary }),
         kinds,
     })
 }
@@ -88,7 +76,7 @@ pub async fn timeline_csv(db: &impl ConnectionTrait, actor: &Actor, partner_id: 
     let mut rows = vec![vec!["at".to_string(), "kind".into(), "actor".into(), "summary".into()]];
     let mut page = 1;
     loop {
-        let (items, _) = timeline_events(db, actor.account_id, partner_id, None, None, page, 200).await?;
+        let items = timeline_events(db, actor.account_id, partner_id, None, None, page, 200).await?.items;
         let n = items.len();
         rows.extend(items.into_iter().map(|t| vec![t.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), t.kind, t.actor, t.summary]));
         if n < 200 {

@@ -255,14 +255,11 @@ async fn conversion_rows(
 
 /// A page of the signed-in partner's conversions matching `f`.
 pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::ConversionFilter) -> Result<models::PortalConversions> {
-    use sea_orm::{PaginatorTrait, QuerySelect};
     let partner_id = actor.require_partner()?;
     let q = conversions_query(actor, partner_id, f)?;
-    let total = q.clone().count(db).await?;
-    let pages = total.div_ceil(CONVERSIONS_PAGE).max(1) as u32;
-    let page = f.page.unwrap_or(1).clamp(1, pages);
-    let convs = q.offset((page as u64 - 1) * CONVERSIONS_PAGE).limit(CONVERSIONS_PAGE).all(db).await?;
-    let rows = conversion_rows(db, actor, partner_id, convs).await?;
+    let convs = crate::db::fetch_page_within(db, q, f.page.unwrap_or(1) as u64, CONVERSIONS_PAGE).await?;
+    let rows = conversion_rows(db, actor, partner_id, convs.items).await?;
+    let list = models::Page { items: rows, total: convs.total, page: convs.page, per_page: convs.per_page };
     let mine: Vec<i64> =
         enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).all(db).await?.into_iter().map(|e| e.program_id).collect();
     let programs = program::Entity::find()
@@ -273,7 +270,7 @@ pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::Con
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    Ok(models::PortalConversions { rows, total, page, pages, programs })
+    Ok(models::PortalConversions { list, programs })
 }
 
 /// Every conversion of the signed-in partner matching `f` as CSV (at most 100,000 rows).
