@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod dto;
+pub mod page;
 pub mod value;
 pub mod text;
 
