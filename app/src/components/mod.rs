@@ -1,11 +1,25 @@
-//! Building blocks shared by the pages: the team shell, the portal shell and badges.
+//! Building blocks shared by the pages: the team shell, the portal shell, badges, and the
+//! scaffolding every page repeats otherwise (loading and errors around a resource, data tables,
+//! the pager, the outcome of an action).
 
-use crate::api::auth::{current_user, Logout};
+mod async_view;
+mod badges;
+mod notice;
+mod pager;
+mod table;
+
+pub use async_view::Async;
+pub use badges::{HealthPill, StatusBadge, TierBadge};
+pub use notice::{notice, ActionError, ErrorNote, Outcome, OutcomeView};
+pub use pager::Pager;
+pub use table::{Col, DataTable};
+
+use crate::api::access::{current_user, Logout};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
-use models::{EnrollmentStatus, Role, SessionInfo};
+use models::{Role, SessionInfo};
 
 /// The team navigation: path, label, and the roles that may open it (empty: every team member;
 /// admins see everything).
@@ -134,25 +148,6 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
         }
         .into_any()
     })
-}
-
-/// A coloured label for an enrollment status.
-#[component]
-pub fn StatusBadge(status: EnrollmentStatus) -> impl IntoView {
-    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
-}
-
-/// A coloured label for a tier.
-#[component]
-pub fn TierBadge(tier: String) -> impl IntoView {
-    let class = format!("badge tier tier-{}", tier.to_lowercase());
-    view! { <span class=class>{tier}</span> }
-}
-
-/// An error in words, as a page shows it.
-#[component]
-pub fn ErrorNote(error: AppError) -> impl IntoView {
-    view! { <div class="error" role="alert">{error.to_string()}</div> }
 }
 
 /// Copies text to the clipboard (in the browser).

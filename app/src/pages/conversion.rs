@@ -1,6 +1,6 @@
 //! One conversion: attribution, the visitor's click path and the ledger entries.
 
-use crate::api::conversions::load_conversion_detail;
+use crate::api::tracking::load_conversion_detail;
 use crate::components::{ErrorNote, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -3,8 +3,8 @@
 //! CSV export. The filter lives in the URL, so a view can be bookmarked and shared, and changing
 //! it navigates on the client without a reload.
 
-use crate::api::directory::{list_directory, BulkApply, SaveSegment};
-use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
+use crate::api::partners::{list_directory, BulkApply, SaveSegment};
+use crate::components::{ErrorNote, HealthPill, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -34,16 +34,6 @@ pub fn bulk_summary(r: &BulkReport) -> String {
         }
     }
     s
-}
-
-/// A health score as a coloured pill.
-#[component]
-pub fn HealthPill(score: Option<i32>, band: HealthBand) -> impl IntoView {
-    view! {
-        <span class=format!("health health-{}", band.as_str()) title=band.label()>
-            {score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}
-        </span>
-    }
 }
 
 /// `/directory`.

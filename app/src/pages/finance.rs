@@ -1,6 +1,6 @@
 //! Finance: the review queue (approve or void in bulk) and payout batches.
 
-use crate::api::finance::{load_review_queue, list_batches, ApproveEntries, CreateBatch, MarkBatchPaid, VoidEntries};
+use crate::api::money::{load_review_queue, list_batches, ApproveEntries, CreateBatch, MarkBatchPaid, VoidEntries};
 use crate::components::{ErrorNote, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,7 +1,7 @@
 //! CSV import: upload (a plain multipart form), map columns to fields, dry run with per-row
 //! errors, then import with a progress bar.
 
-use crate::api::imports::{load_import, poll_import, StartImport};
+use crate::api::partners::{load_import, poll_import, StartImport};
 use crate::components::{ErrorNote, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 //! Public pages of one-time links: accepting an invitation or resetting a password
 //! (`/invite/{token}`), and confirming a new email (`/verify-email/{token}`).
 
-use crate::api::settings::{load_token, ConfirmEmail, SetPasswordWithLink};
+use crate::api::access::{load_token, ConfirmEmail, SetPasswordWithLink};
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,6 +1,6 @@
 //! Sign-in for team members and partners.
 
-use crate::api::auth::{current_user, Login};
+use crate::api::access::{current_user, Login};
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,7 +1,7 @@
 //! Messages between the team and partners: the team's inbox at `/communication` and the
 //! partner's at `/portal/messages`, one component for both (the server decides what each sees).
 
-use crate::api::messages::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
+use crate::api::comms::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
 use crate::components::{ErrorNote, PortalShell, TeamShell};
 use crate::pages::sequences::{Sequences, Templates};
 use leptos::prelude::*;

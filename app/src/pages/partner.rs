@@ -3,8 +3,7 @@
 //! search, paging and CSV export. Also the "add partner" form.
 
 use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
-use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
-use crate::pages::directory::HealthPill;
+use crate::components::{ErrorNote, HealthPill, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -406,7 +405,7 @@ pub fn NewPartnerPage() -> impl IntoView {
     let source = RwSignal::new(String::new());
     let program = RwSignal::new(String::new());
     // The directory lists enrollments, so a new partner is enrolled in a program straight away.
-    let programs = Resource::new(|| (), |_| crate::api::directory::list_directory(models::DirectoryQuery { per_page: 1, ..Default::default() }));
+    let programs = Resource::new(|| (), |_| crate::api::partners::list_directory(models::DirectoryQuery { per_page: 1, ..Default::default() }));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {

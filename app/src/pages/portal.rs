@@ -1,6 +1,6 @@
 //! The partner portal landing page.
 
-use crate::api::links::{my_links, CreateMyLink};
+use crate::api::tracking::{my_links, CreateMyLink};
 use crate::api::portal::{load_portal_dashboard, load_portal_home, ResendVerification};
 use crate::components::{copy, ErrorNote, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;

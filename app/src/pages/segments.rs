@@ -1,6 +1,6 @@
 //! Segments (saved directory filters with live counts) and the account's custom fields.
 
-use crate::api::directory::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
+use crate::api::partners::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
 use crate::components::{ErrorNote, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -2,13 +2,14 @@
 //! the scheduler's jobs, as tabs of `/settings?tab=…`. Which tabs show follows the roles; every
 //! server function checks them again.
 
-use crate::api::auth::current_user;
-use crate::api::settings::{
-    load_audit, load_keys, load_outbox, load_storage, load_profile, load_programs, load_team, ArchiveProgram, ChangeMyEmail, ChangeMyPassword,
-    CreateKey, CreateProgram, DeactivateMember, InviteMember, ReactivateMember, RenameMe, ResetMemberPassword, RevokeKey,
-    SetMemberRoles, UpdateProgram,
+use crate::api::access::current_user;
+use crate::api::access::{
+    load_audit, load_keys, load_profile, load_storage, load_team, ChangeMyEmail, ChangeMyPassword, CreateKey, DeactivateMember, InviteMember,
+    ReactivateMember, RenameMe, ResetMemberPassword, RevokeKey, SetMemberRoles,
 };
-use crate::api::tiers::{load_jobs, RunJobNow};
+use crate::api::comms::load_outbox;
+use crate::api::programs::{load_programs, ArchiveProgram, CreateProgram, UpdateProgram};
+use crate::api::programs::{load_jobs, RunJobNow};
 use crate::components::{copy, ErrorNote, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;

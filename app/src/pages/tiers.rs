@@ -1,7 +1,7 @@
 //! Tier rules per program with the what-if simulator: edit a draft, see on real history who
 //! would move and what it would cost, then save.
 
-use crate::api::tiers::{load_tier_rules, SaveTiers, SimulateTiers};
+use crate::api::programs::{load_tier_rules, SaveTiers, SimulateTiers};
 use crate::components::{ErrorNote, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;

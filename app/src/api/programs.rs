@@ -1,9 +1,42 @@
-//! Tier rules, the what-if simulator, and the scheduler's jobs.
+//! Programs: their settings (admins; program managers edit the programs they manage), tier
+//! rules with the what-if simulator, and the scheduler's jobs.
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use models::{JobRunView, JobStatus, Simulation, TierDraft, TierRules};
+use models::{JobRunView, JobStatus, ProgramForm, ProgramsPage, Role, Simulation, TierDraft, TierRules};
+
+/// Programs with their settings (admins and program managers).
+#[server(endpoint = "settings/programs")]
+pub async fn load_programs() -> Result<ProgramsPage, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
+    backend::program_settings::page(&ctx.db, &actor).await.map_err(fail)
+}
+
+/// Creates a program (admins); answers its id.
+#[server(endpoint = "settings/create_program", input = Json)]
+pub async fn create_program(form: ProgramForm) -> Result<i64, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    backend::program_settings::create(&ctx.db, &ctx.clock, &actor, &form).await.map_err(fail)
+}
+
+/// Saves a program's settings (admins, and program managers for the programs they manage).
+#[server(endpoint = "settings/update_program", input = Json)]
+pub async fn update_program(program_id: i64, form: ProgramForm) -> Result<(), AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
+    backend::program_settings::update(&ctx.db, &ctx.clock, &actor, program_id, &form).await.map_err(fail)
+}
+
+/// Archives (or restores) a program (admins).
+#[server(endpoint = "settings/archive_program")]
+pub async fn archive_program(program_id: i64, archived: bool) -> Result<(), AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    backend::program_settings::set_archived(&ctx.db, &ctx.clock, &actor, program_id, archived).await.map_err(fail)
+}
 
 /// A program's tier rules (the first program when none is given).
 #[server(endpoint = "tiers/rules")]

@@ -1,0 +1,38 @@
+//! The one pager: which rows are shown, previous and next page, "Page n of m".
+
+use leptos::prelude::*;
+use models::page::Page;
+
+/// Links to the previous and next page of a list, with the rows shown and the page number.
+/// Reads only the numbers of [`Page`]; `href` makes the address of a page (from 1).
+#[component]
+pub fn Pager<H>(
+    /// Rows matching, over all pages.
+    total: u64,
+    /// The page shown, from 1.
+    page: u64,
+    /// Rows per page.
+    per_page: u64,
+    /// The address of page `n`.
+    href: H,
+) -> impl IntoView
+where
+    H: Fn(u64) -> String + 'static,
+{
+    let p = Page::<()>::numbers(total, page, per_page);
+    let current = p.current();
+    let link = |to: Option<u64>, label: &'static str, rel: &'static str| match to {
+        Some(n) => view! { <a class="btn" href=href(n) rel=rel>{label}</a> }.into_any(),
+        None => view! { <span class="btn disabled">{label}</span> }.into_any(),
+    };
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="muted">{format!("{}–{} of {}", p.first_row(), p.last_row(), p.total)}</span>
+            <span class="pager-links">
+                {link(p.has_prev().then(|| current - 1), "← Previous", "prev")}
+                <span class="muted">{format!("Page {current} of {}", p.pages())}</span>
+                {link(p.has_next().then(|| current + 1), "Next →", "next")}
+            </span>
+        </nav>
+    }
+}

@@ -1,0 +1,113 @@
+//! The data table of every list: a card around a table, its column headers, one row a record,
+//! and what to say when there is none.
+
+use leptos::prelude::*;
+use std::borrow::Cow;
+
+/// A column header. A label written with a leading `>` (`">Amount"`) is right-aligned (the
+/// `right` class, as numbers are); an empty label makes an empty header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Col {
+    label: Cow<'static, str>,
+    class: Option<&'static str>,
+}
+
+impl Col {
+    fn parse(label: Cow<'static, str>) -> Self {
+        match label.strip_prefix('>') {
+            Some(rest) => Col { label: Cow::Owned(rest.to_string()), class: Some("right") },
+            None => Col { label, class: None },
+        }
+    }
+}
+
+impl From<&'static str> for Col {
+    fn from(label: &'static str) -> Self {
+        Col::parse(Cow::Borrowed(label))
+    }
+}
+
+impl From<String> for Col {
+    fn from(label: String) -> Self {
+        Col::parse(Cow::Owned(label))
+    }
+}
+
+/// The headers of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cols(Vec<Col>);
+
+impl<const N: usize> From<[&'static str; N]> for Cols {
+    fn from(labels: [&'static str; N]) -> Self {
+        Cols(labels.into_iter().map(Col::from).collect())
+    }
+}
+
+impl From<Vec<Col>> for Cols {
+    fn from(cols: Vec<Col>) -> Self {
+        Cols(cols)
+    }
+}
+
+/// A table of `rows`, each drawn by `row` as a `<tr>`:
+///
+/// ```ignore
+/// <DataTable class="table keys" cols=["Name", ">Amount", ""] rows=list empty="No keys yet." row=|k| view! { <tr>…</tr> }/>
+/// ```
+///
+/// With no rows, `empty` is said in a row of the table, or `none` is said in a paragraph in
+/// place of the whole table.
+#[component]
+pub fn DataTable<T, F, V>(
+    /// The classes of the `<table>` (`table`, `table keys`, `an-table`, …).
+    #[prop(default = "table")]
+    class: &'static str,
+    /// The column headers.
+    #[prop(into)]
+    cols: Cols,
+    /// Header cells before the columns (a "select all" checkbox).
+    #[prop(optional, into)]
+    lead: Option<AnyView>,
+    /// The records.
+    rows: Vec<T>,
+    /// Draws one record as a `<tr>`.
+    row: F,
+    /// Said in a table row when there are no records.
+    #[prop(optional, into)]
+    empty: Option<&'static str>,
+    /// Said in a paragraph instead of the table when there are no records.
+    #[prop(optional, into)]
+    none: Option<&'static str>,
+    /// Without the card around the table.
+    #[prop(optional)]
+    bare: bool,
+) -> impl IntoView
+where
+    T: 'static,
+    F: Fn(T) -> V + 'static,
+    V: IntoView + 'static,
+{
+    if rows.is_empty() {
+        if let Some(text) = none {
+            return view! { <p class="muted">{text}</p> }.into_any();
+        }
+    }
+    let span = cols.0.len() + usize::from(lead.is_some());
+    let body = if rows.is_empty() {
+        empty.map(|text| view! { <tr><td colspan=span class="empty">{text}</td></tr> }).into_any()
+    } else {
+        rows.into_iter().map(row).collect_view().into_any()
+    };
+    let table = view! {
+        <table class=class>
+            <thead>
+                <tr>
+                    {lead}
+                    {cols.0.into_iter().map(|c| view! { <th class=c.class>{c.label}</th> }).collect_view()}
+                </tr>
+            </thead>
+            <tbody>{body}</tbody>
+        </table>
+    };
+    if bare { table.into_any() } else { view! { <div class="card table-card">{table}</div> }.into_any() }
+}
