@@ -4,13 +4,13 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use models::{JobRunView, JobStatus, ProgramForm, ProgramsPage, Role, Simulation, TierDraft, TierRules};
+use models::{JobRunView, JobStatus, ProgramForm, ProgramsPage, Simulation, TierDraft, TierRules};
 
 /// Programs with their settings (admins and program managers).
 #[server(endpoint = "settings/programs")]
 pub async fn load_programs() -> Result<ProgramsPage, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
+    let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
     backend::program_settings::page(&ctx.db, &actor).await.map_err(fail)
 }
 
@@ -26,7 +26,7 @@ pub async fn create_program(form: ProgramForm) -> Result<i64, AppError> {
 #[server(endpoint = "settings/update_program", input = Json)]
 pub async fn update_program(program_id: i64, form: ProgramForm) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
+    let (ctx, actor) = guard(Need::Roles(&[models::Role::ProgramManager])).await?;
     backend::program_settings::update(&ctx.db, &ctx.clock, &actor, program_id, &form).await.map_err(fail)
 }
 

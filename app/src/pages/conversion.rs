@@ -1,7 +1,7 @@
 //! One conversion: attribution, the visitor's click path and the ledger entries.
 
 use crate::api::tracking::load_conversion_detail;
-use crate::components::{ErrorNote, TeamShell};
+use crate::components::{Async, DataTable, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -15,11 +15,7 @@ pub fn ConversionPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Conversion"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(c) => view! {
+            <Async resource=data loading="Loading…" suspense=true let:c>
                             <header class="page-head">
                                 <div>
                                     <h1>{format!("Conversion {}", c.external_id)}</h1>
@@ -40,14 +36,7 @@ pub fn ConversionPage() -> impl IntoView {
                                 </article>
                             </section>
                             <h2 class="section">"Click path"</h2>
-                            <div class="card table-card">
-                                <table class="table">
-                                    <thead><tr><th>"When"</th><th>"Referrer"</th><th>"User agent"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {if c.click_path.is_empty() {
-                                            view! { <tr><td colspan="4" class="empty">"No clicks: attributed without a click."</td></tr> }.into_any()
-                                        } else {
-                                            c.click_path.into_iter().map(|k| view! {
+                            <DataTable cols=["When", "Referrer", "User agent", ""] rows=c.click_path empty="No clicks: attributed without a click." row=|k| view! {
                                                 <tr class:won=k.attributed>
                                                     <td class="num">{k.at}</td>
                                                     <td>{k.referrer.unwrap_or_else(|| "direct".into())}</td>
@@ -57,20 +46,9 @@ pub fn ConversionPage() -> impl IntoView {
                                                         {k.flag.map(|f| view! { <span class="badge flag">{f}</span> })}
                                                     </td>
                                                 </tr>
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
+                            }/>
                             <h2 class="section">"Ledger entries"</h2>
-                            <div class="card table-card">
-                                <table class="table">
-                                    <thead><tr><th>"Kind"</th><th class="right">"Amount"</th><th>"Rate · tier"</th><th>"Status"</th><th>"Created"</th><th>"Note"</th></tr></thead>
-                                    <tbody>
-                                        {if c.entries.is_empty() {
-                                            view! { <tr><td colspan="6" class="empty">"No commission."</td></tr> }.into_any()
-                                        } else {
-                                            c.entries.into_iter().map(|e| view! {
+                            <DataTable cols=["Kind", ">Amount", "Rate · tier", "Status", "Created", "Note"] rows=c.entries empty="No commission." row=|e| view! {
                                                 <tr>
                                                     <td>{e.kind}</td>
                                                     <td class="num right">{e.amount}</td>
@@ -79,15 +57,8 @@ pub fn ConversionPage() -> impl IntoView {
                                                     <td class="num">{e.created}</td>
                                                     <td class="sub">{e.note.unwrap_or_default()}</td>
                                                 </tr>
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
+                            }/>
+            </Async>
         </TeamShell>
     }
 }
