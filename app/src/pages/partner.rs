@@ -3,13 +3,16 @@
 //! search, paging and CSV export. Also the "add partner" form.
 
 use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
-use crate::components::{ErrorNote, HealthPill, StatusBadge, TeamShell, TierBadge};
+use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use models::{HealthBand, PartnerFields, PartnerProfile, ProfileEnrollment};
 use std::collections::BTreeMap;
+
+/// Events on a page of the timeline (the service's page size).
+const TIMELINE_PER_PAGE: u64 = 50;
 
 /// `/partners/:id`.
 #[component]
@@ -33,22 +36,12 @@ pub fn PartnerPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Partner"/>
-            <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => view! { <Profile p update change/> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match compliance.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(c) => view! { <ComplianceCard c review/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Async resource=data loading="Loading…" let:p>
+                <Profile p update change/>
+            </Async>
+            <Async resource=compliance let:c>
+                <ComplianceCard c review/>
+            </Async>
             <div class="section-head">
                 <h2 class="section">"Activity timeline"</h2>
                 <a class="btn" href=move || format!("/partners/{}/timeline.csv", id.get()) download>"Export CSV"</a>
@@ -58,25 +51,22 @@ pub fn PartnerPage() -> impl IntoView {
                 <textarea name="text" rows="2" placeholder="Add a note for the team…" aria-label="Note" required></textarea>
                 <button class="btn btn-primary" type="submit">"Add note"</button>
             </ActionForm>
-            {move || note.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-            <Transition fallback=|| view! { <div class="loading">"Loading the timeline…"</div> }>
-                {move || Suspend::new(async move {
-                    let t = match timeline.await {
-                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(t) => t,
-                    };
+            <ActionError action=note/>
+            <Async resource=timeline loading="Loading the timeline…" let:t>
+                {
                     let pid = id.get_untracked();
                     let selected = kind.get_untracked().unwrap_or_default();
                     let search = q.get_untracked().unwrap_or_default();
                     let page_now = page.get_untracked();
-                    let link = |p: u64| {
+                    let link = {
+                        let (selected, search) = (selected.clone(), search.clone());
+                        move |p: u64| {
                         let mut parts = vec![format!("page={p}")];
                         if !selected.is_empty() { parts.push(format!("kind={selected}")); }
                         if !search.is_empty() { parts.push(format!("q={}", models::url_encode(&search))); }
                         format!("/partners/{pid}?{}", parts.join("&"))
+                        }
                     };
-                    let older = (page_now * 50 < t.total).then(|| link(page_now + 1));
-                    let newer = (page_now > 1).then(|| link(page_now - 1));
                     view! {
                         <Form method="GET" action=format!("/partners/{pid}") attr:class="toolbar">
                             <select name="kind" aria-label="Event kind">
@@ -102,13 +92,10 @@ pub fn PartnerPage() -> impl IntoView {
                                 }).collect_view().into_any()
                             }}
                         </ol>
-                        <div class="pager">
-                            {newer.map(|h| view! { <a class="btn" href=h>"← Newer"</a> })}
-                            {older.map(|h| view! { <a class="btn" href=h>"Older →"</a> })}
-                        </div>
-                    }.into_any()
-                })}
-            </Transition>
+                        <Pager total=t.total page=page_now per_page=TIMELINE_PER_PAGE href=link/>
+                    }
+                }
+            </Async>
         </TeamShell>
     }
 }
@@ -153,7 +140,7 @@ fn ComplianceCard(c: models::PortalProfile, review: ServerAction<ReviewDocument>
                     </ul>
                 }.into_any()
             }}
-            {move || review.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <ActionError action=review/>
         </section>
     }
 }
@@ -181,11 +168,7 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
             <div class="kpi"><div class="kpi-value">{p.balances.2.clone()}</div><div class="kpi-label">"paid"</div></div>
             <div class="kpi"><div class="kpi-value small-value">{p.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())}</div><div class="kpi-label">"relationship owner"</div></div>
         </section>
-        {move || update.value().get().map(|r| match r {
-            Ok(changed) if changed.is_empty() => view! { <div class="notice" role="status">"Nothing changed."</div> }.into_any(),
-            Ok(changed) => view! { <div class="notice" role="status">{format!("Saved: {}.", changed.join(", "))}</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })}
+        <Outcome action=update ok=|changed| if changed.is_empty() { "Nothing changed.".to_string() } else { format!("Saved: {}.", changed.join(", ")) }/>
         <div class="section-head">
             <h2 class="section">"Contact and attributes"</h2>
             {can_edit.then(|| view! { <button class="btn" on:click=move |_| editing.update(|e| *e = !*e)>{move || if editing.get() { "Cancel" } else { "Edit" }}</button> })}
@@ -199,19 +182,9 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
             }
         }
         <h2 class="section">"Programs"</h2>
-        {move || change.value().get().map(|r| match r {
-            Ok(true) => view! { <div class="notice" role="status">"Enrollment updated."</div> }.into_any(),
-            Ok(false) => view! { <div class="notice" role="status">"Already so; nothing changed."</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })}
-        <div class="card table-card">
-            <table class="table">
-                <thead><tr><th>"Program"</th><th>"Status"</th><th>"Tier"</th><th>"Commission"</th><th class="right">"Revenue 90 d"</th><th>"Health"</th><th>"Joined"</th></tr></thead>
-                <tbody>
-                    {enrollments.iter().cloned().map(|e| view! { <EnrollmentRow e pid can_edit change/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <Outcome action=change ok=|changed| if changed { "Enrollment updated." } else { "Already so; nothing changed." }.to_string()/>
+        <DataTable cols=["Program", "Status", "Tier", "Commission", ">Revenue 90 d", "Health", "Joined"] rows=enrollments.clone()
+            row=move |e| view! { <EnrollmentRow e pid can_edit change/> }/>
         {enrollments.into_iter().filter(|e| !e.health_parts.is_empty()).map(|e| view! { <HealthBreakdown e/> }).collect_view()}
     }
 }
@@ -227,10 +200,7 @@ fn HealthBreakdown(e: ProfileEnrollment) -> impl IntoView {
                 <HealthPill score=e.health band/>
                 <span class="muted">{e.health_day.map(|d| format!("scored {d} · at risk below {}", e.at_risk_threshold))}</span>
             </header>
-            <table class="table compact">
-                <thead><tr><th>"Part"</th><th class="right">"Score"</th><th class="right">"Weight"</th><th class="right">"Adds"</th><th>"Why"</th></tr></thead>
-                <tbody>
-                    {e.health_parts.into_iter().map(|p| view! {
+            <DataTable class="table compact" bare=true cols=["Part", ">Score", ">Weight", ">Adds", "Why"] rows=e.health_parts row=|p| view! {
                         <tr class:excluded=p.score.is_none()>
                             <td>{p.label}</td>
                             <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
@@ -238,9 +208,7 @@ fn HealthBreakdown(e: ProfileEnrollment) -> impl IntoView {
                             <td class="num right">{p.contribution}</td>
                             <td class="muted">{p.detail}</td>
                         </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            }/>
         </section>
     }
 }
@@ -445,7 +413,7 @@ pub fn NewPartnerPage() -> impl IntoView {
                     });
                 }>"Add partner"</button>
             </div>
-            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <ActionError action=create/>
         </TeamShell>
     }
 }
