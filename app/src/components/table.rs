@@ -13,6 +13,11 @@ pub struct Col {
 }
 
 impl Col {
+    /// A header of a number column in the analytics tables (the `num` class).
+    pub fn num(label: impl Into<Cow<'static, str>>) -> Self {
+        Col { label: label.into(), class: Some("num") }
+    }
+
     fn parse(label: Cow<'static, str>) -> Self {
         match label.strip_prefix('>') {
             Some(rest) => Col { label: Cow::Owned(rest.to_string()), class: Some("right") },
@@ -103,7 +108,7 @@ where
             <thead>
                 <tr>
                     {lead}
-                    {cols.0.into_iter().map(|c| view! { <th class=c.class>{c.label}</th> }).collect_view()}
+                    {cols.0.into_iter().map(|c| view! { <th class=c.class>{c.label.into_owned()}</th> }).collect_view()}
                 </tr>
             </thead>
             <tbody>{body}</tbody>
