@@ -10,7 +10,7 @@ mod table;
 
 pub use async_view::Async;
 pub use badges::{HealthPill, StatusBadge, TierBadge};
-pub use notice::{notice, ActionError, ErrorNote, Outcome, OutcomeView};
+pub use notice::{notice, ActionError, Done, ErrorNote, Outcome, OutcomeView};
 pub use pager::Pager;
 pub use table::{Col, DataTable};
 
@@ -148,6 +148,20 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
         }
         .into_any()
     })
+}
+
+/// The frame of the public pages (sign-in, one-time links, forgot password): a centred card
+/// under the brand (`Trellis` unless another name is given).
+#[component]
+pub fn PublicCard(#[prop(default = "Trellis")] brand: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="center-page login-page">
+            <div class="login-card card">
+                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>{format!(" {brand}")}</div>
+                {children()}
+            </div>
+        </div>
+    }
 }
 
 /// Copies text to the clipboard (in the browser).

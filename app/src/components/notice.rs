@@ -68,3 +68,19 @@ where
 {
     move || action.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })
 }
+
+/// A form that is done once `action` succeeds: `children` (the form; put an [`ActionError`] in
+/// it where a failed try should be said) until then, what `done` makes of the answer afterwards.
+#[component]
+pub fn Done<S, F, V>(action: ServerAction<S>, done: F, children: ChildrenFn) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    F: Fn(S::Output) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    move || match action.value().get() {
+        Some(Ok(v)) => done(v).into_any(),
+        _ => children().into_any(),
+    }
+}

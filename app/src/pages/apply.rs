@@ -3,7 +3,7 @@
 //! (`/forgot-password`).
 
 use crate::api::portal::{load_apply_page, ForgotPassword, SubmitApplication, VerifyPartnerEmail};
-use crate::components::ErrorNote;
+use crate::components::{ActionError, Done, ErrorNote, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -65,7 +65,7 @@ pub fn ApplyFormPage() -> impl IntoView {
                                                 <a class="btn btn-primary" href="/login">"Sign in"</a>
                                             </div>
                                         }.into_any(),
-                                        other => {
+                                        _ => {
                                             let questions = questions.clone();
                                             view! {
                                                 <form class="form apply-form" on:submit=on_submit>
@@ -110,7 +110,7 @@ pub fn ApplyFormPage() -> impl IntoView {
                                                             </div>
                                                         </fieldset>
                                                     })}
-                                                    {other.and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+                                                    <ActionError action=submit/>
                                                     <button type="submit" class="btn btn-primary wide brand-btn" disabled=move || submit.pending().get()>
                                                         {move || if submit.pending().get() { "Sending…" } else { "Apply" }}
                                                     </button>
@@ -138,25 +138,19 @@ pub fn PortalVerifyPage() -> impl IntoView {
     let confirm = ServerAction::<VerifyPartnerEmail>::new();
     view! {
         <Title text="Confirm your email"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>" Partner portal"</div>
-                <h1>"Confirm your email"</h1>
-                {move || match confirm.value().get() {
-                    Some(Ok(email)) => view! {
-                        <div class="notice" role="status">{format!("Thanks: {email} is confirmed.")}</div>
-                        <a class="btn btn-primary" href="/portal">"Go to your portal"</a>
-                    }.into_any(),
-                    other => view! {
-                        {other.and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-                        <ActionForm action=confirm attr:class="form">
-                            <input type="hidden" name="token" value=move || token.get()/>
-                            <button type="submit" class="btn btn-primary wide">"Confirm my email"</button>
-                        </ActionForm>
-                    }.into_any(),
-                }}
-            </div>
-        </div>
+        <PublicCard brand="Partner portal">
+            <h1>"Confirm your email"</h1>
+            <Done action=confirm done=|email| view! {
+                <div class="notice" role="status">{format!("Thanks: {email} is confirmed.")}</div>
+                <a class="btn btn-primary" href="/portal">"Go to your portal"</a>
+            }>
+                <ActionError action=confirm/>
+                <ActionForm action=confirm attr:class="form">
+                    <input type="hidden" name="token" value=move || token.get()/>
+                    <button type="submit" class="btn btn-primary wide">"Confirm my email"</button>
+                </ActionForm>
+            </Done>
+        </PublicCard>
     }
 }
 
@@ -166,26 +160,20 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let send = ServerAction::<ForgotPassword>::new();
     view! {
         <Title text="Forgot password"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>" Trellis"</div>
-                <h1>"Forgot your password?"</h1>
-                {move || match send.value().get() {
-                    Some(Ok(())) => view! {
-                        <div class="notice" role="status">"If that address has an account, a link to choose a new password is on its way. It works for 2 hours."</div>
-                        <a class="btn" href="/login">"Back to sign in"</a>
-                    }.into_any(),
-                    other => view! {
-                        <p class="muted">"Give the email you sign in with and we'll send you a link to choose a new password."</p>
-                        <ActionForm action=send attr:class="form">
-                            <label>"Email"<input type="email" name="email" required autocomplete="username"/></label>
-                            {other.and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-                            <button type="submit" class="btn btn-primary wide" disabled=move || send.pending().get()>"Send the link"</button>
-                        </ActionForm>
-                        <p class="muted small"><a href="/login">"Back to sign in"</a></p>
-                    }.into_any(),
-                }}
-            </div>
-        </div>
+        <PublicCard>
+            <h1>"Forgot your password?"</h1>
+            <Done action=send done=|()| view! {
+                <div class="notice" role="status">"If that address has an account, a link to choose a new password is on its way. It works for 2 hours."</div>
+                <a class="btn" href="/login">"Back to sign in"</a>
+            }>
+                <p class="muted">"Give the email you sign in with and we'll send you a link to choose a new password."</p>
+                <ActionForm action=send attr:class="form">
+                    <label>"Email"<input type="email" name="email" required autocomplete="username"/></label>
+                    <ActionError action=send/>
+                    <button type="submit" class="btn btn-primary wide" disabled=move || send.pending().get()>"Send the link"</button>
+                </ActionForm>
+                <p class="muted small"><a href="/login">"Back to sign in"</a></p>
+            </Done>
+        </PublicCard>
     }
 }

@@ -2,7 +2,7 @@
 //! errors, then import with a progress bar.
 
 use crate::api::partners::{load_import, poll_import, StartImport};
-use crate::components::{ErrorNote, TeamShell};
+use crate::components::{ActionError, Async, DataTable, ErrorNote, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -46,12 +46,7 @@ fn report_view(r: &ImportReport) -> impl IntoView {
         <div class="card report" data-errors=r.error_count>
             <p><strong>{verb}</strong>{format!(": {} rows — {} new, {} updated, {} unchanged, {} refused.", r.rows, r.created, r.updated, r.unchanged, r.error_count)}</p>
             {(!r.errors.is_empty()).then(|| view! {
-                <table class="table">
-                    <thead><tr><th>"Line"</th><th>"Problem"</th></tr></thead>
-                    <tbody>
-                        {r.errors.iter().map(|e| view! { <tr><td class="num">{e.line}</td><td>{e.message.clone()}</td></tr> }).collect_view()}
-                    </tbody>
-                </table>
+                <DataTable bare=true cols=["Line", "Problem"] rows=r.errors.clone() row=|e| view! { <tr><td class="num">{e.line}</td><td>{e.message}</td></tr> }/>
             })}
         </div>
     }
@@ -66,14 +61,9 @@ pub fn ImportMapPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Map columns"/>
-            <Transition fallback=|| view! { <div class="loading">"Reading the file…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => view! { <Mapping preview=p/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Async resource=data loading="Reading the file…" let:p>
+                <Mapping preview=p/>
+            </Async>
         </TeamShell>
     }
 }
@@ -129,11 +119,7 @@ fn Mapping(preview: ImportPreview) -> impl IntoView {
             <a class="btn" href="/directory/import">"← Another file"</a>
         </header>
         {done_before.then(|| view! { <div class="notice">"This file was imported already. Upload it again to re-import."</div> })}
-        <div class="card table-card">
-            <table class="table mapping">
-                <thead><tr><th>"Column"</th><th>"First values"</th><th>"Goes to"</th></tr></thead>
-                <tbody>
-                    {headers.into_iter().enumerate().map(|(i, h)| {
+        <DataTable class="table mapping" cols=["Column", "First values", "Goes to"] rows=headers.into_iter().enumerate().collect() row=move |(i, h): (usize, String)| {
                         let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();
                         let targets = targets.clone();
                         let current = preview.suggested.get(i).cloned().unwrap_or_default();
@@ -155,16 +141,13 @@ fn Mapping(preview: ImportPreview) -> impl IntoView {
                                 </td>
                             </tr>
                         }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        }/>
         <div class="actions">
             <button class="btn" disabled=move || start.pending().get() || ticker.with_value(|t| t.is_some()) on:click=move |_| run(true)>"Dry run"</button>
             <button class="btn btn-primary" disabled=move || start.pending().get() || !matches!(progress.get(), Some(Ok(ref p)) if p.status == "checked") on:click=move |_| run(false)>"Import"</button>
             <span class="muted">"Import is enabled after a dry run."</span>
         </div>
-        {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+        <ActionError action=start/>
         {move || progress.get().map(|p| match p {
             Err(e) => view! { <ErrorNote error=e/> }.into_any(),
             Ok(p) => {

@@ -2,7 +2,7 @@
 //! (`/invite/{token}`), and confirming a new email (`/verify-email/{token}`).
 
 use crate::api::access::{load_token, ConfirmEmail, SetPasswordWithLink};
-use crate::components::ErrorNote;
+use crate::components::{ActionError, Done, ErrorNote, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -21,9 +21,7 @@ pub fn InvitePage() -> impl IntoView {
     });
     view! {
         <Title text="Join Trellis"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>" Trellis"</div>
+        <PublicCard>
                 <Suspense fallback=|| view! { <div class="loading">"Checking the link…"</div> }>
                     {move || Suspend::new(async move {
                         match info.await {
@@ -45,7 +43,7 @@ pub fn InvitePage() -> impl IntoView {
                                             view! { <input type="hidden" name="name" value=""/> }.into_any()
                                         }}
                                         <label>"Password"<input type="password" name="password" minlength="8" required autocomplete="new-password"/></label>
-                                        {move || accept.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+                                        <ActionError action=accept/>
                                         <button type="submit" class="btn btn-primary wide" disabled=move || accept.pending().get()>
                                             {if invite { "Accept invitation" } else { "Set password" }}
                                         </button>
@@ -56,8 +54,7 @@ pub fn InvitePage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-            </div>
-        </div>
+        </PublicCard>
     }
 }
 
@@ -70,24 +67,18 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmEmail>::new();
     view! {
         <Title text="Confirm your email"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>" Trellis"</div>
-                <h1>"Confirm your new email"</h1>
-                {move || match confirm.value().get() {
-                    Some(Ok(email)) => view! {
-                        <div class="notice" role="status">{format!("Done: you now sign in with {email}.")}</div>
-                        <a class="btn btn-primary" href="/login">"Sign in"</a>
-                    }.into_any(),
-                    other => view! {
-                        {other.and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-                        <ActionForm action=confirm attr:class="form">
-                            <input type="hidden" name="token" value=move || token.get()/>
-                            <button type="submit" class="btn btn-primary wide">"Confirm"</button>
-                        </ActionForm>
-                    }.into_any(),
-                }}
-            </div>
-        </div>
+        <PublicCard>
+            <h1>"Confirm your new email"</h1>
+            <Done action=confirm done=|email| view! {
+                <div class="notice" role="status">{format!("Done: you now sign in with {email}.")}</div>
+                <a class="btn btn-primary" href="/login">"Sign in"</a>
+            }>
+                <ActionError action=confirm/>
+                <ActionForm action=confirm attr:class="form">
+                    <input type="hidden" name="token" value=move || token.get()/>
+                    <button type="submit" class="btn btn-primary wide">"Confirm"</button>
+                </ActionForm>
+            </Done>
+        </PublicCard>
     }
 }

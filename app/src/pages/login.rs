@@ -1,7 +1,7 @@
 //! Sign-in for team members and partners.
 
 use crate::api::access::{current_user, Login};
-use crate::components::ErrorNote;
+use crate::components::{ActionError, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -17,15 +17,9 @@ pub fn LoginPage() -> impl IntoView {
             use_navigate()(&path, Default::default());
         }
     });
-    let error = move || login.value().get().and_then(|r| r.err());
     view! {
         <Title text="Sign in"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big">
-                    <span class="logo" aria-hidden="true">"◆"</span>
-                    " Trellis"
-                </div>
+        <PublicCard>
                 <p class="muted">"Partner management for teams and their partners."</p>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
@@ -44,14 +38,13 @@ pub fn LoginPage() -> impl IntoView {
                         "Password"
                         <input type="password" name="password" autocomplete="current-password" required/>
                     </label>
-                    {move || error().map(|e| view! { <ErrorNote error=e/> })}
+                    <ActionError action=login/>
                     <button type="submit" class="btn btn-primary wide" disabled=move || login.pending().get()>
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
                 <p class="small"><a href="/forgot-password">"Forgot password?"</a></p>
                 <p class="muted small">"Team members land on the dashboard, partners in their portal."</p>
-            </div>
-        </div>
+        </PublicCard>
     }
 }

@@ -2,7 +2,7 @@
 //! partner's at `/portal/messages`, one component for both (the server decides what each sees).
 
 use crate::api::comms::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
-use crate::components::{ErrorNote, PortalShell, TeamShell};
+use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView, PortalShell, TeamShell};
 use crate::pages::sequences::{Sequences, Templates};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -59,11 +59,7 @@ fn Broadcasts() -> impl IntoView {
         if a.starts_with("s:") { (id, None) } else if a.starts_with("p:") { (None, id) } else { (None, None) }
     };
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading broadcasts…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(page) => view! {
+        <Async resource=data loading="Loading broadcasts…" let:page>
                         {page.can_send.then(|| view! {
                             <section class="card broadcast-compose">
                                 <h2>"New broadcast"</h2>
@@ -89,16 +85,13 @@ fn Broadcasts() -> impl IntoView {
                                         <input type="datetime-local" aria-label="Send at" prop:value=send_at on:input=move |ev| send_at.set(event_target_value(&ev))/>
                                     </label>
                                 </div>
-                                {move || preview.value().get().map(|r| match r {
-                                    Ok(p) => view! {
+                                <OutcomeView action=preview ok=|p| view! {
                                         <p class="notice preview" role="status">
                                             <strong>{format!("{} recipients", p.recipients)}</strong>
                                             {format!(" · {}", p.audience)}
                                             {(!p.sample.is_empty()).then(|| format!(" · e.g. {}", p.sample.join(", ")))}
                                         </p>
-                                    }.into_any(),
-                                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                })}
+                                }/>
                                 <label>"Subject"<input type="text" aria-label="Subject" maxlength="200" prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev))/></label>
                                 <label>"Message"
                                     <textarea rows="6" aria-label="Message" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
@@ -115,22 +108,12 @@ fn Broadcasts() -> impl IntoView {
                                         }});
                                     }>{move || if send_at.read().is_empty() { "Send now" } else { "Schedule" }}</button>
                                 </div>
-                                {move || send.value().get().map(|r| match r {
-                                    Ok(_) => view! { <div class="notice" role="status">"Broadcast saved: queued for every recipient (or scheduled)."</div> }.into_any(),
-                                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                })}
+                                <Outcome action=send ok=|_| "Broadcast saved: queued for every recipient (or scheduled).".to_string()/>
                             </section>
                         })}
                         <h2 class="section">"Broadcasts"</h2>
-                        {if page.items.is_empty() {
-                            view! { <p class="muted">"No broadcasts yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <div class="card table-card">
-                                    <table class="table broadcasts">
-                                        <thead><tr><th>"Broadcast"</th><th>"Status"</th><th class="right">"Sent"</th><th class="right">"Delivered"</th><th class="right">"Opened"</th><th class="right">"Open rate"</th></tr></thead>
-                                        <tbody>
-                                            {page.items.into_iter().map(|b| view! {
+                        <DataTable class="table broadcasts" cols=["Broadcast", "Status", ">Sent", ">Delivered", ">Opened", ">Open rate"] rows=page.items
+                            none="No broadcasts yet." row=|b| view! {
                                                 <tr>
                                                     <td><div class="name">{b.subject}</div><div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
                                                     <td><span class=format!("badge mail-{}", if b.status == "sent" { "sent" } else { "queued" })>{b.status.clone()}</span></td>
@@ -139,16 +122,8 @@ fn Broadcasts() -> impl IntoView {
                                                     <td class="num right">{b.opened}</td>
                                                     <td class="num right">{b.open_rate}</td>
                                                 </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
-                        }}
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+                        }/>
+        </Async>
     }
 }
 
@@ -198,11 +173,8 @@ fn Messenger(team: bool) -> impl IntoView {
                 <form method="get" action=base class="thread-search">
                     <input type="search" name="q" placeholder="Search messages" aria-label="Search messages" prop:value=move || q.get()/>
                 </form>
-                <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                    {move || Suspend::new(async move {
-                        match inbox.await {
-                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                            Ok(inbox) => {
+                <Async resource=inbox loading="Loading…" let:inbox>
+                            {
                                 let current = selected.get_untracked();
                                 view! {
                                     <div class="threads-head">
@@ -240,14 +212,12 @@ fn Messenger(team: bool) -> impl IntoView {
                                             </ul>
                                         }.into_any()
                                     }}
-                                }.into_any()
+                                }
                             }
-                        }
-                    })}
-                </Transition>
+                </Async>
             </aside>
             <section class="card conversation">
-                {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+                <ActionError action=start/>
                 {move || if composing.get() && selected.get().is_none() {
                     view! {
                         <ActionForm action=start attr:class="compose">
@@ -260,12 +230,10 @@ fn Messenger(team: bool) -> impl IntoView {
                     }.into_any()
                 } else {
                     view! {
-                        <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                            {move || Suspend::new(async move {
-                                match thread.await {
-                                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                    Ok(None) => view! { <p class="muted empty">"Choose a conversation."</p> }.into_any(),
-                                    Ok(Some(t)) => view! {
+                        <Async resource=thread loading="Loading…" let:t>
+                                {match t {
+                                    None => view! { <p class="muted empty">"Choose a conversation."</p> }.into_any(),
+                                    Some(t) => view! {
                                         <header class="conversation-head">
                                             <h2>{t.subject.clone()}</h2>
                                             {team.then(|| view! { <a class="sub" href=format!("/partners/{}", t.partner_id)>{t.partner_name.clone()}</a> })}
@@ -287,11 +255,10 @@ fn Messenger(team: bool) -> impl IntoView {
                                                 <button class="btn btn-primary" type="submit" disabled=move || reply.pending().get()>"Send"</button>
                                             </ActionForm>
                                         })}
-                                        {move || reply.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+                                        <ActionError action=reply/>
                                     }.into_any(),
-                                }
-                            })}
-                        </Transition>
+                                }}
+                        </Async>
                     }.into_any()
                 }}
             </section>

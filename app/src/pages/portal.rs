@@ -2,7 +2,7 @@
 
 use crate::api::tracking::{my_links, CreateMyLink};
 use crate::api::portal::{load_portal_dashboard, load_portal_home, ResendVerification};
-use crate::components::{copy, ErrorNote, PortalShell, StatusBadge, TierBadge};
+use crate::components::{copy, Async, DataTable, ErrorNote, OutcomeView, PortalShell, StatusBadge, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,10 +20,8 @@ pub fn PortalPage() -> impl IntoView {
     view! {
         <PortalShell>
             <Title text="Portal"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match home.await {
-                        Ok(h) => {
+            <Async resource=home loading="Loading…" suspense=true let:h>
+                        {
                             let programs: Vec<_> = h.enrollments.iter().filter(|e| e.status == models::EnrollmentStatus::Active).map(|e| (e.program_id, e.program.clone(), e.allowed_hosts.clone())).collect();
                             view! {
                             {h.email_unverified.then(|| view! {
@@ -58,11 +56,8 @@ pub fn PortalPage() -> impl IntoView {
                             </section>
                             <Dashboard days dash/>
                             <Links programs create links/>
-                        }.into_any()},
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                        }}
+            </Async>
         </PortalShell>
     }
 }
@@ -96,21 +91,10 @@ fn Links(
                     <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create link"</button>
                 </ActionForm>
             })}
-            {move || create.value().get().map(|r| match r {
-                Ok(url) => view! { <div class="notice" role="status">"New link: " <code>{url}</code></div> }.into_any(),
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-            })}
-            <Transition fallback=|| view! { <div class="loading">"Loading links…"</div> }>
-                {move || Suspend::new(async move {
-                    match links.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No links yet: create one above and share it."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="card table-card">
-                                <table class="table links">
-                                    <thead><tr><th>"Link"</th><th>"Leads to"</th><th class="right">"Clicks"</th><th class="right">"Conversions"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {rows.into_iter().map(|l| {
+            <OutcomeView action=create ok=|url| view! { <div class="notice" role="status">"New link: " <code>{url}</code></div> }/>
+            <Async resource=links loading="Loading links…" let:rows>
+                <DataTable class="table links" cols=["Link", "Leads to", ">Clicks", ">Conversions", ""] rows
+                    none="No links yet: create one above and share it." row=move |l| {
                                             let url = l.url.clone();
                                             let shown = l.url.clone();
                                             let is_copied = move || copied.get().as_deref() == Some(shown.as_str());
@@ -125,14 +109,8 @@ fn Links(
                                                     </button></td>
                                                 </tr>
                                             }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+                }/>
+            </Async>
         </section>
     }
 }
@@ -151,11 +129,7 @@ fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard,
                     }).collect_view()}
                 </div>
             </div>
-            <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match dash.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(d) => view! {
+            <Async resource=dash loading="Loading…" let:d>
                             {d.programs.into_iter().map(|p| view! {
                                 <article class="card perf" data-program=p.program_id>
                                     <h3>{p.program}</h3>
@@ -187,15 +161,8 @@ fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard,
                                 </article>
                             }).collect_view()}
                             <h2 class="section">"Recent conversions"</h2>
-                            {if d.recent.is_empty() {
-                                view! { <p class="muted">"No conversions yet: share your links to earn your first commission."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="card table-card">
-                                        <table class="table recent-conversions">
-                                            <thead><tr><th>"Date"</th><th>"Program"</th><th class="right">"Order"</th><th class="right">"Commission"</th><th>"Status"</th></tr></thead>
-                                            <tbody>
-                                                {d.recent.into_iter().map(|c| view! {
+                            <DataTable class="table recent-conversions" cols=["Date", "Program", ">Order", ">Commission", "Status"] rows=d.recent
+                                none="No conversions yet: share your links to earn your first commission." row=|c| view! {
                                                     <tr>
                                                         <td data-label="Date">{c.date}</td>
                                                         <td data-label="Program">{c.program}</td>
@@ -203,16 +170,8 @@ fn Dashboard(days: RwSignal<i64>, dash: Resource<Result<models::PortalDashboard,
                                                         <td class="num right" data-label="Commission">{c.commission}</td>
                                                         <td data-label="Status"><span class=format!("badge ledger-{}", c.status)>{c.status.clone()}</span></td>
                                                     </tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
-                                }.into_any()
-                            }}
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+                            }/>
+            </Async>
         </section>
     }
 }

@@ -3,11 +3,15 @@
 //! `/portal/profile`.
 
 use crate::api::portal::{load_my_conversions, load_my_payouts, load_my_profile, UpdateMyProfile};
-use crate::components::{ErrorNote, PortalShell};
+use crate::components::{Async, DataTable, Outcome, Pager, PortalShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use models::{ConversionFilter, ProfileInput};
+
+/// Conversions on a page of the partner's list (the service's page size; its answer carries
+/// the page count but not the size).
+const CONVERSIONS_PER_PAGE: u64 = 25;
 
 fn filter_of(q: &leptos_router::params::ParamsMap) -> ConversionFilter {
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
@@ -47,15 +51,12 @@ pub fn PortalEarningsPage() -> impl IntoView {
                 <h1>"Earnings"</h1>
                 <p class="muted">"Every conversion credited to you with its commission, and the payouts you received."</p>
             </section>
-            <Transition fallback=|| view! { <div class="loading">"Loading conversions…"</div> }>
-                {move || Suspend::new(async move {
-                    let f = filter.get_untracked();
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(page) => {
+            <Async resource=data loading="Loading conversions…" let:page>
+                        {
+                            let f = filter.get_untracked();
                             let qs = query_of(&f);
                             let csv = if qs.is_empty() { "/portal/conversions.csv".to_string() } else { format!("/portal/conversions.csv?{qs}") };
-                            let page_link = move |n: u32| if qs.is_empty() { format!("/portal/earnings?page={n}") } else { format!("/portal/earnings?{qs}&page={n}") };
+                            let page_link = move |n: u64| if qs.is_empty() { format!("/portal/earnings?page={n}") } else { format!("/portal/earnings?{qs}&page={n}") };
                             view! {
                                 <form class="card filters" method="get" action="/portal/earnings">
                                     <label>"Program"
@@ -80,15 +81,8 @@ pub fn PortalEarningsPage() -> impl IntoView {
                                     </div>
                                 </form>
                                 <p class="muted">{format!("{} conversion{}", page.total, if page.total == 1 { "" } else { "s" })}</p>
-                                {if page.rows.is_empty() {
-                                    view! { <p class="muted">"No conversions match."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="card table-card">
-                                            <table class="table portal-conversions">
-                                                <thead><tr><th>"Date"</th><th>"Order"</th><th class="right">"Amount"</th><th class="right">"Commission"</th><th>"Status"</th></tr></thead>
-                                                <tbody>
-                                                    {page.rows.into_iter().map(|r| view! {
+                                <DataTable class="table portal-conversions" cols=["Date", "Order", ">Amount", ">Commission", "Status"] rows=page.rows
+                                    none="No conversions match." row=|r| view! {
                                                         <tr>
                                                             <td data-label="Date">{r.date}<div class="sub">{r.program}</div></td>
                                                             <td data-label="Order" class="sub">{r.reference}{(r.conversion_status == "refunded").then_some(" · refunded")}</td>
@@ -96,36 +90,17 @@ pub fn PortalEarningsPage() -> impl IntoView {
                                                             <td data-label="Commission" class="num right">{r.commission}</td>
                                                             <td data-label="Status"><span class=format!("badge ledger-{}", r.status)>{r.status.clone()}</span></td>
                                                         </tr>
-                                                    }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                        </div>
-                                        {(page.pages > 1).then(|| view! {
-                                            <nav class="pager" aria-label="Pages">
-                                                {(page.page > 1).then(|| view! { <a class="btn" href=page_link(page.page - 1)>"Previous"</a> })}
-                                                <span class="muted">{format!("Page {} of {}", page.page, page.pages)}</span>
-                                                {(page.page < page.pages).then(|| view! { <a class="btn" href=page_link(page.page + 1)>"Next"</a> })}
-                                            </nav>
-                                        })}
-                                    }.into_any()
-                                }}
-                            }.into_any()
+                                }/>
+                                {(page.pages > 1).then(|| view! {
+                                    <Pager total=page.total page=u64::from(page.page) per_page=CONVERSIONS_PER_PAGE href=page_link/>
+                                })}
+                            }
                         }
-                    }
-                })}
-            </Transition>
+            </Async>
             <h2 class="section">"Payouts"</h2>
-            <Transition fallback=|| view! { <div class="loading">"Loading payouts…"</div> }>
-                {move || Suspend::new(async move {
-                    match payouts.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No payouts yet. Approved commission is paid in the next payout run."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="card table-card">
-                                <table class="table portal-payouts">
-                                    <thead><tr><th>"Payout"</th><th>"Program"</th><th class="right">"Amount"</th><th>"Status"</th></tr></thead>
-                                    <tbody>
-                                        {rows.into_iter().map(|r| {
+            <Async resource=payouts loading="Loading payouts…" let:rows>
+                <DataTable class="table portal-payouts" cols=["Payout", "Program", ">Amount", "Status"] rows
+                    none="No payouts yet. Approved commission is paid in the next payout run." row=|r| {
                                             let class = format!("badge ledger-{}", if r.status == "paid" { "paid" } else { "approved" });
                                             view! {
                                             <tr>
@@ -134,14 +109,8 @@ pub fn PortalEarningsPage() -> impl IntoView {
                                                 <td data-label="Amount" class="num right">{r.amount}</td>
                                                 <td data-label="Status"><span class=class>{r.paid.map(|p| format!("paid {p}")).unwrap_or(r.status)}</span></td>
                                             </tr>
-                                        }}).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+                                        }}/>
+            </Async>
         </PortalShell>
     }
 }
@@ -161,11 +130,8 @@ pub fn PortalProfilePage() -> impl IntoView {
             </section>
             {move || query.read().get("uploaded").map(|_| view! { <div class="notice" role="status">"Document uploaded: the team reviews it shortly."</div> })}
             {move || query.read().get("error").map(|e| view! { <div class="error" role="alert">{e}</div> })}
-            <Transition fallback=|| view! { <div class="loading">"Loading profile…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => {
+            <Async resource=data loading="Loading profile…" let:p>
+                        {
                             let form = RwSignal::new(p.details.clone());
                             let field = move |label: &'static str, get: fn(&ProfileInput) -> String, set: fn(&mut ProfileInput, String), kind: &'static str| view! {
                                 <label>{label}
@@ -206,10 +172,7 @@ pub fn PortalProfilePage() -> impl IntoView {
                                         <button class="btn btn-primary" type="button" disabled=move || save.pending().get()
                                             on:click=move |_| { save.dispatch(UpdateMyProfile { input: form.get_untracked() }); }>"Save details"</button>
                                     </div>
-                                    {move || save.value().get().map(|r| match r {
-                                        Ok(()) => view! { <div class="notice" role="status">"Saved."</div> }.into_any(),
-                                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                    })}
+                                    <Outcome action=save ok=|()| "Saved.".to_string()/>
                                 </section>
                                 <section class="card documents">
                                     <h2>"Tax documents"</h2>
@@ -235,11 +198,9 @@ pub fn PortalProfilePage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                 </section>
-                            }.into_any()
+                            }
                         }
-                    }
-                })}
-            </Transition>
+            </Async>
         </PortalShell>
     }
 }

@@ -3,7 +3,7 @@
 //! preview filled with a real partner's data.
 
 use crate::api::comms::{load_sequence, load_sequences, load_templates, PreviewTemplate, SaveFooter, SaveSequence, SaveTemplate};
-use crate::components::ErrorNote;
+use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use models::{EmailPreview, PreviewInput, SequenceInput, SequenceStepInput, TemplateInput, TemplateVariable};
@@ -40,24 +40,13 @@ pub fn Sequences() -> impl IntoView {
 fn SequenceList() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_sequences());
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading sequences…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(page) => view! {
+        <Async resource=data loading="Loading sequences…" let:page>
                         <div class="section-head">
                             <p class="muted">"A sequence sends its emails one after another when something happens to a partner: enrolled, approved, first conversion, tier upgrade, dormant, at risk. Each partner enters once per occurrence."</p>
                             {page.can_edit.then(|| view! { <a class="btn btn-primary" href="/communication?view=sequences&seq=new">"New sequence"</a> })}
                         </div>
-                        {if page.items.is_empty() {
-                            view! { <p class="muted">"No sequences yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <div class="card table-card">
-                                    <table class="table sequences">
-                                        <thead><tr><th>"Sequence"</th><th>"Trigger"</th><th class="right">"Emails"</th><th class="right">"In progress"</th><th class="right">"Completed"</th><th class="right">"Stopped"</th></tr></thead>
-                                        <tbody>
-                                            {page.items.into_iter().map(|s| view! {
+                        <DataTable class="table sequences" cols=["Sequence", "Trigger", ">Emails", ">In progress", ">Completed", ">Stopped"] rows=page.items
+                            none="No sequences yet." row=|s| view! {
                                                 <tr>
                                                     <td>
                                                         <a class="name" href=format!("/communication?view=sequences&seq={}", s.id)>{s.name.clone()}</a>
@@ -69,28 +58,22 @@ fn SequenceList() -> impl IntoView {
                                                     <td class="num right">{s.completed}</td>
                                                     <td class="num right">{s.stopped}</td>
                                                 </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
-                        }}
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+                        }/>
+        </Async>
     }
 }
 
 #[component]
 fn SequenceEditor(id: Option<i64>) -> impl IntoView {
     let save = ServerAction::<SaveSequence>::new();
-    let list = Resource::new(|| (), |_| load_sequences());
-    let detail = Resource::new(move || save.version().get(), move |_| async move {
-        match id {
-            Some(id) => load_sequence(id).await.map(Some),
-            None => Ok(None),
-        }
+    // The list (for the programs and whether the viewer may edit) and the sequence, if any.
+    let data = Resource::new(move || save.version().get(), move |_| async move {
+        let page = load_sequences().await?;
+        let detail = match id {
+            Some(id) => Some(load_sequence(id).await?),
+            None => None,
+        };
+        Ok((page, detail))
     });
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -104,12 +87,9 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
     });
     view! {
         <p><a href="/communication?view=sequences">"← All sequences"</a></p>
-        <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-            {move || Suspend::new(async move {
-                let (page, detail) = match (list.await, detail.await) {
-                    (Err(e), _) | (_, Err(e)) => return view! { <ErrorNote error=e/> }.into_any(),
-                    (Ok(p), Ok(d)) => (p, d),
-                };
+        <Async resource=data loading="Loading…" let:both>
+            {
+                let (page, detail) = both;
                 let initial = detail.as_ref().map(|d| d.sequence.clone()).unwrap_or_else(|| SequenceInput {
                     program_id: page.programs.first().map(|p| p.0).unwrap_or_default(),
                     trigger: "approved".into(),
@@ -197,22 +177,12 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                                     on:click=move |_| { save.dispatch(SaveSequence { input: form.get_untracked() }); }>"Save sequence"</button>
                             </div>
                         })}
-                        {move || save.value().get().map(|r| match r {
-                            Ok(_) => view! { <div class="notice" role="status">"Sequence saved."</div> }.into_any(),
-                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        })}
+                        <Outcome action=save ok=|_| "Sequence saved.".to_string()/>
                     </section>
                     {id.is_some().then(|| view! {
                         <h2 class="section">"Partners in this sequence"</h2>
-                        {if runs.is_empty() {
-                            view! { <p class="muted">"No partner has entered yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <div class="card table-card">
-                                    <table class="table runs">
-                                        <thead><tr><th>"Partner"</th><th>"Status"</th><th>"Progress"</th><th>"Entered"</th><th>"Next email"</th></tr></thead>
-                                        <tbody>
-                                            {runs.into_iter().map(|r| view! {
+                        <DataTable class="table runs" cols=["Partner", "Status", "Progress", "Entered", "Next email"] rows=runs
+                            none="No partner has entered yet." row=|r| view! {
                                                 <tr>
                                                     <td><a href=format!("/partners/{}", r.partner_id)>{r.partner}</a></td>
                                                     <td><span class=format!("badge run-{}", r.status)>{r.status.clone()}</span></td>
@@ -220,16 +190,11 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                                                     <td class="sub">{r.entered}</td>
                                                     <td class="sub">{r.next_at.unwrap_or_else(|| "—".into())}</td>
                                                 </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
-                        }}
+                        }/>
                     })}
-                }.into_any()
-            })}
-        </Transition>
+                }
+            }
+        </Async>
     }
 }
 
@@ -243,13 +208,9 @@ pub fn Templates() -> impl IntoView {
     let data = Resource::new(move || (program.get(), save.version().get(), footer_save.version().get()), |(p, _, _)| load_templates(p));
     let navigate = use_navigate();
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading templates…"</div> }>
-            {move || {
-                let navigate = navigate.clone();
-                Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(page) => {
+        <Async resource=data loading="Loading templates…" let:page>
+                    {
+                        let navigate = navigate.clone();
                         let pid = page.program_id;
                         let partner = RwSignal::new(page.partners.first().map(|p| p.0));
                         let footer = RwSignal::new(page.footer.clone());
@@ -276,14 +237,11 @@ pub fn Templates() -> impl IntoView {
                                         <button class="btn" type="button" on:click=move |_| { footer_save.dispatch(SaveFooter { program_id: pid, footer: footer.get_untracked() }); }>"Save footer"</button>
                                     </div>
                                 })}
-                                {move || footer_save.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+                                <ActionError action=footer_save/>
                                 <p class="sub">"Sender, colour and logo are set in Settings → Programs."</p>
                                 {variables_hint(&page.variables)}
                             </section>
-                            {move || save.value().get().map(|r| match r {
-                                Ok(_) => view! { <div class="notice" role="status">"Template saved."</div> }.into_any(),
-                                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                            })}
+                            <Outcome action=save ok=|_| "Template saved.".to_string()/>
                             {page.templates.into_iter().map(|t| {
                                 let subject = RwSignal::new(t.subject.clone());
                                 let body = RwSignal::new(t.body.clone());
@@ -308,18 +266,13 @@ pub fn Templates() -> impl IntoView {
                                                 }
                                             })}
                                         </div>
-                                        {move || preview.value().get().map(|r| match r {
-                                            Ok(p) => view! { <PreviewPane preview=p/> }.into_any(),
-                                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                        })}
+                                        <OutcomeView action=preview ok=|p| view! { <PreviewPane preview=p/> }/>
                                     </section>
                                 }
                             }).collect_view()}
-                        }.into_any()
+                        }
                     }
-                }
-            })}}
-        </Transition>
+        </Async>
     }
 }
 
