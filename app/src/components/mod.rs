@@ -150,6 +150,21 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
     })
 }
 
+/// A page's heading: the title, a line under it, and at the right whatever `children` holds
+/// (links, buttons, a badge).
+#[component]
+pub fn PageHead(#[prop(into)] title: String, #[prop(into)] intro: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    view! {
+        <header class="page-head">
+            <div>
+                <h1>{title}</h1>
+                <p class="muted">{intro}</p>
+            </div>
+            {children.map(|c| c())}
+        </header>
+    }
+}
+
 /// The frame of the public pages (sign-in, one-time links, forgot password): a centred card
 /// under the brand (`Trellis` unless another name is given).
 #[component]

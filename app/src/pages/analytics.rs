@@ -3,7 +3,7 @@
 //! are inserted as they are, so the hydrated page matches the server's byte for byte.
 
 use crate::api::analytics::{load_custom_dashboard, load_dashboard, DeleteDashboard, SaveDashboard};
-use crate::components::{ActionError, Async, Col, DataTable, TeamShell};
+use crate::components::{ActionError, Async, Col, DataTable, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -217,19 +217,16 @@ pub fn AnalyticsPage() -> impl IntoView {
                 {
                     let days = days.get_untracked();
                     let scope = scope_query(d.program_id, Some(days));
+                    let executive = format!("/analytics/executive{scope}");
                     let dir_program = d.program_id.map(|p| format!("&program_id={p}")).unwrap_or_default();
                     view! {
-                        <header class="page-head">
-                            <div>
-                                <h1>"Analytics"</h1>
-                                <p class="muted">{format!("{} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
-                            </div>
+                        <PageHead title="Analytics" intro={format!("{} · compared with the {}", d.window, d.previous_window.to_lowercase())}>
                             <div class="noprint">
-                                <a class="btn" href=format!("/analytics/executive{scope}")>"Executive view"</a>
+                                <a class="btn" href=executive>"Executive view"</a>
                                 " "
                                 <a class="btn" href="/analytics/dashboards">"Custom dashboards"</a>
                             </div>
-                        </header>
+                        </PageHead>
                         {toolbar(&d, days, "/analytics")}
                         {view! { <section class="card an-section">
                             <div class="an-table-head">
@@ -323,20 +320,17 @@ pub fn ExecutivePage() -> impl IntoView {
                 {
                     let days = days.get_untracked();
                     let scope = scope_query(d.program_id, Some(days));
+                    let full = format!("/analytics{scope}");
                     let program_name = d.program_id.and_then(|p| d.programs.iter().find(|x| x.0 == p)).map_or_else(|| "All programs".to_string(), |x| x.1.clone());
                     view! {
                         <div class="an-exec">
-                            <header class="page-head">
-                                <div>
-                                    <h1>"Executive view"</h1>
-                                    <p class="muted">{format!("{program_name} · {} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
-                                </div>
+                            <PageHead title="Executive view" intro={format!("{program_name} · {} · compared with the {}", d.window, d.previous_window.to_lowercase())}>
                                 <div class="noprint">
                                     <button class="btn btn-primary" onclick="window.print()">"Print"</button>
                                     " "
-                                    <a class="btn" href=format!("/analytics{scope}")>"Full dashboard"</a>
+                                    <a class="btn" href=full>"Full dashboard"</a>
                                 </div>
-                            </header>
+                            </PageHead>
                             {toolbar(&d, days, "/analytics/executive")}
                             <KpiCards kpis=d.kpis.clone()/>
                             {view! { <section class="an-exec-block">
@@ -480,17 +474,13 @@ pub fn DashboardsPage() -> impl IntoView {
                     };
                     let mine = d.def.mine;
                     view! {
-                        <header class="page-head">
-                            <div>
-                                <h1>{d.def.name.clone()}</h1>
-                                <p class="muted">{if current < 0 { format!("Built-in default · {shared}") } else { shared }}</p>
-                            </div>
+                        <PageHead title={d.def.name.clone()} intro={if current < 0 { format!("Built-in default · {shared}") } else { shared }}>
                             <div class="noprint">
                                 {mine.then(|| view! { <button class="btn" on:click=move |_| { delete.dispatch(DeleteDashboard { id: current }); }>"Delete"</button> })}
                                 " "
                                 <a class="btn" href="/analytics">"KPI dashboard"</a>
                             </div>
-                        </header>
+                        </PageHead>
                         <nav class="tabs noprint">
                             {d.available.iter().map(|x| view! {
                                 <a class="tab" class:active=x.id == current href=format!("/analytics/dashboards?id={}", x.id)>{x.name.clone()}</a>

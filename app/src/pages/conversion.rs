@@ -1,7 +1,7 @@
 //! One conversion: attribution, the visitor's click path and the ledger entries.
 
 use crate::api::tracking::load_conversion_detail;
-use crate::components::{Async, DataTable, TeamShell};
+use crate::components::{Async, DataTable, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -16,13 +16,9 @@ pub fn ConversionPage() -> impl IntoView {
         <TeamShell>
             <Title text="Conversion"/>
             <Async resource=data loading="Loading…" suspense=true let:c>
-                            <header class="page-head">
-                                <div>
-                                    <h1>{format!("Conversion {}", c.external_id)}</h1>
-                                    <p class="muted">{format!("{} · {}", c.program, c.occurred)}</p>
-                                </div>
+                            <PageHead title={format!("Conversion {}", c.external_id)} intro={format!("{} · {}", c.program, c.occurred)}>
                                 <span class=format!("badge conv-{}", c.status)>{c.status.clone()}</span>
-                            </header>
+                            </PageHead>
                             <section class="cards">
                                 <article class="card">
                                     <dl class="facts">

@@ -4,7 +4,7 @@
 //! it navigates on the client without a reload.
 
 use crate::api::partners::{list_directory, BulkApply, SaveSegment};
-use crate::components::{Async, DataTable, HealthPill, Outcome, OutcomeView, Pager, StatusBadge, TeamShell, TierBadge};
+use crate::components::{Async, DataTable, HealthPill, Outcome, OutcomeView, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -47,18 +47,14 @@ pub fn DirectoryPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Directory"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Partner directory"</h1>
-                    <p class="muted">"Every partner of every program: tier, status, 90-day performance and health."</p>
-                </div>
+            <PageHead title="Partner directory" intro="Every partner of every program: tier, status, 90-day performance and health.">
                 <nav class="head-links">
                     <a class="btn" href="/directory/segments">"Segments"</a>
                     <a class="btn" href="/directory/import">"Import CSV"</a>
                     <a class="btn" href="/directory/fields">"Custom fields"</a>
                     <a class="btn btn-primary" href="/directory/new">"Add partner"</a>
                 </nav>
-            </header>
+            </PageHead>
             <Async resource=data loading="Loading partners…" let:page>
                 <DirectoryView page filter=filter.get_untracked() bulk/>
             </Async>

@@ -1,7 +1,7 @@
 //! Finance: the review queue (approve or void in bulk) and payout batches.
 
 use crate::api::money::{load_review_queue, list_batches, ApproveEntries, CreateBatch, MarkBatchPaid, VoidEntries};
-use crate::components::{notice, Async, DataTable, Outcome, TeamShell};
+use crate::components::{notice, Async, DataTable, Outcome, PageHead, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,12 +29,7 @@ pub fn FinancePage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Finance"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Finance"</h1>
-                    <p class="muted">"Review commissions, approve them and pay partners in batches."</p>
-                </div>
-            </header>
+            <PageHead title="Finance" intro="Review commissions, approve them and pay partners in batches."/>
             <nav class="tabs">
                 <a href="/finance" class="tab" class:active=move || !batches_view()>"Review queue"</a>
                 <a href="/finance?view=batches" class="tab" class:active=batches_view>"Payout batches"</a>

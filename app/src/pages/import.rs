@@ -2,7 +2,7 @@
 //! errors, then import with a progress bar.
 
 use crate::api::partners::{load_import, poll_import, StartImport};
-use crate::components::{ActionError, Async, DataTable, ErrorNote, TeamShell};
+use crate::components::{ActionError, Async, DataTable, ErrorNote, PageHead, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,13 +17,9 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Import"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Import from CSV"</h1>
-                    <p class="muted">"Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing."</p>
-                </div>
+            <PageHead title="Import from CSV" intro="Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             {move || error().map(|e| view! { <div class="error" role="alert">{e}</div> })}
             <form class="card form-grid" method="post" action="/directory/import" enctype="multipart/form-data">
                 <label>"What the file holds"
@@ -111,13 +107,9 @@ fn Mapping(preview: ImportPreview) -> impl IntoView {
     let sample = preview.sample.clone();
     let done_before = preview.status == "done";
     view! {
-        <header class="page-head">
-            <div>
-                <h1>{format!("Import {}", preview.filename)}</h1>
-                <p class="muted">{format!("{} rows of {}. Map each column to a field, run a dry run to see every problem, then import.", preview.rows, preview.kind.as_str())}</p>
-            </div>
+        <PageHead title={format!("Import {}", preview.filename)} intro={format!("{} rows of {}. Map each column to a field, run a dry run to see every problem, then import.", preview.rows, preview.kind.as_str())}>
             <a class="btn" href="/directory/import">"← Another file"</a>
-        </header>
+        </PageHead>
         {done_before.then(|| view! { <div class="notice">"This file was imported already. Upload it again to re-import."</div> })}
         <DataTable class="table mapping" cols=["Column", "First values", "Goes to"] rows=headers.into_iter().enumerate().collect() row=move |(i, h): (usize, String)| {
                         let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();

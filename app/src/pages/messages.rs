@@ -2,7 +2,7 @@
 //! partner's at `/portal/messages`, one component for both (the server decides what each sees).
 
 use crate::api::comms::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
-use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView, PortalShell, TeamShell};
+use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView, PageHead, PortalShell, TeamShell};
 use crate::pages::sequences::{Sequences, Templates};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,12 +21,7 @@ pub fn CommunicationPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Communication"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Communication"</h1>
-                    <p class="muted">"Conversations with partners (start one from a partner's profile: Message), broadcasts to a segment or a program, automated sequences and each program's email templates."</p>
-                </div>
-            </header>
+            <PageHead title="Communication" intro="Conversations with partners (start one from a partner's profile: Message), broadcasts to a segment or a program, automated sequences and each program's email templates."/>
             <nav class="tabs">
                 {tab("", "Messages")}
                 {tab("broadcasts", "Broadcasts")}

@@ -3,7 +3,7 @@
 //! search, paging and CSV export. Also the "add partner" form.
 
 use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
-use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, Pager, StatusBadge, TeamShell, TierBadge};
+use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -152,16 +152,12 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
     let can_edit = p.can_edit;
     let enrollments = p.enrollments.clone();
     view! {
-        <header class="page-head">
-            <div>
-                <h1>{p.name.clone()}</h1>
-                <p class="muted">{format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}</p>
-            </div>
+        <PageHead title={p.name.clone()} intro={format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}>
             <div class="head-actions">
                 <a class="btn" href=format!("/communication?partner={}", p.id)>"Message"</a>
                 <a class="btn" href="/directory">"← Directory"</a>
             </div>
-        </header>
+        </PageHead>
         <section class="kpis">
             <div class="kpi"><div class="kpi-value">{p.balances.0.clone()}</div><div class="kpi-label">"pending commission"</div></div>
             <div class="kpi"><div class="kpi-value">{p.balances.1.clone()}</div><div class="kpi-label">"approved, unpaid"</div></div>
@@ -386,10 +382,9 @@ pub fn NewPartnerPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Add partner"/>
-            <header class="page-head">
-                <div><h1>"Add a partner"</h1><p class="muted">"Custom attributes and enrollments can be set on the profile afterwards."</p></div>
+            <PageHead title="Add a partner" intro="Custom attributes and enrollments can be set on the profile afterwards.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             <div class="card form-grid">
                 {input("Email", email)}
                 {input("Name", name)}

@@ -1,7 +1,7 @@
 //! Segments (saved directory filters with live counts) and the account's custom fields.
 
 use crate::api::partners::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
-use crate::components::{ActionError, Async, DataTable, Outcome, TeamShell};
+use crate::components::{ActionError, Async, DataTable, Outcome, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use models::{CustomFieldDef, FieldKind};
@@ -14,13 +14,9 @@ pub fn SegmentsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Segments"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Segments"</h1>
-                    <p class="muted">"Saved directory filters. Members are whoever matches now; counts are live."</p>
-                </div>
+            <PageHead title="Segments" intro="Saved directory filters. Members are whoever matches now; counts are live.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             <ActionError action=delete/>
             <Async resource=data loading="Loading segments…" let:list>
                 <DataTable class="table segments" cols=["Segment", "Filter", ">Partners", ""] rows=list
@@ -69,13 +65,9 @@ pub fn FieldsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Custom fields"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Custom fields"</h1>
-                    <p class="muted">"Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory."</p>
-                </div>
+            <PageHead title="Custom fields" intro="Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             <Async resource=data loading="Loading fields…" let:list>
                 <DataTable cols=["Key", "Label", "Type", "Options", "Required", ""] rows=list empty="No custom fields yet." row=move |f| {
                     let k = f.key.clone();

@@ -2,7 +2,7 @@
 //! would move and what it would cost, then save.
 
 use crate::api::programs::{load_tier_rules, SaveTiers, SimulateTiers};
-use crate::components::{Async, Col, DataTable, Outcome, OutcomeView, TeamShell, TierBadge};
+use crate::components::{Async, Col, DataTable, Outcome, OutcomeView, PageHead, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -17,12 +17,7 @@ pub fn TiersPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Tiers"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Tiers"</h1>
-                    <p class="muted">"Partners move up automatically when a rule is met. Try a change on real history before you save it."</p>
-                </div>
-            </header>
+            <PageHead title="Tiers" intro="Partners move up automatically when a rule is met. Try a change on real history before you save it."/>
             <Async resource=rules loading="Loading tiers…" let:r>
                 <TierEditor rules=r/>
             </Async>

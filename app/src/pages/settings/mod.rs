@@ -11,7 +11,7 @@ mod programs;
 mod team;
 
 use crate::api::access::{current_user, load_storage};
-use crate::components::{copy, TeamShell};
+use crate::components::{copy, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -48,12 +48,7 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Settings"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Settings"</h1>
-                    <p class="muted">"Your team, programs, API keys, the audit log and your own profile."</p>
-                </div>
-            </header>
+            <PageHead title="Settings" intro="Your team, programs, API keys, the audit log and your own profile."/>
             <LowSpaceNotice/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
