@@ -10,7 +10,7 @@ mod table;
 
 pub use async_view::Async;
 pub use badges::{HealthPill, StatusBadge, TierBadge};
-pub use notice::{notice, ActionError, Done, ErrorNote, Outcome, OutcomeView};
+pub use notice::{go_to_answer, notice, ActionError, Done, ErrorNote, Outcome, OutcomeView};
 pub use pager::Pager;
 pub use table::{Col, DataTable};
 
@@ -86,10 +86,7 @@ pub fn TeamShell(children: ChildrenFn) -> impl IntoView {
         view! {
             <div class="team">
                 <aside class="sidebar">
-                    <a class="brand" href="/directory">
-                        <span class="logo" aria-hidden="true">"◆"</span>
-                        " Trellis"
-                    </a>
+                    <Brand href="/directory" name="Trellis"/>
                     <div class="account">{user.account_name.clone()}</div>
                     <nav>
                         {NAV
@@ -126,10 +123,7 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
         view! {
             <div class="portal">
                 <header class="portal-top">
-                    <a class="brand" href="/portal">
-                        <span class="logo" aria-hidden="true">"◆"</span>
-                        " Partner portal"
-                    </a>
+                    <Brand href="/portal" name="Partner portal"/>
 
                     <div class="portal-me">
                         <span>{user.name.clone()}</span>
@@ -162,6 +156,28 @@ pub fn PageHead(#[prop(into)] title: String, #[prop(into)] intro: String, #[prop
             </div>
             {children.map(|c| c())}
         </header>
+    }
+}
+
+/// The brand at the top of a shell, linking home.
+#[component]
+fn Brand(href: &'static str, name: &'static str) -> impl IntoView {
+    view! {
+        <a class="brand" href=href>
+            <span class="logo" aria-hidden="true">"◆"</span>
+            {format!(" {name}")}
+        </a>
+    }
+}
+
+/// The heading of a portal page: its title and a line under it.
+#[component]
+pub fn PortalHead(title: &'static str, intro: &'static str) -> impl IntoView {
+    view! {
+        <section class="portal-hero">
+            <h1>{title}</h1>
+            <p class="muted">{intro}</p>
+        </section>
     }
 }
 

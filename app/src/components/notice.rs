@@ -84,3 +84,16 @@ where
         _ => children().into_any(),
     }
 }
+
+/// After a success of `action`, goes to the path its answer names (signing in, accepting an
+/// invitation).
+pub fn go_to_answer<S>(action: ServerAction<S>)
+where
+    S: ServerFn<Output = String, Error = AppError> + Send + Sync + Clone + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = action.value().get() {
+            leptos_router::hooks::use_navigate()(&path, Default::default());
+        }
+    });
+}

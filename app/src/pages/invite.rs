@@ -2,10 +2,10 @@
 //! (`/invite/{token}`), and confirming a new email (`/verify-email/{token}`).
 
 use crate::api::access::{load_token, ConfirmEmail, SetPasswordWithLink};
-use crate::components::{ActionError, Done, ErrorNote, PublicCard};
+use crate::components::{go_to_answer, ActionError, Done, ErrorNote, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 /// `/invite/{token}`: choose a password (and, for an invitation, confirm the name).
 #[component]
@@ -14,11 +14,7 @@ pub fn InvitePage() -> impl IntoView {
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
     let info = Resource::new(move || token.get(), load_token);
     let accept = ServerAction::<SetPasswordWithLink>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = accept.value().get() {
-            use_navigate()(&path, Default::default());
-        }
-    });
+    go_to_answer(accept);
     view! {
         <Title text="Join Trellis"/>
         <PublicCard>

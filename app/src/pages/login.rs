@@ -1,22 +1,17 @@
 //! Sign-in for team members and partners.
 
 use crate::api::access::{current_user, Login};
-use crate::components::{ActionError, PublicCard};
+use crate::components::{go_to_answer, ActionError, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
 
 /// `/login`.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let me = Resource::new(|| (), |_| current_user());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = login.value().get() {
-            use_navigate()(&path, Default::default());
-        }
-    });
+    go_to_answer(login);
     view! {
         <Title text="Sign in"/>
         <PublicCard>

@@ -2,7 +2,7 @@
 //! partner's at `/portal/messages`, one component for both (the server decides what each sees).
 
 use crate::api::comms::{load_broadcasts, load_inbox, load_thread, PreviewBroadcast, ReplyThread, SendBroadcast, StartThread};
-use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView, PageHead, PortalShell, TeamShell};
+use crate::components::{PortalHead, ActionError, Async, DataTable, Outcome, OutcomeView, PageHead, PortalShell, TeamShell};
 use crate::pages::sequences::{Sequences, Templates};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -128,10 +128,7 @@ pub fn PortalMessagesPage() -> impl IntoView {
     view! {
         <PortalShell>
             <Title text="Messages"/>
-            <section class="portal-hero">
-                <h1>"Messages"</h1>
-                <p class="muted">"Talk to the partner team: questions, payouts, anything."</p>
-            </section>
+            <PortalHead title="Messages" intro="Talk to the partner team: questions, payouts, anything."/>
             <Messenger team=false/>
         </PortalShell>
     }

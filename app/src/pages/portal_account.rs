@@ -3,7 +3,7 @@
 //! `/portal/profile`.
 
 use crate::api::portal::{load_my_conversions, load_my_payouts, load_my_profile, UpdateMyProfile};
-use crate::components::{Async, DataTable, Outcome, Pager, PortalShell};
+use crate::components::{PortalHead, Async, DataTable, Outcome, Pager, PortalShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -47,10 +47,7 @@ pub fn PortalEarningsPage() -> impl IntoView {
     view! {
         <PortalShell>
             <Title text="Earnings"/>
-            <section class="portal-hero">
-                <h1>"Earnings"</h1>
-                <p class="muted">"Every conversion credited to you with its commission, and the payouts you received."</p>
-            </section>
+            <PortalHead title="Earnings" intro="Every conversion credited to you with its commission, and the payouts you received."/>
             <Async resource=data loading="Loading conversions…" let:page>
                         {
                             let f = filter.get_untracked();
@@ -124,10 +121,7 @@ pub fn PortalProfilePage() -> impl IntoView {
     view! {
         <PortalShell>
             <Title text="Profile"/>
-            <section class="portal-hero">
-                <h1>"Profile"</h1>
-                <p class="muted">"Your contact details, how you are paid, and your tax documents."</p>
-            </section>
+            <PortalHead title="Profile" intro="Your contact details, how you are paid, and your tax documents."/>
             {move || query.read().get("uploaded").map(|_| view! { <div class="notice" role="status">"Document uploaded: the team reviews it shortly."</div> })}
             {move || query.read().get("error").map(|e| view! { <div class="error" role="alert">{e}</div> })}
             <Async resource=data loading="Loading profile…" let:p>
