@@ -36,3 +36,30 @@ where
         </nav>
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::Pager;
+    use leptos::prelude::*;
+
+    fn html(total: u64, page: u64, per_page: u64) -> String {
+        Owner::new().with(|| view! { <Pager total page per_page href=|n| format!("/list?page={n}")/> }.to_html())
+    }
+
+    #[test]
+    fn a_middle_page_links_both_ways() {
+        let h = html(45, 2, 20);
+        assert!(h.contains("21–40 of 45"), "{h}");
+        assert!(h.contains("Page 2 of 3"), "{h}");
+        assert!(h.contains(r#"href="/list?page=1" rel="prev""#), "{h}");
+        assert!(h.contains(r#"href="/list?page=3" rel="next""#), "{h}");
+    }
+
+    #[test]
+    fn the_ends_disable_their_link() {
+        let h = html(5, 1, 20);
+        assert!(h.contains("1–5 of 5") && h.contains("Page 1 of 1"), "{h}");
+        assert!(!h.contains("href="), "{h}");
+        assert_eq!(h.matches("btn disabled").count(), 2, "{h}");
+    }
+}

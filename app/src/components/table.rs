@@ -18,6 +18,15 @@ impl Col {
         Col { label: label.into(), class: Some("num") }
     }
 
+    /// The `<th>`, with a class attribute only when the column has a class.
+    fn header(self) -> AnyView {
+        let label = self.label.into_owned();
+        match self.class {
+            Some(class) => view! { <th class=class>{label}</th> }.into_any(),
+            None => view! { <th>{label}</th> }.into_any(),
+        }
+    }
+
     fn parse(label: Cow<'static, str>) -> Self {
         match label.strip_prefix('>') {
             Some(rest) => Col { label: Cow::Owned(rest.to_string()), class: Some("right") },
@@ -108,11 +117,45 @@ where
             <thead>
                 <tr>
                     {lead}
-                    {cols.0.into_iter().map(|c| view! { <th class=c.class>{c.label.into_owned()}</th> }).collect_view()}
+                    {cols.0.into_iter().map(Col::header).collect_view()}
                 </tr>
             </thead>
             <tbody>{body}</tbody>
         </table>
     };
     if bare { table.into_any() } else { view! { <div class="card table-card">{table}</div> }.into_any() }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::DataTable;
+    use leptos::prelude::*;
+
+    fn render(rows: Vec<u32>) -> String {
+        Owner::new().with(|| {
+            view! { <DataTable class="table nums" cols=["Name", ">Amount"] rows empty="Nothing yet." row=|n| view! { <tr><td>{n}</td></tr> }/> }.to_html()
+        })
+    }
+
+    #[test]
+    fn rows_under_their_headers_in_a_card() {
+        let h = render(vec![7, 8]);
+        assert!(h.starts_with(r#"<div class="card table-card"><table class="table nums">"#), "{h}");
+        assert!(h.contains(r#"<th>Name</th><th class="right">Amount</th>"#), "{h}");
+        assert!(h.contains("<td>7</td>") && h.contains("<td>8</td>"), "{h}");
+        assert!(!h.contains("Nothing yet."), "{h}");
+    }
+
+    #[test]
+    fn no_rows_say_so_across_every_column() {
+        let h = render(Vec::new());
+        assert!(h.contains(r#"<td colspan="2" class="empty">Nothing yet.</td>"#), "{h}");
+    }
+
+    #[test]
+    fn none_replaces_the_table() {
+        let rows: Vec<u32> = Vec::new();
+        let h = Owner::new().with(|| view! { <DataTable cols=["Name"] rows none="No rows." row=|n| view! { <tr><td>{n}</td></tr> }/> }.to_html());
+        assert_eq!(h, r#"<p class="muted">No rows.</p>"#);
+    }
 }
