@@ -106,16 +106,16 @@ fn HealthTable(rows: Vec<TierHealth>, threshold: i32, csv: String) -> impl IntoV
             <DataTable class="an-table" bare=true rows
                 cols=vec![Col::from("Tier"), Col::num("Active partners"), Col::num("Average health"), Col::num(format!("At risk (< {threshold})"))]
                 row=|h| {
-                        let avg = h.average.clone().unwrap_or_else(|| "—".into());
-                        let width = h.average.as_deref().and_then(|a| a.parse::<f32>().ok()).unwrap_or(0.0);
-                        view! {
-                            <tr>
-                                <td>{h.tier.clone()}</td>
-                                <td class="num">{h.enrollments}</td>
-                                <td class="num"><span class="an-meter"><span style=format!("width:{width:.0}%")></span></span>{avg}</td>
-                                <td class="num">{h.at_risk}</td>
-                            </tr>
-                        }
+                    let avg = h.average.clone().unwrap_or_else(|| "—".into());
+                    let width = h.average.as_deref().and_then(|a| a.parse::<f32>().ok()).unwrap_or(0.0);
+                    view! {
+                        <tr>
+                            <td>{h.tier.clone()}</td>
+                            <td class="num">{h.enrollments}</td>
+                            <td class="num"><span class="an-meter"><span style=format!("width:{width:.0}%")></span></span>{avg}</td>
+                            <td class="num">{h.at_risk}</td>
+                        </tr>
+                    }
             }/>
         </div>
     }
@@ -138,34 +138,34 @@ fn RiskTable(title: &'static str, rows: Vec<RiskRow>, csv: String, directory: St
             <DataTable class="an-table" bare=true none=empty rows
                 cols=vec![Col::from("Partner"), Col::from("Tier"), Col::num("Health"), Col::from("Why"), Col::from("Last conversion")]
                 row=|r| {
-                                let parts = r.parts.clone();
-                                view! {
-                                    <tr>
-                                        <td><a href=format!("/partners/{}", r.partner_id)>{r.name.clone()}</a></td>
-                                        <td>{r.tier.clone()}</td>
-                                        <td class="num"><span class="an-score">{r.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</span></td>
-                                        <td>
-                                            {r.reason.clone()}
-                                            {(!parts.is_empty()).then(|| view! {
-                                                <details class="an-parts">
-                                                    <summary>"Score parts"</summary>
-                                                    <DataTable class="an-table" bare=true rows=parts
-                                                        cols=vec![Col::from("Part"), Col::num("Score"), Col::num("Weight"), Col::num("Points"), Col::from("Detail")]
-                                                        row=|p| view! {
-                                                                <tr>
-                                                                    <td>{p.label}</td>
-                                                                    <td class="num">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "excluded".into())}</td>
-                                                                    <td class="num">{p.weight}</td>
-                                                                    <td class="num">{p.contribution}</td>
-                                                                    <td>{p.detail}</td>
-                                                                </tr>
-                                                    }/>
-                                                </details>
-                                            }.into_any())}
-                                        </td>
-                                        <td>{r.last_conversion.clone()}</td>
-                                    </tr>
-                                }.into_any()
+                    let parts = r.parts.clone();
+                    view! {
+                        <tr>
+                            <td><a href=format!("/partners/{}", r.partner_id)>{r.name.clone()}</a></td>
+                            <td>{r.tier.clone()}</td>
+                            <td class="num"><span class="an-score">{r.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</span></td>
+                            <td>
+                                {r.reason.clone()}
+                                {(!parts.is_empty()).then(|| view! {
+                                    <details class="an-parts">
+                                        <summary>"Score parts"</summary>
+                                        <DataTable class="an-table" bare=true rows=parts
+                                            cols=vec![Col::from("Part"), Col::num("Score"), Col::num("Weight"), Col::num("Points"), Col::from("Detail")]
+                                            row=|p| view! {
+                                                <tr>
+                                                    <td>{p.label}</td>
+                                                    <td class="num">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "excluded".into())}</td>
+                                                    <td class="num">{p.weight}</td>
+                                                    <td class="num">{p.contribution}</td>
+                                                    <td>{p.detail}</td>
+                                                </tr>
+                                        }/>
+                                    </details>
+                                }.into_any())}
+                            </td>
+                            <td>{r.last_conversion.clone()}</td>
+                        </tr>
+                    }.into_any()
             }/>
         </section>
     }
@@ -276,12 +276,12 @@ pub fn AnalyticsPage() -> impl IntoView {
                             <DataTable class="an-table" bare=true rows=d.top.clone()
                                 cols=vec![Col::from("Partner"), Col::from("Tier"), Col::num("Revenue"), Col::num("Conversions")]
                                 row=|t| view! {
-                                        <tr>
-                                            <td><a href=format!("/partners/{}", t.partner_id)>{t.name.clone()}</a></td>
-                                            <td>{t.tier.clone()}</td>
-                                            <td class="num">{t.revenue.clone()}</td>
-                                            <td class="num">{t.conversions}</td>
-                                        </tr>
+                                    <tr>
+                                        <td><a href=format!("/partners/{}", t.partner_id)>{t.name.clone()}</a></td>
+                                        <td>{t.tier.clone()}</td>
+                                        <td class="num">{t.revenue.clone()}</td>
+                                        <td class="num">{t.conversions}</td>
+                                    </tr>
                             }/>
                         </section> }.into_any()}
                         {view! { <section class="card an-section an-broadcasts">
@@ -292,13 +292,13 @@ pub fn AnalyticsPage() -> impl IntoView {
                             <DataTable class="an-table" bare=true rows=d.broadcasts.clone() none="No broadcast sent in this window."
                                 cols=vec![Col::from("Broadcast"), Col::num("Sent"), Col::num("Delivered"), Col::num("Opened"), Col::num("Open rate")]
                                 row=|b| view! {
-                                                <tr>
-                                                    <td>{b.subject.clone()}<div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
-                                                    <td class="num">{b.recipients}</td>
-                                                    <td class="num">{b.delivered}</td>
-                                                    <td class="num">{b.opened}</td>
-                                                    <td class="num">{b.open_rate.clone()}</td>
-                                                </tr>
+                                    <tr>
+                                        <td>{b.subject.clone()}<div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
+                                        <td class="num">{b.recipients}</td>
+                                        <td class="num">{b.delivered}</td>
+                                        <td class="num">{b.opened}</td>
+                                        <td class="num">{b.open_rate.clone()}</td>
+                                    </tr>
                             }/>
                         </section> }.into_any()}
                     }

@@ -224,28 +224,28 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
             }/></th> }).into_any()
             cols=["Partner", "Program", "Tier", "Status", ">Revenue 90 d", ">Conv.", ">Rate", "Last conversion", "Health", "Owner"]
             rows=page.items empty="No partners match this filter." row=move |row| {
-                            let id = row.enrollment_id;
-                            let conversion_rate = row.conversion_rate_display();
-                            view! {
-                                <tr>
-                                    {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
-                                        prop:checked=move || selected.read().contains(&id)
-                                        on:change=move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } })/></td> })}
-                                    <td>
-                                        <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name.clone()}</a>
-                                        <div class="sub">{row.email}{row.company.map(|c| format!(" · {c}"))}</div>
-                                    </td>
-                                    <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
-                                    <td><TierBadge tier=row.tier/></td>
-                                    <td><StatusBadge status=row.status/></td>
-                                    <td class="num right">{row.revenue_90d.display()}</td>
-                                    <td class="num right">{row.conversions_90d}</td>
-                                    <td class="num right">{conversion_rate}</td>
-                                    <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
-                                    <td><HealthPill score=row.health band=row.health_band/></td>
-                                    <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
-                                </tr>
-                            }
+                let id = row.enrollment_id;
+                let conversion_rate = row.conversion_rate_display();
+                view! {
+                    <tr>
+                        {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
+                            prop:checked=move || selected.read().contains(&id)
+                            on:change=move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } })/></td> })}
+                        <td>
+                            <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name.clone()}</a>
+                            <div class="sub">{row.email}{row.company.map(|c| format!(" · {c}"))}</div>
+                        </td>
+                        <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
+                        <td><TierBadge tier=row.tier/></td>
+                        <td><StatusBadge status=row.status/></td>
+                        <td class="num right">{row.revenue_90d.display()}</td>
+                        <td class="num right">{row.conversions_90d}</td>
+                        <td class="num right">{conversion_rate}</td>
+                        <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
+                        <td><HealthPill score=row.health band=row.health_band/></td>
+                        <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
+                    </tr>
+                }
         }/>
         <Pager total page=current per_page href=at/>
     }

@@ -152,31 +152,31 @@ fn Queue() -> impl IntoView {
                     {move || message.get().map(notice)}
                     <DataTable cols=["", "Partner", "Conversion", "Kind", ">Amount", "Rate · tier", "Created", "Review"] rows=q.rows
                         empty="Nothing waits for review." row=move |r| {
-                                        let id = r.id;
-                                        let held = r.hold_reason.is_some();
-                                        let checked = move || selected.read().contains(&id);
-                                        let toggle = move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } });
-                                        view! {
-                                            <tr class:held=held>
-                                                <td><input type="checkbox" prop:checked=checked on:change=toggle aria-label=format!("Select entry {id}")/></td>
-                                                <td><div class="name">{r.partner}</div><div class="sub">{r.program}</div></td>
-                                                <td>{match (r.conversion_id, r.external_id) {
-                                                    (Some(c), Some(x)) => view! { <a href=format!("/conversions/{c}")>{x}</a> }.into_any(),
-                                                    _ => view! { <span class="muted">{r.note.unwrap_or_default()}</span> }.into_any(),
-                                                }}</td>
-                                                <td>{r.kind}</td>
-                                                <td class="num right">{r.amount}</td>
-                                                <td>{format!("{} · {}", r.rate, r.tier)}</td>
-                                                <td class="num">{r.created}<div class="sub">{format!("{} days", r.age_days)}</div></td>
-                                                <td>
-                                                    {r.hold_reason.map(|h| view! { <span class="badge flag">{h.replace('_', " ")}</span> })}
-                                                    {match r.blocked {
-                                                        Some(why) => view! { <span class="sub">{why}</span> }.into_any(),
-                                                        None => view! { <span class="badge status-active">"approvable"</span> }.into_any(),
-                                                    }}
-                                                </td>
-                                            </tr>
-                                        }
+                            let id = r.id;
+                            let held = r.hold_reason.is_some();
+                            let checked = move || selected.read().contains(&id);
+                            let toggle = move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } });
+                            view! {
+                                <tr class:held=held>
+                                    <td><input type="checkbox" prop:checked=checked on:change=toggle aria-label=format!("Select entry {id}")/></td>
+                                    <td><div class="name">{r.partner}</div><div class="sub">{r.program}</div></td>
+                                    <td>{match (r.conversion_id, r.external_id) {
+                                        (Some(c), Some(x)) => view! { <a href=format!("/conversions/{c}")>{x}</a> }.into_any(),
+                                        _ => view! { <span class="muted">{r.note.unwrap_or_default()}</span> }.into_any(),
+                                    }}</td>
+                                    <td>{r.kind}</td>
+                                    <td class="num right">{r.amount}</td>
+                                    <td>{format!("{} · {}", r.rate, r.tier)}</td>
+                                    <td class="num">{r.created}<div class="sub">{format!("{} days", r.age_days)}</div></td>
+                                    <td>
+                                        {r.hold_reason.map(|h| view! { <span class="badge flag">{h.replace('_', " ")}</span> })}
+                                        {match r.blocked {
+                                            Some(why) => view! { <span class="sub">{why}</span> }.into_any(),
+                                            None => view! { <span class="badge status-active">"approvable"</span> }.into_any(),
+                                        }}
+                                    </td>
+                                </tr>
+                            }
                     }/>
                 }
             }
@@ -217,26 +217,26 @@ fn Batches() -> impl IntoView {
         <Async resource=data loading="Loading batches…" let:rows>
             <DataTable cols=["Batch", "Program", ">Partners", ">Entries", ">Total", "Status", "Created", ""] rows
                 empty="No payout batches yet." row=move |b| {
-                                            let id = b.id;
-                                            let open = b.status == "open";
-                                            view! {
-                                                <tr>
-                                                    <td class="num">{format!("#{id}")}</td>
-                                                    <td>{b.program}</td>
-                                                    <td class="num right">{b.partners}</td>
-                                                    <td class="num right">{b.entries}</td>
-                                                    <td class="num right">{b.total}</td>
-                                                    <td><span class=format!("badge batch-{}", b.status)>{b.status.clone()}</span>
-                                                        {b.paid.map(|p| view! { <div class="sub">{format!("paid {p}")}</div> })}</td>
-                                                    <td class="num">{b.created}<div class="sub">{b.created_by}</div></td>
-                                                    <td class="row-actions">
-                                                        <a class="btn" href=format!("/finance/batches/{id}/csv") download=format!("payout-batch-{id}.csv") rel="external">"CSV"</a>
-                                                        {open.then(|| view! {
-                                                            <button class="btn btn-primary" on:click=move |_| { paid.dispatch(MarkBatchPaid { batch_id: id }); }>"Mark paid"</button>
-                                                        })}
-                                                    </td>
-                                                </tr>
-                                            }
+                    let id = b.id;
+                    let open = b.status == "open";
+                    view! {
+                        <tr>
+                            <td class="num">{format!("#{id}")}</td>
+                            <td>{b.program}</td>
+                            <td class="num right">{b.partners}</td>
+                            <td class="num right">{b.entries}</td>
+                            <td class="num right">{b.total}</td>
+                            <td><span class=format!("badge batch-{}", b.status)>{b.status.clone()}</span>
+                                {b.paid.map(|p| view! { <div class="sub">{format!("paid {p}")}</div> })}</td>
+                            <td class="num">{b.created}<div class="sub">{b.created_by}</div></td>
+                            <td class="row-actions">
+                                <a class="btn" href=format!("/finance/batches/{id}/csv") download=format!("payout-batch-{id}.csv") rel="external">"CSV"</a>
+                                {open.then(|| view! {
+                                    <button class="btn btn-primary" on:click=move |_| { paid.dispatch(MarkBatchPaid { batch_id: id }); }>"Mark paid"</button>
+                                })}
+                            </td>
+                        </tr>
+                    }
             }/>
         </Async>
     }

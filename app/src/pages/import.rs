@@ -112,27 +112,27 @@ fn Mapping(preview: ImportPreview) -> impl IntoView {
         </PageHead>
         {done_before.then(|| view! { <div class="notice">"This file was imported already. Upload it again to re-import."</div> })}
         <DataTable class="table mapping" cols=["Column", "First values", "Goes to"] rows=headers.into_iter().enumerate().collect() row=move |(i, h): (usize, String)| {
-                        let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();
-                        let targets = targets.clone();
-                        let current = preview.suggested.get(i).cloned().unwrap_or_default();
-                        view! {
-                            <tr>
-                                <td class="name">{h.clone()}</td>
-                                <td class="muted">{examples.join(" · ")}</td>
-                                <td>
-                                    <select aria-label=format!("Map column {h}") data-column=h.clone() on:change=move |ev| {
-                                        let v = event_target_value(&ev);
-                                        mapping.update(|m| if let Some(slot) = m.get_mut(i) { *slot = v; });
-                                    }>
-                                        <option value="" selected=current.is_empty()>"— skip —"</option>
-                                        {targets.into_iter().map(|t| {
-                                            let sel = t.key == current;
-                                            view! { <option value=t.key.clone() selected=sel>{format!("{}{}", t.label, if t.required { " *" } else { "" })}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </td>
-                            </tr>
-                        }
+            let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();
+            let targets = targets.clone();
+            let current = preview.suggested.get(i).cloned().unwrap_or_default();
+            view! {
+                <tr>
+                    <td class="name">{h.clone()}</td>
+                    <td class="muted">{examples.join(" · ")}</td>
+                    <td>
+                        <select aria-label=format!("Map column {h}") data-column=h.clone() on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            mapping.update(|m| if let Some(slot) = m.get_mut(i) { *slot = v; });
+                        }>
+                            <option value="" selected=current.is_empty()>"— skip —"</option>
+                            {targets.into_iter().map(|t| {
+                                let sel = t.key == current;
+                                view! { <option value=t.key.clone() selected=sel>{format!("{}{}", t.label, if t.required { " *" } else { "" })}</option> }
+                            }).collect_view()}
+                        </select>
+                    </td>
+                </tr>
+            }
         }/>
         <div class="actions">
             <button class="btn" disabled=move || start.pending().get() || ticker.with_value(|t| t.is_some()) on:click=move |_| run(true)>"Dry run"</button>

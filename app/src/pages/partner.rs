@@ -197,13 +197,13 @@ fn HealthBreakdown(e: ProfileEnrollment) -> impl IntoView {
                 <span class="muted">{e.health_day.map(|d| format!("scored {d} · at risk below {}", e.at_risk_threshold))}</span>
             </header>
             <DataTable class="table compact" bare=true cols=["Part", ">Score", ">Weight", ">Adds", "Why"] rows=e.health_parts row=|p| view! {
-                        <tr class:excluded=p.score.is_none()>
-                            <td>{p.label}</td>
-                            <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                            <td class="num right">{p.weight}</td>
-                            <td class="num right">{p.contribution}</td>
-                            <td class="muted">{p.detail}</td>
-                        </tr>
+                <tr class:excluded=p.score.is_none()>
+                    <td>{p.label}</td>
+                    <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                    <td class="num right">{p.weight}</td>
+                    <td class="num right">{p.contribution}</td>
+                    <td class="muted">{p.detail}</td>
+                </tr>
             }/>
         </section>
     }

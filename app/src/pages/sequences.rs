@@ -41,24 +41,24 @@ fn SequenceList() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_sequences());
     view! {
         <Async resource=data loading="Loading sequences…" let:page>
-                        <div class="section-head">
-                            <p class="muted">"A sequence sends its emails one after another when something happens to a partner: enrolled, approved, first conversion, tier upgrade, dormant, at risk. Each partner enters once per occurrence."</p>
-                            {page.can_edit.then(|| view! { <a class="btn btn-primary" href="/communication?view=sequences&seq=new">"New sequence"</a> })}
-                        </div>
-                        <DataTable class="table sequences" cols=["Sequence", "Trigger", ">Emails", ">In progress", ">Completed", ">Stopped"] rows=page.items
-                            none="No sequences yet." row=|s| view! {
-                                                <tr>
-                                                    <td>
-                                                        <a class="name" href=format!("/communication?view=sequences&seq={}", s.id)>{s.name.clone()}</a>
-                                                        <div class="sub">{s.program.clone()}{(!s.active).then_some(" · paused")}</div>
-                                                    </td>
-                                                    <td>{s.trigger.clone()}</td>
-                                                    <td class="num right">{s.steps}</td>
-                                                    <td class="num right">{s.running}</td>
-                                                    <td class="num right">{s.completed}</td>
-                                                    <td class="num right">{s.stopped}</td>
-                                                </tr>
-                        }/>
+            <div class="section-head">
+                <p class="muted">"A sequence sends its emails one after another when something happens to a partner: enrolled, approved, first conversion, tier upgrade, dormant, at risk. Each partner enters once per occurrence."</p>
+                {page.can_edit.then(|| view! { <a class="btn btn-primary" href="/communication?view=sequences&seq=new">"New sequence"</a> })}
+            </div>
+            <DataTable class="table sequences" cols=["Sequence", "Trigger", ">Emails", ">In progress", ">Completed", ">Stopped"] rows=page.items
+                none="No sequences yet." row=|s| view! {
+                    <tr>
+                        <td>
+                            <a class="name" href=format!("/communication?view=sequences&seq={}", s.id)>{s.name.clone()}</a>
+                            <div class="sub">{s.program.clone()}{(!s.active).then_some(" · paused")}</div>
+                        </td>
+                        <td>{s.trigger.clone()}</td>
+                        <td class="num right">{s.steps}</td>
+                        <td class="num right">{s.running}</td>
+                        <td class="num right">{s.completed}</td>
+                        <td class="num right">{s.stopped}</td>
+                    </tr>
+            }/>
         </Async>
     }
 }
@@ -183,13 +183,13 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                         <h2 class="section">"Partners in this sequence"</h2>
                         <DataTable class="table runs" cols=["Partner", "Status", "Progress", "Entered", "Next email"] rows=runs
                             none="No partner has entered yet." row=|r| view! {
-                                                <tr>
-                                                    <td><a href=format!("/partners/{}", r.partner_id)>{r.partner}</a></td>
-                                                    <td><span class=format!("badge run-{}", r.status)>{r.status.clone()}</span></td>
-                                                    <td>{r.progress}</td>
-                                                    <td class="sub">{r.entered}</td>
-                                                    <td class="sub">{r.next_at.unwrap_or_else(|| "—".into())}</td>
-                                                </tr>
+                                <tr>
+                                    <td><a href=format!("/partners/{}", r.partner_id)>{r.partner}</a></td>
+                                    <td><span class=format!("badge run-{}", r.status)>{r.status.clone()}</span></td>
+                                    <td>{r.progress}</td>
+                                    <td class="sub">{r.entered}</td>
+                                    <td class="sub">{r.next_at.unwrap_or_else(|| "—".into())}</td>
+                                </tr>
                         }/>
                     })}
                 }
@@ -209,69 +209,69 @@ pub fn Templates() -> impl IntoView {
     let navigate = use_navigate();
     view! {
         <Async resource=data loading="Loading templates…" let:page>
-                    {
-                        let navigate = navigate.clone();
-                        let pid = page.program_id;
-                        let partner = RwSignal::new(page.partners.first().map(|p| p.0));
-                        let footer = RwSignal::new(page.footer.clone());
-                        let can_edit = page.can_edit;
+            {
+                let navigate = navigate.clone();
+                let pid = page.program_id;
+                let partner = RwSignal::new(page.partners.first().map(|p| p.0));
+                let footer = RwSignal::new(page.footer.clone());
+                let can_edit = page.can_edit;
+                view! {
+                    <section class="card template-head">
+                        <div class="form-grid">
+                            <label>"Program"
+                                <select aria-label="Program" on:change=move |ev| navigate(&format!("/communication?view=templates&program={}", event_target_value(&ev)), Default::default())>
+                                    {page.programs.iter().map(|(id, n)| view! { <option value=*id selected=*id == pid>{n.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"Preview with partner"
+                                <select aria-label="Preview with partner" on:change=move |ev| partner.set(event_target_value(&ev).parse().ok())>
+                                    {page.partners.iter().map(|(id, n)| view! { <option value=*id>{n.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                        </div>
+                        <label>"Footer of every email (address, legal note)"
+                            <input type="text" maxlength="500" aria-label="Footer" value=page.footer.clone() on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
+                        </label>
+                        {can_edit.then(|| view! {
+                            <div class="actions">
+                                <button class="btn" type="button" on:click=move |_| { footer_save.dispatch(SaveFooter { program_id: pid, footer: footer.get_untracked() }); }>"Save footer"</button>
+                            </div>
+                        })}
+                        <ActionError action=footer_save/>
+                        <p class="sub">"Sender, colour and logo are set in Settings → Programs."</p>
+                        {variables_hint(&page.variables)}
+                    </section>
+                    <Outcome action=save ok=|_| "Template saved.".to_string()/>
+                    {page.templates.into_iter().map(|t| {
+                        let subject = RwSignal::new(t.subject.clone());
+                        let body = RwSignal::new(t.body.clone());
+                        let preview = ServerAction::<PreviewTemplate>::new();
+                        let kind = t.kind.clone();
                         view! {
-                            <section class="card template-head">
-                                <div class="form-grid">
-                                    <label>"Program"
-                                        <select aria-label="Program" on:change=move |ev| navigate(&format!("/communication?view=templates&program={}", event_target_value(&ev)), Default::default())>
-                                            {page.programs.iter().map(|(id, n)| view! { <option value=*id selected=*id == pid>{n.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
-                                    <label>"Preview with partner"
-                                        <select aria-label="Preview with partner" on:change=move |ev| partner.set(event_target_value(&ev).parse().ok())>
-                                            {page.partners.iter().map(|(id, n)| view! { <option value=*id>{n.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
+                            <section class="card template" data-kind=t.kind.clone()>
+                                <h3>{t.label.clone()}</h3>
+                                <p class="sub">{if t.customized { format!("Changed by {}", t.updated.clone().unwrap_or_default()) } else { "Built-in wording".to_string() }}</p>
+                                <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) value=t.subject.clone() on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
+                                <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit>{t.body.clone()}</textarea></label>
+                                <div class="actions">
+                                    <button class="btn" type="button" on:click=move |_| {
+                                        preview.dispatch(PreviewTemplate { input: PreviewInput { program_id: pid, partner_id: partner.get_untracked(), subject: subject.get_untracked(), body: body.get_untracked() } });
+                                    }>"Preview"</button>
+                                    {can_edit.then(|| {
+                                        let kind = kind.clone();
+                                        view! {
+                                            <button class="btn btn-primary" type="button" on:click=move |_| {
+                                                save.dispatch(SaveTemplate { input: TemplateInput { program_id: pid, kind: kind.clone(), subject: subject.get_untracked(), body: body.get_untracked() } });
+                                            }>"Save"</button>
+                                        }
+                                    })}
                                 </div>
-                                <label>"Footer of every email (address, legal note)"
-                                    <input type="text" maxlength="500" aria-label="Footer" value=page.footer.clone() on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
-                                </label>
-                                {can_edit.then(|| view! {
-                                    <div class="actions">
-                                        <button class="btn" type="button" on:click=move |_| { footer_save.dispatch(SaveFooter { program_id: pid, footer: footer.get_untracked() }); }>"Save footer"</button>
-                                    </div>
-                                })}
-                                <ActionError action=footer_save/>
-                                <p class="sub">"Sender, colour and logo are set in Settings → Programs."</p>
-                                {variables_hint(&page.variables)}
+                                <OutcomeView action=preview ok=|p| view! { <PreviewPane preview=p/> }/>
                             </section>
-                            <Outcome action=save ok=|_| "Template saved.".to_string()/>
-                            {page.templates.into_iter().map(|t| {
-                                let subject = RwSignal::new(t.subject.clone());
-                                let body = RwSignal::new(t.body.clone());
-                                let preview = ServerAction::<PreviewTemplate>::new();
-                                let kind = t.kind.clone();
-                                view! {
-                                    <section class="card template" data-kind=t.kind.clone()>
-                                        <h3>{t.label.clone()}</h3>
-                                        <p class="sub">{if t.customized { format!("Changed by {}", t.updated.clone().unwrap_or_default()) } else { "Built-in wording".to_string() }}</p>
-                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) value=t.subject.clone() on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
-                                        <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit>{t.body.clone()}</textarea></label>
-                                        <div class="actions">
-                                            <button class="btn" type="button" on:click=move |_| {
-                                                preview.dispatch(PreviewTemplate { input: PreviewInput { program_id: pid, partner_id: partner.get_untracked(), subject: subject.get_untracked(), body: body.get_untracked() } });
-                                            }>"Preview"</button>
-                                            {can_edit.then(|| {
-                                                let kind = kind.clone();
-                                                view! {
-                                                    <button class="btn btn-primary" type="button" on:click=move |_| {
-                                                        save.dispatch(SaveTemplate { input: TemplateInput { program_id: pid, kind: kind.clone(), subject: subject.get_untracked(), body: body.get_untracked() } });
-                                                    }>"Save"</button>
-                                                }
-                                            })}
-                                        </div>
-                                        <OutcomeView action=preview ok=|p| view! { <PreviewPane preview=p/> }/>
-                                    </section>
-                                }
-                            }).collect_view()}
                         }
-                    }
+                    }).collect_view()}
+                }
+            }
         </Async>
     }
 }

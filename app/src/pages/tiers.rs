@@ -97,18 +97,18 @@ fn TierEditor(rules: TierRules) -> impl IntoView {
             <Outcome action=save inline=true ok=|()| "Saved. Upgrades follow at the next tier pass.".to_string()/>
         </div>
         <OutcomeView action=simulate ok=|s| view! {
-                <section class="card simulation" aria-label="Simulation">
-                    <h2>"If you saved this draft"</h2>
-                    <div class="kpis">
-                        <div class="kpi"><div class="kpi-value up">{s.up.len()}</div><div class="kpi-label">"move up"</div></div>
-                        <div class="kpi"><div class="kpi-value down">{s.down.len()}</div><div class="kpi-label">"move down at review"</div></div>
-                        <div class="kpi"><div class="kpi-value">{s.evaluated}</div><div class="kpi-label">"active partners evaluated"</div></div>
-                        <div class="kpi"><div class="kpi-value cost">{s.difference.clone()}</div>
-                            <div class="kpi-label">{format!("commission, last {} days: {} → {}", s.window_days, s.cost_now, s.cost_draft)}</div></div>
-                    </div>
-                    <MoverTable title="Moving up" movers=s.up/>
-                    <MoverTable title="Moving down" movers=s.down/>
-                </section>
+            <section class="card simulation" aria-label="Simulation">
+                <h2>"If you saved this draft"</h2>
+                <div class="kpis">
+                    <div class="kpi"><div class="kpi-value up">{s.up.len()}</div><div class="kpi-label">"move up"</div></div>
+                    <div class="kpi"><div class="kpi-value down">{s.down.len()}</div><div class="kpi-label">"move down at review"</div></div>
+                    <div class="kpi"><div class="kpi-value">{s.evaluated}</div><div class="kpi-label">"active partners evaluated"</div></div>
+                    <div class="kpi"><div class="kpi-value cost">{s.difference.clone()}</div>
+                        <div class="kpi-label">{format!("commission, last {} days: {} → {}", s.window_days, s.cost_now, s.cost_draft)}</div></div>
+                </div>
+                <MoverTable title="Moving up" movers=s.up/>
+                <MoverTable title="Moving down" movers=s.down/>
+            </section>
         }/>
     }
 }
@@ -121,13 +121,13 @@ fn MoverTable(title: &'static str, movers: Vec<Mover>) -> impl IntoView {
         view! {
             <h3 class="section">{format!("{title} ({})", movers.len())}</h3>
             <DataTable class="table movers" bare=true cols=["Partner", "From", "To", ">Conversions", ">Revenue"] rows=movers.into_iter().take(shown).collect() row=|m| view! {
-                        <tr>
-                            <td>{m.partner}</td>
-                            <td><TierBadge tier=m.from/></td>
-                            <td><TierBadge tier=m.to/></td>
-                            <td class="num right">{m.conversions}</td>
-                            <td class="num right">{m.revenue}</td>
-                        </tr>
+                <tr>
+                    <td>{m.partner}</td>
+                    <td><TierBadge tier=m.from/></td>
+                    <td><TierBadge tier=m.to/></td>
+                    <td class="num right">{m.conversions}</td>
+                    <td class="num right">{m.revenue}</td>
+                </tr>
             }/>
             {(more > 0).then(|| view! { <p class="muted">{format!("and {more} more")}</p> })}
         }

@@ -101,17 +101,17 @@ pub(super) fn AuditTab() -> impl IntoView {
                     </div>
                     <p class="muted small">{format!("{} entries", page.total)}</p>
                     <DataTable class="table audit" cols=["When", "Who", "What", "Subject", "Before ↓ after"] rows=page.rows empty="No entries match." row=|r| view! {
-                                        <tr>
-                                            <td class="num">{r.at}</td>
-                                            <td>{r.actor}</td>
-                                            <td><span class="badge">{r.kind.replace('_', " ")}</span></td>
-                                            <td>{r.subject}</td>
-                                            <td class="change">
-                                                <div class="before">{r.before.unwrap_or_else(|| "—".into())}</div>
-                                                <div class="arrow" aria-hidden="true">"↓"</div>
-                                                <div class="after">{r.after.unwrap_or_else(|| "—".into())}</div>
-                                            </td>
-                                        </tr>
+                        <tr>
+                            <td class="num">{r.at}</td>
+                            <td>{r.actor}</td>
+                            <td><span class="badge">{r.kind.replace('_', " ")}</span></td>
+                            <td>{r.subject}</td>
+                            <td class="change">
+                                <div class="before">{r.before.unwrap_or_else(|| "—".into())}</div>
+                                <div class="arrow" aria-hidden="true">"↓"</div>
+                                <div class="after">{r.after.unwrap_or_else(|| "—".into())}</div>
+                            </td>
+                        </tr>
                     }/>
                     <Pager total=page.total page=page.page per_page=page.per_page href=at/>
                 }

@@ -50,29 +50,29 @@ pub(super) fn EmailTab() -> impl IntoView {
                                 {format!(" {} emails.", p.total)}
                             </p>
                             <DataTable class="table outbox" cols=["Email", "To", "Status", "Queued", "Opened"] rows=p.items row=|e| view! {
-                                            <tr>
-                                                <td>
-                                                    <details>
-                                                        <summary><span class="name">{e.subject.clone()}</span><span class="sub">{format!(" · {}", e.kind)}</span></summary>
-                                                        <pre class="email-body">{e.body.clone()}</pre>
-                                                    </details>
-                                                </td>
-                                                <td>{match e.partner_id {
-                                                    Some(pid) => view! { <a href=format!("/partners/{pid}")>{e.to.clone()}</a> }.into_any(),
-                                                    None => view! { <span>{e.to.clone()}</span> }.into_any(),
-                                                }}</td>
-                                                <td>
-                                                    <span class=format!("badge mail-{}", e.status)>{e.status.clone()}</span>
-                                                    <div class="sub">{match (&e.sent, &e.next_attempt) {
-                                                        (Some(t), _) => format!("sent {t}"),
-                                                        (None, Some(t)) if e.attempts > 0 => format!("attempt {} · next {t}", e.attempts + 1),
-                                                        _ => String::new(),
-                                                    }}</div>
-                                                    {e.last_error.clone().map(|x| view! { <div class="sub error-text">{x}</div> })}
-                                                </td>
-                                                <td class="num">{e.created.clone()}</td>
-                                                <td class="num">{e.opened.clone().unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
+                                <tr>
+                                    <td>
+                                        <details>
+                                            <summary><span class="name">{e.subject.clone()}</span><span class="sub">{format!(" · {}", e.kind)}</span></summary>
+                                            <pre class="email-body">{e.body.clone()}</pre>
+                                        </details>
+                                    </td>
+                                    <td>{match e.partner_id {
+                                        Some(pid) => view! { <a href=format!("/partners/{pid}")>{e.to.clone()}</a> }.into_any(),
+                                        None => view! { <span>{e.to.clone()}</span> }.into_any(),
+                                    }}</td>
+                                    <td>
+                                        <span class=format!("badge mail-{}", e.status)>{e.status.clone()}</span>
+                                        <div class="sub">{match (&e.sent, &e.next_attempt) {
+                                            (Some(t), _) => format!("sent {t}"),
+                                            (None, Some(t)) if e.attempts > 0 => format!("attempt {} · next {t}", e.attempts + 1),
+                                            _ => String::new(),
+                                        }}</div>
+                                        {e.last_error.clone().map(|x| view! { <div class="sub error-text">{x}</div> })}
+                                    </td>
+                                    <td class="num">{e.created.clone()}</td>
+                                    <td class="num">{e.opened.clone().unwrap_or_else(|| "—".into())}</td>
+                                </tr>
                             }/>
                             <Pager total=p.total page=p.page per_page=p.per_page href=move |n| href(&s, n)/>
                         }
