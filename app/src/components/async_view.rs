@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use std::sync::Arc;
 
 /// Shows `loading` while `resource` loads (nothing when not given), then `children` with its
-/// value, or the error as an [`ErrorNote`]:
+/// value, or the error as an [`ErrorNote`] (or as `error` draws it):
 ///
 /// ```ignore
 /// <Async resource=data loading="Loading segments…" let:list> … </Async>
@@ -25,6 +25,9 @@ pub fn Async<T, F, V>(
     /// Show the loading text again on every reload instead of keeping what is shown.
     #[prop(optional)]
     suspense: bool,
+    /// Draws the error instead of a bare [`ErrorNote`] (to add what to do about it).
+    #[prop(optional, into)]
+    error: Option<Callback<AppError, AnyView>>,
     /// Renders the loaded value.
     children: F,
 ) -> impl IntoView
@@ -40,7 +43,10 @@ where
         Suspend::new(async move {
             match resource.await {
                 Ok(value) => children(value).into_any(),
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Err(e) => match error {
+                    Some(draw) => draw.run(e),
+                    None => view! { <ErrorNote error=e/> }.into_any(),
+                },
             }
         })
     };

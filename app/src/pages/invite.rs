@@ -2,7 +2,8 @@
 //! (`/invite/{token}`), and confirming a new email (`/verify-email/{token}`).
 
 use crate::api::access::{load_token, ConfirmEmail, SetPasswordWithLink};
-use crate::components::{go_to_answer, ActionError, Done, ErrorNote, PublicCard};
+use crate::components::{go_to_answer, ActionError, Async, Done, ErrorNote, PublicCard};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -18,38 +19,35 @@ pub fn InvitePage() -> impl IntoView {
     view! {
         <Title text="Join Trellis"/>
         <PublicCard>
-                <Suspense fallback=|| view! { <div class="loading">"Checking the link…"</div> }>
-                    {move || Suspend::new(async move {
-                        match info.await {
-                            Err(e) => view! {
-                                <ErrorNote error=e/>
-                                <p class="muted">"Ask an admin of your team for a new link."</p>
-                                <a class="btn" href="/login">"Sign in"</a>
-                            }.into_any(),
-                            Ok(t) => {
-                                let invite = t.kind == "invite";
-                                view! {
-                                    <h1>{if invite { format!("Join {}", t.account_name) } else { "Choose a new password".to_string() }}</h1>
-                                    <p class="muted">{format!("For {}", t.email)}</p>
-                                    <ActionForm action=accept attr:class="form">
-                                        <input type="hidden" name="token" value=token.get_untracked()/>
-                                        {if invite {
-                                            view! { <label>"Your name"<input type="text" name="name" value=t.name.clone() autocomplete="name"/></label> }.into_any()
-                                        } else {
-                                            view! { <input type="hidden" name="name" value=""/> }.into_any()
-                                        }}
-                                        <label>"Password"<input type="password" name="password" minlength="8" required autocomplete="new-password"/></label>
-                                        <ActionError action=accept/>
-                                        <button type="submit" class="btn btn-primary wide" disabled=move || accept.pending().get()>
-                                            {if invite { "Accept invitation" } else { "Set password" }}
-                                        </button>
-                                    </ActionForm>
-                                    <p class="muted small">"At least 8 characters."</p>
-                                }.into_any()
-                            }
+            <Async resource=info loading="Checking the link…" suspense=true
+                error=|e: AppError| view! {
+                    <ErrorNote error=e/>
+                    <p class="muted">"Ask an admin of your team for a new link."</p>
+                    <a class="btn" href="/login">"Sign in"</a>
+                }.into_any()
+                let:t>
+                    {
+                        let invite = t.kind == "invite";
+                        view! {
+                            <h1>{if invite { format!("Join {}", t.account_name) } else { "Choose a new password".to_string() }}</h1>
+                            <p class="muted">{format!("For {}", t.email)}</p>
+                            <ActionForm action=accept attr:class="form">
+                                <input type="hidden" name="token" value=token.get_untracked()/>
+                                {if invite {
+                                    view! { <label>"Your name"<input type="text" name="name" value=t.name.clone() autocomplete="name"/></label> }.into_any()
+                                } else {
+                                    view! { <input type="hidden" name="name" value=""/> }.into_any()
+                                }}
+                                <label>"Password"<input type="password" name="password" minlength="8" required autocomplete="new-password"/></label>
+                                <ActionError action=accept/>
+                                <button type="submit" class="btn btn-primary wide" disabled=move || accept.pending().get()>
+                                    {if invite { "Accept invitation" } else { "Set password" }}
+                                </button>
+                            </ActionForm>
+                            <p class="muted small">"At least 8 characters."</p>
                         }
-                    })}
-                </Suspense>
+                    }
+            </Async>
         </PublicCard>
     }
 }
