@@ -32,6 +32,8 @@ pub struct AppContext {
 pub enum Need {
     /// Any team member.
     Team,
+    /// An admin of the account.
+    Admin,
     /// A team member with one of these roles (admins pass every check).
     Roles(&'static [Role]),
     /// A partner user.
@@ -96,6 +98,7 @@ pub async fn guard(need: Need) -> Result<(AppContext, Actor), AppError> {
     let actor = current_actor(&ctx).await?.ok_or_else(|| fail(backend::Error::Unauthenticated))?;
     let allowed = match need {
         Need::Team => actor.require_team(),
+        Need::Admin => actor.require_admin(),
         Need::Roles(roles) => actor.require_any(roles),
         Need::Partner => actor.require_partner().map(|_| ()),
         Need::Any => Ok(()),

@@ -51,11 +51,7 @@ impl<T> Page<T> {
 
     /// The number (from 1) of this page's first row; 0 when nothing matches.
     pub fn first_row(&self) -> u64 {
-        if self.total == 0 {
-            0
-        } else {
-            ((self.current() - 1) * self.per_page.max(1) + 1).min(self.total)
-        }
+        if self.total == 0 { 0 } else { ((self.current() - 1) * self.per_page.max(1) + 1).min(self.total) }
     }
 
     /// The number of this page's last row; 0 when nothing matches.

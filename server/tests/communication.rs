@@ -90,9 +90,9 @@ on_both!(emails_arrive_branded_with_text_and_html_parts_and_only_once, |b: Backe
     // Settings → Email lists it (admins), filtered by status and text.
     let admin = app.login("admin@demo.trellis.dev").await;
     let page: models::OutboxPage = app.call(&admin, "settings/outbox", &[("status", "sent"), ("q", "gold now"), ("page", "1")]).await.json().await.unwrap();
-    assert_eq!(page.total, 1);
-    assert_eq!((page.items[0].subject.as_str(), page.items[0].status.as_str()), ("You are Gold now", "sent"));
-    assert!(page.items[0].body.contains(&p.name));
+    assert_eq!(page.list.total, 1);
+    assert_eq!((page.list.items[0].subject.as_str(), page.list.items[0].status.as_str()), ("You are Gold now", "sent"));
+    assert!(page.list.items[0].body.contains(&p.name));
     assert_eq!(app.call(&admin, "settings/outbox", &[("status", "lost"), ("page", "1")]).await.status(), 422);
     let manager = app.login("manager@demo.trellis.dev").await;
     assert_eq!(app.call(&manager, "settings/outbox", &[("page", "1")]).await.status(), 403);

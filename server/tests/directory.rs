@@ -33,7 +33,7 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
     let c = app.login(MANAGER).await;
     let all = page(&app, &c, json!({})).await;
     // Give three enrollments performance and health so sorting and bands have something to do.
-    let ids: Vec<i64> = all.items.iter().take(3).map(|r| r.enrollment_id).collect();
+    let ids: Vec<i64> = all.list.items.iter().take(3).map(|r| r.enrollment_id).collect();
     for (i, id) in ids.iter().enumerate() {
         app.db
             .execute_unprepared(&format!(
@@ -46,17 +46,17 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
             .unwrap();
     }
     let top = page(&app, &c, json!({"sort": "revenue", "desc": true, "per_page": 3})).await;
-    assert_eq!(top.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
-    assert_eq!(top.items[0].revenue_90d.display(), "300.00 USD");
-    assert_eq!(top.items[0].conversion_rate_display(), "7.5%");
+    assert_eq!(top.list.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(top.list.items[0].revenue_90d.display(), "300.00 USD");
+    assert_eq!(top.list.items[0].conversion_rate_display(), "7.5%");
     let at_risk = page(&app, &c, json!({"health": "at_risk"})).await;
-    assert_eq!(at_risk.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), vec![ids[0]]);
-    assert_eq!(page(&app, &c, json!({"health": "watch"})).await.total, 1);
-    assert_eq!(page(&app, &c, json!({"health": "healthy"})).await.total, 1);
-    assert_eq!(page(&app, &c, json!({"health": "unscored"})).await.total, all.total - 3);
+    assert_eq!(at_risk.list.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(page(&app, &c, json!({"health": "watch"})).await.list.total, 1);
+    assert_eq!(page(&app, &c, json!({"health": "healthy"})).await.list.total, 1);
+    assert_eq!(page(&app, &c, json!({"health": "unscored"})).await.list.total, all.list.total - 3);
     let by_health = page(&app, &c, json!({"sort": "health", "desc": true, "per_page": 200})).await;
-    assert_eq!(by_health.items[0].health, Some(90));
-    assert_eq!(by_health.items.last().unwrap().health, None, "unscored partners sort last");
+    assert_eq!(by_health.list.items[0].health, Some(90));
+    assert_eq!(by_health.list.items.last().unwrap().health, None, "unscored partners sort last");
 
     // Tier + status: the same answer as counting in the database.
     let gold = page(&app, &c, json!({"tier": "Gold", "status": "active"})).await;
@@ -71,9 +71,9 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(gold.total as i64, expected);
-    assert!(gold.total > 0 && gold.items.iter().all(|r| r.tier == "Gold" && r.status == EnrollmentStatus::Active));
-    assert_eq!(gold.counts.active, gold.total, "counts follow the other filters");
+    assert_eq!(gold.list.total as i64, expected);
+    assert!(gold.list.total > 0 && gold.list.items.iter().all(|r| r.tier == "Gold" && r.status == EnrollmentStatus::Active));
+    assert_eq!(gold.counts.active, gold.list.total, "counts follow the other filters");
 
     // The source picker (a loose index scan) lists every distinct source once, in order.
     let distinct: Vec<String> = app
@@ -103,15 +103,15 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
         .iter()
         .map(|r| r.try_get_by_index::<i64>(0).unwrap())
         .collect();
-    assert_eq!(gold_rev.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), expected_ids);
+    assert_eq!(gold_rev.list.items.iter().map(|r| r.enrollment_id).collect::<Vec<_>>(), expected_ids);
     let source = all.sources[0].clone();
     let by_source = page(&app, &c, json!({"source": source, "per_page": 200})).await;
-    assert!(by_source.total > 0 && by_source.total < all.total);
-    assert!(by_source.items.iter().all(|r| r.source.as_deref() == Some(source.as_str())));
+    assert!(by_source.list.total > 0 && by_source.list.total < all.list.total);
+    assert!(by_source.list.items.iter().all(|r| r.source.as_deref() == Some(source.as_str())));
 
     let owner_id = all.owners.iter().find(|o| o.name.contains("Owen") || o.name.contains("Owner")).map(|o| o.id).unwrap_or(all.owners[0].id);
     let owned = partner::Entity::find().filter(partner::Column::OwnerUserId.eq(owner_id)).count(&app.db).await.unwrap();
-    assert_eq!(page(&app, &c, json!({"owner": owner_id})).await.total, owned);
+    assert_eq!(page(&app, &c, json!({"owner": owner_id})).await.list.total, owned);
 
     let outdoor = page(&app, &c, json!({"fields": [{"key": "niche", "value": "outdoor"}], "per_page": 200})).await;
     let expected = backend::entities::partner_field_values::Entity::find()
@@ -120,7 +120,7 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
         .count(&app.db)
         .await
         .unwrap();
-    assert_eq!(outdoor.total, expected, "custom-field values compare in canonical form");
+    assert_eq!(outdoor.list.total, expected, "custom-field values compare in canonical form");
     let bad = app.call_json(&c, "directory", json!({"query": {"fields": [{"key": "niche", "value": "Underwater"}]}})).await;
     assert_eq!(bad.status(), 422);
     // A body that is not the function's JSON is the caller's mistake: 400 with a readable error.
@@ -133,14 +133,14 @@ on_both!(the_directory_filters_by_tier_status_source_owner_health_and_custom_fie
     // Pages do not overlap in any sort.
     let p1 = page(&app, &c, json!({"sort": "joined", "per_page": 20, "page": 1})).await;
     let p2 = page(&app, &c, json!({"sort": "joined", "per_page": 20, "page": 2})).await;
-    assert!(p1.items.iter().all(|a| p2.items.iter().all(|b| a.enrollment_id != b.enrollment_id)));
-    assert!(p1.items.windows(2).all(|w| w[0].joined <= w[1].joined));
+    assert!(p1.list.items.iter().all(|a| p2.list.items.iter().all(|b| a.enrollment_id != b.enrollment_id)));
+    assert!(p1.list.items.windows(2).all(|w| w[0].joined <= w[1].joined));
 });
 
 on_both!(status_changes_follow_the_lifecycle_and_land_on_the_timeline_and_in_the_audit_log, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let c = app.login(MANAGER).await;
-    let pending = page(&app, &c, json!({"status": "pending", "per_page": 1})).await.items.remove(0);
+    let pending = page(&app, &c, json!({"status": "pending", "per_page": 1})).await.list.items.remove(0);
     let (pid, prog) = (pending.partner_id.to_string(), pending.program_id.to_string());
     let change = |what: &'static str, value: &'static str| {
         let (pid, prog, c, app) = (pid.clone(), prog.clone(), c.clone(), &app);
@@ -341,7 +341,7 @@ on_both!(bulk_actions_change_what_they_may_and_report_each_refusal, |b: Backend|
     let c = app.login(MANAGER).await;
     let active = page(&app, &c, json!({"status": "active", "per_page": 5})).await;
     let pending = page(&app, &c, json!({"status": "pending", "per_page": 3})).await;
-    let ids: Vec<i64> = active.items.iter().chain(&pending.items).map(|r| r.enrollment_id).collect();
+    let ids: Vec<i64> = active.list.items.iter().chain(&pending.list.items).map(|r| r.enrollment_id).collect();
     let res = bulk(&app, &c, json!({"by": "ids", "ids": ids}), json!({"action": "set_status", "status": "paused", "reason": "seasonal break"})).await;
     assert_eq!(res.status(), 200);
     let r: BulkReport = res.json().await.unwrap();
@@ -356,7 +356,7 @@ on_both!(bulk_actions_change_what_they_may_and_report_each_refusal, |b: Backend|
     assert_eq!(paused_events, 5);
 
     // Every enrollment matching a filter, with a note.
-    let gold = page(&app, &c, json!({"tier": "Gold"})).await.total;
+    let gold = page(&app, &c, json!({"tier": "Gold"})).await.list.total;
     let r: BulkReport = bulk(&app, &c, json!({"by": "filter", "query": {"tier": "Gold"}}), json!({"action": "add_note", "text": "Gold review call"})).await.json().await.unwrap();
     assert_eq!((r.selected, r.changed), (gold, gold));
     assert_eq!(timeline_event::Entity::find().filter(timeline_event::Column::Summary.eq("Gold review call")).count(&app.db).await.unwrap(), gold);
@@ -364,9 +364,9 @@ on_both!(bulk_actions_change_what_they_may_and_report_each_refusal, |b: Backend|
     // Relationship owners change only their own partners.
     let owner = app.login(OWNER).await;
     let all = page(&app, &owner, json!({"per_page": 10})).await;
-    let ids: Vec<i64> = all.items.iter().map(|r| r.enrollment_id).collect();
+    let ids: Vec<i64> = all.list.items.iter().map(|r| r.enrollment_id).collect();
     let r: BulkReport = bulk(&app, &owner, json!({"by": "ids", "ids": ids}), json!({"action": "set_commission", "commission": "18%"})).await.json().await.unwrap();
-    let own = all.items.iter().filter(|r| r.owner.is_some() && r.owner == all.owners.iter().find(|o| o.id == all.me).map(|o| o.name.clone())).count() as u64;
+    let own = all.list.items.iter().filter(|r| r.owner.is_some() && r.owner == all.owners.iter().find(|o| o.id == all.me).map(|o| o.name.clone())).count() as u64;
     assert_eq!(r.changed, own);
     assert_eq!(r.refused.len() as u64, 10 - own);
     assert!(r.refused.iter().all(|(_, why)| why == "not one of your partners"));
@@ -379,7 +379,7 @@ on_both!(bulk_actions_change_what_they_may_and_report_each_refusal, |b: Backend|
 on_both!(segments_keep_live_counts_and_belong_to_their_account, |b: Backend| async move {
     let app = TestApp::with_demo(b).await;
     let c = app.login(MANAGER).await;
-    let pending_now = page(&app, &c, json!({"status": "pending"})).await.total;
+    let pending_now = page(&app, &c, json!({"status": "pending"})).await.list.total;
     let res = app.call_json(&c, "segments/save", json!({"name": "Pending check", "query": {"status": "pending", "page": 3}})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.call_json(&c, "segments/save", json!({"name": "Pending check", "query": {}})).await.status(), 409);
@@ -389,7 +389,7 @@ on_both!(segments_keep_live_counts_and_belong_to_their_account, |b: Backend| asy
     assert_eq!(seg.query.page, 0, "paging is not part of a segment");
     assert_eq!(seg.description, "pending");
     // Approve one pending partner: the count follows.
-    let one = page(&app, &c, json!({"status": "pending", "per_page": 1})).await.items.remove(0);
+    let one = page(&app, &c, json!({"status": "pending", "per_page": 1})).await.list.items.remove(0);
     let res = app.call(&c, "partners/enrollment", &[("partner_id", &one.partner_id.to_string()), ("program_id", &one.program_id.to_string()), ("what", "status"), ("value", "active")]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(find(app.call(&c, "segments/list", &[]).await.json().await.unwrap()).count, pending_now - 1);
@@ -402,7 +402,7 @@ on_both!(segments_keep_live_counts_and_belong_to_their_account, |b: Backend| asy
     assert!(theirs.is_empty());
     assert_eq!(app.call(&outsider, "segments/delete", &[("id", &seg.id.to_string())]).await.status(), 404);
     assert_eq!(app.call(&outsider, "partners/note", &[("id", "1"), ("text", "hi")]).await.status(), 404);
-    assert_eq!(page(&app, &outsider, json!({})).await.total, 0);
+    assert_eq!(page(&app, &outsider, json!({})).await.list.total, 0);
 });
 
 on_both!(exports_neutralise_formulas_and_notes_reach_the_timeline, |b: Backend| async move {
@@ -421,10 +421,10 @@ on_both!(exports_neutralise_formulas_and_notes_reach_the_timeline, |b: Backend| 
     assert_eq!(app.call(&c, "partners/note", &[("id", "1"), ("text", "  ")]).await.status(), 422);
     assert_eq!(app.call(&c, "partners/note", &[("id", "1"), ("text", "+1 called about Q3")]).await.status(), 200);
     let t: models::TimelinePage = app.call(&c, "partners/timeline", &[("id", "1"), ("q", "q3"), ("page", "1")]).await.json().await.unwrap();
-    assert_eq!(t.total, 1);
-    assert_eq!(t.items[0].kind, "note");
+    assert_eq!(t.list.total, 1);
+    assert_eq!(t.list.items[0].kind, "note");
     let t: models::TimelinePage = app.call(&c, "partners/timeline", &[("id", "1"), ("kind", "profile_updated"), ("page", "1")]).await.json().await.unwrap();
-    assert_eq!(t.total, 1);
+    assert_eq!(t.list.total, 1);
     let timeline = c.get(app.url("/partners/1/timeline.csv")).send().await.unwrap().text().await.unwrap();
     assert!(timeline.contains(",note,") && timeline.contains("'+1 called about Q3"), "{timeline}");
     let visitor = app.client();

@@ -463,12 +463,12 @@ on_both!(a_partner_lists_filters_and_exports_only_its_own_conversions_and_sees_i
         assert!(res.status().is_success());
     }
     let all: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {}})).await.json().await.unwrap();
-    assert!(all.rows.iter().any(|r| r.reference == "mine-1") && all.rows.iter().all(|r| r.reference != "theirs-1"));
+    assert!(all.list.items.iter().any(|r| r.reference == "mine-1") && all.list.items.iter().all(|r| r.reference != "theirs-1"));
     let pending: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {"status": "pending"}})).await.json().await.unwrap();
-    assert!(pending.rows.iter().all(|r| r.status == "pending") && pending.total >= 2);
+    assert!(pending.list.items.iter().all(|r| r.status == "pending") && pending.list.total >= 2);
     let today = app.clock.now().format("%Y-%m-%d").to_string();
     let today_only: models::PortalConversions = app.call_json(&ava, "portal/conversions", json!({"filter": {"from": today, "to": today}})).await.json().await.unwrap();
-    assert!(today_only.rows.iter().all(|r| r.date == today));
+    assert!(today_only.list.items.iter().all(|r| r.date == today));
     assert_eq!(app.call_json(&ava, "portal/conversions", json!({"filter": {"from": "yesterday"}})).await.status(), 422);
     assert_eq!(app.call_json(&ava, "portal/conversions", json!({"filter": {"status": "lost"}})).await.status(), 422);
     let csv = ava.get(app.url(&format!("/portal/conversions.csv?status=pending&from={today}"))).send().await.unwrap();

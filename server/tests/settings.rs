@@ -407,7 +407,7 @@ on_both!(another_accounts_admin_reaches_nothing_of_this_account, |b: Backend| as
     let programs: ProgramsPage = app.call(&outsider, "settings/programs", &[]).await.json().await.unwrap();
     assert!(programs.programs.is_empty());
     let audit: AuditPage = post_json(&app, &outsider, "settings/audit", json!({"query": {"q": null, "actor": null, "kind": null, "from": null, "to": null, "page": 1}})).await.json().await.unwrap();
-    assert_eq!(audit.total, 0, "none of this account's audit log");
+    assert_eq!(audit.list.total, 0, "none of this account's audit log");
     let csv = outsider.get(app.url("/settings/audit.csv")).send().await.unwrap().text().await.unwrap();
     assert_eq!(csv.lines().count(), 1, "header only");
     assert_eq!(audit_kinds(&app).await, before, "nothing changed");
@@ -444,18 +444,18 @@ on_both!(the_audit_log_filters_searches_pages_and_exports_safe_csv, |b: Backend|
         }
     };
     let all = query(json!({})).await;
-    assert_eq!(all.total, 3);
-    assert_eq!(all.rows[0].kind, "api_key_created", "newest first");
+    assert_eq!(all.list.total, 3);
+    assert_eq!(all.list.items[0].kind, "api_key_created", "newest first");
     assert!(all.kinds.contains(&"member_invited".to_string()));
     assert_eq!(all.actors.len(), 1);
-    assert_eq!(query(json!({"kind": "member_invited"})).await.total, 2);
-    assert_eq!(query(json!({"actor": all.actors[0]})).await.total, 3);
-    assert_eq!(query(json!({"actor": "someone else"})).await.total, 0);
-    assert_eq!(query(json!({"q": "FORMULA@"})).await.total, 1);
-    assert_eq!(query(json!({"q": "%"})).await.total, 0, "wildcards are literal");
+    assert_eq!(query(json!({"kind": "member_invited"})).await.list.total, 2);
+    assert_eq!(query(json!({"actor": all.actors[0]})).await.list.total, 3);
+    assert_eq!(query(json!({"actor": "someone else"})).await.list.total, 0);
+    assert_eq!(query(json!({"q": "FORMULA@"})).await.list.total, 1);
+    assert_eq!(query(json!({"q": "%"})).await.list.total, 0, "wildcards are literal");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    assert_eq!(query(json!({"from": today, "to": today})).await.total, 3);
-    assert_eq!(query(json!({"to": "2000-01-01"})).await.total, 0);
+    assert_eq!(query(json!({"from": today, "to": today})).await.list.total, 3);
+    assert_eq!(query(json!({"to": "2000-01-01"})).await.list.total, 0);
     let res = post_json(&app, &admin, "settings/audit", json!({"query": {"q": null, "actor": null, "kind": null, "from": "yesterday", "to": null, "page": 1}})).await;
     assert_eq!(res.status(), 422);
 

@@ -154,12 +154,12 @@ on_both!(a_team_user_of_one_account_never_sees_another_accounts_partners, |b: Ba
     let other_admin = app.login("admin@other.example").await;
 
     let page = directory(&app, &other_admin, &[]).await;
-    assert_eq!(page.total, 0, "account B sees none of account A's partners");
+    assert_eq!(page.list.total, 0, "account B sees none of account A's partners");
     assert!(page.programs.is_empty());
     let demo_program = directory(&app, &demo_admin, &[]).await.programs[0].id.to_string();
     let page = directory(&app, &other_admin, &[("program_id", &demo_program)]).await;
-    assert_eq!(page.total, 0, "naming account A's program does not help");
-    assert!(page.items.is_empty());
+    assert_eq!(page.list.total, 0, "naming account A's program does not help");
+    assert!(page.list.items.is_empty());
 });
 
 on_both!(the_directory_counts_filters_searches_and_pages_on_the_server, |b: Backend| async move {
@@ -167,32 +167,32 @@ on_both!(the_directory_counts_filters_searches_and_pages_on_the_server, |b: Back
     let c = app.login(MANAGER).await;
     let all = directory(&app, &c, &[]).await;
     assert_eq!(all.counts.all, server::demo::DEMO_PARTNERS as u64);
-    assert_eq!(all.total, all.counts.all);
-    assert_eq!(all.items.len(), 50);
+    assert_eq!(all.list.total, all.counts.all);
+    assert_eq!(all.list.items.len(), 50);
     let sum = all.counts.active + all.counts.pending + all.counts.paused + all.counts.suspended;
     assert!(sum < all.counts.all, "the demo has rejected applications too");
     assert!(all.counts.active > 0 && all.counts.pending > 0 && all.counts.paused > 0 && all.counts.suspended > 0);
 
     for status in [EnrollmentStatus::Active, EnrollmentStatus::Pending, EnrollmentStatus::Paused] {
         let page = directory(&app, &c, &[("status", status.as_str()), ("page", "1")]).await;
-        assert!(page.items.iter().all(|r| r.status == status));
+        assert!(page.list.items.iter().all(|r| r.status == status));
         assert_eq!(page.counts, all.counts, "counts ignore the status filter");
     }
     let active = directory(&app, &c, &[("status", "active")]).await;
-    assert_eq!(active.total, all.counts.active);
+    assert_eq!(active.list.total, all.counts.active);
 
     let page3 = directory(&app, &c, &[("page", "3")]).await;
-    assert_eq!(page3.items.len(), 50);
-    let mut names: Vec<_> = all.items.iter().chain(directory(&app, &c, &[("page", "2")]).await.items.iter()).map(|r| r.email.clone()).collect();
-    names.extend(page3.items.iter().map(|r| r.email.clone()));
+    assert_eq!(page3.list.items.len(), 50);
+    let mut names: Vec<_> = all.list.items.iter().chain(directory(&app, &c, &[("page", "2")]).await.list.items.iter()).map(|r| r.email.clone()).collect();
+    names.extend(page3.list.items.iter().map(|r| r.email.clone()));
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 150, "pages do not overlap");
 
     let found = directory(&app, &c, &[("q", "THOMPSON")]).await;
-    assert!(found.total > 0 && found.items.iter().all(|r| r.name.contains("Thompson") || r.email.contains("thompson")));
+    assert!(found.list.total > 0 && found.list.items.iter().all(|r| r.name.contains("Thompson") || r.email.contains("thompson")));
     let none = directory(&app, &c, &[("q", "%")]).await;
-    assert_eq!(none.total, 0, "LIKE wildcards in the search are literal");
+    assert_eq!(none.list.total, 0, "LIKE wildcards in the search are literal");
 
     let bad = app.call_json(&c, "directory", serde_json::json!({"query": {"per_page": 500}})).await;
     assert_eq!(bad.status(), 422);
@@ -339,10 +339,10 @@ on_both!(a_partner_profile_shows_the_timeline_to_the_team_of_its_account_only, |
     let manager = app.login(MANAGER).await;
     let p: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1")]).await.json().await.unwrap();
     assert_eq!(p.name, "Ava Thompson");
-    assert!(p.timeline.items.iter().any(|t| t.kind == "conversion"));
+    assert!(p.timeline.list.items.iter().any(|t| t.kind == "conversion"));
     assert!(p.timeline.kinds.contains(&"enrolled".to_string()));
     let only: models::PartnerProfile = app.call(&manager, "partners/profile", &[("id", "1"), ("kind", "enrolled")]).await.json().await.unwrap();
-    assert!(!only.timeline.items.is_empty() && only.timeline.items.iter().all(|t| t.kind == "enrolled"));
+    assert!(!only.timeline.list.items.is_empty() && only.timeline.list.items.iter().all(|t| t.kind == "enrolled"));
     let html = manager.get(app.url("/partners/1")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Activity timeline") && html.contains("Ava Thompson"));
     let other = backend::access::accounts::ensure_account(&app.db, &app.clock, "other", None).await.unwrap();

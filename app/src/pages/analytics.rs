@@ -3,7 +3,7 @@
 //! are inserted as they are, so the hydrated page matches the server's byte for byte.
 
 use crate::api::analytics::{load_custom_dashboard, load_dashboard, DeleteDashboard, SaveDashboard};
-use crate::components::{ErrorNote, TeamShell};
+use crate::components::{ActionError, Async, Col, DataTable, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -103,25 +103,20 @@ fn HealthTable(rows: Vec<TierHealth>, threshold: i32, csv: String) -> impl IntoV
                 <h3>"Health by tier"</h3>
                 <a class="an-dl noprint" href=csv>"CSV"</a>
             </div>
-            <table class="an-table">
-                <thead>
-                    <tr><th>"Tier"</th><th class="num">"Active partners"</th><th class="num">"Average health"</th><th class="num">{format!("At risk (< {threshold})")}</th></tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|h| {
-                        let avg = h.average.clone().unwrap_or_else(|| "—".into());
-                        let width = h.average.as_deref().and_then(|a| a.parse::<f32>().ok()).unwrap_or(0.0);
-                        view! {
-                            <tr>
-                                <td>{h.tier.clone()}</td>
-                                <td class="num">{h.enrollments}</td>
-                                <td class="num"><span class="an-meter"><span style=format!("width:{width:.0}%")></span></span>{avg}</td>
-                                <td class="num">{h.at_risk}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <DataTable class="an-table" bare=true rows
+                cols=vec![Col::from("Tier"), Col::num("Active partners"), Col::num("Average health"), Col::num(format!("At risk (< {threshold})"))]
+                row=|h| {
+                    let avg = h.average.clone().unwrap_or_else(|| "—".into());
+                    let width = h.average.as_deref().and_then(|a| a.parse::<f32>().ok()).unwrap_or(0.0);
+                    view! {
+                        <tr>
+                            <td>{h.tier.clone()}</td>
+                            <td class="num">{h.enrollments}</td>
+                            <td class="num"><span class="an-meter"><span style=format!("width:{width:.0}%")></span></span>{avg}</td>
+                            <td class="num">{h.at_risk}</td>
+                        </tr>
+                    }
+            }/>
         </div>
     }
     .into_any()
@@ -140,52 +135,38 @@ fn RiskTable(title: &'static str, rows: Vec<RiskRow>, csv: String, directory: St
                     <a class="an-dl" href=csv>"CSV"</a>
                 </span>
             </div>
-            {if rows.is_empty() {
-                view! { <p class="muted">{empty}</p> }.into_any()
-            } else {
-                view! {
-                    <table class="an-table">
-                        <thead>
-                            <tr><th>"Partner"</th><th>"Tier"</th><th class="num">"Health"</th><th>"Why"</th><th>"Last conversion"</th></tr>
-                        </thead>
-                        <tbody>
-                            {rows.into_iter().map(|r| {
-                                let parts = r.parts.clone();
-                                view! {
-                                    <tr>
-                                        <td><a href=format!("/partners/{}", r.partner_id)>{r.name.clone()}</a></td>
-                                        <td>{r.tier.clone()}</td>
-                                        <td class="num"><span class="an-score">{r.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</span></td>
-                                        <td>
-                                            {r.reason.clone()}
-                                            {(!parts.is_empty()).then(|| view! {
-                                                <details class="an-parts">
-                                                    <summary>"Score parts"</summary>
-                                                    <table class="an-table">
-                                                        <thead><tr><th>"Part"</th><th class="num">"Score"</th><th class="num">"Weight"</th><th class="num">"Points"</th><th>"Detail"</th></tr></thead>
-                                                        <tbody>
-                                                            {parts.into_iter().map(|p| view! {
-                                                                <tr>
-                                                                    <td>{p.label}</td>
-                                                                    <td class="num">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "excluded".into())}</td>
-                                                                    <td class="num">{p.weight}</td>
-                                                                    <td class="num">{p.contribution}</td>
-                                                                    <td>{p.detail}</td>
-                                                                </tr>
-                                                            }).collect_view()}
-                                                        </tbody>
-                                                    </table>
-                                                </details>
-                                            }.into_any())}
-                                        </td>
-                                        <td>{r.last_conversion.clone()}</td>
-                                    </tr>
-                                }.into_any()
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <DataTable class="an-table" bare=true none=empty rows
+                cols=vec![Col::from("Partner"), Col::from("Tier"), Col::num("Health"), Col::from("Why"), Col::from("Last conversion")]
+                row=|r| {
+                    let parts = r.parts.clone();
+                    view! {
+                        <tr>
+                            <td><a href=format!("/partners/{}", r.partner_id)>{r.name.clone()}</a></td>
+                            <td>{r.tier.clone()}</td>
+                            <td class="num"><span class="an-score">{r.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</span></td>
+                            <td>
+                                {r.reason.clone()}
+                                {(!parts.is_empty()).then(|| view! {
+                                    <details class="an-parts">
+                                        <summary>"Score parts"</summary>
+                                        <DataTable class="an-table" bare=true rows=parts
+                                            cols=vec![Col::from("Part"), Col::num("Score"), Col::num("Weight"), Col::num("Points"), Col::from("Detail")]
+                                            row=|p| view! {
+                                                <tr>
+                                                    <td>{p.label}</td>
+                                                    <td class="num">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "excluded".into())}</td>
+                                                    <td class="num">{p.weight}</td>
+                                                    <td class="num">{p.contribution}</td>
+                                                    <td>{p.detail}</td>
+                                                </tr>
+                                        }/>
+                                    </details>
+                                }.into_any())}
+                            </td>
+                            <td>{r.last_conversion.clone()}</td>
+                        </tr>
+                    }.into_any()
+            }/>
         </section>
     }
     .into_any()
@@ -232,27 +213,20 @@ pub fn AnalyticsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Analytics"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading analytics…"</div> }>
-                {move || Suspend::new(async move {
-                    let d = match data.await {
-                        Ok(d) => d,
-                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                    };
+            <Async resource=data loading="Loading analytics…" suspense=true let:d>
+                {
                     let days = days.get_untracked();
                     let scope = scope_query(d.program_id, Some(days));
+                    let executive = format!("/analytics/executive{scope}");
                     let dir_program = d.program_id.map(|p| format!("&program_id={p}")).unwrap_or_default();
                     view! {
-                        <header class="page-head">
-                            <div>
-                                <h1>"Analytics"</h1>
-                                <p class="muted">{format!("{} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
-                            </div>
+                        <PageHead title="Analytics" intro={format!("{} · compared with the {}", d.window, d.previous_window.to_lowercase())}>
                             <div class="noprint">
-                                <a class="btn" href=format!("/analytics/executive{scope}")>"Executive view"</a>
+                                <a class="btn" href=executive>"Executive view"</a>
                                 " "
                                 <a class="btn" href="/analytics/dashboards">"Custom dashboards"</a>
                             </div>
-                        </header>
+                        </PageHead>
                         {toolbar(&d, days, "/analytics")}
                         {view! { <section class="card an-section">
                             <div class="an-table-head">
@@ -299,49 +273,37 @@ pub fn AnalyticsPage() -> impl IntoView {
                                 <h2>"Top partners"</h2>
                                 <a class="an-dl noprint" href=format!("/analytics/tables/top.csv{scope}")>"CSV"</a>
                             </div>
-                            <table class="an-table">
-                                <thead><tr><th>"Partner"</th><th>"Tier"</th><th class="num">"Revenue"</th><th class="num">"Conversions"</th></tr></thead>
-                                <tbody>
-                                    {d.top.iter().map(|t| view! {
-                                        <tr>
-                                            <td><a href=format!("/partners/{}", t.partner_id)>{t.name.clone()}</a></td>
-                                            <td>{t.tier.clone()}</td>
-                                            <td class="num">{t.revenue.clone()}</td>
-                                            <td class="num">{t.conversions}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <DataTable class="an-table" bare=true rows=d.top.clone()
+                                cols=vec![Col::from("Partner"), Col::from("Tier"), Col::num("Revenue"), Col::num("Conversions")]
+                                row=|t| view! {
+                                    <tr>
+                                        <td><a href=format!("/partners/{}", t.partner_id)>{t.name.clone()}</a></td>
+                                        <td>{t.tier.clone()}</td>
+                                        <td class="num">{t.revenue.clone()}</td>
+                                        <td class="num">{t.conversions}</td>
+                                    </tr>
+                            }/>
                         </section> }.into_any()}
                         {view! { <section class="card an-section an-broadcasts">
                             <div class="an-table-head">
                                 <h2>"Broadcasts"</h2>
                                 <a class="an-dl noprint" href="/communication?view=broadcasts">"All broadcasts"</a>
                             </div>
-                            {if d.broadcasts.is_empty() {
-                                view! { <p class="muted">"No broadcast sent in this window."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <table class="an-table">
-                                        <thead><tr><th>"Broadcast"</th><th class="num">"Sent"</th><th class="num">"Delivered"</th><th class="num">"Opened"</th><th class="num">"Open rate"</th></tr></thead>
-                                        <tbody>
-                                            {d.broadcasts.iter().map(|b| view! {
-                                                <tr>
-                                                    <td>{b.subject.clone()}<div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
-                                                    <td class="num">{b.recipients}</td>
-                                                    <td class="num">{b.delivered}</td>
-                                                    <td class="num">{b.opened}</td>
-                                                    <td class="num">{b.open_rate.clone()}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any()
-                            }}
+                            <DataTable class="an-table" bare=true rows=d.broadcasts.clone() none="No broadcast sent in this window."
+                                cols=vec![Col::from("Broadcast"), Col::num("Sent"), Col::num("Delivered"), Col::num("Opened"), Col::num("Open rate")]
+                                row=|b| view! {
+                                    <tr>
+                                        <td>{b.subject.clone()}<div class="sub">{format!("{} · {}", b.audience, b.send_at)}</div></td>
+                                        <td class="num">{b.recipients}</td>
+                                        <td class="num">{b.delivered}</td>
+                                        <td class="num">{b.opened}</td>
+                                        <td class="num">{b.open_rate.clone()}</td>
+                                    </tr>
+                            }/>
                         </section> }.into_any()}
-                    }.into_any()
-                })}
-            </Suspense>
+                    }
+                }
+            </Async>
         </TeamShell>
     }
 }
@@ -354,28 +316,21 @@ pub fn ExecutivePage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Executive view"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    let d = match data.await {
-                        Ok(d) => d,
-                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                    };
+            <Async resource=data loading="Loading…" suspense=true let:d>
+                {
                     let days = days.get_untracked();
                     let scope = scope_query(d.program_id, Some(days));
+                    let full = format!("/analytics{scope}");
                     let program_name = d.program_id.and_then(|p| d.programs.iter().find(|x| x.0 == p)).map_or_else(|| "All programs".to_string(), |x| x.1.clone());
                     view! {
                         <div class="an-exec">
-                            <header class="page-head">
-                                <div>
-                                    <h1>"Executive view"</h1>
-                                    <p class="muted">{format!("{program_name} · {} · compared with the {}", d.window, d.previous_window.to_lowercase())}</p>
-                                </div>
+                            <PageHead title="Executive view" intro={format!("{program_name} · {} · compared with the {}", d.window, d.previous_window.to_lowercase())}>
                                 <div class="noprint">
                                     <button class="btn btn-primary" onclick="window.print()">"Print"</button>
                                     " "
-                                    <a class="btn" href=format!("/analytics{scope}")>"Full dashboard"</a>
+                                    <a class="btn" href=full>"Full dashboard"</a>
                                 </div>
-                            </header>
+                            </PageHead>
                             {toolbar(&d, days, "/analytics/executive")}
                             <KpiCards kpis=d.kpis.clone()/>
                             {view! { <section class="an-exec-block">
@@ -392,9 +347,9 @@ pub fn ExecutivePage() -> impl IntoView {
                                 <CohortGrid table=d.cohort.clone() csv=format!("/analytics/tables/cohorts.csv{scope}")/>
                             </section> }.into_any()}
                         </div>
-                    }.into_any()
-                })}
-            </Suspense>
+                    }
+                }
+            </Async>
         </TeamShell>
     }
 }
@@ -487,7 +442,7 @@ fn Editor(programs: Vec<(i64, String)>, base: Option<DashboardDef>) -> impl Into
                 let role = shared.get();
                 save.dispatch(SaveDashboard { def: DashboardDef { id: 0, name: name.get(), shared_role: (!role.is_empty()).then_some(role), mine: true, widgets: widgets.get() } });
             }>"Save dashboard"</button>
-            {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <ActionError action=save/>
         </details>
     }
     .into_any()
@@ -509,12 +464,9 @@ pub fn DashboardsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Dashboards"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading the dashboard…"</div> }>
-                {move || Suspend::new(async move {
-                    let d: RenderedDashboard = match data.await {
-                        Ok(d) => d,
-                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                    };
+            <Async resource=data loading="Loading the dashboard…" suspense=true let:d>
+                {
+                    let d: RenderedDashboard = d;
                     let current = d.def.id;
                     let shared = match &d.def.shared_role {
                         Some(r) => format!("Shared with {}", models::Role::parse(r).map(|r| r.label().to_string()).unwrap_or_else(|_| r.clone())),
@@ -522,17 +474,13 @@ pub fn DashboardsPage() -> impl IntoView {
                     };
                     let mine = d.def.mine;
                     view! {
-                        <header class="page-head">
-                            <div>
-                                <h1>{d.def.name.clone()}</h1>
-                                <p class="muted">{if current < 0 { format!("Built-in default · {shared}") } else { shared }}</p>
-                            </div>
+                        <PageHead title={d.def.name.clone()} intro={if current < 0 { format!("Built-in default · {shared}") } else { shared }}>
                             <div class="noprint">
                                 {mine.then(|| view! { <button class="btn" on:click=move |_| { delete.dispatch(DeleteDashboard { id: current }); }>"Delete"</button> })}
                                 " "
                                 <a class="btn" href="/analytics">"KPI dashboard"</a>
                             </div>
-                        </header>
+                        </PageHead>
                         <nav class="tabs noprint">
                             {d.available.iter().map(|x| view! {
                                 <a class="tab" class:active=x.id == current href=format!("/analytics/dashboards?id={}", x.id)>{x.name.clone()}</a>
@@ -542,9 +490,9 @@ pub fn DashboardsPage() -> impl IntoView {
                             {d.widgets.into_iter().map(|w| view! { <WidgetView w=w/> }).collect_view()}
                         </div>
                         <Editor programs=d.programs.clone() base=Some(d.def.clone())/>
-                    }.into_any()
-                })}
-            </Suspense>
+                    }
+                }
+            </Async>
         </TeamShell>
     }
 }

@@ -1,7 +1,7 @@
 //! One conversion: attribution, the visitor's click path and the ledger entries.
 
-use crate::api::conversions::load_conversion_detail;
-use crate::components::{ErrorNote, TeamShell};
+use crate::api::tracking::load_conversion_detail;
+use crate::components::{Async, DataTable, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -15,79 +15,46 @@ pub fn ConversionPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Conversion"/>
-            <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(c) => view! {
-                            <header class="page-head">
-                                <div>
-                                    <h1>{format!("Conversion {}", c.external_id)}</h1>
-                                    <p class="muted">{format!("{} · {}", c.program, c.occurred)}</p>
-                                </div>
-                                <span class=format!("badge conv-{}", c.status)>{c.status.clone()}</span>
-                            </header>
-                            <section class="cards">
-                                <article class="card">
-                                    <dl class="facts">
-                                        <div><dt>"Amount"</dt><dd>{c.amount}</dd></div>
-                                        <div><dt>"Refunded"</dt><dd>{c.refunded}</dd></div>
-                                        <div><dt>"Partner"</dt><dd>{c.partner.map(|(_, n)| n).unwrap_or_else(|| "—".into())}</dd></div>
-                                        <div><dt>"Attributed via"</dt><dd>{c.attributed_via.unwrap_or_else(|| "—".into())}</dd></div>
-                                        <div><dt>"Customer"</dt><dd>{c.customer_id.unwrap_or_else(|| "—".into())}</dd></div>
-                                    </dl>
-                                    {c.reason.map(|r| view! { <p class="muted">{format!("Earns nothing: {r}")}</p> })}
-                                </article>
-                            </section>
-                            <h2 class="section">"Click path"</h2>
-                            <div class="card table-card">
-                                <table class="table">
-                                    <thead><tr><th>"When"</th><th>"Referrer"</th><th>"User agent"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {if c.click_path.is_empty() {
-                                            view! { <tr><td colspan="4" class="empty">"No clicks: attributed without a click."</td></tr> }.into_any()
-                                        } else {
-                                            c.click_path.into_iter().map(|k| view! {
-                                                <tr class:won=k.attributed>
-                                                    <td class="num">{k.at}</td>
-                                                    <td>{k.referrer.unwrap_or_else(|| "direct".into())}</td>
-                                                    <td class="sub ua">{k.user_agent.unwrap_or_default()}</td>
-                                                    <td>
-                                                        {k.attributed.then(|| view! { <span class="badge status-active">"attributed click"</span> })}
-                                                        {k.flag.map(|f| view! { <span class="badge flag">{f}</span> })}
-                                                    </td>
-                                                </tr>
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <h2 class="section">"Ledger entries"</h2>
-                            <div class="card table-card">
-                                <table class="table">
-                                    <thead><tr><th>"Kind"</th><th class="right">"Amount"</th><th>"Rate · tier"</th><th>"Status"</th><th>"Created"</th><th>"Note"</th></tr></thead>
-                                    <tbody>
-                                        {if c.entries.is_empty() {
-                                            view! { <tr><td colspan="6" class="empty">"No commission."</td></tr> }.into_any()
-                                        } else {
-                                            c.entries.into_iter().map(|e| view! {
-                                                <tr>
-                                                    <td>{e.kind}</td>
-                                                    <td class="num right">{e.amount}</td>
-                                                    <td>{format!("{} · {}", e.rate, e.tier)}</td>
-                                                    <td>{e.status}{e.approved_by.map(|a| view! { <div class="sub">{a}</div> })}</td>
-                                                    <td class="num">{e.created}</td>
-                                                    <td class="sub">{e.note.unwrap_or_default()}</td>
-                                                </tr>
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Async resource=data loading="Loading…" suspense=true let:c>
+                <PageHead title={format!("Conversion {}", c.external_id)} intro={format!("{} · {}", c.program, c.occurred)}>
+                    <span class=format!("badge conv-{}", c.status)>{c.status.clone()}</span>
+                </PageHead>
+                <section class="cards">
+                    <article class="card">
+                        <dl class="facts">
+                            <div><dt>"Amount"</dt><dd>{c.amount}</dd></div>
+                            <div><dt>"Refunded"</dt><dd>{c.refunded}</dd></div>
+                            <div><dt>"Partner"</dt><dd>{c.partner.map(|(_, n)| n).unwrap_or_else(|| "—".into())}</dd></div>
+                            <div><dt>"Attributed via"</dt><dd>{c.attributed_via.unwrap_or_else(|| "—".into())}</dd></div>
+                            <div><dt>"Customer"</dt><dd>{c.customer_id.unwrap_or_else(|| "—".into())}</dd></div>
+                        </dl>
+                        {c.reason.map(|r| view! { <p class="muted">{format!("Earns nothing: {r}")}</p> })}
+                    </article>
+                </section>
+                <h2 class="section">"Click path"</h2>
+                <DataTable cols=["When", "Referrer", "User agent", ""] rows=c.click_path empty="No clicks: attributed without a click." row=|k| view! {
+                    <tr class:won=k.attributed>
+                        <td class="num">{k.at}</td>
+                        <td>{k.referrer.unwrap_or_else(|| "direct".into())}</td>
+                        <td class="sub ua">{k.user_agent.unwrap_or_default()}</td>
+                        <td>
+                            {k.attributed.then(|| view! { <span class="badge status-active">"attributed click"</span> })}
+                            {k.flag.map(|f| view! { <span class="badge flag">{f}</span> })}
+                        </td>
+                    </tr>
+                }/>
+                <h2 class="section">"Ledger entries"</h2>
+                <DataTable cols=["Kind", ">Amount", "Rate · tier", "Status", "Created", "Note"] rows=c.entries empty="No commission." row=|e| view! {
+                    <tr>
+                        <td>{e.kind}</td>
+                        <td class="num right">{e.amount}</td>
+                        <td>{format!("{} · {}", e.rate, e.tier)}</td>
+                        <td>{e.status}{e.approved_by.map(|a| view! { <div class="sub">{a}</div> })}</td>
+                        <td class="num">{e.created}</td>
+                        <td class="sub">{e.note.unwrap_or_default()}</td>
+                    </tr>
+                }/>
+            </Async>
         </TeamShell>
     }
 }

@@ -3,8 +3,8 @@
 //! CSV export. The filter lives in the URL, so a view can be bookmarked and shared, and changing
 //! it navigates on the client without a reload.
 
-use crate::api::directory::{list_directory, BulkApply, SaveSegment};
-use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
+use crate::api::partners::{list_directory, BulkApply, SaveSegment};
+use crate::components::{Async, DataTable, HealthPill, Outcome, OutcomeView, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -36,16 +36,6 @@ pub fn bulk_summary(r: &BulkReport) -> String {
     s
 }
 
-/// A health score as a coloured pill.
-#[component]
-pub fn HealthPill(score: Option<i32>, band: HealthBand) -> impl IntoView {
-    view! {
-        <span class=format!("health health-{}", band.as_str()) title=band.label()>
-            {score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}
-        </span>
-    }
-}
-
 /// `/directory`.
 #[component]
 pub fn DirectoryPage() -> impl IntoView {
@@ -57,50 +47,39 @@ pub fn DirectoryPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Directory"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Partner directory"</h1>
-                    <p class="muted">"Every partner of every program: tier, status, 90-day performance and health."</p>
-                </div>
+            <PageHead title="Partner directory" intro="Every partner of every program: tier, status, 90-day performance and health.">
                 <nav class="head-links">
                     <a class="btn" href="/directory/segments">"Segments"</a>
                     <a class="btn" href="/directory/import">"Import CSV"</a>
                     <a class="btn" href="/directory/fields">"Custom fields"</a>
                     <a class="btn btn-primary" href="/directory/new">"Add partner"</a>
                 </nav>
-            </header>
-            <Transition fallback=|| view! { <div class="loading">"Loading partners…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(page) => view! { <DirectoryView page filter=filter.get_untracked() bulk/> }.into_any(),
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            </PageHead>
+            <Async resource=data loading="Loading partners…" let:page>
+                <DirectoryView page filter=filter.get_untracked() bulk/>
+            </Async>
         </TeamShell>
     }
 }
 
 #[component]
 fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkApply>) -> impl IntoView {
-    let last_page = page.total.div_ceil(page.per_page).max(1);
-    let current = page.page;
-    let first_row = if page.total == 0 { 0 } else { (current - 1) * page.per_page + 1 };
-    let last_row = ((current - 1) * page.per_page + page.items.len() as u64).min(page.total);
-    let at = |p: u64| DirectoryQuery { page: p, ..filter.clone() }.href();
-    let prev = (current > 1).then(|| at(current - 1));
-    let next = (current < last_page).then(|| at(current + 1));
+    let at = {
+        let filter = filter.clone();
+        move |p: u64| DirectoryQuery { page: p, ..filter.clone() }.href()
+    };
+    let (current, per_page) = (page.list.page, page.list.per_page);
     let export = format!("/directory/export.csv?{}", DirectoryQuery { page: 0, ..filter.clone() }.to_query_string());
     let mine = DirectoryQuery { owner: Some(page.me), page: 1, ..filter.clone() }.href();
     let is_mine = filter.owner == Some(page.me);
     let sort = filter.sort.unwrap_or(DirectorySort::Name);
     let field = filter.fields.first().cloned();
     let can_edit = page.can_edit;
-    let total = page.total;
+    let total = page.list.total;
 
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let all_matching = RwSignal::new(false);
-    let page_ids: Vec<i64> = page.items.iter().map(|r| r.enrollment_id).collect();
+    let page_ids: Vec<i64> = page.list.items.iter().map(|r| r.enrollment_id).collect();
     let action = RwSignal::new("status".to_string());
     let value = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
@@ -190,10 +169,7 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
                     move |_| { save.dispatch(SaveSegment { name: segment_name.get_untracked(), query: f.clone() }); }
                 }>"Save as segment"</button>
             })}
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <span class="notice inline" role="status">"Segment saved. "<a href="/directory/segments">"See segments"</a></span> }.into_any(),
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-            })}
+            <OutcomeView action=save ok=|_| view! { <span class="notice inline" role="status">"Segment saved. "<a href="/directory/segments">"See segments"</a></span> }/>
         </div>
         {can_edit.then(|| view! {
             <div class="actions card bulk-bar">
@@ -240,75 +216,37 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
                 <button class="btn btn-primary" disabled=move || bulk.pending().get() || (!all_matching.get() && selected.read().is_empty()) || (action.get() == "status" && value.read().is_empty()) on:click=apply>"Apply"</button>
             </div>
         })}
-        {move || bulk.value().get().map(|r| match r {
-            Ok(r) => view! { <div class="notice" role="status">{bulk_summary(&r)}</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })}
-        <div class="card table-card">
-            <table class="table directory">
-                <thead>
+        <Outcome action=bulk ok=|r| bulk_summary(&r)/>
+        <DataTable class="table directory"
+            lead=can_edit.then(|| view! { <th><input type="checkbox" aria-label="Select this page" on:change={
+                let ids = page_ids.clone();
+                move |ev| if event_target_checked(&ev) { selected.set(ids.iter().copied().collect()) } else { selected.set(BTreeSet::new()) }
+            }/></th> }).into_any()
+            cols=["Partner", "Program", "Tier", "Status", ">Revenue 90 d", ">Conv.", ">Rate", "Last conversion", "Health", "Owner"]
+            rows=page.list.items empty="No partners match this filter." row=move |row| {
+                let id = row.enrollment_id;
+                let conversion_rate = row.conversion_rate_display();
+                view! {
                     <tr>
-                        {can_edit.then(|| view! { <th><input type="checkbox" aria-label="Select this page" on:change={
-                            let ids = page_ids.clone();
-                            move |ev| if event_target_checked(&ev) { selected.set(ids.iter().copied().collect()) } else { selected.set(BTreeSet::new()) }
-                        }/></th> })}
-                        <th>"Partner"</th>
-                        <th>"Program"</th>
-                        <th>"Tier"</th>
-                        <th>"Status"</th>
-                        <th class="right">"Revenue 90 d"</th>
-                        <th class="right">"Conv."</th>
-                        <th class="right">"Rate"</th>
-                        <th>"Last conversion"</th>
-                        <th>"Health"</th>
-                        <th>"Owner"</th>
+                        {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
+                            prop:checked=move || selected.read().contains(&id)
+                            on:change=move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } })/></td> })}
+                        <td>
+                            <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name.clone()}</a>
+                            <div class="sub">{row.email}{row.company.map(|c| format!(" · {c}"))}</div>
+                        </td>
+                        <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
+                        <td><TierBadge tier=row.tier/></td>
+                        <td><StatusBadge status=row.status/></td>
+                        <td class="num right">{row.revenue_90d.display()}</td>
+                        <td class="num right">{row.conversions_90d}</td>
+                        <td class="num right">{conversion_rate}</td>
+                        <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
+                        <td><HealthPill score=row.health band=row.health_band/></td>
+                        <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
                     </tr>
-                </thead>
-                <tbody>
-                    {if page.items.is_empty() {
-                        view! { <tr><td colspan="11" class="empty">"No partners match this filter."</td></tr> }.into_any()
-                    } else {
-                        page.items.into_iter().map(|row| {
-                            let id = row.enrollment_id;
-                            let conversion_rate = row.conversion_rate_display();
-                            view! {
-                                <tr>
-                                    {can_edit.then(|| view! { <td><input type="checkbox" aria-label=format!("Select {}", row.name)
-                                        prop:checked=move || selected.read().contains(&id)
-                                        on:change=move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } })/></td> })}
-                                    <td>
-                                        <a class="name" href=format!("/partners/{}", row.partner_id)>{row.name.clone()}</a>
-                                        <div class="sub">{row.email}{row.company.map(|c| format!(" · {c}"))}</div>
-                                    </td>
-                                    <td>{row.program}<div class="sub">{format!("joined {}", row.joined)}</div></td>
-                                    <td><TierBadge tier=row.tier/></td>
-                                    <td><StatusBadge status=row.status/></td>
-                                    <td class="num right">{row.revenue_90d.display()}</td>
-                                    <td class="num right">{row.conversions_90d}</td>
-                                    <td class="num right">{conversion_rate}</td>
-                                    <td class="num">{row.last_conversion.unwrap_or_else(|| "never".into())}</td>
-                                    <td><HealthPill score=row.health band=row.health_band/></td>
-                                    <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
-                                </tr>
-                            }
-                        }).collect_view().into_any()
-                    }}
-                </tbody>
-            </table>
-        </div>
-        <div class="pager">
-            <span class="muted">{format!("{first_row}–{last_row} of {total}")}</span>
-            <span class="pager-links">
-                {match prev {
-                    Some(h) => view! { <a class="btn" href=h rel="prev">"← Previous"</a> }.into_any(),
-                    None => view! { <span class="btn disabled">"← Previous"</span> }.into_any(),
-                }}
-                <span class="muted">{format!("Page {current} of {last_page}")}</span>
-                {match next {
-                    Some(h) => view! { <a class="btn" href=h rel="next">"Next →"</a> }.into_any(),
-                    None => view! { <span class="btn disabled">"Next →"</span> }.into_any(),
-                }}
-            </span>
-        </div>
+                }
+        }/>
+        <Pager total page=current per_page href=at/>
     }
 }

@@ -1,7 +1,8 @@
 //! Finance: the review queue (approve or void in bulk) and payout batches.
 
-use crate::api::finance::{load_review_queue, list_batches, ApproveEntries, CreateBatch, MarkBatchPaid, VoidEntries};
-use crate::components::{ErrorNote, TeamShell};
+use crate::api::money::{load_review_queue, list_batches, ApproveEntries, CreateBatch, MarkBatchPaid, VoidEntries};
+use crate::components::{notice, Async, DataTable, Outcome, PageHead, TeamShell};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -28,12 +29,7 @@ pub fn FinancePage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Finance"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Finance"</h1>
-                    <p class="muted">"Review commissions, approve them and pay partners in batches."</p>
-                </div>
-            </header>
+            <PageHead title="Finance" intro="Review commissions, approve them and pay partners in batches."/>
             <nav class="tabs">
                 <a href="/finance" class="tab" class:active=move || !batches_view()>"Review queue"</a>
                 <a href="/finance?view=batches" class="tab" class:active=batches_view>"Payout batches"</a>
@@ -57,16 +53,16 @@ fn Queue() -> impl IntoView {
     );
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let reason = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = RwSignal::new(None::<Result<String, AppError>>);
     Effect::new(move |_| {
         if let Some(r) = approve.value().get() {
-            message.set(Some(r.map(|r| summary(&r, "Approved")).map_err(|e| e.to_string())));
+            message.set(Some(r.map(|r| summary(&r, "Approved"))));
             selected.set(BTreeSet::new());
         }
     });
     Effect::new(move |_| {
         if let Some(r) = void.value().get() {
-            message.set(Some(r.map(|r| summary(&r, "Voided")).map_err(|e| e.to_string())));
+            message.set(Some(r.map(|r| summary(&r, "Voided"))));
             selected.set(BTreeSet::new());
             reason.set(String::new());
         }
@@ -98,16 +94,12 @@ fn Queue() -> impl IntoView {
     };
 
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading the review queue…"</div> }>
-            {move || {
-            let on_program = on_program.clone();
-            let on_held = on_held.clone();
-            let on_age = on_age.clone();
-            Suspend::new(async move {
-                let q: ReviewQueue = match data.await {
-                    Ok(q) => q,
-                    Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                };
+        <Async resource=data loading="Loading the review queue…" let:q>
+            {
+                let q: ReviewQueue = q;
+                let on_program = on_program.clone();
+                let on_held = on_held.clone();
+                let on_age = on_age.clone();
                 let approvable: Vec<i64> = q.rows.iter().filter(|r| r.blocked.is_none()).map(|r| r.id).collect();
                 let all_ids: Vec<i64> = q.rows.iter().filter(|r| r.kind != "payout").map(|r| r.id).collect();
                 view! {
@@ -157,62 +149,38 @@ fn Queue() -> impl IntoView {
                             on:click=move |_| { void.dispatch(VoidEntries { ids: selected.get_untracked().into_iter().collect(), reason: reason.get_untracked() }); }
                         >"Void selected"</button>
                     </div>
-                    {move || message.get().map(|m| match m {
-                        Ok(text) => view! { <div class="notice" role="status">{text}</div> }.into_any(),
-                        Err(text) => view! { <div class="error" role="alert">{text}</div> }.into_any(),
-                    })}
-                    <div class="card table-card">
-                        <table class="table">
-                            <thead>
-                                <tr>
-                                    <th></th>
-                                    <th>"Partner"</th>
-                                    <th>"Conversion"</th>
-                                    <th>"Kind"</th>
-                                    <th class="right">"Amount"</th>
-                                    <th>"Rate · tier"</th>
-                                    <th>"Created"</th>
-                                    <th>"Review"</th>
+                    {move || message.get().map(notice)}
+                    <DataTable cols=["", "Partner", "Conversion", "Kind", ">Amount", "Rate · tier", "Created", "Review"] rows=q.rows
+                        empty="Nothing waits for review." row=move |r| {
+                            let id = r.id;
+                            let held = r.hold_reason.is_some();
+                            let checked = move || selected.read().contains(&id);
+                            let toggle = move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } });
+                            view! {
+                                <tr class:held=held>
+                                    <td><input type="checkbox" prop:checked=checked on:change=toggle aria-label=format!("Select entry {id}")/></td>
+                                    <td><div class="name">{r.partner}</div><div class="sub">{r.program}</div></td>
+                                    <td>{match (r.conversion_id, r.external_id) {
+                                        (Some(c), Some(x)) => view! { <a href=format!("/conversions/{c}")>{x}</a> }.into_any(),
+                                        _ => view! { <span class="muted">{r.note.unwrap_or_default()}</span> }.into_any(),
+                                    }}</td>
+                                    <td>{r.kind}</td>
+                                    <td class="num right">{r.amount}</td>
+                                    <td>{format!("{} · {}", r.rate, r.tier)}</td>
+                                    <td class="num">{r.created}<div class="sub">{format!("{} days", r.age_days)}</div></td>
+                                    <td>
+                                        {r.hold_reason.map(|h| view! { <span class="badge flag">{h.replace('_', " ")}</span> })}
+                                        {match r.blocked {
+                                            Some(why) => view! { <span class="sub">{why}</span> }.into_any(),
+                                            None => view! { <span class="badge status-active">"approvable"</span> }.into_any(),
+                                        }}
+                                    </td>
                                 </tr>
-                            </thead>
-                            <tbody>
-                                {if q.rows.is_empty() {
-                                    view! { <tr><td colspan="8" class="empty">"Nothing waits for review."</td></tr> }.into_any()
-                                } else {
-                                    q.rows.into_iter().map(|r| {
-                                        let id = r.id;
-                                        let held = r.hold_reason.is_some();
-                                        let checked = move || selected.read().contains(&id);
-                                        let toggle = move |_| selected.update(|s| { if !s.remove(&id) { s.insert(id); } });
-                                        view! {
-                                            <tr class:held=held>
-                                                <td><input type="checkbox" prop:checked=checked on:change=toggle aria-label=format!("Select entry {id}")/></td>
-                                                <td><div class="name">{r.partner}</div><div class="sub">{r.program}</div></td>
-                                                <td>{match (r.conversion_id, r.external_id) {
-                                                    (Some(c), Some(x)) => view! { <a href=format!("/conversions/{c}")>{x}</a> }.into_any(),
-                                                    _ => view! { <span class="muted">{r.note.unwrap_or_default()}</span> }.into_any(),
-                                                }}</td>
-                                                <td>{r.kind}</td>
-                                                <td class="num right">{r.amount}</td>
-                                                <td>{format!("{} · {}", r.rate, r.tier)}</td>
-                                                <td class="num">{r.created}<div class="sub">{format!("{} days", r.age_days)}</div></td>
-                                                <td>
-                                                    {r.hold_reason.map(|h| view! { <span class="badge flag">{h.replace('_', " ")}</span> })}
-                                                    {match r.blocked {
-                                                        Some(why) => view! { <span class="sub">{why}</span> }.into_any(),
-                                                        None => view! { <span class="badge status-active">"approvable"</span> }.into_any(),
-                                                    }}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view().into_any()
-                                }}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            })}}
-        </Transition>
+                            }
+                    }/>
+                }
+            }
+        </Async>
     }
 }
 
@@ -222,13 +190,6 @@ fn Batches() -> impl IntoView {
     let paid = ServerAction::<MarkBatchPaid>::new();
     let data = Resource::new(move || (create.version().get(), paid.version().get()), |_| list_batches());
     let queue = Resource::new(|| (), |_| load_review_queue(None, None, None));
-    let created_note = move || {
-        create.value().get().map(|r| match r {
-            Ok(Some(id)) => view! { <div class="notice" role="status">{format!("Payout batch #{id} created.")}</div> }.into_any(),
-            Ok(None) => view! { <div class="notice" role="status">"Nothing approved is waiting to be paid."</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })
-    };
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -249,53 +210,34 @@ fn Batches() -> impl IntoView {
                 }
             })}
         </Suspense>
-        {created_note}
-        <Transition fallback=|| view! { <div class="loading">"Loading batches…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(rows) => view! {
-                        <div class="card table-card">
-                            <table class="table">
-                                <thead>
-                                    <tr>
-                                        <th>"Batch"</th><th>"Program"</th><th class="right">"Partners"</th><th class="right">"Entries"</th>
-                                        <th class="right">"Total"</th><th>"Status"</th><th>"Created"</th><th></th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {if rows.is_empty() {
-                                        view! { <tr><td colspan="8" class="empty">"No payout batches yet."</td></tr> }.into_any()
-                                    } else {
-                                        rows.into_iter().map(|b| {
-                                            let id = b.id;
-                                            let open = b.status == "open";
-                                            view! {
-                                                <tr>
-                                                    <td class="num">{format!("#{id}")}</td>
-                                                    <td>{b.program}</td>
-                                                    <td class="num right">{b.partners}</td>
-                                                    <td class="num right">{b.entries}</td>
-                                                    <td class="num right">{b.total}</td>
-                                                    <td><span class=format!("badge batch-{}", b.status)>{b.status.clone()}</span>
-                                                        {b.paid.map(|p| view! { <div class="sub">{format!("paid {p}")}</div> })}</td>
-                                                    <td class="num">{b.created}<div class="sub">{b.created_by}</div></td>
-                                                    <td class="row-actions">
-                                                        <a class="btn" href=format!("/finance/batches/{id}/csv") download=format!("payout-batch-{id}.csv") rel="external">"CSV"</a>
-                                                        {open.then(|| view! {
-                                                            <button class="btn btn-primary" on:click=move |_| { paid.dispatch(MarkBatchPaid { batch_id: id }); }>"Mark paid"</button>
-                                                        })}
-                                                    </td>
-                                                </tr>
-                                            }
-                                        }).collect_view().into_any()
-                                    }}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <Outcome action=create ok=|r| match r {
+            Some(id) => format!("Payout batch #{id} created."),
+            None => "Nothing approved is waiting to be paid.".to_string(),
+        }/>
+        <Async resource=data loading="Loading batches…" let:rows>
+            <DataTable cols=["Batch", "Program", ">Partners", ">Entries", ">Total", "Status", "Created", ""] rows
+                empty="No payout batches yet." row=move |b| {
+                    let id = b.id;
+                    let open = b.status == "open";
+                    view! {
+                        <tr>
+                            <td class="num">{format!("#{id}")}</td>
+                            <td>{b.program}</td>
+                            <td class="num right">{b.partners}</td>
+                            <td class="num right">{b.entries}</td>
+                            <td class="num right">{b.total}</td>
+                            <td><span class=format!("badge batch-{}", b.status)>{b.status.clone()}</span>
+                                {b.paid.map(|p| view! { <div class="sub">{format!("paid {p}")}</div> })}</td>
+                            <td class="num">{b.created}<div class="sub">{b.created_by}</div></td>
+                            <td class="row-actions">
+                                <a class="btn" href=format!("/finance/batches/{id}/csv") download=format!("payout-batch-{id}.csv") rel="external">"CSV"</a>
+                                {open.then(|| view! {
+                                    <button class="btn btn-primary" on:click=move |_| { paid.dispatch(MarkBatchPaid { batch_id: id }); }>"Mark paid"</button>
+                                })}
+                            </td>
+                        </tr>
+                    }
+            }/>
+        </Async>
     }
 }

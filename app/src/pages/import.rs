@@ -1,8 +1,8 @@
 //! CSV import: upload (a plain multipart form), map columns to fields, dry run with per-row
 //! errors, then import with a progress bar.
 
-use crate::api::imports::{load_import, poll_import, StartImport};
-use crate::components::{ErrorNote, TeamShell};
+use crate::api::partners::{load_import, poll_import, StartImport};
+use crate::components::{ActionError, Async, DataTable, ErrorNote, PageHead, TeamShell};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,13 +17,9 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Import"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Import from CSV"</h1>
-                    <p class="muted">"Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing."</p>
-                </div>
+            <PageHead title="Import from CSV" intro="Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             {move || error().map(|e| view! { <div class="error" role="alert">{e}</div> })}
             <form class="card form-grid" method="post" action="/directory/import" enctype="multipart/form-data">
                 <label>"What the file holds"
@@ -46,12 +42,7 @@ fn report_view(r: &ImportReport) -> impl IntoView {
         <div class="card report" data-errors=r.error_count>
             <p><strong>{verb}</strong>{format!(": {} rows — {} new, {} updated, {} unchanged, {} refused.", r.rows, r.created, r.updated, r.unchanged, r.error_count)}</p>
             {(!r.errors.is_empty()).then(|| view! {
-                <table class="table">
-                    <thead><tr><th>"Line"</th><th>"Problem"</th></tr></thead>
-                    <tbody>
-                        {r.errors.iter().map(|e| view! { <tr><td class="num">{e.line}</td><td>{e.message.clone()}</td></tr> }).collect_view()}
-                    </tbody>
-                </table>
+                <DataTable bare=true cols=["Line", "Problem"] rows=r.errors.clone() row=|e| view! { <tr><td class="num">{e.line}</td><td>{e.message}</td></tr> }/>
             })}
         </div>
     }
@@ -66,14 +57,9 @@ pub fn ImportMapPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Map columns"/>
-            <Transition fallback=|| view! { <div class="loading">"Reading the file…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => view! { <Mapping preview=p/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Async resource=data loading="Reading the file…" let:p>
+                <Mapping preview=p/>
+            </Async>
         </TeamShell>
     }
 }
@@ -121,50 +107,39 @@ fn Mapping(preview: ImportPreview) -> impl IntoView {
     let sample = preview.sample.clone();
     let done_before = preview.status == "done";
     view! {
-        <header class="page-head">
-            <div>
-                <h1>{format!("Import {}", preview.filename)}</h1>
-                <p class="muted">{format!("{} rows of {}. Map each column to a field, run a dry run to see every problem, then import.", preview.rows, preview.kind.as_str())}</p>
-            </div>
+        <PageHead title={format!("Import {}", preview.filename)} intro={format!("{} rows of {}. Map each column to a field, run a dry run to see every problem, then import.", preview.rows, preview.kind.as_str())}>
             <a class="btn" href="/directory/import">"← Another file"</a>
-        </header>
+        </PageHead>
         {done_before.then(|| view! { <div class="notice">"This file was imported already. Upload it again to re-import."</div> })}
-        <div class="card table-card">
-            <table class="table mapping">
-                <thead><tr><th>"Column"</th><th>"First values"</th><th>"Goes to"</th></tr></thead>
-                <tbody>
-                    {headers.into_iter().enumerate().map(|(i, h)| {
-                        let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();
-                        let targets = targets.clone();
-                        let current = preview.suggested.get(i).cloned().unwrap_or_default();
-                        view! {
-                            <tr>
-                                <td class="name">{h.clone()}</td>
-                                <td class="muted">{examples.join(" · ")}</td>
-                                <td>
-                                    <select aria-label=format!("Map column {h}") data-column=h.clone() on:change=move |ev| {
-                                        let v = event_target_value(&ev);
-                                        mapping.update(|m| if let Some(slot) = m.get_mut(i) { *slot = v; });
-                                    }>
-                                        <option value="" selected=current.is_empty()>"— skip —"</option>
-                                        {targets.into_iter().map(|t| {
-                                            let sel = t.key == current;
-                                            view! { <option value=t.key.clone() selected=sel>{format!("{}{}", t.label, if t.required { " *" } else { "" })}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable class="table mapping" cols=["Column", "First values", "Goes to"] rows=headers.into_iter().enumerate().collect() row=move |(i, h): (usize, String)| {
+            let examples: Vec<String> = sample.iter().filter_map(|r| r.get(i).cloned()).filter(|v| !v.is_empty()).take(3).collect();
+            let targets = targets.clone();
+            let current = preview.suggested.get(i).cloned().unwrap_or_default();
+            view! {
+                <tr>
+                    <td class="name">{h.clone()}</td>
+                    <td class="muted">{examples.join(" · ")}</td>
+                    <td>
+                        <select aria-label=format!("Map column {h}") data-column=h.clone() on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            mapping.update(|m| if let Some(slot) = m.get_mut(i) { *slot = v; });
+                        }>
+                            <option value="" selected=current.is_empty()>"— skip —"</option>
+                            {targets.into_iter().map(|t| {
+                                let sel = t.key == current;
+                                view! { <option value=t.key.clone() selected=sel>{format!("{}{}", t.label, if t.required { " *" } else { "" })}</option> }
+                            }).collect_view()}
+                        </select>
+                    </td>
+                </tr>
+            }
+        }/>
         <div class="actions">
             <button class="btn" disabled=move || start.pending().get() || ticker.with_value(|t| t.is_some()) on:click=move |_| run(true)>"Dry run"</button>
             <button class="btn btn-primary" disabled=move || start.pending().get() || !matches!(progress.get(), Some(Ok(ref p)) if p.status == "checked") on:click=move |_| run(false)>"Import"</button>
             <span class="muted">"Import is enabled after a dry run."</span>
         </div>
-        {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+        <ActionError action=start/>
         {move || progress.get().map(|p| match p {
             Err(e) => view! { <ErrorNote error=e/> }.into_any(),
             Ok(p) => {

@@ -1,57 +1,45 @@
 //! Sign-in for team members and partners.
 
-use crate::api::auth::{current_user, Login};
-use crate::components::ErrorNote;
+use crate::api::access::{current_user, Login};
+use crate::components::{go_to_answer, ActionError, PublicCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
 
 /// `/login`.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let me = Resource::new(|| (), |_| current_user());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = login.value().get() {
-            use_navigate()(&path, Default::default());
-        }
-    });
-    let error = move || login.value().get().and_then(|r| r.err());
+    go_to_answer(login);
     view! {
         <Title text="Sign in"/>
-        <div class="center-page login-page">
-            <div class="login-card card">
-                <div class="brand big">
-                    <span class="logo" aria-hidden="true">"◆"</span>
-                    " Trellis"
-                </div>
-                <p class="muted">"Partner management for teams and their partners."</p>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match me.await {
-                            Ok(user) => view! { <Redirect path=user.home()/> }.into_any(),
-                            _ => ().into_any(),
-                        }
-                    })}
-                </Suspense>
-                <ActionForm action=login attr:class="form">
-                    <label>
-                        "Email"
-                        <input type="email" name="email" autocomplete="username" required autofocus/>
-                    </label>
-                    <label>
-                        "Password"
-                        <input type="password" name="password" autocomplete="current-password" required/>
-                    </label>
-                    {move || error().map(|e| view! { <ErrorNote error=e/> })}
-                    <button type="submit" class="btn btn-primary wide" disabled=move || login.pending().get()>
-                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
-                <p class="small"><a href="/forgot-password">"Forgot password?"</a></p>
-                <p class="muted small">"Team members land on the dashboard, partners in their portal."</p>
-            </div>
-        </div>
+        <PublicCard>
+            <p class="muted">"Partner management for teams and their partners."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(user) => view! { <Redirect path=user.home()/> }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionForm action=login attr:class="form">
+                <label>
+                    "Email"
+                    <input type="email" name="email" autocomplete="username" required autofocus/>
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required/>
+                </label>
+                <ActionError action=login/>
+                <button type="submit" class="btn btn-primary wide" disabled=move || login.pending().get()>
+                    {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p class="small"><a href="/forgot-password">"Forgot password?"</a></p>
+            <p class="muted small">"Team members land on the dashboard, partners in their portal."</p>
+        </PublicCard>
     }
 }

@@ -33,7 +33,7 @@ pub use segments::{FieldsPage, SegmentsPage};
 pub use settings::SettingsPage;
 pub use tiers::TiersPage;
 
-use crate::api::auth::current_user;
+use crate::api::access::current_user;
 use crate::components::ErrorNote;
 use crate::error::AppError;
 use leptos::prelude::*;

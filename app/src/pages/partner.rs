@@ -3,14 +3,14 @@
 //! search, paging and CSV export. Also the "add partner" form.
 
 use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
-use crate::components::{ErrorNote, StatusBadge, TeamShell, TierBadge};
-use crate::pages::directory::HealthPill;
+use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use models::{HealthBand, PartnerFields, PartnerProfile, ProfileEnrollment};
 use std::collections::BTreeMap;
+
 
 /// `/partners/:id`.
 #[component]
@@ -34,22 +34,12 @@ pub fn PartnerPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Partner"/>
-            <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(p) => view! { <Profile p update change/> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match compliance.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(c) => view! { <ComplianceCard c review/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Async resource=data loading="Loading…" let:p>
+                <Profile p update change/>
+            </Async>
+            <Async resource=compliance let:c>
+                <ComplianceCard c review/>
+            </Async>
             <div class="section-head">
                 <h2 class="section">"Activity timeline"</h2>
                 <a class="btn" href=move || format!("/partners/{}/timeline.csv", id.get()) download>"Export CSV"</a>
@@ -59,25 +49,21 @@ pub fn PartnerPage() -> impl IntoView {
                 <textarea name="text" rows="2" placeholder="Add a note for the team…" aria-label="Note" required></textarea>
                 <button class="btn btn-primary" type="submit">"Add note"</button>
             </ActionForm>
-            {move || note.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-            <Transition fallback=|| view! { <div class="loading">"Loading the timeline…"</div> }>
-                {move || Suspend::new(async move {
-                    let t = match timeline.await {
-                        Err(e) => return view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(t) => t,
-                    };
+            <ActionError action=note/>
+            <Async resource=timeline loading="Loading the timeline…" let:t>
+                {
                     let pid = id.get_untracked();
                     let selected = kind.get_untracked().unwrap_or_default();
                     let search = q.get_untracked().unwrap_or_default();
-                    let page_now = page.get_untracked();
-                    let link = |p: u64| {
+                    let link = {
+                        let (selected, search) = (selected.clone(), search.clone());
+                        move |p: u64| {
                         let mut parts = vec![format!("page={p}")];
                         if !selected.is_empty() { parts.push(format!("kind={selected}")); }
                         if !search.is_empty() { parts.push(format!("q={}", models::url_encode(&search))); }
                         format!("/partners/{pid}?{}", parts.join("&"))
+                        }
                     };
-                    let older = (page_now * 50 < t.total).then(|| link(page_now + 1));
-                    let newer = (page_now > 1).then(|| link(page_now - 1));
                     view! {
                         <Form method="GET" action=format!("/partners/{pid}") attr:class="toolbar">
                             <select name="kind" aria-label="Event kind">
@@ -86,13 +72,13 @@ pub fn PartnerPage() -> impl IntoView {
                             </select>
                             <input type="search" name="q" placeholder="Search the timeline" value=search.clone() aria-label="Search the timeline"/>
                             <button class="btn" type="submit">"Filter"</button>
-                            <span class="muted">{format!("{} events", t.total)}</span>
+                            <span class="muted">{format!("{} events", t.list.total)}</span>
                         </Form>
                         <ol class="timeline card">
-                            {if t.items.is_empty() {
+                            {if t.list.items.is_empty() {
                                 view! { <li class="muted">"Nothing here yet."</li> }.into_any()
                             } else {
-                                t.items.into_iter().map(|t| view! {
+                                t.list.items.into_iter().map(|t| view! {
                                     <li class=format!("ev ev-{}", t.kind)>
                                         <span class="ev-kind">{t.kind.replace('_', " ")}</span>
                                         <div class="ev-body">
@@ -103,13 +89,10 @@ pub fn PartnerPage() -> impl IntoView {
                                 }).collect_view().into_any()
                             }}
                         </ol>
-                        <div class="pager">
-                            {newer.map(|h| view! { <a class="btn" href=h>"← Newer"</a> })}
-                            {older.map(|h| view! { <a class="btn" href=h>"Older →"</a> })}
-                        </div>
-                    }.into_any()
-                })}
-            </Transition>
+                        <Pager total=t.list.total page=t.list.page per_page=t.list.per_page href=link/>
+                    }
+                }
+            </Async>
         </TeamShell>
     }
 }
@@ -154,7 +137,7 @@ fn ComplianceCard(c: models::PortalProfile, review: ServerAction<ReviewDocument>
                     </ul>
                 }.into_any()
             }}
-            {move || review.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <ActionError action=review/>
         </section>
     }
 }
@@ -166,27 +149,19 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
     let can_edit = p.can_edit;
     let enrollments = p.enrollments.clone();
     view! {
-        <header class="page-head">
-            <div>
-                <h1>{p.name.clone()}</h1>
-                <p class="muted">{format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}</p>
-            </div>
+        <PageHead title={p.name.clone()} intro={format!("{} · {} · partner since {}", p.email, p.company.clone().unwrap_or_else(|| "no company".into()), p.since)}>
             <div class="head-actions">
                 <a class="btn" href=format!("/communication?partner={}", p.id)>"Message"</a>
                 <a class="btn" href="/directory">"← Directory"</a>
             </div>
-        </header>
+        </PageHead>
         <section class="kpis">
             <div class="kpi"><div class="kpi-value">{p.balances.0.clone()}</div><div class="kpi-label">"pending commission"</div></div>
             <div class="kpi"><div class="kpi-value">{p.balances.1.clone()}</div><div class="kpi-label">"approved, unpaid"</div></div>
             <div class="kpi"><div class="kpi-value">{p.balances.2.clone()}</div><div class="kpi-label">"paid"</div></div>
             <div class="kpi"><div class="kpi-value small-value">{p.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())}</div><div class="kpi-label">"relationship owner"</div></div>
         </section>
-        {move || update.value().get().map(|r| match r {
-            Ok(changed) if changed.is_empty() => view! { <div class="notice" role="status">"Nothing changed."</div> }.into_any(),
-            Ok(changed) => view! { <div class="notice" role="status">{format!("Saved: {}.", changed.join(", "))}</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })}
+        <Outcome action=update ok=|changed| if changed.is_empty() { "Nothing changed.".to_string() } else { format!("Saved: {}.", changed.join(", ")) }/>
         <div class="section-head">
             <h2 class="section">"Contact and attributes"</h2>
             {can_edit.then(|| view! { <button class="btn" on:click=move |_| editing.update(|e| *e = !*e)>{move || if editing.get() { "Cancel" } else { "Edit" }}</button> })}
@@ -200,19 +175,9 @@ fn Profile(p: PartnerProfile, update: ServerAction<UpdatePartner>, change: Serve
             }
         }
         <h2 class="section">"Programs"</h2>
-        {move || change.value().get().map(|r| match r {
-            Ok(true) => view! { <div class="notice" role="status">"Enrollment updated."</div> }.into_any(),
-            Ok(false) => view! { <div class="notice" role="status">"Already so; nothing changed."</div> }.into_any(),
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-        })}
-        <div class="card table-card">
-            <table class="table">
-                <thead><tr><th>"Program"</th><th>"Status"</th><th>"Tier"</th><th>"Commission"</th><th class="right">"Revenue 90 d"</th><th>"Health"</th><th>"Joined"</th></tr></thead>
-                <tbody>
-                    {enrollments.iter().cloned().map(|e| view! { <EnrollmentRow e pid can_edit change/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <Outcome action=change ok=|changed| if changed { "Enrollment updated." } else { "Already so; nothing changed." }.to_string()/>
+        <DataTable cols=["Program", "Status", "Tier", "Commission", ">Revenue 90 d", "Health", "Joined"] rows=enrollments.clone()
+            row=move |e| view! { <EnrollmentRow e pid can_edit change/> }/>
         {enrollments.into_iter().filter(|e| !e.health_parts.is_empty()).map(|e| view! { <HealthBreakdown e/> }).collect_view()}
     }
 }
@@ -228,20 +193,15 @@ fn HealthBreakdown(e: ProfileEnrollment) -> impl IntoView {
                 <HealthPill score=e.health band/>
                 <span class="muted">{e.health_day.map(|d| format!("scored {d} · at risk below {}", e.at_risk_threshold))}</span>
             </header>
-            <table class="table compact">
-                <thead><tr><th>"Part"</th><th class="right">"Score"</th><th class="right">"Weight"</th><th class="right">"Adds"</th><th>"Why"</th></tr></thead>
-                <tbody>
-                    {e.health_parts.into_iter().map(|p| view! {
-                        <tr class:excluded=p.score.is_none()>
-                            <td>{p.label}</td>
-                            <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                            <td class="num right">{p.weight}</td>
-                            <td class="num right">{p.contribution}</td>
-                            <td class="muted">{p.detail}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <DataTable class="table compact" bare=true cols=["Part", ">Score", ">Weight", ">Adds", "Why"] rows=e.health_parts row=|p| view! {
+                <tr class:excluded=p.score.is_none()>
+                    <td>{p.label}</td>
+                    <td class="num right">{p.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                    <td class="num right">{p.weight}</td>
+                    <td class="num right">{p.contribution}</td>
+                    <td class="muted">{p.detail}</td>
+                </tr>
+            }/>
         </section>
     }
 }
@@ -406,7 +366,7 @@ pub fn NewPartnerPage() -> impl IntoView {
     let source = RwSignal::new(String::new());
     let program = RwSignal::new(String::new());
     // The directory lists enrollments, so a new partner is enrolled in a program straight away.
-    let programs = Resource::new(|| (), |_| crate::api::directory::list_directory(models::DirectoryQuery { per_page: 1, ..Default::default() }));
+    let programs = Resource::new(|| (), |_| crate::api::partners::list_directory(models::DirectoryQuery { per_page: 1, ..Default::default() }));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
@@ -419,10 +379,9 @@ pub fn NewPartnerPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Add partner"/>
-            <header class="page-head">
-                <div><h1>"Add a partner"</h1><p class="muted">"Custom attributes and enrollments can be set on the profile afterwards."</p></div>
+            <PageHead title="Add a partner" intro="Custom attributes and enrollments can be set on the profile afterwards.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
+            </PageHead>
             <div class="card form-grid">
                 {input("Email", email)}
                 {input("Name", name)}
@@ -446,7 +405,7 @@ pub fn NewPartnerPage() -> impl IntoView {
                     });
                 }>"Add partner"</button>
             </div>
-            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <ActionError action=create/>
         </TeamShell>
     }
 }

@@ -1,7 +1,7 @@
 //! Segments (saved directory filters with live counts) and the account's custom fields.
 
-use crate::api::directory::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
-use crate::components::{ErrorNote, TeamShell};
+use crate::api::partners::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
+use crate::components::{ActionError, Async, DataTable, Outcome, PageHead, TeamShell};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use models::{CustomFieldDef, FieldKind};
@@ -14,49 +14,28 @@ pub fn SegmentsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Segments"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Segments"</h1>
-                    <p class="muted">"Saved directory filters. Members are whoever matches now; counts are live."</p>
-                </div>
+            <PageHead title="Segments" intro="Saved directory filters. Members are whoever matches now; counts are live.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
-            {move || delete.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-            <Transition fallback=|| view! { <div class="loading">"Loading segments…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(list) => view! {
-                            <div class="card table-card">
-                                <table class="table segments">
-                                    <thead><tr><th>"Segment"</th><th>"Filter"</th><th class="right">"Partners"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {if list.is_empty() {
-                                            view! { <tr><td colspan="4" class="empty">"No segments yet: filter the directory and save it as a segment."</td></tr> }.into_any()
-                                        } else {
-                                            list.into_iter().map(|s| {
-                                                let id = s.id;
-                                                view! {
-                                                    <tr>
-                                                        <td><a class="name" href=s.query.href()>{s.name.clone()}</a></td>
-                                                        <td class="muted">{s.description}</td>
-                                                        <td class="num right" data-count=s.count>{s.count}</td>
-                                                        <td class="right">
-                                                            <a class="btn" href=s.query.href()>"Open"</a>
-                                                            " "
-                                                            <button class="btn btn-danger" on:click=move |_| { delete.dispatch(DeleteSegment { id }); }>"Delete"</button>
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
+            </PageHead>
+            <ActionError action=delete/>
+            <Async resource=data loading="Loading segments…" let:list>
+                <DataTable class="table segments" cols=["Segment", "Filter", ">Partners", ""] rows=list
+                    empty="No segments yet: filter the directory and save it as a segment." row=move |s| {
+                    let id = s.id;
+                    view! {
+                        <tr>
+                            <td><a class="name" href=s.query.href()>{s.name.clone()}</a></td>
+                            <td class="muted">{s.description}</td>
+                            <td class="num right" data-count=s.count>{s.count}</td>
+                            <td class="right">
+                                <a class="btn" href=s.query.href()>"Open"</a>
+                                " "
+                                <button class="btn btn-danger" on:click=move |_| { delete.dispatch(DeleteSegment { id }); }>"Delete"</button>
+                            </td>
+                        </tr>
                     }
-                })}
-            </Transition>
+                }/>
+            </Async>
         </TeamShell>
     }
 }
@@ -86,46 +65,24 @@ pub fn FieldsPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Custom fields"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Custom fields"</h1>
-                    <p class="muted">"Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory."</p>
-                </div>
+            <PageHead title="Custom fields" intro="Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory.">
                 <a class="btn" href="/directory">"← Directory"</a>
-            </header>
-            <Transition fallback=|| view! { <div class="loading">"Loading fields…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(list) => view! {
-                            <div class="card table-card">
-                                <table class="table">
-                                    <thead><tr><th>"Key"</th><th>"Label"</th><th>"Type"</th><th>"Options"</th><th>"Required"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {if list.is_empty() {
-                                            view! { <tr><td colspan="6" class="empty">"No custom fields yet."</td></tr> }.into_any()
-                                        } else {
-                                            list.into_iter().map(|f| {
-                                                let k = f.key.clone();
-                                                view! {
-                                                    <tr>
-                                                        <td><code>{f.key}</code></td>
-                                                        <td>{f.label}</td>
-                                                        <td>{f.kind.label()}</td>
-                                                        <td class="muted">{f.options.join(", ")}</td>
-                                                        <td>{if f.required { "yes" } else { "no" }}</td>
-                                                        <td class="right"><button class="btn btn-danger" on:click=move |_| { remove.dispatch(RemoveField { key: k.clone() }); }>"Remove"</button></td>
-                                                    </tr>
-                                                }
-                                            }).collect_view().into_any()
-                                        }}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
+            </PageHead>
+            <Async resource=data loading="Loading fields…" let:list>
+                <DataTable cols=["Key", "Label", "Type", "Options", "Required", ""] rows=list empty="No custom fields yet." row=move |f| {
+                    let k = f.key.clone();
+                    view! {
+                        <tr>
+                            <td><code>{f.key}</code></td>
+                            <td>{f.label}</td>
+                            <td>{f.kind.label()}</td>
+                            <td class="muted">{f.options.join(", ")}</td>
+                            <td>{if f.required { "yes" } else { "no" }}</td>
+                            <td class="right"><button class="btn btn-danger" on:click=move |_| { remove.dispatch(RemoveField { key: k.clone() }); }>"Remove"</button></td>
+                        </tr>
                     }
-                })}
-            </Transition>
+                }/>
+            </Async>
             <h2 class="section">"Add or change a field"</h2>
             <div class="card form-grid">
                 <label>"Key"<input type="text" placeholder="niche" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/></label>
@@ -139,11 +96,8 @@ pub fn FieldsPage() -> impl IntoView {
                 <label class="check"><input type="checkbox" prop:checked=required on:change=move |ev| required.set(event_target_checked(&ev))/>" Required"</label>
                 <button class="btn btn-primary" disabled=move || define.pending().get() on:click=submit>"Save field"</button>
             </div>
-            {move || define.value().get().map(|r| match r {
-                Ok(f) => view! { <div class="notice" role="status">{format!("Saved {}.", f.label)}</div> }.into_any(),
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-            })}
-            {move || remove.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <Outcome action=define ok=|f| format!("Saved {}.", f.label)/>
+            <ActionError action=remove/>
         </TeamShell>
     }
 }

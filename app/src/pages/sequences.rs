@@ -3,7 +3,7 @@
 //! preview filled with a real partner's data.
 
 use crate::api::comms::{load_sequence, load_sequences, load_templates, PreviewTemplate, SaveFooter, SaveSequence, SaveTemplate};
-use crate::components::ErrorNote;
+use crate::components::{ActionError, Async, DataTable, Outcome, OutcomeView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use models::{EmailPreview, PreviewInput, SequenceInput, SequenceStepInput, TemplateInput, TemplateVariable};
@@ -40,57 +40,40 @@ pub fn Sequences() -> impl IntoView {
 fn SequenceList() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_sequences());
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading sequences…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(page) => view! {
-                        <div class="section-head">
-                            <p class="muted">"A sequence sends its emails one after another when something happens to a partner: enrolled, approved, first conversion, tier upgrade, dormant, at risk. Each partner enters once per occurrence."</p>
-                            {page.can_edit.then(|| view! { <a class="btn btn-primary" href="/communication?view=sequences&seq=new">"New sequence"</a> })}
-                        </div>
-                        {if page.items.is_empty() {
-                            view! { <p class="muted">"No sequences yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <div class="card table-card">
-                                    <table class="table sequences">
-                                        <thead><tr><th>"Sequence"</th><th>"Trigger"</th><th class="right">"Emails"</th><th class="right">"In progress"</th><th class="right">"Completed"</th><th class="right">"Stopped"</th></tr></thead>
-                                        <tbody>
-                                            {page.items.into_iter().map(|s| view! {
-                                                <tr>
-                                                    <td>
-                                                        <a class="name" href=format!("/communication?view=sequences&seq={}", s.id)>{s.name.clone()}</a>
-                                                        <div class="sub">{s.program.clone()}{(!s.active).then_some(" · paused")}</div>
-                                                    </td>
-                                                    <td>{s.trigger.clone()}</td>
-                                                    <td class="num right">{s.steps}</td>
-                                                    <td class="num right">{s.running}</td>
-                                                    <td class="num right">{s.completed}</td>
-                                                    <td class="num right">{s.stopped}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
-                        }}
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <Async resource=data loading="Loading sequences…" let:page>
+            <div class="section-head">
+                <p class="muted">"A sequence sends its emails one after another when something happens to a partner: enrolled, approved, first conversion, tier upgrade, dormant, at risk. Each partner enters once per occurrence."</p>
+                {page.can_edit.then(|| view! { <a class="btn btn-primary" href="/communication?view=sequences&seq=new">"New sequence"</a> })}
+            </div>
+            <DataTable class="table sequences" cols=["Sequence", "Trigger", ">Emails", ">In progress", ">Completed", ">Stopped"] rows=page.items
+                none="No sequences yet." row=|s| view! {
+                    <tr>
+                        <td>
+                            <a class="name" href=format!("/communication?view=sequences&seq={}", s.id)>{s.name.clone()}</a>
+                            <div class="sub">{s.program.clone()}{(!s.active).then_some(" · paused")}</div>
+                        </td>
+                        <td>{s.trigger.clone()}</td>
+                        <td class="num right">{s.steps}</td>
+                        <td class="num right">{s.running}</td>
+                        <td class="num right">{s.completed}</td>
+                        <td class="num right">{s.stopped}</td>
+                    </tr>
+            }/>
+        </Async>
     }
 }
 
 #[component]
 fn SequenceEditor(id: Option<i64>) -> impl IntoView {
     let save = ServerAction::<SaveSequence>::new();
-    let list = Resource::new(|| (), |_| load_sequences());
-    let detail = Resource::new(move || save.version().get(), move |_| async move {
-        match id {
-            Some(id) => load_sequence(id).await.map(Some),
-            None => Ok(None),
-        }
+    // The list (for the programs and whether the viewer may edit) and the sequence, if any.
+    let data = Resource::new(move || save.version().get(), move |_| async move {
+        let page = load_sequences().await?;
+        let detail = match id {
+            Some(id) => Some(load_sequence(id).await?),
+            None => None,
+        };
+        Ok((page, detail))
     });
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -104,12 +87,9 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
     });
     view! {
         <p><a href="/communication?view=sequences">"← All sequences"</a></p>
-        <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
-            {move || Suspend::new(async move {
-                let (page, detail) = match (list.await, detail.await) {
-                    (Err(e), _) | (_, Err(e)) => return view! { <ErrorNote error=e/> }.into_any(),
-                    (Ok(p), Ok(d)) => (p, d),
-                };
+        <Async resource=data loading="Loading…" let:both>
+            {
+                let (page, detail) = both;
                 let initial = detail.as_ref().map(|d| d.sequence.clone()).unwrap_or_else(|| SequenceInput {
                     program_id: page.programs.first().map(|p| p.0).unwrap_or_default(),
                     trigger: "approved".into(),
@@ -197,39 +177,24 @@ fn SequenceEditor(id: Option<i64>) -> impl IntoView {
                                     on:click=move |_| { save.dispatch(SaveSequence { input: form.get_untracked() }); }>"Save sequence"</button>
                             </div>
                         })}
-                        {move || save.value().get().map(|r| match r {
-                            Ok(_) => view! { <div class="notice" role="status">"Sequence saved."</div> }.into_any(),
-                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        })}
+                        <Outcome action=save ok=|_| "Sequence saved.".to_string()/>
                     </section>
                     {id.is_some().then(|| view! {
                         <h2 class="section">"Partners in this sequence"</h2>
-                        {if runs.is_empty() {
-                            view! { <p class="muted">"No partner has entered yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <div class="card table-card">
-                                    <table class="table runs">
-                                        <thead><tr><th>"Partner"</th><th>"Status"</th><th>"Progress"</th><th>"Entered"</th><th>"Next email"</th></tr></thead>
-                                        <tbody>
-                                            {runs.into_iter().map(|r| view! {
-                                                <tr>
-                                                    <td><a href=format!("/partners/{}", r.partner_id)>{r.partner}</a></td>
-                                                    <td><span class=format!("badge run-{}", r.status)>{r.status.clone()}</span></td>
-                                                    <td>{r.progress}</td>
-                                                    <td class="sub">{r.entered}</td>
-                                                    <td class="sub">{r.next_at.unwrap_or_else(|| "—".into())}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
-                        }}
+                        <DataTable class="table runs" cols=["Partner", "Status", "Progress", "Entered", "Next email"] rows=runs
+                            none="No partner has entered yet." row=|r| view! {
+                                <tr>
+                                    <td><a href=format!("/partners/{}", r.partner_id)>{r.partner}</a></td>
+                                    <td><span class=format!("badge run-{}", r.status)>{r.status.clone()}</span></td>
+                                    <td>{r.progress}</td>
+                                    <td class="sub">{r.entered}</td>
+                                    <td class="sub">{r.next_at.unwrap_or_else(|| "—".into())}</td>
+                                </tr>
+                        }/>
                     })}
-                }.into_any()
-            })}
-        </Transition>
+                }
+            }
+        </Async>
     }
 }
 
@@ -243,83 +208,71 @@ pub fn Templates() -> impl IntoView {
     let data = Resource::new(move || (program.get(), save.version().get(), footer_save.version().get()), |(p, _, _)| load_templates(p));
     let navigate = use_navigate();
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading templates…"</div> }>
-            {move || {
+        <Async resource=data loading="Loading templates…" let:page>
+            {
                 let navigate = navigate.clone();
-                Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(page) => {
-                        let pid = page.program_id;
-                        let partner = RwSignal::new(page.partners.first().map(|p| p.0));
-                        let footer = RwSignal::new(page.footer.clone());
-                        let can_edit = page.can_edit;
+                let pid = page.program_id;
+                let partner = RwSignal::new(page.partners.first().map(|p| p.0));
+                let footer = RwSignal::new(page.footer.clone());
+                let can_edit = page.can_edit;
+                view! {
+                    <section class="card template-head">
+                        <div class="form-grid">
+                            <label>"Program"
+                                <select aria-label="Program" on:change=move |ev| navigate(&format!("/communication?view=templates&program={}", event_target_value(&ev)), Default::default())>
+                                    {page.programs.iter().map(|(id, n)| view! { <option value=*id selected=*id == pid>{n.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"Preview with partner"
+                                <select aria-label="Preview with partner" on:change=move |ev| partner.set(event_target_value(&ev).parse().ok())>
+                                    {page.partners.iter().map(|(id, n)| view! { <option value=*id>{n.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                        </div>
+                        <label>"Footer of every email (address, legal note)"
+                            <input type="text" maxlength="500" aria-label="Footer" value=page.footer.clone() on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
+                        </label>
+                        {can_edit.then(|| view! {
+                            <div class="actions">
+                                <button class="btn" type="button" on:click=move |_| { footer_save.dispatch(SaveFooter { program_id: pid, footer: footer.get_untracked() }); }>"Save footer"</button>
+                            </div>
+                        })}
+                        <ActionError action=footer_save/>
+                        <p class="sub">"Sender, colour and logo are set in Settings → Programs."</p>
+                        {variables_hint(&page.variables)}
+                    </section>
+                    <Outcome action=save ok=|_| "Template saved.".to_string()/>
+                    {page.templates.into_iter().map(|t| {
+                        let subject = RwSignal::new(t.subject.clone());
+                        let body = RwSignal::new(t.body.clone());
+                        let preview = ServerAction::<PreviewTemplate>::new();
+                        let kind = t.kind.clone();
                         view! {
-                            <section class="card template-head">
-                                <div class="form-grid">
-                                    <label>"Program"
-                                        <select aria-label="Program" on:change=move |ev| navigate(&format!("/communication?view=templates&program={}", event_target_value(&ev)), Default::default())>
-                                            {page.programs.iter().map(|(id, n)| view! { <option value=*id selected=*id == pid>{n.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
-                                    <label>"Preview with partner"
-                                        <select aria-label="Preview with partner" on:change=move |ev| partner.set(event_target_value(&ev).parse().ok())>
-                                            {page.partners.iter().map(|(id, n)| view! { <option value=*id>{n.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
+                            <section class="card template" data-kind=t.kind.clone()>
+                                <h3>{t.label.clone()}</h3>
+                                <p class="sub">{if t.customized { format!("Changed by {}", t.updated.clone().unwrap_or_default()) } else { "Built-in wording".to_string() }}</p>
+                                <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) value=t.subject.clone() on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
+                                <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit>{t.body.clone()}</textarea></label>
+                                <div class="actions">
+                                    <button class="btn" type="button" on:click=move |_| {
+                                        preview.dispatch(PreviewTemplate { input: PreviewInput { program_id: pid, partner_id: partner.get_untracked(), subject: subject.get_untracked(), body: body.get_untracked() } });
+                                    }>"Preview"</button>
+                                    {can_edit.then(|| {
+                                        let kind = kind.clone();
+                                        view! {
+                                            <button class="btn btn-primary" type="button" on:click=move |_| {
+                                                save.dispatch(SaveTemplate { input: TemplateInput { program_id: pid, kind: kind.clone(), subject: subject.get_untracked(), body: body.get_untracked() } });
+                                            }>"Save"</button>
+                                        }
+                                    })}
                                 </div>
-                                <label>"Footer of every email (address, legal note)"
-                                    <input type="text" maxlength="500" aria-label="Footer" value=page.footer.clone() on:input=move |ev| footer.set(event_target_value(&ev)) disabled=!can_edit/>
-                                </label>
-                                {can_edit.then(|| view! {
-                                    <div class="actions">
-                                        <button class="btn" type="button" on:click=move |_| { footer_save.dispatch(SaveFooter { program_id: pid, footer: footer.get_untracked() }); }>"Save footer"</button>
-                                    </div>
-                                })}
-                                {move || footer_save.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
-                                <p class="sub">"Sender, colour and logo are set in Settings → Programs."</p>
-                                {variables_hint(&page.variables)}
+                                <OutcomeView action=preview ok=|p| view! { <PreviewPane preview=p/> }/>
                             </section>
-                            {move || save.value().get().map(|r| match r {
-                                Ok(_) => view! { <div class="notice" role="status">"Template saved."</div> }.into_any(),
-                                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                            })}
-                            {page.templates.into_iter().map(|t| {
-                                let subject = RwSignal::new(t.subject.clone());
-                                let body = RwSignal::new(t.body.clone());
-                                let preview = ServerAction::<PreviewTemplate>::new();
-                                let kind = t.kind.clone();
-                                view! {
-                                    <section class="card template" data-kind=t.kind.clone()>
-                                        <h3>{t.label.clone()}</h3>
-                                        <p class="sub">{if t.customized { format!("Changed by {}", t.updated.clone().unwrap_or_default()) } else { "Built-in wording".to_string() }}</p>
-                                        <label>"Subject"<input type="text" maxlength="200" aria-label=format!("Subject of {}", t.kind) value=t.subject.clone() on:input=move |ev| subject.set(event_target_value(&ev)) disabled=!can_edit/></label>
-                                        <label>"Text"<textarea rows="7" aria-label=format!("Text of {}", t.kind) on:input=move |ev| body.set(event_target_value(&ev)) disabled=!can_edit>{t.body.clone()}</textarea></label>
-                                        <div class="actions">
-                                            <button class="btn" type="button" on:click=move |_| {
-                                                preview.dispatch(PreviewTemplate { input: PreviewInput { program_id: pid, partner_id: partner.get_untracked(), subject: subject.get_untracked(), body: body.get_untracked() } });
-                                            }>"Preview"</button>
-                                            {can_edit.then(|| {
-                                                let kind = kind.clone();
-                                                view! {
-                                                    <button class="btn btn-primary" type="button" on:click=move |_| {
-                                                        save.dispatch(SaveTemplate { input: TemplateInput { program_id: pid, kind: kind.clone(), subject: subject.get_untracked(), body: body.get_untracked() } });
-                                                    }>"Save"</button>
-                                                }
-                                            })}
-                                        </div>
-                                        {move || preview.value().get().map(|r| match r {
-                                            Ok(p) => view! { <PreviewPane preview=p/> }.into_any(),
-                                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                                        })}
-                                    </section>
-                                }
-                            }).collect_view()}
-                        }.into_any()
-                    }
+                        }
+                    }).collect_view()}
                 }
-            })}}
-        </Transition>
+            }
+        </Async>
     }
 }
 

@@ -1,8 +1,8 @@
 //! Tier rules per program with the what-if simulator: edit a draft, see on real history who
 //! would move and what it would cost, then save.
 
-use crate::api::tiers::{load_tier_rules, SaveTiers, SimulateTiers};
-use crate::components::{ErrorNote, TeamShell, TierBadge};
+use crate::api::programs::{load_tier_rules, SaveTiers, SimulateTiers};
+use crate::components::{Async, Col, DataTable, Outcome, OutcomeView, PageHead, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -17,20 +17,10 @@ pub fn TiersPage() -> impl IntoView {
     view! {
         <TeamShell>
             <Title text="Tiers"/>
-            <header class="page-head">
-                <div>
-                    <h1>"Tiers"</h1>
-                    <p class="muted">"Partners move up automatically when a rule is met. Try a change on real history before you save it."</p>
-                </div>
-            </header>
-            <Transition fallback=|| view! { <div class="loading">"Loading tiers…"</div> }>
-                {move || Suspend::new(async move {
-                    match rules.await {
-                        Ok(r) => view! { <TierEditor rules=r/> }.into_any(),
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <PageHead title="Tiers" intro="Partners move up automatically when a rule is met. Try a change on real history before you save it."/>
+            <Async resource=rules loading="Loading tiers…" let:r>
+                <TierEditor rules=r/>
+            </Async>
         </TeamShell>
     }
 }
@@ -51,14 +41,18 @@ fn TierEditor(rules: TierRules) -> impl IntoView {
             drafts.update(|d| f(&mut d[i], v));
         }
     };
-    let rows = rules
-        .tiers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
+    let cols: Vec<Col> = vec![
+        "Tier".into(),
+        "Commission".into(),
+        "Min. conversions".into(),
+        format!("Min. revenue ({})", rules.currency).into(),
+        "Window (days)".into(),
+        "Retroactive".into(),
+    ];
+    let tiers: Vec<(usize, TierDraft)> = rules.tiers.iter().cloned().enumerate().collect();
+    let row = move |(i, t): (usize, TierDraft)| {
             let base = i == 0;
             let n = members.iter().find(|(name, _)| *name == t.name).map(|(_, n)| *n).unwrap_or(0);
-            let t = t.clone();
             view! {
                 <tr>
                     <td><TierBadge tier=t.name.clone()/><div class="sub">{format!("{n} active")}</div></td>
@@ -81,8 +75,7 @@ fn TierEditor(rules: TierRules) -> impl IntoView {
                     }}
                 </tr>
             }
-        })
-        .collect_view();
+        };
     view! {
         <div class="toolbar">
             <label class="picker">
@@ -92,17 +85,7 @@ fn TierEditor(rules: TierRules) -> impl IntoView {
                 </select>
             </label>
         </div>
-        <div class="card table-card">
-            <table class="table tiers">
-                <thead>
-                    <tr>
-                        <th>"Tier"</th><th>"Commission"</th><th>"Min. conversions"</th><th>{format!("Min. revenue ({})", rules.currency)}</th>
-                        <th>"Window (days)"</th><th>"Retroactive"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable class="table tiers" cols rows=tiers row/>
         <p class="muted small">"A tier is reached when every minimum it gives is met inside its window. Retroactive tiers re-rate the window's earlier conversions on upgrade."</p>
         <div class="actions card">
             <button class="btn" disabled=move || simulate.pending().get()
@@ -111,28 +94,22 @@ fn TierEditor(rules: TierRules) -> impl IntoView {
             </button>
             <button class="btn btn-primary" disabled=move || save.pending().get()
                 on:click=move |_| { save.dispatch(SaveTiers { program_id, tiers: drafts.get_untracked() }); }>"Save rules"</button>
-            {move || save.value().get().map(|r| match r {
-                Ok(()) => view! { <span class="notice inline" role="status">"Saved. Upgrades follow at the next tier pass."</span> }.into_any(),
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-            })}
+            <Outcome action=save inline=true ok=|()| "Saved. Upgrades follow at the next tier pass.".to_string()/>
         </div>
-        {move || simulate.value().get().map(|r| match r {
-            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-            Ok(s) => view! {
-                <section class="card simulation" aria-label="Simulation">
-                    <h2>"If you saved this draft"</h2>
-                    <div class="kpis">
-                        <div class="kpi"><div class="kpi-value up">{s.up.len()}</div><div class="kpi-label">"move up"</div></div>
-                        <div class="kpi"><div class="kpi-value down">{s.down.len()}</div><div class="kpi-label">"move down at review"</div></div>
-                        <div class="kpi"><div class="kpi-value">{s.evaluated}</div><div class="kpi-label">"active partners evaluated"</div></div>
-                        <div class="kpi"><div class="kpi-value cost">{s.difference.clone()}</div>
-                            <div class="kpi-label">{format!("commission, last {} days: {} → {}", s.window_days, s.cost_now, s.cost_draft)}</div></div>
-                    </div>
-                    <MoverTable title="Moving up" movers=s.up/>
-                    <MoverTable title="Moving down" movers=s.down/>
-                </section>
-            }.into_any(),
-        })}
+        <OutcomeView action=simulate ok=|s| view! {
+            <section class="card simulation" aria-label="Simulation">
+                <h2>"If you saved this draft"</h2>
+                <div class="kpis">
+                    <div class="kpi"><div class="kpi-value up">{s.up.len()}</div><div class="kpi-label">"move up"</div></div>
+                    <div class="kpi"><div class="kpi-value down">{s.down.len()}</div><div class="kpi-label">"move down at review"</div></div>
+                    <div class="kpi"><div class="kpi-value">{s.evaluated}</div><div class="kpi-label">"active partners evaluated"</div></div>
+                    <div class="kpi"><div class="kpi-value cost">{s.difference.clone()}</div>
+                        <div class="kpi-label">{format!("commission, last {} days: {} → {}", s.window_days, s.cost_now, s.cost_draft)}</div></div>
+                </div>
+                <MoverTable title="Moving up" movers=s.up/>
+                <MoverTable title="Moving down" movers=s.down/>
+            </section>
+        }/>
     }
 }
 
@@ -143,20 +120,15 @@ fn MoverTable(title: &'static str, movers: Vec<Mover>) -> impl IntoView {
         let more = movers.len() - shown;
         view! {
             <h3 class="section">{format!("{title} ({})", movers.len())}</h3>
-            <table class="table movers">
-                <thead><tr><th>"Partner"</th><th>"From"</th><th>"To"</th><th class="right">"Conversions"</th><th class="right">"Revenue"</th></tr></thead>
-                <tbody>
-                    {movers.into_iter().take(shown).map(|m| view! {
-                        <tr>
-                            <td>{m.partner}</td>
-                            <td><TierBadge tier=m.from/></td>
-                            <td><TierBadge tier=m.to/></td>
-                            <td class="num right">{m.conversions}</td>
-                            <td class="num right">{m.revenue}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <DataTable class="table movers" bare=true cols=["Partner", "From", "To", ">Conversions", ">Revenue"] rows=movers.into_iter().take(shown).collect() row=|m| view! {
+                <tr>
+                    <td>{m.partner}</td>
+                    <td><TierBadge tier=m.from/></td>
+                    <td><TierBadge tier=m.to/></td>
+                    <td class="num right">{m.conversions}</td>
+                    <td class="num right">{m.revenue}</td>
+                </tr>
+            }/>
             {(more > 0).then(|| view! { <p class="muted">{format!("and {more} more")}</p> })}
         }
     })

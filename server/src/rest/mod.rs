@@ -173,7 +173,7 @@ async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccou
         page: query_num(&q, "page")?.unwrap_or(1),
         per_page: query_num(&q, "per_page")?.unwrap_or(50),
     };
-    let (items, total) = backend::money::ledger::list(&st.db, acc, &filter).await?;
+    let models::Page { items, total, .. } = backend::money::ledger::list(&st.db, acc, &filter).await?;
     let items = items.into_iter().map(dto::Entry::of).collect::<Result<_, _>>()?;
     Ok(Json(dto::EntryPage { items, total }).into_response())
 }

@@ -98,7 +98,7 @@ pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): 
     if query.per_page == 0 {
         return Err(backend::Error::invalid("per_page", "1 to 200").into());
     }
-    let (counts, items, total, _, _) = backend::partners::directory::list(&st.db, &Actor::api(acc), &query).await?;
+    let (counts, models::Page { items, total, .. }) = backend::partners::directory::list(&st.db, &Actor::api(acc), &query).await?;
     let items = items.into_iter().map(dto::PartnerListItem::of).collect::<Result<_, _>>()?;
     Ok(Json(PartnerPage { items, total, counts: counts.into() }).into_response())
 }
@@ -172,7 +172,7 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
     params(("id" = i64, Path), ("kind" = Option<String>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = TimelinePage), (status = 404, body = ProblemDoc)))]
 pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
-    let (items, total) = partners::view::timeline_events(
+    let models::Page { items, total, .. } = partners::view::timeline_events(
         &st.db,
         acc,
         id_param(&id, "partner")?,

@@ -1,11 +1,25 @@
-//! Building blocks shared by the pages: the team shell, the portal shell and badges.
+//! Building blocks shared by the pages: the team shell, the portal shell, badges, and the
+//! scaffolding every page repeats otherwise (loading and errors around a resource, data tables,
+//! the pager, the outcome of an action).
 
-use crate::api::auth::{current_user, Logout};
+mod async_view;
+mod badges;
+mod notice;
+mod pager;
+mod table;
+
+pub use async_view::Async;
+pub use badges::{HealthPill, StatusBadge, TierBadge};
+pub use notice::{go_to_answer, notice, ActionError, Done, ErrorNote, Outcome, OutcomeView};
+pub use pager::Pager;
+pub use table::{Col, DataTable};
+
+use crate::api::access::{current_user, Logout};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
-use models::{EnrollmentStatus, Role, SessionInfo};
+use models::{Role, SessionInfo};
 
 /// The team navigation: path, label, and the roles that may open it (empty: every team member;
 /// admins see everything).
@@ -72,10 +86,7 @@ pub fn TeamShell(children: ChildrenFn) -> impl IntoView {
         view! {
             <div class="team">
                 <aside class="sidebar">
-                    <a class="brand" href="/directory">
-                        <span class="logo" aria-hidden="true">"◆"</span>
-                        " Trellis"
-                    </a>
+                    <Brand href="/directory" name="Trellis"/>
                     <div class="account">{user.account_name.clone()}</div>
                     <nav>
                         {NAV
@@ -112,10 +123,7 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
         view! {
             <div class="portal">
                 <header class="portal-top">
-                    <a class="brand" href="/portal">
-                        <span class="logo" aria-hidden="true">"◆"</span>
-                        " Partner portal"
-                    </a>
+                    <Brand href="/portal" name="Partner portal"/>
 
                     <div class="portal-me">
                         <span>{user.name.clone()}</span>
@@ -136,23 +144,55 @@ pub fn PortalShell(children: ChildrenFn) -> impl IntoView {
     })
 }
 
-/// A coloured label for an enrollment status.
+/// A page's heading: the title, a line under it, and at the right whatever `children` holds
+/// (links, buttons, a badge).
 #[component]
-pub fn StatusBadge(status: EnrollmentStatus) -> impl IntoView {
-    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
+pub fn PageHead(#[prop(into)] title: String, #[prop(into)] intro: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    view! {
+        <header class="page-head">
+            <div>
+                <h1>{title}</h1>
+                <p class="muted">{intro}</p>
+            </div>
+            {children.map(|c| c())}
+        </header>
+    }
 }
 
-/// A coloured label for a tier.
+/// The brand at the top of a shell, linking home.
 #[component]
-pub fn TierBadge(tier: String) -> impl IntoView {
-    let class = format!("badge tier tier-{}", tier.to_lowercase());
-    view! { <span class=class>{tier}</span> }
+fn Brand(href: &'static str, name: &'static str) -> impl IntoView {
+    view! {
+        <a class="brand" href=href>
+            <span class="logo" aria-hidden="true">"◆"</span>
+            {format!(" {name}")}
+        </a>
+    }
 }
 
-/// An error in words, as a page shows it.
+/// The heading of a portal page: its title and a line under it.
 #[component]
-pub fn ErrorNote(error: AppError) -> impl IntoView {
-    view! { <div class="error" role="alert">{error.to_string()}</div> }
+pub fn PortalHead(title: &'static str, intro: &'static str) -> impl IntoView {
+    view! {
+        <section class="portal-hero">
+            <h1>{title}</h1>
+            <p class="muted">{intro}</p>
+        </section>
+    }
+}
+
+/// The frame of the public pages (sign-in, one-time links, forgot password): a centred card
+/// under the brand (`Trellis` unless another name is given).
+#[component]
+pub fn PublicCard(#[prop(default = "Trellis")] brand: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="center-page login-page">
+            <div class="login-card card">
+                <div class="brand big"><span class="logo" aria-hidden="true">"◆"</span>{format!(" {brand}")}</div>
+                {children()}
+            </div>
+        </div>
+    }
 }
 
 /// Copies text to the clipboard (in the browser).

@@ -1,4 +1,4 @@
-//! Finance: review queue, approval, voiding, adjustments, payout batches.
+//! Money: the review queue, approval, voiding, adjustments and payout batches.
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -1,8 +1,8 @@
-//! Tracking links, for partners (their own) and the team.
+//! Tracking: links (partners' own and the team's) and conversions as the team sees them.
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use models::LinkRow;
+use models::{ConversionDetail, LinkRow};
 
 /// The signed-in partner's links.
 #[server(endpoint = "portal/links")]
@@ -43,4 +43,12 @@ pub async fn create_partner_link(partner_id: i64, program_id: i64, destination: 
         .await
         .map_err(fail)?;
     Ok(link.url)
+}
+
+/// One conversion with its click path and ledger entries.
+#[server(endpoint = "conversions/detail")]
+pub async fn load_conversion_detail(id: i64) -> Result<ConversionDetail, AppError> {
+    use crate::ssr::{fail, guard, Need};
+    let (ctx, actor) = guard(Need::Team).await?;
+    backend::tracking::conversions::detail(&ctx.db, &actor, id).await.map_err(fail)
 }

@@ -1,17 +1,66 @@
-//! Account settings: the team, programs, API keys, the audit log (admins; program managers edit
-//! the programs they manage), the signed-in user's own profile, and the public pages of
-//! one-time links (accepting an invitation, resetting a password, confirming an email).
+//! Who may do what: signing in and out, the team and its roles, one's own profile, API keys,
+//! the audit log and disk-space warning of the account, and the public pages of one-time links
+//! (accepting an invitation, resetting a password, confirming an email).
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use models::{ApiKeyRow, AuditPage, AuditQuery, CreatedKey, IssuedLink, MemberRow, Profile, ProgramForm, ProgramsPage, Role, TokenInfo};
+use models::{ApiKeyRow, AuditPage, AuditQuery, CreatedKey, IssuedLink, MemberRow, Profile, Role, SessionInfo, TokenInfo};
+
+/// Signs in and returns the path of the user's landing page. The session id is rotated.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<String, AppError> {
+    use crate::ssr::{context, fail, session};
+    use backend::access::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+    let ctx = context()?;
+    let ip = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let actor = match backend::access::auth::login(&ctx.db, &ctx.clock, &email, &password, &ip).await {
+        Ok(a) => a,
+        Err(backend::Error::Unauthenticated) => {
+            fail(backend::Error::Unauthenticated);
+            return Err(AppError::BadCredentials);
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    let session = session().await?;
+    let internal = |e: tower_sessions::session::Error| fail(backend::Error::Internal(e.to_string()));
+    session.cycle_id().await.map_err(internal)?;
+    session.insert(USER_ID_KEY, actor.user_id).await.map_err(internal)?;
+    session.insert(SIGNED_IN_AT_KEY, ctx.clock.now().timestamp()).await.map_err(internal)?;
+    Ok(if actor.partner_id.is_some() { "/portal" } else { "/directory" }.to_string())
+}
+
+/// Signs out: the session is deleted on the server.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    crate::ssr::guard(crate::ssr::Need::Any).await?;
+    let session = crate::ssr::session().await?;
+    session.flush().await.map_err(|e| crate::ssr::fail(backend::Error::Internal(e.to_string())))?;
+    Ok(())
+}
+
+/// Who is signed in; `Unauthenticated` (401) for a visitor.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<SessionInfo, AppError> {
+    let ctx = crate::ssr::context()?;
+    let a = crate::ssr::current_actor(&ctx).await?.ok_or_else(|| crate::ssr::fail(backend::Error::Unauthenticated))?;
+    Ok(SessionInfo {
+        is_partner: a.partner_id.is_some(),
+        name: a.name,
+        email: a.email,
+        account_name: a.account_name,
+        roles: a.roles,
+    })
+}
 
 /// The team (admins).
 #[server(endpoint = "settings/team")]
 pub async fn load_team() -> Result<Vec<MemberRow>, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::members(&ctx.db, &actor).await.map_err(fail)
 }
 
@@ -19,7 +68,7 @@ pub async fn load_team() -> Result<Vec<MemberRow>, AppError> {
 #[server(endpoint = "settings/invite", input = Json)]
 pub async fn invite_member(email: String, name: String, roles: Vec<Role>) -> Result<IssuedLink, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::invite(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, &email, &name, &roles).await.map_err(fail)
 }
 
@@ -27,7 +76,7 @@ pub async fn invite_member(email: String, name: String, roles: Vec<Role>) -> Res
 #[server(endpoint = "settings/set_roles", input = Json)]
 pub async fn set_member_roles(user_id: i64, roles: Vec<Role>) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::set_roles(&ctx.db, &actor, ctx.clock.now(), user_id, &roles).await.map_err(fail)
 }
 
@@ -35,7 +84,7 @@ pub async fn set_member_roles(user_id: i64, roles: Vec<Role>) -> Result<(), AppE
 #[server(endpoint = "settings/deactivate")]
 pub async fn deactivate_member(user_id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::deactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
 }
 
@@ -43,7 +92,7 @@ pub async fn deactivate_member(user_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "settings/reactivate")]
 pub async fn reactivate_member(user_id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::reactivate(&ctx.db, &actor, ctx.clock.now(), user_id).await.map_err(fail)
 }
 
@@ -51,47 +100,15 @@ pub async fn reactivate_member(user_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "settings/reset_password")]
 pub async fn reset_member_password(user_id: i64) -> Result<IssuedLink, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::team::reset_password(&ctx.db, &actor, ctx.clock.now(), &ctx.public_url, user_id).await.map_err(fail)
-}
-
-/// Programs with their settings (admins and program managers).
-#[server(endpoint = "settings/programs")]
-pub async fn load_programs() -> Result<ProgramsPage, AppError> {
-    use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
-    backend::programs::settings::page(&ctx.db, &actor).await.map_err(fail)
-}
-
-/// Creates a program (admins); answers its id.
-#[server(endpoint = "settings/create_program", input = Json)]
-pub async fn create_program(form: ProgramForm) -> Result<i64, AppError> {
-    use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::programs::settings::create(&ctx.db, &ctx.clock, &actor, &form).await.map_err(fail)
-}
-
-/// Saves a program's settings (admins, and program managers for the programs they manage).
-#[server(endpoint = "settings/update_program", input = Json)]
-pub async fn update_program(program_id: i64, form: ProgramForm) -> Result<(), AppError> {
-    use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[Role::ProgramManager])).await?;
-    backend::programs::settings::update(&ctx.db, &ctx.clock, &actor, program_id, &form).await.map_err(fail)
-}
-
-/// Archives (or restores) a program (admins).
-#[server(endpoint = "settings/archive_program")]
-pub async fn archive_program(program_id: i64, archived: bool) -> Result<(), AppError> {
-    use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::programs::settings::set_archived(&ctx.db, &ctx.clock, &actor, program_id, archived).await.map_err(fail)
 }
 
 /// The account's API keys (admins).
 #[server(endpoint = "settings/keys")]
 pub async fn load_keys() -> Result<Vec<ApiKeyRow>, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::api_keys::list(&ctx.db, &actor).await.map_err(fail)
 }
 
@@ -99,7 +116,7 @@ pub async fn load_keys() -> Result<Vec<ApiKeyRow>, AppError> {
 #[server(endpoint = "settings/create_key")]
 pub async fn create_key(name: String) -> Result<CreatedKey, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::api_keys::create(&ctx.db, &ctx.clock, &actor, &name).await.map_err(fail)
 }
 
@@ -107,7 +124,7 @@ pub async fn create_key(name: String) -> Result<CreatedKey, AppError> {
 #[server(endpoint = "settings/revoke_key")]
 pub async fn revoke_key(id: i64) -> Result<(), AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::api_keys::revoke(&ctx.db, &ctx.clock, &actor, id).await.map_err(fail)
 }
 
@@ -115,7 +132,7 @@ pub async fn revoke_key(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "settings/audit", input = Json)]
 pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
+    let (ctx, actor) = guard(Need::Admin).await?;
     backend::access::audit::list(&ctx.db, &actor, &query).await.map_err(fail)
 }
 
@@ -183,14 +200,6 @@ pub async fn confirm_email(token: String) -> Result<String, AppError> {
     use crate::ssr::{context, fail};
     let ctx = context()?;
     backend::access::profile::confirm_email(&ctx.db, ctx.clock.now(), &token).await.map_err(fail)
-}
-
-/// Settings → Email: the account's outbox, newest first (admins).
-#[server(endpoint = "settings/outbox")]
-pub async fn load_outbox(status: Option<String>, q: Option<String>, page: u64) -> Result<models::OutboxPage, AppError> {
-    use crate::ssr::{fail, guard, Need};
-    let (ctx, actor) = guard(Need::Roles(&[])).await?;
-    backend::comms::mail::outbox_page(&ctx.db, &actor, status.as_deref(), q.as_deref(), page).await.map_err(fail)
 }
 
 /// Free space under the embedded database, for the admins' low-space notice (`None` on
