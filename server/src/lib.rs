@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod listener;
 pub mod client_addr;
 pub mod metrics;
