@@ -3,7 +3,8 @@
 //! - [`correlation`]: one random correlation id per request, in the request's tracing span and in
 //!   every error body;
 //! - [`problem`]: the one mapping from a service error (`backend::Error`) to an HTTP status and
-//!   a problem+json body, and the answer to a panicked handler;
+//!   a problem+json body, the answer to a panicked handler, and the server-function-shaped 422
+//!   of `text_guard`;
 //! - [`actor`]: the one actor extractor ([`actor::Caller`]), by API key or by session.
 //!
 //! Nothing here knows a route; the routers (`web`, `rest`) use it.

@@ -147,3 +147,12 @@ pub fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!(correlation_id = %id, panic = what, "a request handler panicked");
     p.with_detail(format!("the server failed; quote {id} when you report it")).into_response()
 }
+
+/// A server-function argument refused before any service runs (`text_guard`): 422 in the error
+/// encoding the app reads, `app::error::AppError::Invalid("{field}: {why}")`, the same answer
+/// the app gives a `backend::Error::Invalid` (`app::ssr::fail`).
+pub fn server_fn_invalid(field: &str, why: &str) -> Response {
+    let error = app::error::AppError::Invalid(format!("{field}: {why}"));
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "{}".into());
+    (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
