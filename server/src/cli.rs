@@ -8,7 +8,6 @@ use backend::{Clock, DatabaseConnection};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use models::Role;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Trellis: partner management for affiliate programs.
 #[derive(Debug, Parser)]
@@ -148,12 +147,10 @@ pub async fn run(cli: Cli, cfg: Config) -> CliResult {
         }
         Command::ApiKey { action: ApiKeyAction::Create { account, name } } => {
             let db = open(&cfg).await?;
-            let acc = backend::entities::account::Entity::find()
-                .filter(backend::entities::account::Column::Slug.eq(account.trim().to_lowercase()))
-                .one(&db)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no account '{account}'; create it with `trellis user create --account {account} …`"))?;
+            let acc = backend::access::accounts::by_slug(&db, &account).await.map_err(|e| match e {
+                backend::Error::NotFound(_) => format!("no account '{account}'; create it with `trellis user create --account {account} …`"),
+                other => other.to_string(),
+            })?;
             let key = backend::access::auth::create_api_key(&db, &clock, acc.id, name.as_deref().unwrap_or(""))
                 .await
                 .map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod listener;
 pub mod client_addr;
 pub mod metrics;

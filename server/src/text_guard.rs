@@ -39,7 +39,7 @@ pub async fn refuse_unstorable_text(req: Request, next: Next) -> Response {
     }
     if let Some(q) = req.uri().query() {
         if let Some((field, why)) = check_args("", q.as_bytes()) {
-            return refused(&field, &why);
+            return crate::edge::problem::server_fn_invalid(&field, &why);
         }
     }
     if req.method() == Method::GET || req.method() == Method::HEAD {
@@ -55,15 +55,9 @@ pub async fn refuse_unstorable_text(req: Request, next: Next) -> Response {
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "the request is too large").into_response(),
     };
     if let Some((field, why)) = check_args(&content_type, &bytes) {
-        return refused(&field, &why);
+        return crate::edge::problem::server_fn_invalid(&field, &why);
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
-}
-
-fn refused(field: &str, why: &str) -> Response {
-    let error = app::error::AppError::Invalid(format!("{field}: {why}"));
-    let body = serde_json::to_string(&error).unwrap_or_else(|_| "{}".into());
-    (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[cfg(test)]

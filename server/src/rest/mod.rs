@@ -2,24 +2,26 @@
 //! Handlers are thin doors onto the `backend` services; no business rule lives here.
 
 pub mod dto;
+mod json;
 mod partners;
-mod problem;
 
-pub use problem::{ApiJson, Problem, StorageFault};
+pub use crate::edge::{Problem, StorageFault};
+pub use json::ApiJson;
 
-use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use dto::{LinkInput, ProblemDoc, RefundInput};
+
+use crate::edge::{Caller, Credential, EdgeState};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use backend::tracking::conversions::{self, ConversionInput, Outcome};
 use backend::programs::{self, ProgramInput};
 use backend::tracking::ClickRecorder;
-use backend::{Clock, DatabaseConnection};
-use serde::{Deserialize, Serialize};
+use backend::{Actor, Clock, DatabaseConnection};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,28 +43,13 @@ pub struct RestState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The account an API key acts for.
-pub struct ApiAccount(pub i64);
-
-impl<S: Send + Sync> FromRequestParts<S> for ApiAccount
-where
-    RestState: FromRef<S>,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let st = RestState::from_ref(state);
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or_else(Problem::unauthorized)?;
-        let account = backend::access::auth::account_for_api_key(&st.db, &st.clock, key).await.map_err(|e| match e {
-            backend::Error::Unauthenticated => Problem::unauthorized(),
-            other => Problem::from(other),
-        })?;
-        Ok(ApiAccount(account))
+impl EdgeState for RestState {
+    const CREDENTIAL: Credential = Credential::ApiKey;
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 
@@ -72,33 +59,22 @@ fn id_param(raw: &str, what: &str) -> Result<i64, Problem> {
 
 #[utoipa::path(post, path = "/api/v1/programs", tag = "programs", request_body = ProgramInput,
     responses((status = 201, body = dto::Program), (status = 401, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn create_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<ProgramInput>) -> Result<Response, Problem> {
+async fn create_program(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, ApiJson(input, _): ApiJson<ProgramInput>) -> Result<Response, Problem> {
     let (p, tiers) = programs::create(&st.db, &st.clock, acc, &input).await?;
     Ok((StatusCode::CREATED, Json(dto::Program::of(&p, &tiers)?)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/programs/{id}", tag = "programs", params(("id" = i64, Path, description = "Program id")),
     responses((status = 200, body = dto::Program), (status = 404, body = ProblemDoc)))]
-async fn get_program(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
+async fn get_program(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     let p = programs::load(&st.db, acc, id_param(&id, "program")?).await?;
     let tiers = programs::tiers(&st.db, p.row.id).await?;
     Ok(Json(dto::Program::of(&p, &tiers)?).into_response())
 }
 
-/// A new tracking link.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkInput {
-    partner_id: i64,
-    program_id: i64,
-    /// http(s) URL on the program's website or allowed domains; default the website.
-    #[serde(default)]
-    destination: Option<String>,
-}
-
 #[utoipa::path(post, path = "/api/v1/links", tag = "tracking", request_body = LinkInput,
     responses((status = 201, body = dto::Link), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn create_link(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<LinkInput>) -> Result<Response, Problem> {
+async fn create_link(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, ApiJson(input, _): ApiJson<LinkInput>) -> Result<Response, Problem> {
     let l = backend::tracking::create_link(&st.db, &st.clock, acc, &st.public_url, input.partner_id, input.program_id, input.destination.as_deref()).await?;
     st.clicks.forget(&l.code);
     Ok((StatusCode::CREATED, Json(dto::Link { id: l.id, code: l.code, url: l.url, destination: l.destination })).into_response())
@@ -107,7 +83,7 @@ async fn create_link(State(st): State<RestState>, ApiAccount(acc): ApiAccount, A
 #[utoipa::path(post, path = "/api/v1/conversions", tag = "tracking", request_body = ConversionInput,
     responses((status = 201, description = "Created", body = dto::Conversion), (status = 200, description = "The same body again: the first answer", body = dto::Conversion),
         (status = 409, description = "The same external_id with a different body", body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, raw): ApiJson<ConversionInput>) -> Result<Response, Problem> {
+async fn create_conversion(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, ApiJson(input, raw): ApiJson<ConversionInput>) -> Result<Response, Problem> {
     let hash = conversions::request_hash(&raw);
     let outcome = conversions::ingest(&st.db, Some(&st.clicks), &st.clock, acc, &input, &hash).await;
     st.metrics.conversion(match &outcome {
@@ -121,30 +97,14 @@ async fn create_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAcco
     })
 }
 
-/// A refund; no amount refunds everything that remains.
-#[derive(Deserialize, Default, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundInput {
-    /// The amount to refund (decimal string); everything that remains when absent.
-    #[serde(default)]
-    #[schema(pattern = r"^\d+(\.\d+)?$", example = "12.50")]
-    amount: Option<String>,
-    /// Your idempotency key for this refund (1–200 characters, unique per conversion): a retry
-    /// with the same key is applied once and answers like the first; the same key with another
-    /// amount answers 409.
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, example = "re_3PqX2")]
-    refund_id: Option<String>,
-}
-
 #[utoipa::path(post, path = "/api/v1/conversions/{id}/refund", tag = "tracking", request_body = RefundInput,
     params(("id" = i64, Path, description = "Conversion id")),
     responses((status = 200, body = dto::Refund), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn refund_conversion(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
+async fn refund_conversion(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
     let input: RefundInput = if body.iter().all(u8::is_ascii_whitespace) {
         RefundInput::default()
     } else {
-        problem::parse_json(&headers, &body)?.0
+        json::parse_json(&headers, &body)?.0
     };
     let out = backend::tracking::refunds::refund(&st.db, &st.clock, acc, id_param(&id, "conversion")?, input.amount.as_deref(), input.refund_id.as_deref()).await?;
     Ok(Json(dto::Refund::of(out)?).into_response())
@@ -165,7 +125,7 @@ fn query_num<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str) -> Re
     params(("partner_id" = Option<i64>, Query), ("program_id" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, approved, paid or void"),
         ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = dto::EntryPage), (status = 422, body = ProblemDoc)))]
-async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+async fn list_commissions(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let filter = backend::money::ledger::EntryFilter {
         partner_id: query_num(&q, "partner_id")?,
         program_id: query_num(&q, "program_id")?,
@@ -176,20 +136,6 @@ async fn list_commissions(State(st): State<RestState>, ApiAccount(acc): ApiAccou
     let models::Page { items, total, .. } = backend::money::ledger::list(&st.db, acc, &filter).await?;
     let items = items.into_iter().map(dto::Entry::of).collect::<Result<_, _>>()?;
     Ok(Json(dto::EntryPage { items, total }).into_response())
-}
-
-/// An error answer (RFC 9457), `application/problem+json`.
-#[derive(Serialize, ToSchema)]
-pub struct ProblemDoc {
-    /// Always `about:blank`: the `code` tells the kind.
-    #[serde(rename = "type")]
-    #[schema(example = "about:blank")]
-    kind: String,
-    status: u16,
-    title: String,
-    detail: String,
-    /// Stable machine-readable code, e.g. `invalid_amount`, `not_found`, `conflict`.
-    code: String,
 }
 
 struct BearerAuth;
@@ -220,7 +166,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     params(("program_id" = Option<i64>, Query), ("from" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), inclusive"),
         ("to" = String, Query, description = "RFC 3339 time or YYYY-MM-DD (UTC), exclusive")),
     responses((status = 200, body = dto::Summary), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+async fn analytics_summary(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let bound = |k: &str| -> Result<chrono::DateTime<chrono::Utc>, Problem> {
         let v = q.get(k).filter(|v| !v.is_empty()).ok_or_else(|| Problem::from(backend::Error::invalid(k, "required")))?;
         Ok(backend::clock::parse_bound(k, v)?)
@@ -232,7 +178,7 @@ async fn analytics_summary(State(st): State<RestState>, ApiAccount(acc): ApiAcco
 #[utoipa::path(get, path = "/api/v1/analytics/cohorts", tag = "analytics",
     params(("program_id" = i64, Query), ("weeks" = Option<u32>, Query, description = "default 12")),
     responses((status = 200, body = dto::CohortPage), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-async fn analytics_cohorts(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+async fn analytics_cohorts(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let program_id: i64 = query_num(&q, "program_id")?.ok_or_else(|| Problem::from(backend::Error::invalid("program_id", "required")))?;
     let weeks: u32 = query_num(&q, "weeks")?.unwrap_or(12);
     let items = backend::analytics::cohorts(&st.db, acc, program_id, weeks, st.clock.now()).await?;
@@ -281,14 +227,6 @@ async fn problem_everywhere(req: axum::extract::Request, next: axum::middleware:
     out
 }
 
-/// A panic in a handler: logged, answered 500 (made problem+json by [`problem_everywhere`]),
-/// and the server keeps serving.
-fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let what = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("a panic");
-    tracing::error!(panic = what, "a REST handler panicked");
-    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-}
-
 /// The `/api/v1` router.
 pub fn router(state: RestState) -> Router {
     Router::new()
@@ -307,7 +245,7 @@ pub fn router(state: RestState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(storable_query))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::edge::problem::panicked))
         .layer(axum::middleware::from_fn(problem_everywhere))
         .with_state(state)
 }

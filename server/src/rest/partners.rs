@@ -1,7 +1,8 @@
 //! REST partner routes: create, list (the directory's filter), read, patch, timeline.
 
-use super::dto::{self, PartnerPage, TimelineEvent, TimelinePage};
-use super::{id_param, query_num, ApiAccount, ApiJson, Problem, ProblemDoc, RestState};
+use super::dto::{self, PartnerInput, PartnerPage, PartnerPatch, ProblemDoc, TimelineEvent, TimelinePage};
+use super::{id_param, query_num, ApiJson, Problem, RestState};
+use crate::edge::Caller;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,9 +10,7 @@ use axum::Json;
 use backend::partners::{self, NewPartner};
 use backend::Actor;
 use models::{DirectoryQuery, EnrollmentStatus, PartnerFields};
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use utoipa::ToSchema;
 
 /// A custom value as JSON: strings, numbers and booleans are accepted.
 fn custom_values(v: Option<BTreeMap<String, serde_json::Value>>) -> Result<BTreeMap<String, String>, Problem> {
@@ -27,41 +26,13 @@ fn custom_values(v: Option<BTreeMap<String, serde_json::Value>>) -> Result<BTree
         .collect()
 }
 
-/// A new partner.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerInput {
-    email: String,
-    name: String,
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    #[serde(default)]
-    website: Option<String>,
-    #[serde(default)]
-    country: Option<String>,
-    /// Custom attribute values by field key.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    custom: Option<BTreeMap<String, serde_json::Value>>,
-    /// Enroll in this program too (in its lowest tier).
-    #[serde(default)]
-    program_id: Option<i64>,
-    /// Status of that enrollment (default: active if the program auto-approves, else pending).
-    #[serde(default)]
-    status: Option<String>,
-}
-
 fn status_of(s: Option<&str>) -> Result<Option<EnrollmentStatus>, Problem> {
     s.filter(|s| !s.is_empty()).map(EnrollmentStatus::parse).transpose().map_err(|e| Problem::from(backend::Error::invalid("status", e.0)))
 }
 
 #[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = PartnerInput,
     responses((status = 201, body = dto::Partner), (status = 409, description = "Duplicate email", body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, ApiJson(input, _): ApiJson<PartnerInput>) -> Result<Response, Problem> {
+pub(super) async fn create_partner(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, ApiJson(input, _): ApiJson<PartnerInput>) -> Result<Response, Problem> {
     let actor = Actor::api(acc);
     let new = NewPartner {
         email: input.email,
@@ -89,7 +60,7 @@ pub(super) async fn create_partner(State(st): State<RestState>, ApiAccount(acc):
         ("sort" = Option<String>, Query, description = "name, joined, revenue, conversions, conversion_rate, last_conversion, health"),
         ("desc" = Option<bool>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = PartnerPage), (status = 422, body = ProblemDoc)))]
-pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+pub(super) async fn list_partners(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let mut query = DirectoryQuery::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     query.program_id = query_num(&q, "program_id")?.or(query.program_id);
     query.status = status_of(q.get("status").map(String::as_str))?;
@@ -105,46 +76,13 @@ pub(super) async fn list_partners(State(st): State<RestState>, ApiAccount(acc): 
 
 #[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)),
     responses((status = 200, body = dto::Partner), (status = 404, body = ProblemDoc)))]
-pub(super) async fn get_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>) -> Result<Response, Problem> {
+pub(super) async fn get_partner(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(Json(dto::Partner::of(partners::view::get(&st.db, acc, id_param(&id, "partner")?).await?)?).into_response())
-}
-
-/// Changes to a partner: any of the contact fields and custom values, and/or an enrollment's
-/// status or tier (with `program_id`).
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerPatch {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    #[serde(default)]
-    website: Option<String>,
-    #[serde(default)]
-    country: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    custom: Option<BTreeMap<String, serde_json::Value>>,
-    /// The enrollment `status`/`tier` apply to; enrolls the partner when it is not enrolled yet.
-    #[serde(default)]
-    program_id: Option<i64>,
-    #[serde(default)]
-    status: Option<String>,
-    /// Tier name.
-    #[serde(default)]
-    tier: Option<String>,
-    /// Reason for a status change, on the timeline.
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners", params(("id" = i64, Path)), request_body = PartnerPatch,
     responses((status = 200, body = dto::Partner), (status = 404, body = ProblemDoc), (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
-pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, ApiJson(input, _): ApiJson<PartnerPatch>) -> Result<Response, Problem> {
+pub(super) async fn patch_partner(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Path(id): Path<String>, ApiJson(input, _): ApiJson<PartnerPatch>) -> Result<Response, Problem> {
     let id = id_param(&id, "partner")?;
     let actor = Actor::api(acc);
     let now = st.clock.now();
@@ -171,7 +109,7 @@ pub(super) async fn patch_partner(State(st): State<RestState>, ApiAccount(acc): 
 #[utoipa::path(get, path = "/api/v1/partners/{id}/timeline", tag = "partners",
     params(("id" = i64, Path), ("kind" = Option<String>, Query), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query, description = "at most 200")),
     responses((status = 200, body = TimelinePage), (status = 404, body = ProblemDoc)))]
-pub(super) async fn partner_timeline(State(st): State<RestState>, ApiAccount(acc): ApiAccount, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+pub(super) async fn partner_timeline(State(st): State<RestState>, Caller(Actor { account_id: acc, .. }): Caller, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     let models::Page { items, total, .. } = partners::view::timeline_events(
         &st.db,
         acc,

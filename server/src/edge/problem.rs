@@ -1,9 +1,11 @@
-//! Errors of the REST API as RFC 9457 problem documents with a stable `code`.
+//! The one mapping from a service error to HTTP: [`Problem`], an RFC 9457 problem document
+//! (`application/problem+json`) with a stable `code` and the request's `correlation_id`.
+//! The REST API and the web routes answer service errors through `Problem::from(backend::Error)`;
+//! a panicked handler is answered by [`panicked`].
 
-use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderMap, StatusCode};
+use super::correlation::{self, CorrelationId};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// A problem+json answer.
@@ -17,6 +19,8 @@ pub struct Problem {
     pub title: &'static str,
     /// What exactly is wrong.
     pub detail: String,
+    /// The request's correlation id (its log lines carry it too).
+    pub correlation_id: CorrelationId,
     /// Set when a storage fault refused the request: the answer carries `Retry-After`, and the
     /// fault travels in the response's extensions to the layer that counts it and logs the
     /// episode (`web::count_storage_faults`).
@@ -33,12 +37,12 @@ pub struct StorageFault {
 }
 
 impl Problem {
-    /// A problem with the given parts.
+    /// A problem with the given parts, for the current request.
     pub fn new(status: StatusCode, code: impl Into<String>, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code: code.into(), title, detail: detail.into(), fault: None }
+        Self { status, code: code.into(), title, detail: detail.into(), correlation_id: correlation::current(), fault: None }
     }
 
-    /// 401 for a missing or bad key.
+    /// 401 for a missing or bad API key.
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
     }
@@ -46,6 +50,21 @@ impl Problem {
     /// 404.
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", format!("{what} not found"))
+    }
+
+    /// The same problem with another `detail` (a route's own words for people).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// The same problem with another `detail` when its status is `status`.
+    pub fn with_detail_for(self, status: StatusCode, detail: impl Into<String>) -> Self {
+        if self.status == status {
+            self.with_detail(detail)
+        } else {
+            self
+        }
     }
 }
 
@@ -57,6 +76,7 @@ impl IntoResponse for Problem {
             "title": self.title,
             "detail": self.detail,
             "code": self.code,
+            "correlation_id": self.correlation_id.as_str(),
         });
         let mut res = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
@@ -69,6 +89,9 @@ impl IntoResponse for Problem {
     }
 }
 
+/// The one mapping of a service error: its status, `code`, title and detail. Database and
+/// internal errors are logged with their cause under the request's correlation id and shown
+/// only by that id; storage faults carry their [`StorageFault`] to the layer that counts them.
 impl From<backend::Error> for Problem {
     fn from(e: backend::Error) -> Self {
         use backend::Error as E;
@@ -97,8 +120,8 @@ impl From<backend::Error> for Problem {
                 p
             }
             E::Db(db) => {
-                let id = correlation_id();
-                tracing::error!(correlation_id = %id, error = ?db, "database error in REST handler");
+                let id = correlation::current();
+                tracing::error!(correlation_id = %id, error = ?db, "database error in a request");
                 if backend::db::is_unavailable(&db) {
                     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", format!("the database is unavailable; retry (reference {id})"))
                 } else {
@@ -106,65 +129,30 @@ impl From<backend::Error> for Problem {
                 }
             }
             E::Internal(m) => {
-                let id = correlation_id();
-                tracing::error!(correlation_id = %id, error = %m, "internal error in REST handler");
+                let id = correlation::current();
+                tracing::error!(correlation_id = %id, error = %m, "internal error in a request");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("reference {id}"))
             }
         }
     }
 }
 
-fn correlation_id() -> String {
-    format!("{:08x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0))
+/// A panicked handler (the `CatchPanicLayer` handler of the whole router and of the REST API):
+/// logged under the request's correlation id, answered 500 problem+json naming it, and the
+/// server keeps serving.
+pub fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("a panic");
+    let p = Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error", "");
+    let id = p.correlation_id.clone();
+    tracing::error!(correlation_id = %id, panic = what, "a request handler panicked");
+    p.with_detail(format!("the server failed; quote {id} when you report it")).into_response()
 }
 
-/// A JSON body: a `Content-Type` other than JSON → 415 `unsupported_media_type`, malformed JSON
-/// → 400 `malformed_json`, a body over the limit → 413 `payload_too_large`, a string that no
-/// database engine can store (NUL, other control characters) → 422 naming the field, a
-/// well-formed body of the wrong shape → 422 `invalid_body`. The parsed value is kept for
-/// idempotency hashing.
-pub struct ApiJson<T>(pub T, pub serde_json::Value);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", "the body must be at most 64 KiB")
-            } else {
-                Problem::new(rej.status(), "bad_request", "Bad request", rej.body_text())
-            }
-        })?;
-        let (typed, value) = parse_json(&headers, &bytes)?;
-        Ok(ApiJson(typed, value))
-    }
-}
-
-/// True when a `Content-Type` names JSON (`application/json`, `application/*+json`, with any
-/// parameters).
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// Checks and parses a JSON request body (see [`ApiJson`]).
-pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<(T, serde_json::Value), Problem> {
-    if !is_json(headers) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "send the body as JSON with 'Content-Type: application/json'",
-        ));
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", e.to_string()))?;
-    if let Err((field, e)) = models::text::check_json(&value) {
-        return Err(backend::Error::invalid(field, e.0).into());
-    }
-    let typed = serde_json::from_value(value.clone()).map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", e.to_string()))?;
-    Ok((typed, value))
+/// A server-function argument refused before any service runs (`text_guard`): 422 in the error
+/// encoding the app reads, `app::error::AppError::Invalid("{field}: {why}")`, the same answer
+/// the app gives a `backend::Error::Invalid` (`app::ssr::fail`).
+pub fn server_fn_invalid(field: &str, why: &str) -> Response {
+    let error = app::error::AppError::Invalid(format!("{field}: {why}"));
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "{}".into());
+    (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
