@@ -7,6 +7,8 @@
 
 pub mod api;
 mod components;
+#[cfg(feature = "ssr")]
+pub mod correlation;
 pub mod error;
 mod pages;
 #[cfg(feature = "ssr")]

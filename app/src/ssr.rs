@@ -162,6 +162,5 @@ fn capitalise(s: &str) -> String {
 }
 
 fn correlation_id() -> String {
-    use rand::Rng;
-    format!("{:08x}", rand::rng().random::<u32>())
+    crate::correlation::current().to_string()
 }

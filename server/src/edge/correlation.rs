@@ -6,40 +6,9 @@
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use std::fmt;
 use tracing::Instrument;
 
-/// The correlation id of a request: eight lower-case hex digits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorrelationId(String);
-
-impl CorrelationId {
-    /// A new random id.
-    pub fn random() -> Self {
-        CorrelationId(format!("{:08x}", rand::random::<u32>()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CorrelationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-tokio::task_local! {
-    static CURRENT: CorrelationId;
-}
-
-/// The correlation id of the request being answered; outside a request (a test calling a
-/// handler directly, a background task) a fresh random one.
-pub fn current() -> CorrelationId {
-    CURRENT.try_with(Clone::clone).unwrap_or_else(|_| CorrelationId::random())
-}
+pub use app::correlation::{current, CorrelationId};
 
 /// Gives the request its correlation id: in its extensions, as [`current`] while it is answered
 /// (panics included: the panic handler runs inside), and in the tracing span of its log lines.
@@ -47,7 +16,7 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
     let id = CorrelationId::random();
     req.extensions_mut().insert(id.clone());
     let span = tracing::info_span!("request", correlation_id = %id);
-    CURRENT.scope(id, next.run(req).instrument(span)).await
+    app::correlation::scope(id, next.run(req).instrument(span)).await
 }
 
 #[cfg(test)]
@@ -59,7 +28,7 @@ mod tests {
     #[tokio::test]
     async fn an_error_body_names_the_correlation_id_of_its_request() {
         let id = CorrelationId::random();
-        let res = CURRENT.scope(id.clone(), async { Problem::from(backend::Error::Internal("boom".into())).into_response() }).await;
+        let res = app::correlation::scope(id.clone(), async { Problem::from(backend::Error::Internal("boom".into())).into_response() }).await;
         assert_eq!(res.status(), 500);
         let body = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
