@@ -240,16 +240,8 @@ async fn post(
         .await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: t.account_id,
-            partner_id: t.partner_id,
-            enrollment_id: None,
-            kind: "message",
-            actor: &author_name,
-            summary: format!("Message “{}”: {}", t.subject, snippet(body)),
-            data: serde_json::json!({"thread_id": t.id, "to": other}),
-            at: now,
-        },
+        timeline::Event::partner(t.account_id, t.partner_id, "message", &author_name, format!("Message “{}”: {}", t.subject, snippet(body)), now)
+            .with_data(serde_json::json!({"thread_id": t.id, "to": other})),
     )
     .await?;
     if !from_partner {

@@ -86,16 +86,14 @@ pub async fn enter(txn: &impl ConnectionTrait, now: DateTime<Utc>, e: &enrollmen
             started += 1;
             timeline::record(
                 txn,
-                Event {
-                    account_id: e.account_id,
-                    partner_id: e.partner_id,
-                    enrollment_id: Some(e.id),
-                    kind: "sequence",
-                    actor: "system: sequences",
-                    summary: format!("Entered the sequence “{}” ({})", s.name, trigger_label(trigger).to_lowercase()),
-                    data: serde_json::json!({"sequence_id": s.id, "occurrence": occurrence}),
-                    at: now,
-                },
+                Event::enrollment(
+                    e,
+                    "sequence",
+                    "system: sequences",
+                    format!("Entered the sequence “{}” ({})", s.name, trigger_label(trigger).to_lowercase()),
+                    now,
+                )
+                .with_data(serde_json::json!({"sequence_id": s.id, "occurrence": occurrence})),
             )
             .await?;
         }
@@ -166,16 +164,7 @@ async fn on_timeline(
 ) -> Result<()> {
     timeline::record(
         txn,
-        Event {
-            account_id: r.account_id,
-            partner_id: r.partner_id,
-            enrollment_id: Some(r.enrollment_id),
-            kind: "sequence",
-            actor: "system: sequences",
-            summary,
-            data,
-            at: now,
-        },
+        Event::partner(r.account_id, r.partner_id, "sequence", "system: sequences", summary, now).for_enrollment(r.enrollment_id).with_data(data),
     )
     .await
 }

@@ -239,16 +239,8 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     a.update(&txn).await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "profile",
-            actor: &actor.label(),
-            summary: format!("Partner updated the profile: {}", changed.join(", ")),
-            data: serde_json::json!({"changed": changed}),
-            at: now,
-        },
+        Event::partner(p.account_id, p.id, "profile", &actor.label(), format!("Partner updated the profile: {}", changed.join(", ")), now)
+            .with_data(serde_json::json!({"changed": changed})),
     )
     .await?;
     txn.commit().await?;
@@ -297,16 +289,15 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     .await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "compliance",
-            actor: &actor.label(),
-            summary: format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
-            data: serde_json::json!({"document_id": d.id}),
-            at: now,
-        },
+        Event::partner(
+            p.account_id,
+            p.id,
+            "compliance",
+            &actor.label(),
+            format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
+            now,
+        )
+        .with_data(serde_json::json!({"document_id": d.id})),
     )
     .await?;
     txn.commit().await?;
@@ -360,16 +351,15 @@ pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         .await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: actor.account_id,
-            partner_id: pid,
-            enrollment_id: None,
-            kind: "compliance",
-            actor: &actor.label(),
-            summary: format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
-            data: serde_json::json!({"document_id": id, "status": status}),
-            at: now,
-        },
+        Event::partner(
+            actor.account_id,
+            pid,
+            "compliance",
+            &actor.label(),
+            format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
+            now,
+        )
+        .with_data(serde_json::json!({"document_id": id, "status": status})),
     )
     .await?;
     crate::access::audit::record(

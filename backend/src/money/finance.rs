@@ -170,16 +170,16 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
         let m = money(e.amount_minor, &e.currency)?;
         timeline::record(
             &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.enrollment_id),
-                kind: "commission_approved",
-                actor: &actor.label(),
-                summary: format!("Commission of {} approved", m.display()),
-                data: json!({ "entry_id": e.id }),
-                at: now,
-            },
+            Event::partner(
+                actor.account_id,
+                e.partner_id,
+                "commission_approved",
+                &actor.label(),
+                format!("Commission of {} approved", m.display()),
+                now,
+            )
+            .for_enrollment(e.enrollment_id)
+            .with_data(json!({ "entry_id": e.id })),
         )
         .await?;
         result.changed += 1;
@@ -252,16 +252,16 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
         done.push(format!("#{}", e.id));
         timeline::record(
             &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.enrollment_id),
-                kind: "commission_voided",
-                actor: &actor.label(),
-                summary: format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display()),
-                data: json!({ "entry_id": e.id }),
-                at: now,
-            },
+            Event::partner(
+                actor.account_id,
+                e.partner_id,
+                "commission_voided",
+                &actor.label(),
+                format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display()),
+                now,
+            )
+            .for_enrollment(e.enrollment_id)
+            .with_data(json!({ "entry_id": e.id })),
         )
         .await?;
         result.changed += 1;
@@ -325,16 +325,16 @@ pub async fn adjust(
     .await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: actor.account_id,
+        Event::partner(
+            actor.account_id,
             partner_id,
-            enrollment_id: Some(e.id),
-            kind: "adjustment",
-            actor: &actor.label(),
-            summary: format!("Manual adjustment of {}: {reason}", amount.display()),
-            data: json!({ "entry_id": saved.id }),
-            at: now,
-        },
+            "adjustment",
+            &actor.label(),
+            format!("Manual adjustment of {}: {reason}", amount.display()),
+            now,
+        )
+        .for_enrollment(e.id)
+        .with_data(json!({ "entry_id": saved.id })),
     )
     .await?;
     let subject = format!("entry #{} / partner #{partner_id} / {}", saved.id, program.row.name);
@@ -490,16 +490,16 @@ pub async fn mark_paid(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ba
     for payout in entries.iter().filter(|e| e.kind == "payout") {
         timeline::record(
             &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: payout.partner_id,
-                enrollment_id: Some(payout.enrollment_id),
-                kind: "payout",
-                actor: &actor.label(),
-                summary: format!("Paid {} (batch {})", money(-payout.amount_minor, &payout.currency)?.display(), batch.id),
-                data: json!({ "batch_id": batch.id }),
-                at: now,
-            },
+            Event::partner(
+                actor.account_id,
+                payout.partner_id,
+                "payout",
+                &actor.label(),
+                format!("Paid {} (batch {})", money(-payout.amount_minor, &payout.currency)?.display(), batch.id),
+                now,
+            )
+            .for_enrollment(payout.enrollment_id)
+            .with_data(json!({ "batch_id": batch.id })),
         )
         .await?;
     }

@@ -213,16 +213,14 @@ pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Ac
     custom_fields::write_values(txn, actor.account_id, saved.id, &custom_fields::parse_stored(&saved.custom)).await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: saved.id,
-            enrollment_id: None,
-            kind: "created",
-            actor: &actor.label(),
-            summary: format!("Partner {} <{}> added", saved.name, saved.email),
-            data: serde_json::json!({}),
-            at: now,
-        },
+        timeline::Event::partner(
+            actor.account_id,
+            saved.id,
+            "created",
+            &actor.label(),
+            format!("Partner {} <{}> added", saved.name, saved.email),
+            now,
+        ),
     )
     .await?;
     audit::record(
@@ -288,16 +286,16 @@ pub async fn enroll_in(
     .await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: Some(e.id),
-            kind: "enrolled",
-            actor: &actor.label(),
-            summary: format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
-            data: serde_json::json!({"program_id": program_id, "status": status}),
-            at: now,
-        },
+        timeline::Event::partner(
+            p.account_id,
+            p.id,
+            "enrolled",
+            &actor.label(),
+            format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
+            now,
+        )
+        .for_enrollment(e.id)
+        .with_data(serde_json::json!({"program_id": program_id, "status": status})),
     )
     .await?;
     crate::events::publish(txn, now, crate::events::Event::Enrolled { enrollment: &e, active: status == EnrollmentStatus::Active }).await?;
@@ -358,16 +356,8 @@ pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
     };
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: id,
-            enrollment_id: None,
-            kind: "profile_updated",
-            actor: &actor.label(),
-            summary: format!("Changed {}", changed.join(", ")),
-            data: serde_json::json!({"before": show(&before), "after": show(&p)}),
-            at: now,
-        },
+        timeline::Event::partner(actor.account_id, id, "profile_updated", &actor.label(), format!("Changed {}", changed.join(", ")), now)
+            .with_data(serde_json::json!({"before": show(&before), "after": show(&p)})),
     )
     .await?;
     audit::record(
@@ -513,20 +503,7 @@ pub async fn add_note(db: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Act
         return Err(Error::invalid("note", "write a note of 1 to 5,000 characters"));
     }
     let p = find(db, actor.account_id, partner_id).await?;
-    timeline::record(
-        db,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "note",
-            actor: &actor.label(),
-            summary: text.to_string(),
-            data: serde_json::json!({}),
-            at: now,
-        },
-    )
-    .await
+    timeline::record(db, timeline::Event::partner(actor.account_id, p.id, "note", &actor.label(), text.to_string(), now)).await
 }
 
 /// Partner ids by email (lower case) for a set of emails, for imports.

@@ -236,16 +236,14 @@ pub async fn verify(db: &DatabaseConnection, now: DateTime<Utc>, token: &str) ->
     if let Some(pid) = u.partner_id {
         crate::timeline::record(
             &txn,
-            crate::timeline::Event {
-                account_id: u.account_id,
-                partner_id: pid,
-                enrollment_id: None,
-                kind: "email_verified",
-                actor: &format!("{} <{}>", u.name, u.email),
-                summary: format!("Email {} confirmed", u.email),
-                data: serde_json::json!({}),
-                at: now,
-            },
+            crate::timeline::Event::partner(
+                u.account_id,
+                pid,
+                "email_verified",
+                &format!("{} <{}>", u.name, u.email),
+                format!("Email {} confirmed", u.email),
+                now,
+            ),
         )
         .await?;
     }

@@ -409,16 +409,9 @@ async fn write(
         crate::events::publish(txn, now, crate::events::Event::Converted { enrollment: e }).await?;
         timeline::record(
             txn,
-            Event {
-                account_id: program.row.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.id),
-                kind: "conversion",
-                actor: "api",
-                summary,
-                data: json!({ "conversion_id": conv.id, "external_id": conv.external_id, "amount": amount.amount_string() }),
-                at: now,
-            },
+            Event::partner(program.row.account_id, e.partner_id, "conversion", "api", summary, now)
+                .for_enrollment(e.id)
+                .with_data(json!({ "conversion_id": conv.id, "external_id": conv.external_id, "amount": amount.amount_string() })),
         )
         .await?;
         if let Some((_, t, _)) = &earned {

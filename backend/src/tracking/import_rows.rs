@@ -126,16 +126,16 @@ pub(super) async fn partner_row(
             if queued {
                 timeline::record(
                     txn,
-                    timeline::Event {
-                        account_id: actor.account_id,
-                        partner_id: p.id,
-                        enrollment_id: Some(e.id),
-                        kind: "email",
-                        actor: &actor.label(),
-                        summary: format!("Re-enrollment invitation to {} queued", prog.name),
-                        data: serde_json::json!({"kind": "invitation"}),
-                        at: now,
-                    },
+                    timeline::Event::partner(
+                        actor.account_id,
+                        p.id,
+                        "email",
+                        &actor.label(),
+                        format!("Re-enrollment invitation to {} queued", prog.name),
+                        now,
+                    )
+                    .for_enrollment(e.id)
+                    .with_data(serde_json::json!({"kind": "invitation"})),
                 )
                 .await?;
                 outcome = outcome.max_with(RowOutcome::Updated);
@@ -143,20 +143,7 @@ pub(super) async fn partner_row(
         }
     }
     if outcome != RowOutcome::Unchanged {
-        timeline::record(
-            txn,
-            timeline::Event {
-                account_id: actor.account_id,
-                partner_id: p.id,
-                enrollment_id: None,
-                kind: "import",
-                actor: &actor.label(),
-                summary: "Imported from a CSV file".into(),
-                data: serde_json::json!({}),
-                at: now,
-            },
-        )
-        .await?;
+        timeline::record(txn, timeline::Event::partner(actor.account_id, p.id, "import", &actor.label(), "Imported from a CSV file", now)).await?;
     }
     Ok(outcome)
 }
