@@ -12,6 +12,7 @@ use models::{BatchRow, BulkResult, Currency, Money, ReviewFilter, ReviewQueue, R
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    UpdateMany,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -153,40 +154,51 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
         }
         // Guarded: a concurrent approval or void of the same entry changes it first, and this
         // one then finds nothing to change.
-        let changed = ledger_entry::Entity::update_many()
+        let update = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::Status, Expr::value("approved"))
             .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
             .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
-            .filter(ledger_entry::Column::Id.eq(e.id))
-            .filter(ledger_entry::Column::Status.eq("pending"))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            result.refused.push((*id, "it changed meanwhile".into()));
+            .filter(ledger_entry::Column::Status.eq("pending"));
+        if !guarded(&txn, update, e, &mut result).await? {
             continue;
         }
         done.push(format!("#{}", e.id));
         let m = money(e.amount_minor, &e.currency)?;
-        timeline::record(
-            &txn,
-            Event::partner(
-                actor.account_id,
-                e.partner_id,
-                "commission_approved",
-                &actor.label(),
-                format!("Commission of {} approved", m.display()),
-                now,
-            )
-            .for_enrollment(e.enrollment_id)
-            .with_data(json!({ "entry_id": e.id })),
-        )
-        .await?;
+        on_timeline(&txn, actor, now, e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
         result.changed += 1;
     }
     bulk_audit(&txn, actor, now, "commissions_approved", &done, "pending", "approved".into()).await?;
     txn.commit().await?;
     Ok(result)
+}
+
+/// Applies `update` to entry `e` alone; false, with `e` refused, when a concurrent change of the
+/// entry came first and the update's guard no longer matches.
+async fn guarded(
+    txn: &impl ConnectionTrait,
+    update: UpdateMany<ledger_entry::Entity>,
+    e: &ledger_entry::Model,
+    result: &mut BulkResult,
+) -> Result<bool> {
+    let changed = update.filter(ledger_entry::Column::Id.eq(e.id)).exec(txn).await?.rows_affected;
+    if changed == 0 {
+        result.refused.push((e.id, "it changed meanwhile".into()));
+    }
+    Ok(changed > 0)
+}
+
+/// Records `summary` about ledger entry `e` on its partner's timeline.
+async fn on_timeline(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    e: &ledger_entry::Model,
+    kind: &str,
+    summary: String,
+) -> Result<()> {
+    let by = actor.label();
+    let event = Event::partner(actor.account_id, e.partner_id, kind, &by, summary, now).for_enrollment(e.enrollment_id);
+    timeline::record(txn, event.with_data(json!({ "entry_id": e.id }))).await
 }
 
 /// One audit entry for a bulk change of ledger entries (none when nothing changed).
@@ -230,7 +242,7 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
             continue;
         }
         // Guarded like approval: never void an entry a concurrent payout batch has just taken.
-        let changed = ledger_entry::Entity::update_many()
+        let update = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::Status, Expr::value("void"))
             .col_expr(
                 ledger_entry::Column::Note,
@@ -239,31 +251,14 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
                     None => format!("voided: {reason}"),
                 })),
             )
-            .filter(ledger_entry::Column::Id.eq(e.id))
             .filter(ledger_entry::Column::Status.is_in(["pending", "approved"]))
-            .filter(ledger_entry::Column::PayoutBatchId.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            result.refused.push((*id, "it changed meanwhile".into()));
+            .filter(ledger_entry::Column::PayoutBatchId.is_null());
+        if !guarded(&txn, update, e, &mut result).await? {
             continue;
         }
         done.push(format!("#{}", e.id));
-        timeline::record(
-            &txn,
-            Event::partner(
-                actor.account_id,
-                e.partner_id,
-                "commission_voided",
-                &actor.label(),
-                format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display()),
-                now,
-            )
-            .for_enrollment(e.enrollment_id)
-            .with_data(json!({ "entry_id": e.id })),
-        )
-        .await?;
+        let summary = format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display());
+        on_timeline(&txn, actor, now, e, "commission_voided", summary).await?;
         result.changed += 1;
     }
     bulk_audit(&txn, actor, now, "commissions_voided", &done, "pending or approved", format!("void: {reason}")).await?;
@@ -323,20 +318,7 @@ pub async fn adjust(
     }
     .insert(&txn)
     .await?;
-    timeline::record(
-        &txn,
-        Event::partner(
-            actor.account_id,
-            partner_id,
-            "adjustment",
-            &actor.label(),
-            format!("Manual adjustment of {}: {reason}", amount.display()),
-            now,
-        )
-        .for_enrollment(e.id)
-        .with_data(json!({ "entry_id": saved.id })),
-    )
-    .await?;
+    on_timeline(&txn, actor, now, &saved, "adjustment", format!("Manual adjustment of {}: {reason}", amount.display())).await?;
     let subject = format!("entry #{} / partner #{partner_id} / {}", saved.id, program.row.name);
     crate::access::audit::record(
         &txn,
