@@ -9,7 +9,7 @@ use crate::outbox::{self, NewEmail};
 use crate::{db::begin_write, timeline, Error, Result};
 use chrono::{DateTime, Utc};
 use models::{Inbox, MessageView, Role, ThreadRow, ThreadView};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -61,6 +61,11 @@ async fn visible(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<me
     }
 }
 
+/// `SELECT column FROM its table WHERE account = account_id AND cond`: a search's subquery.
+fn matching<E: EntityTrait>(column: E::Column, account: E::Column, account_id: i64, cond: Expr) -> SelectStatement {
+    Query::select().column(column).from(E::default()).and_where(Expr::col(account).eq(account_id)).and_where(cond).to_owned()
+}
+
 /// The actor's threads, most recent first; `q` searches subjects, partner names and message text.
 pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) -> Result<Inbox> {
     let mut find = message_thread::Entity::find().filter(message_thread::Column::AccountId.eq(actor.account_id));
@@ -72,18 +77,18 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = crate::db::like_pattern(q);
         let like = |e: Expr| e.like(LikeExpr::new(pattern.clone()).escape('\\'));
-        let mut in_messages = Query::select();
-        in_messages
-            .column(message::Column::ThreadId)
-            .from(message::Entity)
-            .and_where(Expr::col(message::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(message::Column::Body)))));
-        let mut in_partners = Query::select();
-        in_partners
-            .column(partner::Column::Id)
-            .from(partner::Entity)
-            .and_where(Expr::col(partner::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(partner::Column::Name)))));
+        let in_messages = matching::<message::Entity>(
+            message::Column::ThreadId,
+            message::Column::AccountId,
+            actor.account_id,
+            like(Expr::expr(Func::lower(Expr::col(message::Column::Body)))),
+        );
+        let in_partners = matching::<partner::Entity>(
+            partner::Column::Id,
+            partner::Column::AccountId,
+            actor.account_id,
+            like(Expr::expr(Func::lower(Expr::col(partner::Column::Name)))),
+        );
         find = find.filter(
             Condition::any()
                 .add(like(Expr::expr(Func::lower(Expr::col((message_thread::Entity, message_thread::Column::Subject))))))
