@@ -229,6 +229,24 @@ pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     }
 }
 
+/// Row `id` of the table of `account` (an `account_id` column) when it belongs to account
+/// `account_id`, else `NotFound(what)`: the tenant check of a lookup by id.
+pub(crate) async fn find_in_account<C>(
+    db: &impl ConnectionTrait,
+    account: C,
+    account_id: i64,
+    id: i64,
+    what: &'static str,
+) -> crate::Result<<C::EntityName as sea_orm::EntityTrait>::Model>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+    i64: Into<<<C::EntityName as sea_orm::EntityTrait>::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+{
+    use sea_orm::{EntityTrait, QueryFilter};
+    C::EntityName::find_by_id(id).filter(account.eq(account_id)).one(db).await?.ok_or(crate::Error::NotFound(what))
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

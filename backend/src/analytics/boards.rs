@@ -81,11 +81,7 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, def: &DashboardDef, no
     }
     let widgets = serde_json::to_string(&def.widgets).expect("plain data serialises");
     if def.id > 0 {
-        let d = dashboard::Entity::find_by_id(def.id)
-            .filter(dashboard::Column::AccountId.eq(actor.account_id))
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("dashboard"))?;
+        let d = crate::db::find_in_account(db, dashboard::Column::AccountId, actor.account_id, def.id, "dashboard").await?;
         if d.user_id != Some(actor.user_id) {
             return Err(Error::Forbidden);
         }

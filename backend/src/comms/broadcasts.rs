@@ -33,11 +33,7 @@ async fn audience(
             (format!("segment “{}”", seg.name), enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)))
         }
         (None, Some(pid)) => {
-            let prog = program::Entity::find_by_id(pid)
-                .filter(program::Column::AccountId.eq(actor.account_id))
-                .one(db)
-                .await?
-                .ok_or(Error::NotFound("program"))?;
+            let prog = crate::db::find_in_account(db, program::Column::AccountId, actor.account_id, pid, "program").await?;
             (format!("all active partners of {}", prog.name), enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)))
         }
         _ => return Err(Error::invalid("audience", "choose a segment or a program")),

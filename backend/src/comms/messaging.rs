@@ -50,11 +50,7 @@ fn team_may_write(actor: &Actor, p: &partner::Model) -> bool {
 
 /// The thread if the actor may see it (else not found: its existence is not revealed).
 async fn visible(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<message_thread::Model> {
-    let t = message_thread::Entity::find_by_id(id)
-        .filter(message_thread::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("thread"))?;
+    let t = crate::db::find_in_account(db, message_thread::Column::AccountId, actor.account_id, id, "thread").await?;
     match actor.partner_id {
         Some(pid) if pid != t.partner_id => Err(Error::NotFound("thread")),
         _ => Ok(t),

@@ -354,11 +354,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<SequencesPag
 /// A sequence with every partner's progress (the latest 500 runs).
 pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<SequenceDetail> {
     actor.require_team()?;
-    let s = sequence::Entity::find_by_id(id)
-        .filter(sequence::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("sequence"))?;
+    let s = crate::db::find_in_account(db, sequence::Column::AccountId, actor.account_id, id, "sequence").await?;
     let steps =
         sequence_step::Entity::find().filter(sequence_step::Column::SequenceId.eq(id)).order_by_asc(sequence_step::Column::Position).all(db).await?;
     let prog = program::Entity::find_by_id(s.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;

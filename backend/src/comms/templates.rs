@@ -217,7 +217,7 @@ pub fn variable_list() -> Vec<TemplateVariable> {
 }
 
 async fn own_program(db: &impl ConnectionTrait, actor: &Actor, program_id: i64) -> Result<program::Model> {
-    program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("program"))
+    crate::db::find_in_account(db, program::Column::AccountId, actor.account_id, program_id, "program").await
 }
 
 /// The Templates tab for a program (the first one when none is given).

@@ -57,7 +57,7 @@ fn may_see(actor: &Actor, partner_id: i64) -> Result<()> {
 
 async fn load_partner(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<partner::Model> {
     may_see(actor, partner_id)?;
-    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
+    crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await
 }
 
 /// The compliance of a partner from its details and its latest document.
@@ -306,7 +306,7 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 
 /// A document to download: its name, type and content (the partner's own, or for the team).
 pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(String, String, Vec<u8>)> {
-    let d = doc::Entity::find_by_id(id).filter(doc::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("document"))?;
+    let d = crate::db::find_in_account(db, doc::Column::AccountId, actor.account_id, id, "document").await?;
     may_see(actor, d.partner_id)?;
     // Tax documents hold identity numbers: on the team side only those who review them (finance
     // approvers, program managers, admins) may open them, not analytics viewers or relationship

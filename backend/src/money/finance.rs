@@ -444,11 +444,7 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
 }
 
 async fn load_batch(db: &impl ConnectionTrait, actor: &Actor, batch_id: i64) -> Result<payout_batch::Model> {
-    payout_batch::Entity::find_by_id(batch_id)
-        .filter(payout_batch::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("payout batch"))
+    crate::db::find_in_account(db, payout_batch::Column::AccountId, actor.account_id, batch_id, "payout batch").await
 }
 
 /// Marks a batch paid: its entries become `paid` and each partner's timeline records the payout.

@@ -43,7 +43,7 @@ pub struct NewPartner {
 
 /// Loads a partner of the account.
 pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<partner::Model> {
-    partner::Entity::find_by_id(id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
+    crate::db::find_in_account(db, partner::Column::AccountId, account_id, id, "partner").await
 }
 
 fn opt_text(field: &str, v: &str, max: usize) -> Result<Option<String>> {

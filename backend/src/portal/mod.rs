@@ -16,11 +16,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 /// The portal landing page of the signed-in partner user.
 pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> {
     let partner_id = actor.require_partner()?;
-    let p = partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    let p = crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let rows = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await?;
     let mut enrollments = Vec::with_capacity(rows.len());
     for e in rows {
@@ -56,11 +52,7 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
     if !WINDOWS.contains(&days) {
         return Err(Error::invalid("days", "choose 30, 90 or 365 days"));
     }
-    partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let since = now - chrono::Duration::days(days);
     let enrollments = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))

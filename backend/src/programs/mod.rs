@@ -174,8 +174,7 @@ impl Program {
 
 /// Loads a program of the account, or `NotFound`.
 pub async fn load(db: &impl ConnectionTrait, account_id: i64, program_id: i64) -> Result<Program> {
-    let row =
-        program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("program"))?;
+    let row = crate::db::find_in_account(db, program::Column::AccountId, account_id, program_id, "program").await?;
     Program::from_row(row)
 }
 

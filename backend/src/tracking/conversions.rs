@@ -436,11 +436,7 @@ async fn write(
 /// click path and the ledger entries.
 pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> Result<models::ConversionDetail> {
     actor.require_team()?;
-    let conv = conversion::Entity::find_by_id(id)
-        .filter(conversion::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("conversion"))?;
+    let conv = crate::db::find_in_account(db, conversion::Column::AccountId, actor.account_id, id, "conversion").await?;
     let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
     let program = programs::load(db, actor.account_id, conv.program_id).await?;
     let partner = match conv.partner_id {

@@ -135,7 +135,7 @@ pub async fn upload(
 }
 
 async fn load(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<import::Model> {
-    import::Entity::find_by_id(id).filter(import::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("import"))
+    crate::db::find_in_account(db, import::Column::AccountId, actor.account_id, id, "import").await
 }
 
 /// The mapping step of an uploaded file.

@@ -75,11 +75,7 @@ pub async fn create_link_for(
     destination: Option<&str>,
 ) -> Result<CreatedLink> {
     actor.require_any(&[models::Role::ProgramManager, models::Role::RelationshipOwner])?;
-    let p = partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    let p = crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let owner = actor.has_any(&[models::Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
     let manager = crate::programs::settings::can_edit(db, actor, program_id).await?;
     if !(owner || manager) {
@@ -101,7 +97,7 @@ pub async fn create_link(
 ) -> Result<CreatedLink> {
     let program = programs::load(db, account_id, program_id).await?;
     program.require_open()?;
-    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))?;
+    crate::db::find_in_account(db, partner::Column::AccountId, account_id, partner_id, "partner").await?;
     let e = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))
         .filter(enrollment::Column::ProgramId.eq(program_id))
