@@ -107,12 +107,85 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     Ok(ReviewQueue { programs, rows: out, total })
 }
 
-async fn entries_of(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Vec<ledger_entry::Model>> {
-    Ok(ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::AccountId.eq(account_id))
-        .filter(ledger_entry::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+/// A bulk change of ledger entries under way: the entries found, the ids refused and the
+/// entries changed.
+struct Bulk {
+    found: HashMap<i64, ledger_entry::Model>,
+    result: BulkResult,
+    done: Vec<String>,
+}
+
+impl Bulk {
+    /// Starts a bulk change of the account's entries among `ids`.
+    async fn load(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Self> {
+        let found = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::AccountId.eq(account_id))
+            .filter(ledger_entry::Column::Id.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        Ok(Bulk { found, result: BulkResult::default(), done: Vec::new() })
+    }
+
+    /// Entry `id`; none, with `id` refused, when it is not the account's.
+    fn take(&mut self, id: i64) -> Option<ledger_entry::Model> {
+        let e = self.found.remove(&id);
+        if e.is_none() {
+            self.refuse(id, "not found".into());
+        }
+        e
+    }
+
+    fn refuse(&mut self, id: i64, why: String) {
+        self.result.refused.push((id, why));
+    }
+
+    /// Applies `update` to entry `e` alone; false, with `e` refused, when a concurrent change of
+    /// the entry came first and the update's guard no longer matches.
+    async fn guarded(&mut self, txn: &impl ConnectionTrait, update: UpdateMany<ledger_entry::Entity>, e: &ledger_entry::Model) -> Result<bool> {
+        let changed = update.filter(ledger_entry::Column::Id.eq(e.id)).exec(txn).await?.rows_affected;
+        if changed == 0 {
+            self.refuse(e.id, "it changed meanwhile".into());
+        }
+        Ok(changed > 0)
+    }
+
+    /// Counts `e` as changed and records `summary` on its partner's timeline.
+    async fn changed(
+        &mut self,
+        txn: &impl ConnectionTrait,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+        e: &ledger_entry::Model,
+        kind: &str,
+        summary: String,
+    ) -> Result<()> {
+        self.done.push(format!("#{}", e.id));
+        on_timeline(txn, actor, now, e, kind, summary).await?;
+        self.result.changed += 1;
+        Ok(())
+    }
+
+    /// Ends the change with one audit entry (none when nothing changed).
+    async fn finish(
+        self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+        kind: &str,
+        before: &str,
+        after: String,
+    ) -> Result<BulkResult> {
+        let done = self.done;
+        if !done.is_empty() {
+            let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
+            let change = crate::access::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) };
+            crate::access::audit::record(db, actor, now, change).await?;
+        }
+        Ok(self.result)
+    }
 }
 
 /// Checks a bulk selection and returns its ids sorted and without repeats: every bulk change
@@ -139,17 +212,12 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
     let programs = program_map(&txn, actor.account_id).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
-    let mut result = BulkResult::default();
-    let mut done = Vec::new();
-    for id in &ids {
-        let Some(e) = found.get(id) else {
-            result.refused.push((*id, "not found".into()));
-            continue;
-        };
+    let mut bulk = Bulk::load(&txn, actor.account_id, &ids).await?;
+    for id in ids {
+        let Some(e) = bulk.take(id) else { continue };
         let p = programs.get(&e.program_id).ok_or(Error::NotFound("program"))?;
-        if let Some(why) = approval_block(actor, e, p, now) {
-            result.refused.push((*id, why));
+        if let Some(why) = approval_block(actor, &e, p, now) {
+            bulk.refuse(id, why);
             continue;
         }
         // Guarded: a concurrent approval or void of the same entry changes it first, and this
@@ -159,32 +227,14 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
             .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
             .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
             .filter(ledger_entry::Column::Status.eq("pending"));
-        if !guarded(&txn, update, e, &mut result).await? {
-            continue;
+        if bulk.guarded(&txn, update, &e).await? {
+            let m = money(e.amount_minor, &e.currency)?;
+            bulk.changed(&txn, actor, now, &e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
         }
-        done.push(format!("#{}", e.id));
-        let m = money(e.amount_minor, &e.currency)?;
-        on_timeline(&txn, actor, now, e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
-        result.changed += 1;
     }
-    bulk_audit(&txn, actor, now, "commissions_approved", &done, "pending", "approved".into()).await?;
+    let result = bulk.finish(&txn, actor, now, "commissions_approved", "pending", "approved".into()).await?;
     txn.commit().await?;
     Ok(result)
-}
-
-/// Applies `update` to entry `e` alone; false, with `e` refused, when a concurrent change of the
-/// entry came first and the update's guard no longer matches.
-async fn guarded(
-    txn: &impl ConnectionTrait,
-    update: UpdateMany<ledger_entry::Entity>,
-    e: &ledger_entry::Model,
-    result: &mut BulkResult,
-) -> Result<bool> {
-    let changed = update.filter(ledger_entry::Column::Id.eq(e.id)).exec(txn).await?.rows_affected;
-    if changed == 0 {
-        result.refused.push((e.id, "it changed meanwhile".into()));
-    }
-    Ok(changed > 0)
 }
 
 /// Records `summary` about ledger entry `e` on its partner's timeline.
@@ -201,24 +251,6 @@ async fn on_timeline(
     timeline::record(txn, event.with_data(json!({ "entry_id": e.id }))).await
 }
 
-/// One audit entry for a bulk change of ledger entries (none when nothing changed).
-async fn bulk_audit(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    now: chrono::DateTime<chrono::Utc>,
-    kind: &str,
-    done: &[String],
-    before: &str,
-    after: String,
-) -> Result<()> {
-    if done.is_empty() {
-        return Ok(());
-    }
-    let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
-    crate::access::audit::record(db, actor, now, crate::access::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) })
-        .await
-}
-
 /// Voids pending or approved (not yet paid or batched) entries, with a reason.
 pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[i64], reason: &str) -> Result<BulkResult> {
     actor.require_any(FINANCE)?;
@@ -229,16 +261,11 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
     }
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
-    let mut result = BulkResult::default();
-    let mut done = Vec::new();
-    for id in &ids {
-        let Some(e) = found.get(id) else {
-            result.refused.push((*id, "not found".into()));
-            continue;
-        };
+    let mut bulk = Bulk::load(&txn, actor.account_id, &ids).await?;
+    for id in ids {
+        let Some(e) = bulk.take(id) else { continue };
         if !matches!(e.status.as_str(), "pending" | "approved") || e.payout_batch_id.is_some() || e.kind == "payout" {
-            result.refused.push((*id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" })));
+            bulk.refuse(id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" }));
             continue;
         }
         // Guarded like approval: never void an entry a concurrent payout batch has just taken.
@@ -253,15 +280,12 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
             )
             .filter(ledger_entry::Column::Status.is_in(["pending", "approved"]))
             .filter(ledger_entry::Column::PayoutBatchId.is_null());
-        if !guarded(&txn, update, e, &mut result).await? {
-            continue;
+        if bulk.guarded(&txn, update, &e).await? {
+            let summary = format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display());
+            bulk.changed(&txn, actor, now, &e, "commission_voided", summary).await?;
         }
-        done.push(format!("#{}", e.id));
-        let summary = format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display());
-        on_timeline(&txn, actor, now, e, "commission_voided", summary).await?;
-        result.changed += 1;
     }
-    bulk_audit(&txn, actor, now, "commissions_voided", &done, "pending or approved", format!("void: {reason}")).await?;
+    let result = bulk.finish(&txn, actor, now, "commissions_voided", "pending or approved", format!("void: {reason}")).await?;
     txn.commit().await?;
     Ok(result)
 }
