@@ -108,7 +108,7 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
 }
 
 /// A bulk change of ledger entries under way: the entries found, the ids refused and the
-/// entries changed.
+/// entries changed (each also gets a line on its partner's timeline from the caller).
 struct Bulk {
     found: HashMap<i64, ledger_entry::Model>,
     result: BulkResult,
@@ -142,30 +142,17 @@ impl Bulk {
         self.result.refused.push((id, why));
     }
 
-    /// Applies `update` to entry `e` alone; false, with `e` refused, when a concurrent change of
-    /// the entry came first and the update's guard no longer matches.
-    async fn guarded(&mut self, txn: &impl ConnectionTrait, update: UpdateMany<ledger_entry::Entity>, e: &ledger_entry::Model) -> Result<bool> {
+    /// Applies `update` to entry `e` alone and counts `e` changed; false, with `e` refused, when
+    /// a concurrent change of the entry came first and the update's guard no longer matches.
+    async fn apply(&mut self, txn: &impl ConnectionTrait, update: UpdateMany<ledger_entry::Entity>, e: &ledger_entry::Model) -> Result<bool> {
         let changed = update.filter(ledger_entry::Column::Id.eq(e.id)).exec(txn).await?.rows_affected;
         if changed == 0 {
             self.refuse(e.id, "it changed meanwhile".into());
+            return Ok(false);
         }
-        Ok(changed > 0)
-    }
-
-    /// Counts `e` as changed and records `summary` on its partner's timeline.
-    async fn changed(
-        &mut self,
-        txn: &impl ConnectionTrait,
-        actor: &Actor,
-        now: chrono::DateTime<chrono::Utc>,
-        e: &ledger_entry::Model,
-        kind: &str,
-        summary: String,
-    ) -> Result<()> {
         self.done.push(format!("#{}", e.id));
-        on_timeline(txn, actor, now, e, kind, summary).await?;
         self.result.changed += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// Ends the change with one audit entry (none when nothing changed).
@@ -227,9 +214,9 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
             .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
             .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
             .filter(ledger_entry::Column::Status.eq("pending"));
-        if bulk.guarded(&txn, update, &e).await? {
+        if bulk.apply(&txn, update, &e).await? {
             let m = money(e.amount_minor, &e.currency)?;
-            bulk.changed(&txn, actor, now, &e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
+            on_timeline(&txn, actor, now, &e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
         }
     }
     let result = bulk.finish(&txn, actor, now, "commissions_approved", "pending", "approved".into()).await?;
@@ -280,9 +267,9 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
             )
             .filter(ledger_entry::Column::Status.is_in(["pending", "approved"]))
             .filter(ledger_entry::Column::PayoutBatchId.is_null());
-        if bulk.guarded(&txn, update, &e).await? {
+        if bulk.apply(&txn, update, &e).await? {
             let summary = format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display());
-            bulk.changed(&txn, actor, now, &e, "commission_voided", summary).await?;
+            on_timeline(&txn, actor, now, &e, "commission_voided", summary).await?;
         }
     }
     let result = bulk.finish(&txn, actor, now, "commissions_voided", "pending or approved", format!("void: {reason}")).await?;
