@@ -247,6 +247,25 @@ where
     C::EntityName::find_by_id(id).filter(account.eq(account_id)).one(db).await?.ok_or(crate::Error::NotFound(what))
 }
 
+/// `(id, name)` of the rows of `id`'s table that match `cond`, by `order`, as a map or a list:
+/// the names shown beside ids (partners, programs, tiers, segments).
+pub(crate) async fn names<C, B>(
+    db: &impl ConnectionTrait,
+    (id, name): (C, C),
+    cond: impl sea_orm::sea_query::IntoCondition,
+    order: C,
+) -> crate::Result<B>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+    B: FromIterator<(i64, String)>,
+{
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let rows: Vec<(i64, String)> =
+        C::EntityName::find().select_only().column(id).column(name).filter(cond).order_by_asc(order).into_tuple().all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

@@ -253,7 +253,7 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
     let tiers = tq.order_by_asc(tier::Column::ProgramId).order_by_asc(tier::Column::Rank).all(db).await?;
     let several = tiers.iter().map(|t| t.program_id).collect::<std::collections::BTreeSet<_>>().len() > 1;
     let names: HashMap<i64, String> = if several {
-        program::Entity::find().filter(program::Column::AccountId.eq(account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect()
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(account_id), program::Column::Id).await?
     } else {
         HashMap::new()
     };
@@ -279,20 +279,11 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
 
 /// Partner names and tier names for a set of enrollments.
 async fn names(db: &DatabaseConnection, rows: &[enrollment::Model]) -> Result<(HashMap<i64, String>, HashMap<i64, String>)> {
-    let partners = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(rows.iter().map(|e| e.partner_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let tiers = tier::Entity::find()
-        .filter(tier::Column::Id.is_in(rows.iter().map(|e| e.tier_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let partners = rows.iter().map(|e| e.partner_id).collect::<Vec<_>>();
+    let partners =
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partners), partner::Column::Id).await?;
+    let tiers = rows.iter().map(|e| e.tier_id).collect::<Vec<_>>();
+    let tiers = crate::db::names(db, (tier::Column::Id, tier::Column::Name), tier::Column::Id.is_in(tiers), tier::Column::Id).await?;
     Ok((partners, tiers))
 }
 

@@ -150,7 +150,8 @@ async fn send(
         return Ok(false);
     }
     let programs: BTreeMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(txn).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(txn, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     // Names and the program come from the audience; other variables (tier, earnings, …) are
     // read per recipient, only when the text uses them.
     let simple = |t: &str| crate::comms::templates::variables_in(t).iter().all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"));
@@ -269,14 +270,9 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .await?;
     let counts = figures(db, rows.iter().map(|b| b.id).collect(), None).await?;
     let items = rows.into_iter().map(|b| row(b, &counts)).collect();
-    let segments = segment::Entity::find()
-        .filter(segment::Column::AccountId.eq(actor.account_id))
-        .order_by_asc(segment::Column::Name)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let segments =
+        crate::db::names(db, (segment::Column::Id, segment::Column::Name), segment::Column::AccountId.eq(actor.account_id), segment::Column::Name)
+            .await?;
     let programs = crate::programs::open_names(db, actor.account_id).await?;
     Ok(BroadcastsPage { items, segments, programs, can_send: actor.has_any(&[Role::ProgramManager]) })
 }

@@ -95,7 +95,7 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
     let threads = find.order_by_desc(message_thread::Column::LastMessageAt).limit(200).all(db).await?;
     let partner_ids: Vec<i64> = threads.iter().map(|t| t.partner_id).collect();
     let names: std::collections::HashMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partner_ids), partner::Column::Id).await?;
     let mut rows = Vec::with_capacity(threads.len());
     for t in threads {
         let last = message::Entity::find().filter(message::Column::ThreadId.eq(t.id)).order_by_desc(message::Column::Id).one(db).await?;

@@ -366,7 +366,7 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
         .await?;
     let ids: Vec<i64> = runs.iter().map(|r| r.partner_id).collect();
     let names: BTreeMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(ids), partner::Column::Id).await?;
     let total = steps.len();
     let runs = runs
         .into_iter()

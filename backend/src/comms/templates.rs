@@ -270,7 +270,7 @@ pub async fn page(db: &DatabaseConnection, actor: &Actor, program_id: Option<i64
     let mut ids: Vec<i64> = enrolled.iter().filter(|(_, s)| s == "active").map(|(p, _)| *p).take(50).collect();
     ids.extend(enrolled.iter().filter(|(_, s)| s != "active").map(|(p, _)| *p).take(50 - ids.len().min(50)));
     let names: BTreeMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(ids.clone())).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(ids.clone()), partner::Column::Id).await?;
     let partners = ids.into_iter().filter_map(|id| names.get(&id).map(|n| (id, n.clone()))).collect();
     Ok(TemplatesPage {
         programs,

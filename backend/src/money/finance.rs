@@ -73,7 +73,7 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     let partner_ids: Vec<i64> = rows.iter().map(|e| e.partner_id).collect();
     let conversion_ids: Vec<i64> = rows.iter().filter_map(|e| e.conversion_id).collect();
     let names: HashMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partner_ids), partner::Column::Id).await?;
     let externals: HashMap<i64, String> = conversion::Entity::find()
         .filter(conversion::Column::Id.is_in(conversion_ids))
         .all(db)

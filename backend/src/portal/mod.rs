@@ -257,14 +257,7 @@ pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::Con
     let rows = conversion_rows(db, actor, partner_id, convs).await?;
     let mine: Vec<i64> =
         enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).all(db).await?.into_iter().map(|e| e.program_id).collect();
-    let programs = program::Entity::find()
-        .filter(program::Column::Id.is_in(mine))
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs = crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::Id.is_in(mine), program::Column::Id).await?;
     Ok(models::PortalConversions { rows, total, page, pages, programs })
 }
 
@@ -302,7 +295,8 @@ pub async fn payouts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<model
         .map(|b| (b.id, b))
         .collect();
     let names: std::collections::HashMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     Ok(entries
         .into_iter()
         .filter_map(|e| {

@@ -180,15 +180,8 @@ pub async fn load(db: &impl ConnectionTrait, account_id: i64, program_id: i64) -
 
 /// The account's programs that are not archived, as (id, name) in creation order (for pickers).
 pub async fn open_names(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<(i64, String)>> {
-    Ok(program::Entity::find()
-        .filter(program::Column::AccountId.eq(account_id))
-        .filter(program::Column::ArchivedAt.is_null())
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect())
+    let open = sea_orm::Condition::all().add(program::Column::AccountId.eq(account_id)).add(program::Column::ArchivedAt.is_null());
+    crate::db::names(db, (program::Column::Id, program::Column::Name), open, program::Column::Id).await
 }
 
 /// The program's tiers, lowest rank first.

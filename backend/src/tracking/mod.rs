@@ -434,7 +434,8 @@ pub async fn links_of(db: &DatabaseConnection, actor: &crate::Actor, partner_id:
         .all(db)
         .await?;
     let programs: HashMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     let mut out = Vec::with_capacity(links.len());
     for l in links {
         let clicks = click::Entity::find().filter(click::Column::LinkId.eq(l.id)).count(db).await?;
