@@ -266,6 +266,19 @@ where
     Ok(rows.into_iter().collect())
 }
 
+/// The enrollment of partner `partner_id` in program `program_id`, if there is one (a partner
+/// is enrolled in a program at most once).
+pub(crate) async fn enrollment_of(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    program_id: i64,
+) -> crate::Result<Option<crate::entities::enrollment::Model>> {
+    use crate::entities::enrollment;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).filter(enrollment::Column::ProgramId.eq(program_id));
+    Ok(e.one(db).await?)
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

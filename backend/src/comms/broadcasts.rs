@@ -159,12 +159,7 @@ async fn send(
     for (pid, (program_id, name, email)) in recipients {
         let mut vars = crate::comms::templates::Vars::default();
         if per_recipient {
-            if let Some(e) = enrollment::Entity::find()
-                .filter(enrollment::Column::PartnerId.eq(*pid))
-                .filter(enrollment::Column::ProgramId.eq(*program_id))
-                .one(txn)
-                .await?
-            {
+            if let Some(e) = crate::db::enrollment_of(txn, *pid, *program_id).await? {
                 vars = crate::comms::templates::vars(txn, &e, now).await?;
             }
         }

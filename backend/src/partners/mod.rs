@@ -416,12 +416,7 @@ async fn change_in(
     change: &Change,
 ) -> Result<Outcome> {
     may_act_in(txn, actor, p, program_id).await?;
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .filter(enrollment::Column::ProgramId.eq(program_id))
-        .one(txn)
-        .await?
-        .ok_or(Error::NotFound("enrollment"))?;
+    let e = crate::db::enrollment_of(txn, p.id, program_id).await?.ok_or(Error::NotFound("enrollment"))?;
     let prog = program::Entity::find_by_id(program_id).one(txn).await?.ok_or(Error::NotFound("program"))?;
     lifecycle::apply(txn, actor, now, &prog, &e, &p.name, change).await
 }
@@ -453,12 +448,7 @@ pub async fn patch(
     update_in(&txn, now, actor, id, fields).await?;
     if let Some(c) = change {
         let p = find(&txn, actor.account_id, id).await?;
-        let enrolled = enrollment::Entity::find()
-            .filter(enrollment::Column::PartnerId.eq(id))
-            .filter(enrollment::Column::ProgramId.eq(c.program_id))
-            .one(&txn)
-            .await?
-            .is_some();
+        let enrolled = crate::db::enrollment_of(&txn, id, c.program_id).await?.is_some();
         if !enrolled {
             may_act_in(&txn, actor, &p, c.program_id).await?;
             enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;

@@ -83,12 +83,7 @@ pub(super) async fn partner_row(
         }
     };
     if let Some(prog) = prog {
-        let e = match enrollment::Entity::find()
-            .filter(enrollment::Column::PartnerId.eq(p.id))
-            .filter(enrollment::Column::ProgramId.eq(prog.id))
-            .one(txn)
-            .await?
-        {
+        let e = match crate::db::enrollment_of(txn, p.id, prog.id).await? {
             Some(e) => {
                 // Statuses in a file are where the partner should be, not a transition: a
                 // changed status goes through the lifecycle.
@@ -171,10 +166,7 @@ impl EnrolledRows<'_> {
             .one(db)
             .await?
             .ok_or_else(|| Error::invalid("email", format!("no partner with the email {}", email.as_str())))?;
-        let e = enrollment::Entity::find()
-            .filter(enrollment::Column::PartnerId.eq(p.id))
-            .filter(enrollment::Column::ProgramId.eq(prog.id))
-            .one(db)
+        let e = crate::db::enrollment_of(db, p.id, prog.id)
             .await?
             .ok_or_else(|| Error::invalid("program", format!("{} is not enrolled in {}", p.name, prog.name)))?;
         Ok((p, prog, e))

@@ -12,7 +12,7 @@ pub mod imports;
 pub mod partner_stats;
 pub mod refunds;
 
-use crate::entities::{click, enrollment, link, partner};
+use crate::entities::{click, link, partner};
 use crate::programs;
 use crate::rollups::{self, Delta};
 use crate::{Clock, Error, Result};
@@ -98,10 +98,7 @@ pub async fn create_link(
     let program = programs::load(db, account_id, program_id).await?;
     program.require_open()?;
     crate::db::find_in_account(db, partner::Column::AccountId, account_id, partner_id, "partner").await?;
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(partner_id))
-        .filter(enrollment::Column::ProgramId.eq(program_id))
-        .one(db)
+    let e = crate::db::enrollment_of(db, partner_id, program_id)
         .await?
         .ok_or_else(|| Error::invalid("partner_id", "the partner is not enrolled in this program"))?;
     if e.status != "active" {
