@@ -4,6 +4,7 @@
 //! exactly once; its sent, delivered and opened counts come from those emails. Partners see the
 //! broadcasts they received as announcements in the portal.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{broadcast, enrollment, outbox_email, partner, program, segment};
 use crate::outbox::{self, NewEmail};
@@ -114,13 +115,8 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     }
     .insert(&txn)
     .await?;
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) },
-    )
-    .await?;
+    audit::record(&txn, actor, now, Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) })
+        .await?;
     if send_at <= now {
         send(&txn, now, actor, &b, &recipients).await?;
     }

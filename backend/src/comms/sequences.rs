@@ -7,6 +7,7 @@
 //! (a guarded step counter in the same transaction as the outbox email), and stops a run when
 //! its partner converts (if the sequence says so), leaves the program or unsubscribes.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{conversion, email_suppression, enrollment, partner, program, sequence, sequence_run, sequence_step};
 use crate::outbox::{self, NewEmail};
@@ -489,24 +490,9 @@ pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, in
         .insert(&txn)
         .await?;
     }
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change {
-            kind: "sequence_saved",
-            subject: input.name.trim().to_string(),
-            before,
-            after: Some(format!(
-                "{} ({}, {} steps, {})",
-                input.name.trim(),
-                input.trigger,
-                input.steps.len(),
-                if input.active { "active" } else { "paused" }
-            )),
-        },
-    )
-    .await?;
+    let (name, state) = (input.name.trim(), if input.active { "active" } else { "paused" });
+    let after = format!("{name} ({}, {} steps, {state})", input.trigger, input.steps.len());
+    audit::record(&txn, actor, now, Change { kind: "sequence_saved", subject: name.to_string(), before, after: Some(after) }).await?;
     txn.commit().await?;
     Ok(id)
 }

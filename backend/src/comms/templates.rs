@@ -2,6 +2,7 @@
 //! built-in wording of the system emails, each program's own version of them, its footer, and a
 //! preview filled with a real partner's data and wrapped in the program's branding.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{email_template, enrollment, ledger_entry, link, partner, program};
 use crate::{programs::settings, Error, Result};
@@ -335,18 +336,9 @@ pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, in
         .insert(&txn)
         .await?;
     }
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change {
-            kind: "email_template_saved",
-            subject: format!("{} / {}", prog.name, input.kind),
-            before,
-            after: Some(subject.to_string()),
-        },
-    )
-    .await?;
+    let change =
+        Change { kind: "email_template_saved", subject: format!("{} / {}", prog.name, input.kind), before, after: Some(subject.to_string()) };
+    audit::record(&txn, actor, now, change).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -365,13 +357,7 @@ pub async fn set_footer(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Act
     let mut a: program::ActiveModel = prog.clone().into();
     a.email_footer = Set((!footer.is_empty()).then(|| footer.to_string()));
     a.update(&txn).await?;
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change { kind: "email_footer_set", subject: prog.name, before, after: Some(footer.to_string()) },
-    )
-    .await?;
+    audit::record(&txn, actor, now, Change { kind: "email_footer_set", subject: prog.name, before, after: Some(footer.to_string()) }).await?;
     txn.commit().await?;
     Ok(())
 }
