@@ -279,6 +279,32 @@ pub(crate) async fn enrollment_of(
     Ok(e.one(db).await?)
 }
 
+/// How many rows of `key`'s table with `key` among `ids` match `cond`, per id, in one grouped
+/// query (an id with no rows is absent).
+pub(crate) async fn counts_by<C>(
+    db: &impl ConnectionTrait,
+    key: C,
+    ids: impl IntoIterator<Item = i64>,
+    cond: impl sea_orm::sea_query::IntoCondition,
+) -> crate::Result<std::collections::HashMap<i64, u64>>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+{
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
+    let rows: Vec<(i64, i64)> = C::EntityName::find()
+        .select_only()
+        .column(key)
+        .column_as(key.count(), "n")
+        .filter(key.is_in(ids.into_iter().collect::<Vec<_>>()))
+        .filter(cond)
+        .group_by(key)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(k, n)| (k, n as u64)).collect())
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

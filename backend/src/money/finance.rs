@@ -519,18 +519,15 @@ pub async fn batches(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<Batch
         .limit(200)
         .all(db)
         .await?;
+    let payouts = ledger_entry::Column::Kind.eq("payout");
+    let partners = crate::db::counts_by(db, ledger_entry::Column::PayoutBatchId, rows.iter().map(|b| b.id), payouts).await?;
     let mut out = Vec::new();
     for b in rows {
-        let partners = ledger_entry::Entity::find()
-            .filter(ledger_entry::Column::PayoutBatchId.eq(b.id))
-            .filter(ledger_entry::Column::Kind.eq("payout"))
-            .count(db)
-            .await?;
         out.push(BatchRow {
             id: b.id,
             program: programs.get(&b.program_id).map(|p| p.name.clone()).unwrap_or_default(),
             total: money(b.total_minor, &b.currency)?.display(),
-            partners,
+            partners: partners.get(&b.id).copied().unwrap_or(0),
             entries: b.entries,
             status: b.status,
             created: b.created_at.format("%Y-%m-%d %H:%M").to_string(),
