@@ -47,7 +47,7 @@ pub const WINDOWS: &[i64] = &[30, 90, 365];
 pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::DateTime<chrono::Utc>, days: i64) -> Result<models::PortalDashboard> {
     use crate::entities::{click, conversion, ledger_entry};
     use models::{Money, PortalDashboard, ProgramPerformance, RecentConversion};
-    use sea_orm::{PaginatorTrait, QuerySelect};
+    use sea_orm::QuerySelect;
     let partner_id = actor.require_partner()?;
     if !WINDOWS.contains(&days) {
         return Err(Error::invalid("days", "choose 30, 90 or 365 days"));
@@ -60,6 +60,11 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         .order_by_asc(enrollment::Column::Id)
         .all(db)
         .await?;
+    let ids = || enrollments.iter().map(|e| e.id);
+    let human = sea_orm::Condition::all().add(click::Column::IsBot.eq(false)).add(click::Column::At.gte(since));
+    let clicks_by = crate::db::counts_by(db, click::Column::EnrollmentId, ids(), human).await?;
+    let attributed = sea_orm::Condition::all().add(conversion::Column::Status.eq("attributed")).add(conversion::Column::OccurredAt.gte(since));
+    let conversions_by = crate::db::counts_by(db, conversion::Column::EnrollmentId, ids(), attributed).await?;
     let mut programs = Vec::new();
     let mut names = std::collections::HashMap::new();
     let mut currencies = std::collections::HashMap::new();
@@ -68,18 +73,8 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
         names.insert(prog.id, prog.name.clone());
         currencies.insert(prog.id, currency);
-        let clicks = click::Entity::find()
-            .filter(click::Column::EnrollmentId.eq(e.id))
-            .filter(click::Column::IsBot.eq(false))
-            .filter(click::Column::At.gte(since))
-            .count(db)
-            .await? as i64;
-        let conversions = conversion::Entity::find()
-            .filter(conversion::Column::EnrollmentId.eq(e.id))
-            .filter(conversion::Column::Status.eq("attributed"))
-            .filter(conversion::Column::OccurredAt.gte(since))
-            .count(db)
-            .await? as i64;
+        let clicks = clicks_by.get(&e.id).copied().unwrap_or(0) as i64;
+        let conversions = conversions_by.get(&e.id).copied().unwrap_or(0) as i64;
         let entries = ledger_entry::Entity::find()
             .filter(ledger_entry::Column::EnrollmentId.eq(e.id))
             .filter(ledger_entry::Column::Kind.ne("payout"))
