@@ -305,6 +305,26 @@ where
     Ok(rows.into_iter().map(|(k, n)| (k, n as u64)).collect())
 }
 
+/// The rows of `id`'s table whose `id` (an `i64` key) is among `ids`, by id: the related rows
+/// of a list, loaded in one query.
+pub(crate) async fn rows_by_id<C>(
+    db: &impl ConnectionTrait,
+    id: C,
+    ids: impl IntoIterator<Item = i64>,
+) -> crate::Result<std::collections::HashMap<i64, <C::EntityName as sea_orm::EntityTrait>::Model>>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait<Column = C>,
+{
+    use sea_orm::sea_query::ValueType;
+    use sea_orm::{EntityTrait, ModelTrait, QueryFilter};
+    let rows = C::EntityName::find().filter(id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
+    let key = |m: &<C::EntityName as EntityTrait>::Model| {
+        <i64 as ValueType>::try_from(m.get(id)).map_err(|_| crate::Error::Internal(format!("{} is not an i64 key", id.as_str())))
+    };
+    rows.into_iter().map(|m| Ok((key(&m)?, m))).collect()
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

@@ -548,13 +548,7 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
         .order_by_asc(ledger_entry::Column::PartnerId)
         .all(db)
         .await?;
-    let partners: HashMap<i64, partner::Model> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(payouts.iter().map(|p| p.partner_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let partners = crate::db::rows_by_id(db, partner::Column::Id, payouts.iter().map(|p| p.partner_id)).await?;
     let mut rows = vec![vec![
         "batch_id".to_string(),
         "partner_id".into(),

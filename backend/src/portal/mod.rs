@@ -282,13 +282,7 @@ pub async fn payouts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<model
         .order_by_desc(ledger_entry::Column::Id)
         .all(db)
         .await?;
-    let batches: std::collections::HashMap<i64, payout_batch::Model> = payout_batch::Entity::find()
-        .filter(payout_batch::Column::Id.is_in(entries.iter().filter_map(|e| e.payout_batch_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| (b.id, b))
-        .collect();
+    let batches = crate::db::rows_by_id(db, payout_batch::Column::Id, entries.iter().filter_map(|e| e.payout_batch_id)).await?;
     let names: std::collections::HashMap<i64, String> =
         crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
             .await?;
