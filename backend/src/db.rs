@@ -230,6 +230,102 @@ pub fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     }
 }
 
+/// Row `id` of the table of `account` (an `account_id` column) when it belongs to account
+/// `account_id`, else `NotFound(what)`: the tenant check of a lookup by id.
+pub(crate) async fn find_in_account<C>(
+    db: &impl ConnectionTrait,
+    account: C,
+    account_id: i64,
+    id: i64,
+    what: &'static str,
+) -> crate::Result<<C::EntityName as sea_orm::EntityTrait>::Model>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+    i64: Into<<<C::EntityName as sea_orm::EntityTrait>::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+{
+    use sea_orm::{EntityTrait, QueryFilter};
+    C::EntityName::find_by_id(id).filter(account.eq(account_id)).one(db).await?.ok_or(crate::Error::NotFound(what))
+}
+
+/// `(id, name)` of the rows of `id`'s table that match `cond`, by `order`, as a map or a list:
+/// the names shown beside ids (partners, programs, tiers, segments).
+pub(crate) async fn names<C, B>(
+    db: &impl ConnectionTrait,
+    (id, name): (C, C),
+    cond: impl sea_orm::sea_query::IntoCondition,
+    order: C,
+) -> crate::Result<B>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+    B: FromIterator<(i64, String)>,
+{
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let rows: Vec<(i64, String)> =
+        C::EntityName::find().select_only().column(id).column(name).filter(cond).order_by_asc(order).into_tuple().all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The enrollment of partner `partner_id` in program `program_id`, if there is one (a partner
+/// is enrolled in a program at most once).
+pub(crate) async fn enrollment_of(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    program_id: i64,
+) -> crate::Result<Option<crate::entities::enrollment::Model>> {
+    use crate::entities::enrollment;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let e = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).filter(enrollment::Column::ProgramId.eq(program_id));
+    Ok(e.one(db).await?)
+}
+
+/// How many rows of `key`'s table with `key` among `ids` match `cond`, per id, in one grouped
+/// query (an id with no rows is absent).
+pub(crate) async fn counts_by<C>(
+    db: &impl ConnectionTrait,
+    key: C,
+    ids: impl IntoIterator<Item = i64>,
+    cond: impl sea_orm::sea_query::IntoCondition,
+) -> crate::Result<std::collections::HashMap<i64, u64>>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+{
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
+    let rows: Vec<(i64, i64)> = C::EntityName::find()
+        .select_only()
+        .column(key)
+        .column_as(key.count(), "n")
+        .filter(key.is_in(ids.into_iter().collect::<Vec<_>>()))
+        .filter(cond)
+        .group_by(key)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(k, n)| (k, n as u64)).collect())
+}
+
+/// The rows of `id`'s table whose `id` (an `i64` key) is among `ids`, by id: the related rows
+/// of a list, loaded in one query.
+pub(crate) async fn rows_by_id<C>(
+    db: &impl ConnectionTrait,
+    id: C,
+    ids: impl IntoIterator<Item = i64>,
+) -> crate::Result<std::collections::HashMap<i64, <C::EntityName as sea_orm::EntityTrait>::Model>>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait<Column = C>,
+{
+    use sea_orm::sea_query::ValueType;
+    use sea_orm::{EntityTrait, ModelTrait, QueryFilter};
+    let rows = C::EntityName::find().filter(id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
+    let key = |m: &<C::EntityName as EntityTrait>::Model| {
+        <i64 as ValueType>::try_from(m.get(id)).map_err(|_| crate::Error::Internal(format!("{} is not an i64 key", id.as_str())))
+    };
+    rows.into_iter().map(|m| Ok((key(&m)?, m))).collect()
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern
 /// (`%…%`, lower-cased, trimmed); every free-text search uses it.
 pub(crate) fn like_pattern(q: &str) -> String {

@@ -21,6 +21,12 @@ pub fn week_start(day: NaiveDate) -> NaiveDate {
     day - Duration::days(day.weekday().num_days_from_monday() as i64)
 }
 
+/// On a conflict over `key`, adds the new row's `counters` to the stored row's.
+fn adding<E: EntityTrait>(key: &[E::Column], counters: &[E::Column]) -> OnConflict {
+    let plus = |c: E::Column| (c, Expr::col((E::default(), c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c)))));
+    OnConflict::columns(key.iter().copied()).values(counters.iter().copied().map(plus)).to_owned()
+}
+
 /// Increments (or, with negative values, decrements) one enrollment's day.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Delta {
@@ -37,7 +43,6 @@ pub struct Delta {
 /// Adds `delta` to the rollup of `enrollment_id` on `day`, creating the row when needed.
 pub async fn add(db: &impl ConnectionTrait, account_id: i64, program_id: i64, enrollment_id: i64, day: NaiveDate, delta: Delta) -> Result<()> {
     use daily_rollup::Column as C;
-    let plus = |c: C| Expr::col((daily_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     daily_rollup::Entity::insert(daily_rollup::ActiveModel {
         enrollment_id: Set(enrollment_id),
         day: Set(day),
@@ -48,16 +53,7 @@ pub async fn add(db: &impl ConnectionTrait, account_id: i64, program_id: i64, en
         revenue_minor: Set(delta.revenue_minor),
         commission_minor: Set(delta.commission_minor),
     })
-    .on_conflict(
-        OnConflict::columns([C::EnrollmentId, C::Day])
-            .values([
-                (C::Clicks, plus(C::Clicks)),
-                (C::Conversions, plus(C::Conversions)),
-                (C::RevenueMinor, plus(C::RevenueMinor)),
-                (C::CommissionMinor, plus(C::CommissionMinor)),
-            ])
-            .to_owned(),
-    )
+    .on_conflict(adding::<daily_rollup::Entity>(&[C::EnrollmentId, C::Day], &[C::Clicks, C::Conversions, C::RevenueMinor, C::CommissionMinor]))
     .exec_without_returning(db)
     .await?;
     add_program(db, account_id, program_id, enrollment_id, day, delta).await
@@ -73,7 +69,6 @@ pub(crate) async fn add_program(
     delta: Delta,
 ) -> Result<()> {
     use program_rollup::Column as C;
-    let plus = |c: C| Expr::col((program_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     program_rollup::Entity::insert(program_rollup::ActiveModel {
         program_id: Set(program_id),
         day: Set(day),
@@ -84,16 +79,10 @@ pub(crate) async fn add_program(
         revenue_minor: Set(delta.revenue_minor),
         commission_minor: Set(delta.commission_minor),
     })
-    .on_conflict(
-        OnConflict::columns([C::ProgramId, C::Day, C::Shard])
-            .values([
-                (C::Clicks, plus(C::Clicks)),
-                (C::Conversions, plus(C::Conversions)),
-                (C::RevenueMinor, plus(C::RevenueMinor)),
-                (C::CommissionMinor, plus(C::CommissionMinor)),
-            ])
-            .to_owned(),
-    )
+    .on_conflict(adding::<program_rollup::Entity>(
+        &[C::ProgramId, C::Day, C::Shard],
+        &[C::Clicks, C::Conversions, C::RevenueMinor, C::CommissionMinor],
+    ))
     .exec_without_returning(db)
     .await?;
     Ok(())
@@ -135,7 +124,6 @@ pub async fn add_cohort(
         .await? as i64;
     }
     use tier_rollup::Column as C;
-    let plus = |c: C| Expr::col((tier_rollup::Entity, c)).add(Expr::cust(format!("excluded.{}", sea_orm::IdenStatic::as_str(&c))));
     tier_rollup::Entity::insert(tier_rollup::ActiveModel {
         program_id: Set(program_id),
         day: Set(day),
@@ -146,11 +134,7 @@ pub async fn add_cohort(
         revenue_minor: Set(revenue_minor),
         partners: Set(partners),
     })
-    .on_conflict(
-        OnConflict::columns([C::ProgramId, C::Day, C::TierId, C::Shard])
-            .values([(C::Conversions, plus(C::Conversions)), (C::RevenueMinor, plus(C::RevenueMinor)), (C::Partners, plus(C::Partners))])
-            .to_owned(),
-    )
+    .on_conflict(adding::<tier_rollup::Entity>(&[C::ProgramId, C::Day, C::TierId, C::Shard], &[C::Conversions, C::RevenueMinor, C::Partners]))
     .exec_without_returning(db)
     .await?;
     Ok(())

@@ -52,8 +52,7 @@ pub async fn create(db: &DatabaseConnection, clock: &Clock, actor: &Actor, name:
 /// Revokes a key of the account (admins); revoking twice changes nothing.
 pub async fn revoke(db: &DatabaseConnection, clock: &Clock, actor: &Actor, id: i64) -> Result<()> {
     actor.require_admin()?;
-    let k =
-        api_key::Entity::find_by_id(id).filter(api_key::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("API key"))?;
+    let k = crate::db::find_in_account(db, api_key::Column::AccountId, actor.account_id, id, "API key").await?;
     if k.revoked_at.is_some() {
         return Ok(());
     }

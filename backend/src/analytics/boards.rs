@@ -12,30 +12,17 @@ fn w(kind: &str, days: u32) -> Widget {
     Widget { kind: kind.into(), program_id: None, days }
 }
 
+/// A built-in dashboard shared with `role`.
+fn built_in(id: i64, name: &str, role: &str, widgets: Vec<Widget>) -> DashboardDef {
+    DashboardDef { id, name: name.into(), shared_role: Some(role.into()), mine: false, widgets }
+}
+
 /// The built-in dashboards every team member can open: the team's, finance's and leadership's.
 pub fn defaults() -> Vec<DashboardDef> {
     vec![
-        DashboardDef {
-            id: -1,
-            name: "Team".into(),
-            shared_role: Some("program_manager".into()),
-            mine: false,
-            widgets: vec![w("kpis", 30), w("at_risk", 30), w("health_by_tier", 30), w("top_partners", 30)],
-        },
-        DashboardDef {
-            id: -2,
-            name: "Finance".into(),
-            shared_role: Some("finance_approver".into()),
-            mine: false,
-            widgets: vec![w("kpis", 30), w("top_partners", 90), w("tier_mix", 30)],
-        },
-        DashboardDef {
-            id: -3,
-            name: "Leadership".into(),
-            shared_role: Some("analytics_viewer".into()),
-            mine: false,
-            widgets: vec![w("kpis", 90), w("cohort_chart", 84), w("health_by_tier", 30), w("tier_mix", 30)],
-        },
+        built_in(-1, "Team", "program_manager", vec![w("kpis", 30), w("at_risk", 30), w("health_by_tier", 30), w("top_partners", 30)]),
+        built_in(-2, "Finance", "finance_approver", vec![w("kpis", 30), w("top_partners", 90), w("tier_mix", 30)]),
+        built_in(-3, "Leadership", "analytics_viewer", vec![w("kpis", 90), w("cohort_chart", 84), w("health_by_tier", 30), w("tier_mix", 30)]),
     ]
 }
 
@@ -94,11 +81,7 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, def: &DashboardDef, no
     }
     let widgets = serde_json::to_string(&def.widgets).expect("plain data serialises");
     if def.id > 0 {
-        let d = dashboard::Entity::find_by_id(def.id)
-            .filter(dashboard::Column::AccountId.eq(actor.account_id))
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("dashboard"))?;
+        let d = crate::db::find_in_account(db, dashboard::Column::AccountId, actor.account_id, def.id, "dashboard").await?;
         if d.user_id != Some(actor.user_id) {
             return Err(Error::Forbidden);
         }

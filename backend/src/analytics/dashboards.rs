@@ -253,7 +253,7 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
     let tiers = tq.order_by_asc(tier::Column::ProgramId).order_by_asc(tier::Column::Rank).all(db).await?;
     let several = tiers.iter().map(|t| t.program_id).collect::<std::collections::BTreeSet<_>>().len() > 1;
     let names: HashMap<i64, String> = if several {
-        program::Entity::find().filter(program::Column::AccountId.eq(account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect()
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(account_id), program::Column::Id).await?
     } else {
         HashMap::new()
     };
@@ -279,49 +279,71 @@ pub async fn health_by_tier(db: &DatabaseConnection, account_id: i64, program_id
 
 /// Partner names and tier names for a set of enrollments.
 async fn names(db: &DatabaseConnection, rows: &[enrollment::Model]) -> Result<(HashMap<i64, String>, HashMap<i64, String>)> {
-    let partners = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(rows.iter().map(|e| e.partner_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let tiers = tier::Entity::find()
-        .filter(tier::Column::Id.is_in(rows.iter().map(|e| e.tier_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let partners = rows.iter().map(|e| e.partner_id).collect::<Vec<_>>();
+    let partners =
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partners), partner::Column::Id).await?;
+    let tiers = rows.iter().map(|e| e.tier_id).collect::<Vec<_>>();
+    let tiers = crate::db::names(db, (tier::Column::Id, tier::Column::Name), tier::Column::Id.is_in(tiers), tier::Column::Id).await?;
     Ok((partners, tiers))
 }
 
-fn last_conversion(e: &enrollment::Model) -> String {
-    e.last_conversion_at.map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d").to_string())
+/// The account's programs, or only `program_id` when given.
+async fn programs(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>) -> Result<Vec<program::Model>> {
+    let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
+    if let Some(p) = program_id {
+        progs = progs.filter(program::Column::Id.eq(p));
+    }
+    Ok(progs.all(db).await?)
+}
+
+/// The account's active enrollments matching `cond`, by `order` then id, at most `limit`.
+async fn active_matching(
+    db: &DatabaseConnection,
+    account_id: i64,
+    cond: sea_orm::Condition,
+    order: enrollment::Column,
+    limit: u64,
+) -> Result<Vec<enrollment::Model>> {
+    Ok(enrollment::Entity::find()
+        .filter(enrollment::Column::AccountId.eq(account_id))
+        .filter(enrollment::Column::Status.eq("active"))
+        .filter(cond)
+        .order_by_asc(order)
+        .order_by_asc(enrollment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// An at-risk or dormant row for enrollment `e`, named from `names`.
+fn risk_row(
+    e: &enrollment::Model,
+    (partners, tiers): &(HashMap<i64, String>, HashMap<i64, String>),
+    reason: String,
+    parts: Vec<models::HealthPart>,
+) -> RiskRow {
+    RiskRow {
+        partner_id: e.partner_id,
+        name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
+        program_id: e.program_id,
+        tier: tiers.get(&e.tier_id).cloned().unwrap_or_default(),
+        score: e.health_score,
+        reason,
+        last_conversion: e.last_conversion_at.map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d").to_string()),
+        parts,
+    }
 }
 
 /// Active enrollments scoring below their program's threshold, worst first, with the reason
 /// in words from the parts of their latest score.
 pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, limit: u64) -> Result<Vec<RiskRow>> {
-    let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
-    if let Some(p) = program_id {
-        progs = progs.filter(program::Column::Id.eq(p));
-    }
     let mut cond = sea_orm::Condition::any();
-    for p in progs.all(db).await? {
+    for p in programs(db, account_id, program_id).await? {
         cond = cond
             .add(sea_orm::Condition::all().add(enrollment::Column::ProgramId.eq(p.id)).add(enrollment::Column::HealthScore.lt(p.at_risk_threshold)));
     }
-    let rows = enrollment::Entity::find()
-        .filter(enrollment::Column::AccountId.eq(account_id))
-        .filter(enrollment::Column::Status.eq("active"))
-        .filter(cond)
-        .order_by_asc(enrollment::Column::HealthScore)
-        .order_by_asc(enrollment::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let (partners, tiers) = names(db, &rows).await?;
+    let rows = active_matching(db, account_id, cond, enrollment::Column::HealthScore, limit).await?;
+    let names = names(db, &rows).await?;
     let mut latest: HashMap<i64, health_score::Model> = HashMap::new();
     for h in health_score::Entity::find()
         .filter(health_score::Column::EnrollmentId.is_in(rows.iter().map(|e| e.id).collect::<Vec<_>>()))
@@ -335,16 +357,7 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
         .iter()
         .map(|e| {
             let parts: Vec<models::HealthPart> = latest.get(&e.id).and_then(|h| serde_json::from_str(&h.parts).ok()).unwrap_or_default();
-            RiskRow {
-                partner_id: e.partner_id,
-                name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
-                program_id: e.program_id,
-                tier: tiers.get(&e.tier_id).cloned().unwrap_or_default(),
-                score: e.health_score,
-                reason: crate::partners::health::reason(&parts),
-                last_conversion: last_conversion(e),
-                parts,
-            }
+            risk_row(e, &names, crate::partners::health::reason(&parts), parts)
         })
         .collect())
 }
@@ -354,12 +367,8 @@ pub async fn at_risk(db: &DatabaseConnection, account_id: i64, program_id: Optio
 /// `partner_stats` job keeps.
 pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Option<i64>, limit: u64, now: DateTime<Utc>) -> Result<Vec<RiskRow>> {
     use sea_orm::Condition;
-    let mut progs = program::Entity::find().filter(program::Column::AccountId.eq(account_id));
-    if let Some(p) = program_id {
-        progs = progs.filter(program::Column::Id.eq(p));
-    }
     let mut cond = Condition::any();
-    for p in progs.all(db).await? {
+    for p in programs(db, account_id, program_id).await? {
         let cutoff = now - Duration::days(p.dormant_days as i64);
         cond = cond.add(
             Condition::all().add(enrollment::Column::ProgramId.eq(p.id)).add(
@@ -370,16 +379,8 @@ pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Optio
             ),
         );
     }
-    let rows = enrollment::Entity::find()
-        .filter(enrollment::Column::AccountId.eq(account_id))
-        .filter(enrollment::Column::Status.eq("active"))
-        .filter(cond)
-        .order_by_asc(enrollment::Column::LastConversionAt)
-        .order_by_asc(enrollment::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let (partners, tiers) = names(db, &rows).await?;
+    let rows = active_matching(db, account_id, cond, enrollment::Column::LastConversionAt, limit).await?;
+    let names = names(db, &rows).await?;
     Ok(rows
         .iter()
         .map(|e| {
@@ -391,16 +392,7 @@ pub async fn dormant(db: &DatabaseConnection, account_id: i64, program_id: Optio
                 Some(d) => format!("{reason} (dormant since {}; re-engagement email queued)", d.format("%Y-%m-%d")),
                 None => reason,
             };
-            RiskRow {
-                partner_id: e.partner_id,
-                name: partners.get(&e.partner_id).cloned().unwrap_or_default(),
-                program_id: e.program_id,
-                tier: tiers.get(&e.tier_id).cloned().unwrap_or_default(),
-                score: e.health_score,
-                reason,
-                last_conversion: last_conversion(e),
-                parts: vec![],
-            }
+            risk_row(e, &names, reason, vec![])
         })
         .collect())
 }

@@ -211,7 +211,7 @@ pub async fn cohorts(db: &DatabaseConnection, account_id: i64, program_id: i64, 
     let program = crate::programs::load(db, account_id, program_id).await?;
     let first = crate::rollups::week_start(now.date_naive()) - chrono::Duration::weeks(weeks as i64 - 1);
     let names: std::collections::HashMap<i64, String> =
-        tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).all(db).await?.into_iter().map(|t| (t.id, t.name)).collect();
+        crate::db::names(db, (tier::Column::Id, tier::Column::Name), tier::Column::ProgramId.eq(program_id), tier::Column::Id).await?;
     let rows = tier_rollup::Entity::find()
         .filter(tier_rollup::Column::ProgramId.eq(program_id))
         .filter(tier_rollup::Column::Day.gte(first))

@@ -4,6 +4,7 @@
 //! exactly once; its sent, delivered and opened counts come from those emails. Partners see the
 //! broadcasts they received as announcements in the portal.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{broadcast, enrollment, outbox_email, partner, program, segment};
 use crate::outbox::{self, NewEmail};
@@ -33,11 +34,7 @@ async fn audience(
             (format!("segment “{}”", seg.name), enrollment::Entity::find().filter(enrollment::Column::Id.is_in(ids)))
         }
         (None, Some(pid)) => {
-            let prog = program::Entity::find_by_id(pid)
-                .filter(program::Column::AccountId.eq(actor.account_id))
-                .one(db)
-                .await?
-                .ok_or(Error::NotFound("program"))?;
+            let prog = crate::db::find_in_account(db, program::Column::AccountId, actor.account_id, pid, "program").await?;
             (format!("all active partners of {}", prog.name), enrollment::Entity::find().filter(enrollment::Column::ProgramId.eq(pid)))
         }
         _ => return Err(Error::invalid("audience", "choose a segment or a program")),
@@ -118,13 +115,8 @@ pub async fn create(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     }
     .insert(&txn)
     .await?;
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) },
-    )
-    .await?;
+    audit::record(&txn, actor, now, Change { kind: "broadcast_created", subject: b.subject.clone(), before: None, after: Some(b.audience.clone()) })
+        .await?;
     if send_at <= now {
         send(&txn, now, actor, &b, &recipients).await?;
     }
@@ -154,7 +146,8 @@ async fn send(
         return Ok(false);
     }
     let programs: BTreeMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(txn).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(txn, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     // Names and the program come from the audience; other variables (tier, earnings, …) are
     // read per recipient, only when the text uses them.
     let simple = |t: &str| crate::comms::templates::variables_in(t).iter().all(|v| matches!(v.as_str(), "name" | "partner_name" | "program"));
@@ -162,12 +155,7 @@ async fn send(
     for (pid, (program_id, name, email)) in recipients {
         let mut vars = crate::comms::templates::Vars::default();
         if per_recipient {
-            if let Some(e) = enrollment::Entity::find()
-                .filter(enrollment::Column::PartnerId.eq(*pid))
-                .filter(enrollment::Column::ProgramId.eq(*program_id))
-                .one(txn)
-                .await?
-            {
+            if let Some(e) = crate::db::enrollment_of(txn, *pid, *program_id).await? {
                 vars = crate::comms::templates::vars(txn, &e, now).await?;
             }
         }
@@ -273,14 +261,9 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Broadcasts
         .await?;
     let counts = figures(db, rows.iter().map(|b| b.id).collect(), None).await?;
     let items = rows.into_iter().map(|b| row(b, &counts)).collect();
-    let segments = segment::Entity::find()
-        .filter(segment::Column::AccountId.eq(actor.account_id))
-        .order_by_asc(segment::Column::Name)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let segments =
+        crate::db::names(db, (segment::Column::Id, segment::Column::Name), segment::Column::AccountId.eq(actor.account_id), segment::Column::Name)
+            .await?;
     let programs = crate::programs::open_names(db, actor.account_id).await?;
     Ok(BroadcastsPage { items, segments, programs, can_send: actor.has_any(&[Role::ProgramManager]) })
 }

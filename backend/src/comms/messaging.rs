@@ -9,7 +9,7 @@ use crate::outbox::{self, NewEmail};
 use crate::{db::begin_write, timeline, Error, Result};
 use chrono::{DateTime, Utc};
 use models::{Inbox, MessageView, Role, ThreadRow, ThreadView};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -50,15 +50,16 @@ fn team_may_write(actor: &Actor, p: &partner::Model) -> bool {
 
 /// The thread if the actor may see it (else not found: its existence is not revealed).
 async fn visible(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<message_thread::Model> {
-    let t = message_thread::Entity::find_by_id(id)
-        .filter(message_thread::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("thread"))?;
+    let t = crate::db::find_in_account(db, message_thread::Column::AccountId, actor.account_id, id, "thread").await?;
     match actor.partner_id {
         Some(pid) if pid != t.partner_id => Err(Error::NotFound("thread")),
         _ => Ok(t),
     }
+}
+
+/// `SELECT column FROM its table WHERE account = account_id AND cond`: a search's subquery.
+fn matching<E: EntityTrait>(column: E::Column, account: E::Column, account_id: i64, cond: Expr) -> SelectStatement {
+    Query::select().column(column).from(E::default()).and_where(Expr::col(account).eq(account_id)).and_where(cond).to_owned()
 }
 
 /// The actor's threads, most recent first; `q` searches subjects, partner names and message text.
@@ -72,18 +73,18 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = crate::db::like_pattern(q);
         let like = |e: Expr| e.like(LikeExpr::new(pattern.clone()).escape('\\'));
-        let mut in_messages = Query::select();
-        in_messages
-            .column(message::Column::ThreadId)
-            .from(message::Entity)
-            .and_where(Expr::col(message::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(message::Column::Body)))));
-        let mut in_partners = Query::select();
-        in_partners
-            .column(partner::Column::Id)
-            .from(partner::Entity)
-            .and_where(Expr::col(partner::Column::AccountId).eq(actor.account_id))
-            .and_where(like(Expr::expr(Func::lower(Expr::col(partner::Column::Name)))));
+        let in_messages = matching::<message::Entity>(
+            message::Column::ThreadId,
+            message::Column::AccountId,
+            actor.account_id,
+            like(Expr::expr(Func::lower(Expr::col(message::Column::Body)))),
+        );
+        let in_partners = matching::<partner::Entity>(
+            partner::Column::Id,
+            partner::Column::AccountId,
+            actor.account_id,
+            like(Expr::expr(Func::lower(Expr::col(partner::Column::Name)))),
+        );
         find = find.filter(
             Condition::any()
                 .add(like(Expr::expr(Func::lower(Expr::col((message_thread::Entity, message_thread::Column::Subject))))))
@@ -94,7 +95,7 @@ pub async fn inbox(db: &impl ConnectionTrait, actor: &Actor, q: Option<&str>) ->
     let threads = find.order_by_desc(message_thread::Column::LastMessageAt).limit(200).all(db).await?;
     let partner_ids: Vec<i64> = threads.iter().map(|t| t.partner_id).collect();
     let names: std::collections::HashMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partner_ids), partner::Column::Id).await?;
     let mut rows = Vec::with_capacity(threads.len());
     for t in threads {
         let last = message::Entity::find().filter(message::Column::ThreadId.eq(t.id)).order_by_desc(message::Column::Id).one(db).await?;
@@ -240,16 +241,8 @@ async fn post(
         .await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: t.account_id,
-            partner_id: t.partner_id,
-            enrollment_id: None,
-            kind: "message",
-            actor: &author_name,
-            summary: format!("Message “{}”: {}", t.subject, snippet(body)),
-            data: serde_json::json!({"thread_id": t.id, "to": other}),
-            at: now,
-        },
+        timeline::Event::partner(t.account_id, t.partner_id, "message", &author_name, format!("Message “{}”: {}", t.subject, snippet(body)), now)
+            .with_data(serde_json::json!({"thread_id": t.id, "to": other})),
     )
     .await?;
     if !from_partner {

@@ -7,6 +7,7 @@
 //! (a guarded step counter in the same transaction as the outbox email), and stops a run when
 //! its partner converts (if the sequence says so), leaves the program or unsubscribes.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{conversion, email_suppression, enrollment, partner, program, sequence, sequence_run, sequence_step};
 use crate::outbox::{self, NewEmail};
@@ -86,16 +87,14 @@ pub async fn enter(txn: &impl ConnectionTrait, now: DateTime<Utc>, e: &enrollmen
             started += 1;
             timeline::record(
                 txn,
-                Event {
-                    account_id: e.account_id,
-                    partner_id: e.partner_id,
-                    enrollment_id: Some(e.id),
-                    kind: "sequence",
-                    actor: "system: sequences",
-                    summary: format!("Entered the sequence “{}” ({})", s.name, trigger_label(trigger).to_lowercase()),
-                    data: serde_json::json!({"sequence_id": s.id, "occurrence": occurrence}),
-                    at: now,
-                },
+                Event::enrollment(
+                    e,
+                    "sequence",
+                    "system: sequences",
+                    format!("Entered the sequence “{}” ({})", s.name, trigger_label(trigger).to_lowercase()),
+                    now,
+                )
+                .with_data(serde_json::json!({"sequence_id": s.id, "occurrence": occurrence})),
             )
             .await?;
         }
@@ -166,16 +165,7 @@ async fn on_timeline(
 ) -> Result<()> {
     timeline::record(
         txn,
-        Event {
-            account_id: r.account_id,
-            partner_id: r.partner_id,
-            enrollment_id: Some(r.enrollment_id),
-            kind: "sequence",
-            actor: "system: sequences",
-            summary,
-            data,
-            at: now,
-        },
+        Event::partner(r.account_id, r.partner_id, "sequence", "system: sequences", summary, now).for_enrollment(r.enrollment_id).with_data(data),
     )
     .await
 }
@@ -365,11 +355,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<SequencesPag
 /// A sequence with every partner's progress (the latest 500 runs).
 pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<SequenceDetail> {
     actor.require_team()?;
-    let s = sequence::Entity::find_by_id(id)
-        .filter(sequence::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("sequence"))?;
+    let s = crate::db::find_in_account(db, sequence::Column::AccountId, actor.account_id, id, "sequence").await?;
     let steps =
         sequence_step::Entity::find().filter(sequence_step::Column::SequenceId.eq(id)).order_by_asc(sequence_step::Column::Position).all(db).await?;
     let prog = program::Entity::find_by_id(s.program_id).one(db).await?.ok_or(Error::NotFound("program"))?;
@@ -381,7 +367,7 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<S
         .await?;
     let ids: Vec<i64> = runs.iter().map(|r| r.partner_id).collect();
     let names: BTreeMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(ids), partner::Column::Id).await?;
     let total = steps.len();
     let runs = runs
         .into_iter()
@@ -504,24 +490,9 @@ pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, in
         .insert(&txn)
         .await?;
     }
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change {
-            kind: "sequence_saved",
-            subject: input.name.trim().to_string(),
-            before,
-            after: Some(format!(
-                "{} ({}, {} steps, {})",
-                input.name.trim(),
-                input.trigger,
-                input.steps.len(),
-                if input.active { "active" } else { "paused" }
-            )),
-        },
-    )
-    .await?;
+    let (name, state) = (input.name.trim(), if input.active { "active" } else { "paused" });
+    let after = format!("{name} ({}, {} steps, {state})", input.trigger, input.steps.len());
+    audit::record(&txn, actor, now, Change { kind: "sequence_saved", subject: name.to_string(), before, after: Some(after) }).await?;
     txn.commit().await?;
     Ok(id)
 }

@@ -2,6 +2,7 @@
 //! built-in wording of the system emails, each program's own version of them, its footer, and a
 //! preview filled with a real partner's data and wrapped in the program's branding.
 
+use crate::access::audit::{self, Change};
 use crate::access::auth::Actor;
 use crate::entities::{email_template, enrollment, ledger_entry, link, partner, program};
 use crate::{programs::settings, Error, Result};
@@ -217,7 +218,7 @@ pub fn variable_list() -> Vec<TemplateVariable> {
 }
 
 async fn own_program(db: &impl ConnectionTrait, actor: &Actor, program_id: i64) -> Result<program::Model> {
-    program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("program"))
+    crate::db::find_in_account(db, program::Column::AccountId, actor.account_id, program_id, "program").await
 }
 
 /// The Templates tab for a program (the first one when none is given).
@@ -270,7 +271,7 @@ pub async fn page(db: &DatabaseConnection, actor: &Actor, program_id: Option<i64
     let mut ids: Vec<i64> = enrolled.iter().filter(|(_, s)| s == "active").map(|(p, _)| *p).take(50).collect();
     ids.extend(enrolled.iter().filter(|(_, s)| s != "active").map(|(p, _)| *p).take(50 - ids.len().min(50)));
     let names: BTreeMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(ids.clone())).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(ids.clone()), partner::Column::Id).await?;
     let partners = ids.into_iter().filter_map(|id| names.get(&id).map(|n| (id, n.clone()))).collect();
     Ok(TemplatesPage {
         programs,
@@ -335,18 +336,9 @@ pub async fn save(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, in
         .insert(&txn)
         .await?;
     }
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change {
-            kind: "email_template_saved",
-            subject: format!("{} / {}", prog.name, input.kind),
-            before,
-            after: Some(subject.to_string()),
-        },
-    )
-    .await?;
+    let change =
+        Change { kind: "email_template_saved", subject: format!("{} / {}", prog.name, input.kind), before, after: Some(subject.to_string()) };
+    audit::record(&txn, actor, now, change).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -365,13 +357,7 @@ pub async fn set_footer(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Act
     let mut a: program::ActiveModel = prog.clone().into();
     a.email_footer = Set((!footer.is_empty()).then(|| footer.to_string()));
     a.update(&txn).await?;
-    crate::access::audit::record(
-        &txn,
-        actor,
-        now,
-        crate::access::audit::Change { kind: "email_footer_set", subject: prog.name, before, after: Some(footer.to_string()) },
-    )
-    .await?;
+    audit::record(&txn, actor, now, Change { kind: "email_footer_set", subject: prog.name, before, after: Some(footer.to_string()) }).await?;
     txn.commit().await?;
     Ok(())
 }

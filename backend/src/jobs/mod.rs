@@ -380,16 +380,14 @@ async fn dormant_detection(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
             let since = last.map(|c| format!("since {}", c.occurred_at.format("%Y-%m-%d"))).unwrap_or_else(|| "ever".into());
             timeline::record(
                 &txn,
-                Event {
-                    account_id: e.account_id,
-                    partner_id: e.partner_id,
-                    enrollment_id: Some(e.id),
-                    kind: "dormant",
-                    actor: "system: dormant detection",
-                    summary: format!("Dormant: no conversion {since} ({} days); re-engagement email queued", prog.dormant_days),
-                    data: json!({"dormant_days": prog.dormant_days}),
-                    at: now,
-                },
+                Event::enrollment(
+                    &e,
+                    "dormant",
+                    "system: dormant detection",
+                    format!("Dormant: no conversion {since} ({} days); re-engagement email queued", prog.dormant_days),
+                    now,
+                )
+                .with_data(json!({"dormant_days": prog.dormant_days})),
             )
             .await?;
             let (subject, text) = crate::comms::templates::compose(&txn, &e, "re_engagement", now, |_| {}).await?;

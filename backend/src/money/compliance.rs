@@ -57,7 +57,7 @@ fn may_see(actor: &Actor, partner_id: i64) -> Result<()> {
 
 async fn load_partner(db: &impl ConnectionTrait, actor: &Actor, partner_id: i64) -> Result<partner::Model> {
     may_see(actor, partner_id)?;
-    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
+    crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await
 }
 
 /// The compliance of a partner from its details and its latest document.
@@ -239,16 +239,8 @@ pub async fn update(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     a.update(&txn).await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "profile",
-            actor: &actor.label(),
-            summary: format!("Partner updated the profile: {}", changed.join(", ")),
-            data: serde_json::json!({"changed": changed}),
-            at: now,
-        },
+        Event::partner(p.account_id, p.id, "profile", &actor.label(), format!("Partner updated the profile: {}", changed.join(", ")), now)
+            .with_data(serde_json::json!({"changed": changed})),
     )
     .await?;
     txn.commit().await?;
@@ -297,16 +289,15 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
     .await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "compliance",
-            actor: &actor.label(),
-            summary: format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
-            data: serde_json::json!({"document_id": d.id}),
-            at: now,
-        },
+        Event::partner(
+            p.account_id,
+            p.id,
+            "compliance",
+            &actor.label(),
+            format!("Tax document uploaded: {filename} ({})", size_words(bytes.len() as i64)),
+            now,
+        )
+        .with_data(serde_json::json!({"document_id": d.id})),
     )
     .await?;
     txn.commit().await?;
@@ -315,7 +306,7 @@ pub async fn upload(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
 
 /// A document to download: its name, type and content (the partner's own, or for the team).
 pub async fn download(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(String, String, Vec<u8>)> {
-    let d = doc::Entity::find_by_id(id).filter(doc::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("document"))?;
+    let d = crate::db::find_in_account(db, doc::Column::AccountId, actor.account_id, id, "document").await?;
     may_see(actor, d.partner_id)?;
     // Tax documents hold identity numbers: on the team side only those who review them (finance
     // approvers, program managers, admins) may open them, not analytics viewers or relationship
@@ -360,16 +351,15 @@ pub async fn review(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         .await?;
     timeline::record(
         &txn,
-        Event {
-            account_id: actor.account_id,
-            partner_id: pid,
-            enrollment_id: None,
-            kind: "compliance",
-            actor: &actor.label(),
-            summary: format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
-            data: serde_json::json!({"document_id": id, "status": status}),
-            at: now,
-        },
+        Event::partner(
+            actor.account_id,
+            pid,
+            "compliance",
+            &actor.label(),
+            format!("Tax document {filename} {status}{}", note.map(|n| format!(": {n}")).unwrap_or_default()),
+            now,
+        )
+        .with_data(serde_json::json!({"document_id": id, "status": status})),
     )
     .await?;
     crate::access::audit::record(

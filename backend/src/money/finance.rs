@@ -12,6 +12,7 @@ use models::{BatchRow, BulkResult, Currency, Money, ReviewFilter, ReviewQueue, R
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    UpdateMany,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -72,7 +73,7 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     let partner_ids: Vec<i64> = rows.iter().map(|e| e.partner_id).collect();
     let conversion_ids: Vec<i64> = rows.iter().filter_map(|e| e.conversion_id).collect();
     let names: HashMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::Id.is_in(partner_ids)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::Id.is_in(partner_ids), partner::Column::Id).await?;
     let externals: HashMap<i64, String> = conversion::Entity::find()
         .filter(conversion::Column::Id.is_in(conversion_ids))
         .all(db)
@@ -106,12 +107,72 @@ pub async fn review_queue(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
     Ok(ReviewQueue { programs, rows: out, total })
 }
 
-async fn entries_of(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Vec<ledger_entry::Model>> {
-    Ok(ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::AccountId.eq(account_id))
-        .filter(ledger_entry::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+/// A bulk change of ledger entries under way: the entries found, the ids refused and the
+/// entries changed (each also gets a line on its partner's timeline from the caller).
+struct Bulk {
+    found: HashMap<i64, ledger_entry::Model>,
+    result: BulkResult,
+    done: Vec<String>,
+}
+
+impl Bulk {
+    /// Starts a bulk change of the account's entries among `ids`.
+    async fn load(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Self> {
+        let found = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::AccountId.eq(account_id))
+            .filter(ledger_entry::Column::Id.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        Ok(Bulk { found, result: BulkResult::default(), done: Vec::new() })
+    }
+
+    /// Entry `id`; none, with `id` refused, when it is not the account's.
+    fn take(&mut self, id: i64) -> Option<ledger_entry::Model> {
+        let e = self.found.remove(&id);
+        if e.is_none() {
+            self.refuse(id, "not found".into());
+        }
+        e
+    }
+
+    fn refuse(&mut self, id: i64, why: String) {
+        self.result.refused.push((id, why));
+    }
+
+    /// Applies `update` to entry `e` alone and counts `e` changed; false, with `e` refused, when
+    /// a concurrent change of the entry came first and the update's guard no longer matches.
+    async fn apply(&mut self, txn: &impl ConnectionTrait, update: UpdateMany<ledger_entry::Entity>, e: &ledger_entry::Model) -> Result<bool> {
+        let changed = update.filter(ledger_entry::Column::Id.eq(e.id)).exec(txn).await?.rows_affected;
+        if changed == 0 {
+            self.refuse(e.id, "it changed meanwhile".into());
+            return Ok(false);
+        }
+        self.done.push(format!("#{}", e.id));
+        self.result.changed += 1;
+        Ok(true)
+    }
+
+    /// Ends the change with one audit entry (none when nothing changed).
+    async fn finish(
+        self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+        kind: &str,
+        before: &str,
+        after: String,
+    ) -> Result<BulkResult> {
+        let done = self.done;
+        if !done.is_empty() {
+            let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
+            let change = crate::access::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) };
+            crate::access::audit::record(db, actor, now, change).await?;
+        }
+        Ok(self.result)
+    }
 }
 
 /// Checks a bulk selection and returns its ids sorted and without repeats: every bulk change
@@ -138,73 +199,43 @@ pub async fn approve(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids:
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
     let programs = program_map(&txn, actor.account_id).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
-    let mut result = BulkResult::default();
-    let mut done = Vec::new();
-    for id in &ids {
-        let Some(e) = found.get(id) else {
-            result.refused.push((*id, "not found".into()));
-            continue;
-        };
+    let mut bulk = Bulk::load(&txn, actor.account_id, &ids).await?;
+    for id in ids {
+        let Some(e) = bulk.take(id) else { continue };
         let p = programs.get(&e.program_id).ok_or(Error::NotFound("program"))?;
-        if let Some(why) = approval_block(actor, e, p, now) {
-            result.refused.push((*id, why));
+        if let Some(why) = approval_block(actor, &e, p, now) {
+            bulk.refuse(id, why);
             continue;
         }
         // Guarded: a concurrent approval or void of the same entry changes it first, and this
         // one then finds nothing to change.
-        let changed = ledger_entry::Entity::update_many()
+        let update = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::Status, Expr::value("approved"))
             .col_expr(ledger_entry::Column::ApprovedBy, Expr::value(Some(actor.label())))
             .col_expr(ledger_entry::Column::ApprovedAt, Expr::value(Some(now)))
-            .filter(ledger_entry::Column::Id.eq(e.id))
-            .filter(ledger_entry::Column::Status.eq("pending"))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            result.refused.push((*id, "it changed meanwhile".into()));
-            continue;
+            .filter(ledger_entry::Column::Status.eq("pending"));
+        if bulk.apply(&txn, update, &e).await? {
+            let m = money(e.amount_minor, &e.currency)?;
+            on_timeline(&txn, actor, now, &e, "commission_approved", format!("Commission of {} approved", m.display())).await?;
         }
-        done.push(format!("#{}", e.id));
-        let m = money(e.amount_minor, &e.currency)?;
-        timeline::record(
-            &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.enrollment_id),
-                kind: "commission_approved",
-                actor: &actor.label(),
-                summary: format!("Commission of {} approved", m.display()),
-                data: json!({ "entry_id": e.id }),
-                at: now,
-            },
-        )
-        .await?;
-        result.changed += 1;
     }
-    bulk_audit(&txn, actor, now, "commissions_approved", &done, "pending", "approved".into()).await?;
+    let result = bulk.finish(&txn, actor, now, "commissions_approved", "pending", "approved".into()).await?;
     txn.commit().await?;
     Ok(result)
 }
 
-/// One audit entry for a bulk change of ledger entries (none when nothing changed).
-async fn bulk_audit(
-    db: &impl ConnectionTrait,
+/// Records `summary` about ledger entry `e` on its partner's timeline.
+async fn on_timeline(
+    txn: &impl ConnectionTrait,
     actor: &Actor,
     now: chrono::DateTime<chrono::Utc>,
+    e: &ledger_entry::Model,
     kind: &str,
-    done: &[String],
-    before: &str,
-    after: String,
+    summary: String,
 ) -> Result<()> {
-    if done.is_empty() {
-        return Ok(());
-    }
-    let subject = format!("{} commission entr{}: {}", done.len(), if done.len() == 1 { "y" } else { "ies" }, done.join(", "));
-    crate::access::audit::record(db, actor, now, crate::access::audit::Change { kind, subject, before: Some(before.into()), after: Some(after) })
-        .await
+    let by = actor.label();
+    let event = Event::partner(actor.account_id, e.partner_id, kind, &by, summary, now).for_enrollment(e.enrollment_id);
+    timeline::record(txn, event.with_data(json!({ "entry_id": e.id }))).await
 }
 
 /// Voids pending or approved (not yet paid or batched) entries, with a reason.
@@ -217,20 +248,15 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
     }
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let found: HashMap<i64, ledger_entry::Model> = entries_of(&txn, actor.account_id, &ids).await?.into_iter().map(|e| (e.id, e)).collect();
-    let mut result = BulkResult::default();
-    let mut done = Vec::new();
-    for id in &ids {
-        let Some(e) = found.get(id) else {
-            result.refused.push((*id, "not found".into()));
-            continue;
-        };
+    let mut bulk = Bulk::load(&txn, actor.account_id, &ids).await?;
+    for id in ids {
+        let Some(e) = bulk.take(id) else { continue };
         if !matches!(e.status.as_str(), "pending" | "approved") || e.payout_batch_id.is_some() || e.kind == "payout" {
-            result.refused.push((*id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" })));
+            bulk.refuse(id, format!("it is {}{}", e.status, if e.payout_batch_id.is_some() { " and in a payout batch" } else { "" }));
             continue;
         }
         // Guarded like approval: never void an entry a concurrent payout batch has just taken.
-        let changed = ledger_entry::Entity::update_many()
+        let update = ledger_entry::Entity::update_many()
             .col_expr(ledger_entry::Column::Status, Expr::value("void"))
             .col_expr(
                 ledger_entry::Column::Note,
@@ -239,34 +265,14 @@ pub async fn void(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ids: &[
                     None => format!("voided: {reason}"),
                 })),
             )
-            .filter(ledger_entry::Column::Id.eq(e.id))
             .filter(ledger_entry::Column::Status.is_in(["pending", "approved"]))
-            .filter(ledger_entry::Column::PayoutBatchId.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 0 {
-            result.refused.push((*id, "it changed meanwhile".into()));
-            continue;
+            .filter(ledger_entry::Column::PayoutBatchId.is_null());
+        if bulk.apply(&txn, update, &e).await? {
+            let summary = format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display());
+            on_timeline(&txn, actor, now, &e, "commission_voided", summary).await?;
         }
-        done.push(format!("#{}", e.id));
-        timeline::record(
-            &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.enrollment_id),
-                kind: "commission_voided",
-                actor: &actor.label(),
-                summary: format!("Commission of {} voided: {reason}", money(e.amount_minor, &e.currency)?.display()),
-                data: json!({ "entry_id": e.id }),
-                at: now,
-            },
-        )
-        .await?;
-        result.changed += 1;
     }
-    bulk_audit(&txn, actor, now, "commissions_voided", &done, "pending or approved", format!("void: {reason}")).await?;
+    let result = bulk.finish(&txn, actor, now, "commissions_voided", "pending or approved", format!("void: {reason}")).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -323,20 +329,7 @@ pub async fn adjust(
     }
     .insert(&txn)
     .await?;
-    timeline::record(
-        &txn,
-        Event {
-            account_id: actor.account_id,
-            partner_id,
-            enrollment_id: Some(e.id),
-            kind: "adjustment",
-            actor: &actor.label(),
-            summary: format!("Manual adjustment of {}: {reason}", amount.display()),
-            data: json!({ "entry_id": saved.id }),
-            at: now,
-        },
-    )
-    .await?;
+    on_timeline(&txn, actor, now, &saved, "adjustment", format!("Manual adjustment of {}: {reason}", amount.display())).await?;
     let subject = format!("entry #{} / partner #{partner_id} / {}", saved.id, program.row.name);
     crate::access::audit::record(
         &txn,
@@ -462,11 +455,7 @@ pub async fn create_batch(db: &DatabaseConnection, clock: &Clock, actor: &Actor,
 }
 
 async fn load_batch(db: &impl ConnectionTrait, actor: &Actor, batch_id: i64) -> Result<payout_batch::Model> {
-    payout_batch::Entity::find_by_id(batch_id)
-        .filter(payout_batch::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("payout batch"))
+    crate::db::find_in_account(db, payout_batch::Column::AccountId, actor.account_id, batch_id, "payout batch").await
 }
 
 /// Marks a batch paid: its entries become `paid` and each partner's timeline records the payout.
@@ -490,16 +479,16 @@ pub async fn mark_paid(db: &DatabaseConnection, clock: &Clock, actor: &Actor, ba
     for payout in entries.iter().filter(|e| e.kind == "payout") {
         timeline::record(
             &txn,
-            Event {
-                account_id: actor.account_id,
-                partner_id: payout.partner_id,
-                enrollment_id: Some(payout.enrollment_id),
-                kind: "payout",
-                actor: &actor.label(),
-                summary: format!("Paid {} (batch {})", money(-payout.amount_minor, &payout.currency)?.display(), batch.id),
-                data: json!({ "batch_id": batch.id }),
-                at: now,
-            },
+            Event::partner(
+                actor.account_id,
+                payout.partner_id,
+                "payout",
+                &actor.label(),
+                format!("Paid {} (batch {})", money(-payout.amount_minor, &payout.currency)?.display(), batch.id),
+                now,
+            )
+            .for_enrollment(payout.enrollment_id)
+            .with_data(json!({ "batch_id": batch.id })),
         )
         .await?;
     }
@@ -530,18 +519,15 @@ pub async fn batches(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<Batch
         .limit(200)
         .all(db)
         .await?;
+    let payouts = ledger_entry::Column::Kind.eq("payout");
+    let partners = crate::db::counts_by(db, ledger_entry::Column::PayoutBatchId, rows.iter().map(|b| b.id), payouts).await?;
     let mut out = Vec::new();
     for b in rows {
-        let partners = ledger_entry::Entity::find()
-            .filter(ledger_entry::Column::PayoutBatchId.eq(b.id))
-            .filter(ledger_entry::Column::Kind.eq("payout"))
-            .count(db)
-            .await?;
         out.push(BatchRow {
             id: b.id,
             program: programs.get(&b.program_id).map(|p| p.name.clone()).unwrap_or_default(),
             total: money(b.total_minor, &b.currency)?.display(),
-            partners,
+            partners: partners.get(&b.id).copied().unwrap_or(0),
             entries: b.entries,
             status: b.status,
             created: b.created_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -562,13 +548,7 @@ pub async fn batch_csv(db: &DatabaseConnection, actor: &Actor, batch_id: i64) ->
         .order_by_asc(ledger_entry::Column::PartnerId)
         .all(db)
         .await?;
-    let partners: HashMap<i64, partner::Model> = partner::Entity::find()
-        .filter(partner::Column::Id.is_in(payouts.iter().map(|p| p.partner_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let partners = crate::db::rows_by_id(db, partner::Column::Id, payouts.iter().map(|p| p.partner_id)).await?;
     let mut rows = vec![vec![
         "batch_id".to_string(),
         "partner_id".into(),

@@ -54,13 +54,7 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, t
             .filter(enrollment::Column::Id.is_in(chunk.iter().copied()))
             .all(&txn)
             .await?;
-        let owners: HashMap<i64, partner::Model> = partner::Entity::find()
-            .filter(partner::Column::Id.is_in(rows.iter().map(|e| e.partner_id).collect::<BTreeSet<_>>()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+        let owners = crate::db::rows_by_id(&txn, partner::Column::Id, rows.iter().map(|e| e.partner_id).collect::<BTreeSet<_>>()).await?;
         let found: BTreeSet<i64> = rows.iter().map(|e| e.id).collect();
         for id in chunk.iter().filter(|id| !found.contains(id)) {
             report.refused.push((format!("enrollment {id}"), "not found".into()));

@@ -180,20 +180,7 @@ async fn record(
     summary: String,
     data: serde_json::Value,
 ) -> Result<()> {
-    timeline::record(
-        txn,
-        timeline::Event {
-            account_id: e.account_id,
-            partner_id: e.partner_id,
-            enrollment_id: Some(e.id),
-            kind,
-            actor: &actor.label(),
-            summary,
-            data,
-            at: now,
-        },
-    )
-    .await
+    timeline::record(txn, timeline::Event::enrollment(e, kind, &actor.label(), summary, now).with_data(data)).await
 }
 
 #[cfg(test)]

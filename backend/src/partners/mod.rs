@@ -43,7 +43,7 @@ pub struct NewPartner {
 
 /// Loads a partner of the account.
 pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<partner::Model> {
-    partner::Entity::find_by_id(id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))
+    crate::db::find_in_account(db, partner::Column::AccountId, account_id, id, "partner").await
 }
 
 fn opt_text(field: &str, v: &str, max: usize) -> Result<Option<String>> {
@@ -213,16 +213,14 @@ pub async fn create_in(txn: &DatabaseTransaction, now: DateTime<Utc>, actor: &Ac
     custom_fields::write_values(txn, actor.account_id, saved.id, &custom_fields::parse_stored(&saved.custom)).await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: saved.id,
-            enrollment_id: None,
-            kind: "created",
-            actor: &actor.label(),
-            summary: format!("Partner {} <{}> added", saved.name, saved.email),
-            data: serde_json::json!({}),
-            at: now,
-        },
+        timeline::Event::partner(
+            actor.account_id,
+            saved.id,
+            "created",
+            &actor.label(),
+            format!("Partner {} <{}> added", saved.name, saved.email),
+            now,
+        ),
     )
     .await?;
     audit::record(
@@ -288,16 +286,16 @@ pub async fn enroll_in(
     .await?;
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: p.account_id,
-            partner_id: p.id,
-            enrollment_id: Some(e.id),
-            kind: "enrolled",
-            actor: &actor.label(),
-            summary: format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
-            data: serde_json::json!({"program_id": program_id, "status": status}),
-            at: now,
-        },
+        timeline::Event::partner(
+            p.account_id,
+            p.id,
+            "enrolled",
+            &actor.label(),
+            format!("Enrolled in {} as {} ({})", prog.name, lowest.name, status.label().to_lowercase()),
+            now,
+        )
+        .for_enrollment(e.id)
+        .with_data(serde_json::json!({"program_id": program_id, "status": status})),
     )
     .await?;
     crate::events::publish(txn, now, crate::events::Event::Enrolled { enrollment: &e, active: status == EnrollmentStatus::Active }).await?;
@@ -358,16 +356,8 @@ pub async fn update_in(txn: &impl ConnectionTrait, now: DateTime<Utc>, actor: &A
     };
     timeline::record(
         txn,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: id,
-            enrollment_id: None,
-            kind: "profile_updated",
-            actor: &actor.label(),
-            summary: format!("Changed {}", changed.join(", ")),
-            data: serde_json::json!({"before": show(&before), "after": show(&p)}),
-            at: now,
-        },
+        timeline::Event::partner(actor.account_id, id, "profile_updated", &actor.label(), format!("Changed {}", changed.join(", ")), now)
+            .with_data(serde_json::json!({"before": show(&before), "after": show(&p)})),
     )
     .await?;
     audit::record(
@@ -426,12 +416,7 @@ async fn change_in(
     change: &Change,
 ) -> Result<Outcome> {
     may_act_in(txn, actor, p, program_id).await?;
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .filter(enrollment::Column::ProgramId.eq(program_id))
-        .one(txn)
-        .await?
-        .ok_or(Error::NotFound("enrollment"))?;
+    let e = crate::db::enrollment_of(txn, p.id, program_id).await?.ok_or(Error::NotFound("enrollment"))?;
     let prog = program::Entity::find_by_id(program_id).one(txn).await?.ok_or(Error::NotFound("program"))?;
     lifecycle::apply(txn, actor, now, &prog, &e, &p.name, change).await
 }
@@ -463,12 +448,7 @@ pub async fn patch(
     update_in(&txn, now, actor, id, fields).await?;
     if let Some(c) = change {
         let p = find(&txn, actor.account_id, id).await?;
-        let enrolled = enrollment::Entity::find()
-            .filter(enrollment::Column::PartnerId.eq(id))
-            .filter(enrollment::Column::ProgramId.eq(c.program_id))
-            .one(&txn)
-            .await?
-            .is_some();
+        let enrolled = crate::db::enrollment_of(&txn, id, c.program_id).await?.is_some();
         if !enrolled {
             may_act_in(&txn, actor, &p, c.program_id).await?;
             enroll_in(&txn, now, actor, &p, c.program_id, c.status).await?;
@@ -513,20 +493,7 @@ pub async fn add_note(db: &impl ConnectionTrait, now: DateTime<Utc>, actor: &Act
         return Err(Error::invalid("note", "write a note of 1 to 5,000 characters"));
     }
     let p = find(db, actor.account_id, partner_id).await?;
-    timeline::record(
-        db,
-        timeline::Event {
-            account_id: actor.account_id,
-            partner_id: p.id,
-            enrollment_id: None,
-            kind: "note",
-            actor: &actor.label(),
-            summary: text.to_string(),
-            data: serde_json::json!({}),
-            at: now,
-        },
-    )
-    .await
+    timeline::record(db, timeline::Event::partner(actor.account_id, p.id, "note", &actor.label(), text.to_string(), now)).await
 }
 
 /// Partner ids by email (lower case) for a set of emails, for imports.

@@ -15,7 +15,7 @@ fn stored_query(q: &DirectoryQuery) -> DirectoryQuery {
 
 /// Loads a segment of the account.
 pub async fn find(db: &impl ConnectionTrait, account_id: i64, id: i64) -> Result<(segment::Model, DirectoryQuery)> {
-    let s = segment::Entity::find_by_id(id).filter(segment::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("segment"))?;
+    let s = crate::db::find_in_account(db, segment::Column::AccountId, account_id, id, "segment").await?;
     let q = serde_json::from_str(&s.query).map_err(|e| Error::Internal(format!("segment {id}: {e}")))?;
     Ok((s, q))
 }

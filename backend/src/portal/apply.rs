@@ -3,7 +3,7 @@
 //! outbox.
 
 use crate::access::auth::{check_password_policy, hash_password, Actor};
-use crate::entities::{account, enrollment, partner, portal_application as pa, program, user};
+use crate::entities::{account, partner, portal_application as pa, program, user};
 use crate::outbox::{self, NewEmail};
 use crate::partners::{self, NewPartner};
 use crate::{access::team, partners::custom_fields, Error, Result};
@@ -152,13 +152,7 @@ pub async fn apply(db: &DatabaseConnection, now: DateTime<Utc>, public_url: &str
         ),
     )
     .await?;
-    let status = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(partner_id))
-        .filter(enrollment::Column::ProgramId.eq(prog.id))
-        .one(&txn)
-        .await?
-        .map(|e| e.status)
-        .unwrap_or_default();
+    let status = crate::db::enrollment_of(&txn, partner_id, prog.id).await?.map(|e| e.status).unwrap_or_default();
     let approved = status == EnrollmentStatus::Active.as_str();
     outbox::queue(&txn, now, mail(
         "application_received",
@@ -187,12 +181,7 @@ pub async fn queue_approved(
     to: &str,
     _name: &str,
 ) -> Result<()> {
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(partner_id))
-        .filter(enrollment::Column::ProgramId.eq(prog.id))
-        .one(db)
-        .await?
-        .ok_or(crate::Error::NotFound("enrollment"))?;
+    let e = crate::db::enrollment_of(db, partner_id, prog.id).await?.ok_or(crate::Error::NotFound("enrollment"))?;
     let (subject, text) = crate::comms::templates::compose(db, &e, "application_approved", now, |_| {}).await?;
     outbox::queue(
         db,
@@ -236,16 +225,14 @@ pub async fn verify(db: &DatabaseConnection, now: DateTime<Utc>, token: &str) ->
     if let Some(pid) = u.partner_id {
         crate::timeline::record(
             &txn,
-            crate::timeline::Event {
-                account_id: u.account_id,
-                partner_id: pid,
-                enrollment_id: None,
-                kind: "email_verified",
-                actor: &format!("{} <{}>", u.name, u.email),
-                summary: format!("Email {} confirmed", u.email),
-                data: serde_json::json!({}),
-                at: now,
-            },
+            crate::timeline::Event::partner(
+                u.account_id,
+                pid,
+                "email_verified",
+                &format!("{} <{}>", u.name, u.email),
+                format!("Email {} confirmed", u.email),
+                now,
+            ),
         )
         .await?;
     }

@@ -16,11 +16,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 /// The portal landing page of the signed-in partner user.
 pub async fn home(db: &DatabaseConnection, actor: &Actor) -> Result<PortalHome> {
     let partner_id = actor.require_partner()?;
-    let p = partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    let p = crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let rows = enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(p.id)).order_by_asc(enrollment::Column::Id).all(db).await?;
     let mut enrollments = Vec::with_capacity(rows.len());
     for e in rows {
@@ -51,16 +47,12 @@ pub const WINDOWS: &[i64] = &[30, 90, 365];
 pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::DateTime<chrono::Utc>, days: i64) -> Result<models::PortalDashboard> {
     use crate::entities::{click, conversion, ledger_entry};
     use models::{Money, PortalDashboard, ProgramPerformance, RecentConversion};
-    use sea_orm::{PaginatorTrait, QuerySelect};
+    use sea_orm::QuerySelect;
     let partner_id = actor.require_partner()?;
     if !WINDOWS.contains(&days) {
         return Err(Error::invalid("days", "choose 30, 90 or 365 days"));
     }
-    partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let since = now - chrono::Duration::days(days);
     let enrollments = enrollment::Entity::find()
         .filter(enrollment::Column::PartnerId.eq(partner_id))
@@ -68,6 +60,11 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         .order_by_asc(enrollment::Column::Id)
         .all(db)
         .await?;
+    let ids = || enrollments.iter().map(|e| e.id);
+    let human = sea_orm::Condition::all().add(click::Column::IsBot.eq(false)).add(click::Column::At.gte(since));
+    let clicks_by = crate::db::counts_by(db, click::Column::EnrollmentId, ids(), human).await?;
+    let attributed = sea_orm::Condition::all().add(conversion::Column::Status.eq("attributed")).add(conversion::Column::OccurredAt.gte(since));
+    let conversions_by = crate::db::counts_by(db, conversion::Column::EnrollmentId, ids(), attributed).await?;
     let mut programs = Vec::new();
     let mut names = std::collections::HashMap::new();
     let mut currencies = std::collections::HashMap::new();
@@ -76,18 +73,8 @@ pub async fn dashboard(db: &DatabaseConnection, actor: &Actor, now: chrono::Date
         let currency = Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
         names.insert(prog.id, prog.name.clone());
         currencies.insert(prog.id, currency);
-        let clicks = click::Entity::find()
-            .filter(click::Column::EnrollmentId.eq(e.id))
-            .filter(click::Column::IsBot.eq(false))
-            .filter(click::Column::At.gte(since))
-            .count(db)
-            .await? as i64;
-        let conversions = conversion::Entity::find()
-            .filter(conversion::Column::EnrollmentId.eq(e.id))
-            .filter(conversion::Column::Status.eq("attributed"))
-            .filter(conversion::Column::OccurredAt.gte(since))
-            .count(db)
-            .await? as i64;
+        let clicks = clicks_by.get(&e.id).copied().unwrap_or(0) as i64;
+        let conversions = conversions_by.get(&e.id).copied().unwrap_or(0) as i64;
         let entries = ledger_entry::Entity::find()
             .filter(ledger_entry::Column::EnrollmentId.eq(e.id))
             .filter(ledger_entry::Column::Kind.ne("payout"))
@@ -262,14 +249,7 @@ pub async fn conversions(db: &DatabaseConnection, actor: &Actor, f: &models::Con
     let list = models::Page { items: rows, total: convs.total, page: convs.page, per_page: convs.per_page };
     let mine: Vec<i64> =
         enrollment::Entity::find().filter(enrollment::Column::PartnerId.eq(partner_id)).all(db).await?.into_iter().map(|e| e.program_id).collect();
-    let programs = program::Entity::find()
-        .filter(program::Column::Id.is_in(mine))
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let programs = crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::Id.is_in(mine), program::Column::Id).await?;
     Ok(models::PortalConversions { list, programs })
 }
 
@@ -299,15 +279,10 @@ pub async fn payouts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<model
         .order_by_desc(ledger_entry::Column::Id)
         .all(db)
         .await?;
-    let batches: std::collections::HashMap<i64, payout_batch::Model> = payout_batch::Entity::find()
-        .filter(payout_batch::Column::Id.is_in(entries.iter().filter_map(|e| e.payout_batch_id).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| (b.id, b))
-        .collect();
+    let batches = crate::db::rows_by_id(db, payout_batch::Column::Id, entries.iter().filter_map(|e| e.payout_batch_id)).await?;
     let names: std::collections::HashMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     Ok(entries
         .into_iter()
         .filter_map(|e| {

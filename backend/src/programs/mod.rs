@@ -174,22 +174,14 @@ impl Program {
 
 /// Loads a program of the account, or `NotFound`.
 pub async fn load(db: &impl ConnectionTrait, account_id: i64, program_id: i64) -> Result<Program> {
-    let row =
-        program::Entity::find_by_id(program_id).filter(program::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("program"))?;
+    let row = crate::db::find_in_account(db, program::Column::AccountId, account_id, program_id, "program").await?;
     Program::from_row(row)
 }
 
 /// The account's programs that are not archived, as (id, name) in creation order (for pickers).
 pub async fn open_names(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<(i64, String)>> {
-    Ok(program::Entity::find()
-        .filter(program::Column::AccountId.eq(account_id))
-        .filter(program::Column::ArchivedAt.is_null())
-        .order_by_asc(program::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect())
+    let open = sea_orm::Condition::all().add(program::Column::AccountId.eq(account_id)).add(program::Column::ArchivedAt.is_null());
+    crate::db::names(db, (program::Column::Id, program::Column::Name), open, program::Column::Id).await
 }
 
 /// The program's tiers, lowest rank first.

@@ -10,7 +10,7 @@ pub use crate::programs::{form_of, managers_of, set_managers, Settings};
 use crate::{Clock, Error, Result};
 use chrono::{DateTime, Utc};
 use models::{PartnerEmail, ProgramForm, ProgramRow, ProgramsPage, Role};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::collections::BTreeMap;
 
 /// The only attribution rule the tracker applies today: the click the conversion names (by
@@ -106,19 +106,16 @@ fn ts(t: DateTime<Utc>) -> String {
 pub async fn page(db: &DatabaseConnection, actor: &Actor) -> Result<ProgramsPage> {
     actor.require_any(&[Role::ProgramManager])?;
     let rows = program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).order_by_asc(program::Column::Id).all(db).await?;
+    let active = enrollment::Column::Status.eq("active");
+    let partners = crate::db::counts_by(db, enrollment::Column::ProgramId, rows.iter().map(|p| p.id), active).await?;
     let mut programs = Vec::with_capacity(rows.len());
     for p in rows {
         let managers = managers_of(db, p.id).await?;
-        let partners = enrollment::Entity::find()
-            .filter(enrollment::Column::ProgramId.eq(p.id))
-            .filter(enrollment::Column::Status.eq("active"))
-            .count(db)
-            .await?;
         programs.push(ProgramRow {
             id: p.id,
             editable: actor.is_admin() || managers.contains(&actor.user_id),
             archived: p.archived_at.map(ts),
-            partners,
+            partners: partners.get(&p.id).copied().unwrap_or(0),
             form: form_of(&p, &managers)?,
         });
     }

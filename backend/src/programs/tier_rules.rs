@@ -118,7 +118,8 @@ pub async fn simulate(db: &DatabaseConnection, actor: &Actor, program_id: i64, d
         .all(db)
         .await?;
     let names: HashMap<i64, String> =
-        partner::Entity::find().filter(partner::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|x| (x.id, x.name)).collect();
+        crate::db::names(db, (partner::Column::Id, partner::Column::Name), partner::Column::AccountId.eq(actor.account_id), partner::Column::Id)
+            .await?;
     let current_by_id: HashMap<i64, &tier::Model> = existing.iter().map(|t| (t.id, t)).collect();
     let draft_by_id: HashMap<i64, &tier::Model> = draft.iter().map(|t| (t.id, t)).collect();
     let mut sim = Simulation {

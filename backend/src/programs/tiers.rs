@@ -137,21 +137,19 @@ pub async fn change_tier(
     let summary = format!("Tier {} → {} ({why})", from.name, to.name);
     timeline::record(
         txn,
-        Event {
-            account_id: e.account_id,
-            partner_id: e.partner_id,
-            enrollment_id: Some(e.id),
-            kind: "tier_changed",
-            actor: match cause {
+        Event::enrollment(
+            e,
+            "tier_changed",
+            match cause {
                 Cause::Conversion => "system: conversion",
                 Cause::Pass => "system: tier pass",
                 Cause::Review => "system: downgrade review",
             },
             summary,
-            data: json!({"from": from.name, "to": to.name, "conversions": s.conversions,
-                "revenue": Money::from_minor(s.revenue_minor, currency).amount_string(), "upgrade": upgrade}),
-            at: now,
-        },
+            now,
+        )
+        .with_data(json!({"from": from.name, "to": to.name, "conversions": s.conversions,
+                "revenue": Money::from_minor(s.revenue_minor, currency).amount_string(), "upgrade": upgrade})),
     )
     .await?;
     if upgrade {

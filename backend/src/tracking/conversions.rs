@@ -409,16 +409,9 @@ async fn write(
         crate::events::publish(txn, now, crate::events::Event::Converted { enrollment: e }).await?;
         timeline::record(
             txn,
-            Event {
-                account_id: program.row.account_id,
-                partner_id: e.partner_id,
-                enrollment_id: Some(e.id),
-                kind: "conversion",
-                actor: "api",
-                summary,
-                data: json!({ "conversion_id": conv.id, "external_id": conv.external_id, "amount": amount.amount_string() }),
-                at: now,
-            },
+            Event::partner(program.row.account_id, e.partner_id, "conversion", "api", summary, now)
+                .for_enrollment(e.id)
+                .with_data(json!({ "conversion_id": conv.id, "external_id": conv.external_id, "amount": amount.amount_string() })),
         )
         .await?;
         if let Some((_, t, _)) = &earned {
@@ -443,11 +436,7 @@ async fn write(
 /// click path and the ledger entries.
 pub async fn detail(db: &DatabaseConnection, actor: &crate::Actor, id: i64) -> Result<models::ConversionDetail> {
     actor.require_team()?;
-    let conv = conversion::Entity::find_by_id(id)
-        .filter(conversion::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("conversion"))?;
+    let conv = crate::db::find_in_account(db, conversion::Column::AccountId, actor.account_id, id, "conversion").await?;
     let currency = models::Currency::parse(&conv.currency).map_err(|e| Error::Internal(e.0))?;
     let program = programs::load(db, actor.account_id, conv.program_id).await?;
     let partner = match conv.partner_id {

@@ -83,12 +83,7 @@ pub(super) async fn partner_row(
         }
     };
     if let Some(prog) = prog {
-        let e = match enrollment::Entity::find()
-            .filter(enrollment::Column::PartnerId.eq(p.id))
-            .filter(enrollment::Column::ProgramId.eq(prog.id))
-            .one(txn)
-            .await?
-        {
+        let e = match crate::db::enrollment_of(txn, p.id, prog.id).await? {
             Some(e) => {
                 // Statuses in a file are where the partner should be, not a transition: a
                 // changed status goes through the lifecycle.
@@ -126,16 +121,16 @@ pub(super) async fn partner_row(
             if queued {
                 timeline::record(
                     txn,
-                    timeline::Event {
-                        account_id: actor.account_id,
-                        partner_id: p.id,
-                        enrollment_id: Some(e.id),
-                        kind: "email",
-                        actor: &actor.label(),
-                        summary: format!("Re-enrollment invitation to {} queued", prog.name),
-                        data: serde_json::json!({"kind": "invitation"}),
-                        at: now,
-                    },
+                    timeline::Event::partner(
+                        actor.account_id,
+                        p.id,
+                        "email",
+                        &actor.label(),
+                        format!("Re-enrollment invitation to {} queued", prog.name),
+                        now,
+                    )
+                    .for_enrollment(e.id)
+                    .with_data(serde_json::json!({"kind": "invitation"})),
                 )
                 .await?;
                 outcome = outcome.max_with(RowOutcome::Updated);
@@ -143,120 +138,104 @@ pub(super) async fn partner_row(
         }
     }
     if outcome != RowOutcome::Unchanged {
-        timeline::record(
-            txn,
-            timeline::Event {
-                account_id: actor.account_id,
-                partner_id: p.id,
-                enrollment_id: None,
-                kind: "import",
-                actor: &actor.label(),
-                summary: "Imported from a CSV file".into(),
-                data: serde_json::json!({}),
-                at: now,
-            },
-        )
-        .await?;
+        timeline::record(txn, timeline::Event::partner(actor.account_id, p.id, "import", &actor.label(), "Imported from a CSV file", now)).await?;
     }
     Ok(outcome)
 }
 
-pub(super) async fn enrolled(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    programs: &[program::Model],
-    row: &BTreeMap<String, String>,
-) -> Result<(partner::Model, program::Model, enrollment::Model)> {
-    let email = models::PartnerEmail::parse(get(row, "email").unwrap_or("")).map_err(Error::field("email"))?;
-    let prog = find_program(programs, get(row, "program").unwrap_or(""))?.clone();
-    let p = partner::Entity::find()
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .filter(partner::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::invalid("email", format!("no partner with the email {}", email.as_str())))?;
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(p.id))
-        .filter(enrollment::Column::ProgramId.eq(prog.id))
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::invalid("program", format!("{} is not enrolled in {}", p.name, prog.name)))?;
-    Ok((p, prog, e))
+/// The link and conversion rows of one import run: each names an enrolled partner, and each is
+/// applied on its own (no chunk transaction), or only checked on a dry run.
+#[derive(Clone, Copy)]
+pub(super) struct EnrolledRows<'a> {
+    pub(super) db: &'a DatabaseConnection,
+    pub(super) clock: &'a Clock,
+    pub(super) actor: &'a Actor,
+    pub(super) programs: &'a [program::Model],
+    pub(super) dry_run: bool,
 }
 
-pub(super) async fn link_row(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    programs: &[program::Model],
-    row: &BTreeMap<String, String>,
-    dry_run: bool,
-) -> Result<RowOutcome> {
-    let (p, prog, _) = enrolled(db, actor, programs, row).await?;
-    let destination = get(row, "destination").map(str::to_string).unwrap_or_else(|| prog.website.clone());
-    let loaded = crate::programs::load(db, actor.account_id, prog.id).await?;
-    let (url, host) = crate::programs::parse_web_url("destination", &destination)?;
-    if !loaded.allows_host(&host) {
-        return Err(Error::invalid("destination", format!("{host} is not an allowed domain of {}", prog.name)));
+impl EnrolledRows<'_> {
+    /// The partner (by email), program and enrollment a row names.
+    async fn enrolled(&self, row: &BTreeMap<String, String>) -> Result<(partner::Model, program::Model, enrollment::Model)> {
+        let Self { db, actor, programs, .. } = *self;
+        let email = models::PartnerEmail::parse(get(row, "email").unwrap_or("")).map_err(Error::field("email"))?;
+        let prog = find_program(programs, get(row, "program").unwrap_or(""))?.clone();
+        let p = partner::Entity::find()
+            .filter(partner::Column::AccountId.eq(actor.account_id))
+            .filter(partner::Column::Email.eq(email.as_str()))
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::invalid("email", format!("no partner with the email {}", email.as_str())))?;
+        let e = crate::db::enrollment_of(db, p.id, prog.id)
+            .await?
+            .ok_or_else(|| Error::invalid("program", format!("{} is not enrolled in {}", p.name, prog.name)))?;
+        Ok((p, prog, e))
     }
-    let exists = link::Entity::find()
-        .filter(link::Column::PartnerId.eq(p.id))
-        .filter(link::Column::ProgramId.eq(prog.id))
-        .filter(link::Column::Destination.is_in([url.to_string(), destination.clone()]))
-        .one(db)
-        .await?;
-    if exists.is_some() {
-        return Ok(RowOutcome::Unchanged);
-    }
-    if !dry_run {
-        crate::tracking::create_link(db, clock, actor.account_id, "", p.id, prog.id, Some(&destination)).await?;
-    }
-    Ok(RowOutcome::Created)
-}
 
-pub(super) async fn conversion_row(
-    db: &DatabaseConnection,
-    clock: &Clock,
-    actor: &Actor,
-    programs: &[program::Model],
-    row: &BTreeMap<String, String>,
-    dry_run: bool,
-) -> Result<RowOutcome> {
-    let (p, prog, _) = enrolled(db, actor, programs, row).await?;
-    let external_id = get(row, "external_id").ok_or_else(|| Error::invalid("external_id", "is empty"))?.to_string();
-    let occurred = get(row, "occurred_at").ok_or_else(|| Error::invalid("occurred_at", "is empty"))?;
-    let occurred_at = crate::clock::parse_bound("occurred_at", occurred)?;
-    if occurred_at > clock.now() {
-        return Err(Error::invalid("occurred_at", "is in the future"));
+    /// A row of a links import: a new link of an enrolled partner.
+    pub(super) async fn link(&self, row: &BTreeMap<String, String>) -> Result<RowOutcome> {
+        let (p, prog, _) = self.enrolled(row).await?;
+        let Self { db, clock, actor, dry_run, .. } = *self;
+        let destination = get(row, "destination").map(str::to_string).unwrap_or_else(|| prog.website.clone());
+        let loaded = crate::programs::load(db, actor.account_id, prog.id).await?;
+        let (url, host) = crate::programs::parse_web_url("destination", &destination)?;
+        if !loaded.allows_host(&host) {
+            return Err(Error::invalid("destination", format!("{host} is not an allowed domain of {}", prog.name)));
+        }
+        let exists = link::Entity::find()
+            .filter(link::Column::PartnerId.eq(p.id))
+            .filter(link::Column::ProgramId.eq(prog.id))
+            .filter(link::Column::Destination.is_in([url.to_string(), destination.clone()]))
+            .one(db)
+            .await?;
+        if exists.is_some() {
+            return Ok(RowOutcome::Unchanged);
+        }
+        if !dry_run {
+            crate::tracking::create_link(db, clock, actor.account_id, "", p.id, prog.id, Some(&destination)).await?;
+        }
+        Ok(RowOutcome::Created)
     }
-    let currency = models::Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
-    let amount = models::Money::parse(get(row, "amount").unwrap_or(""), currency).map_err(Error::field("amount"))?;
-    if crate::entities::conversion::Entity::find()
-        .filter(crate::entities::conversion::Column::ProgramId.eq(prog.id))
-        .filter(crate::entities::conversion::Column::ExternalId.eq(&external_id))
-        .one(db)
-        .await?
-        .is_some()
-    {
-        return Ok(RowOutcome::Unchanged);
+
+    /// A row of a conversions import: a conversion credited to an enrolled partner.
+    pub(super) async fn conversion(&self, row: &BTreeMap<String, String>) -> Result<RowOutcome> {
+        let (p, prog, _) = self.enrolled(row).await?;
+        let Self { db, clock, actor, dry_run, .. } = *self;
+        let external_id = get(row, "external_id").ok_or_else(|| Error::invalid("external_id", "is empty"))?.to_string();
+        let occurred = get(row, "occurred_at").ok_or_else(|| Error::invalid("occurred_at", "is empty"))?;
+        let occurred_at = crate::clock::parse_bound("occurred_at", occurred)?;
+        if occurred_at > clock.now() {
+            return Err(Error::invalid("occurred_at", "is in the future"));
+        }
+        let currency = models::Currency::parse(&prog.currency).map_err(|e| Error::Internal(e.0))?;
+        let amount = models::Money::parse(get(row, "amount").unwrap_or(""), currency).map_err(Error::field("amount"))?;
+        if crate::entities::conversion::Entity::find()
+            .filter(crate::entities::conversion::Column::ProgramId.eq(prog.id))
+            .filter(crate::entities::conversion::Column::ExternalId.eq(&external_id))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            return Ok(RowOutcome::Unchanged);
+        }
+        if dry_run {
+            return Ok(RowOutcome::Created);
+        }
+        let input = crate::tracking::conversions::ConversionInput {
+            program_id: prog.id,
+            external_id,
+            amount: amount.amount_string(),
+            currency: None,
+            click_id: None,
+            link_code: None,
+            partner_id: Some(p.id),
+            customer_id: get(row, "customer_id").map(str::to_string),
+            occurred_at: Some(occurred_at.to_rfc3339()),
+        };
+        let raw = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
+        crate::tracking::conversions::ingest(db, None, clock, actor.account_id, &input, &crate::tracking::conversions::request_hash(&raw)).await?;
+        Ok(RowOutcome::Created)
     }
-    if dry_run {
-        return Ok(RowOutcome::Created);
-    }
-    let input = crate::tracking::conversions::ConversionInput {
-        program_id: prog.id,
-        external_id,
-        amount: amount.amount_string(),
-        currency: None,
-        click_id: None,
-        link_code: None,
-        partner_id: Some(p.id),
-        customer_id: get(row, "customer_id").map(str::to_string),
-        occurred_at: Some(occurred_at.to_rfc3339()),
-    };
-    let raw = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
-    crate::tracking::conversions::ingest(db, None, clock, actor.account_id, &input, &crate::tracking::conversions::request_hash(&raw)).await?;
-    Ok(RowOutcome::Created)
 }
 
 impl RowOutcome {

@@ -4,7 +4,7 @@
 //! ones. Imports run in the background in chunks, reporting progress. Partners are matched by
 //! email and conversions by external id, so re-importing the same file changes nothing.
 
-use super::import_rows::{conversion_row, link_row, partner_row, RowOutcome};
+use super::import_rows::{partner_row, EnrolledRows, RowOutcome};
 use crate::access::auth::Actor;
 use crate::entities::{import, program};
 use crate::{access::audit, partners::custom_fields, Clock, Error, Result};
@@ -135,7 +135,7 @@ pub async fn upload(
 }
 
 async fn load(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<import::Model> {
-    import::Entity::find_by_id(id).filter(import::Column::AccountId.eq(actor.account_id)).one(db).await?.ok_or(Error::NotFound("import"))
+    crate::db::find_in_account(db, import::Column::AccountId, actor.account_id, id, "import").await
 }
 
 /// The mapping step of an uploaded file.
@@ -322,12 +322,9 @@ pub async fn run(
                 }
             }
             ImportKind::Links | ImportKind::Conversions => {
+                let rows = EnrolledRows { db, clock, actor, programs: &programs, dry_run };
                 for (line, row) in &chunk {
-                    let result = if kind == ImportKind::Links {
-                        link_row(db, clock, actor, &programs, row, dry_run).await
-                    } else {
-                        conversion_row(db, clock, actor, &programs, row, dry_run).await
-                    };
+                    let result = if kind == ImportKind::Links { rows.link(row).await } else { rows.conversion(row).await };
                     match result {
                         Ok(o) => tally(&mut report, o),
                         Err(e) => refuse(&mut report, *line, e)?,

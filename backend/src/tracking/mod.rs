@@ -12,7 +12,7 @@ pub mod imports;
 pub mod partner_stats;
 pub mod refunds;
 
-use crate::entities::{click, enrollment, link, partner};
+use crate::entities::{click, link, partner};
 use crate::programs;
 use crate::rollups::{self, Delta};
 use crate::{Clock, Error, Result};
@@ -75,11 +75,7 @@ pub async fn create_link_for(
     destination: Option<&str>,
 ) -> Result<CreatedLink> {
     actor.require_any(&[models::Role::ProgramManager, models::Role::RelationshipOwner])?;
-    let p = partner::Entity::find_by_id(partner_id)
-        .filter(partner::Column::AccountId.eq(actor.account_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("partner"))?;
+    let p = crate::db::find_in_account(db, partner::Column::AccountId, actor.account_id, partner_id, "partner").await?;
     let owner = actor.has_any(&[models::Role::RelationshipOwner]) && p.owner_user_id == Some(actor.user_id);
     let manager = crate::programs::settings::can_edit(db, actor, program_id).await?;
     if !(owner || manager) {
@@ -101,11 +97,8 @@ pub async fn create_link(
 ) -> Result<CreatedLink> {
     let program = programs::load(db, account_id, program_id).await?;
     program.require_open()?;
-    partner::Entity::find_by_id(partner_id).filter(partner::Column::AccountId.eq(account_id)).one(db).await?.ok_or(Error::NotFound("partner"))?;
-    let e = enrollment::Entity::find()
-        .filter(enrollment::Column::PartnerId.eq(partner_id))
-        .filter(enrollment::Column::ProgramId.eq(program_id))
-        .one(db)
+    crate::db::find_in_account(db, partner::Column::AccountId, account_id, partner_id, "partner").await?;
+    let e = crate::db::enrollment_of(db, partner_id, program_id)
         .await?
         .ok_or_else(|| Error::invalid("partner_id", "the partner is not enrolled in this program"))?;
     if e.status != "active" {
@@ -438,7 +431,8 @@ pub async fn links_of(db: &DatabaseConnection, actor: &crate::Actor, partner_id:
         .all(db)
         .await?;
     let programs: HashMap<i64, String> =
-        program::Entity::find().filter(program::Column::AccountId.eq(actor.account_id)).all(db).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        crate::db::names(db, (program::Column::Id, program::Column::Name), program::Column::AccountId.eq(actor.account_id), program::Column::Id)
+            .await?;
     let mut out = Vec::with_capacity(links.len());
     for l in links {
         let clicks = click::Entity::find().filter(click::Column::LinkId.eq(l.id)).count(db).await?;

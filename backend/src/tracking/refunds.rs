@@ -170,21 +170,21 @@ pub async fn refund(
         }
         timeline::record(
             &txn,
-            Event {
+            Event::partner(
                 account_id,
                 partner_id,
-                enrollment_id: Some(enrollment_id),
-                kind: "refund",
-                actor: "api",
-                summary: format!(
+                "refund",
+                "api",
+                format!(
                     "Refund of {} on conversion {}; {} clawed back",
                     Money::from_minor(refund_minor, currency).display(),
                     conv.external_id,
                     Money::from_minor(claw, currency).display()
                 ),
-                data: json!({ "conversion_id": conv.id, "refund": Money::from_minor(refund_minor, currency).amount_string() }),
-                at: now,
-            },
+                now,
+            )
+            .for_enrollment(enrollment_id)
+            .with_data(json!({ "conversion_id": conv.id, "refund": Money::from_minor(refund_minor, currency).amount_string() })),
         )
         .await?;
     }
