@@ -159,6 +159,45 @@ pub fn PageHead(#[prop(into)] title: String, #[prop(into)] intro: String, #[prop
     }
 }
 
+/// A team page reached from the directory: the team shell, the browser tab's `title`, the
+/// page heading with a way back to the directory, then `children`.
+#[component]
+pub fn FromDirectory(title: &'static str, heading: &'static str, intro: &'static str, children: ChildrenFn) -> impl IntoView {
+    view! {
+        <TeamShell>
+            <leptos_meta::Title text=title/>
+            <PageHead title=heading intro=intro>
+                <a class="btn" href="/directory">"← Directory"</a>
+            </PageHead>
+            {children()}
+        </TeamShell>
+    }
+}
+
+/// A filter's drop-down: "any" (the empty value) first, then `options` as (value, label), with
+/// `selected` chosen.
+#[component]
+pub fn FilterSelect(
+    name: &'static str,
+    label: &'static str,
+    any: &'static str,
+    options: Vec<(String, String)>,
+    selected: Option<String>,
+) -> impl IntoView {
+    view! {
+        <select name=name aria-label=label>
+            <option value="">{any}</option>
+            {options
+                .into_iter()
+                .map(|(value, text)| {
+                    let chosen = selected.as_deref() == Some(value.as_str());
+                    view! { <option value=value selected=chosen>{text}</option> }
+                })
+                .collect_view()}
+        </select>
+    }
+}
+
 /// The brand at the top of a shell, linking home.
 #[component]
 fn Brand(href: &'static str, name: &'static str) -> impl IntoView {

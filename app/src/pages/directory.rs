@@ -4,7 +4,7 @@
 //! it navigates on the client without a reload.
 
 use crate::api::partners::{list_directory, BulkApply, SaveSegment};
-use crate::components::{Async, DataTable, HealthPill, Outcome, OutcomeView, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
+use crate::components::{FilterSelect, Async, DataTable, HealthPill, Outcome, OutcomeView, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -125,26 +125,16 @@ fn DirectoryView(page: Page, filter: DirectoryQuery, bulk: ServerAction<BulkAppl
         <Form method="GET" action="/directory" attr:class="filters card">
             {filter.status.map(|s| view! { <input type="hidden" name="status" value=s.as_str()/> })}
             <input type="search" name="q" placeholder="Name, email or company" value=filter.q.clone().unwrap_or_default() aria-label="Search partners"/>
-            <select name="program" aria-label="Program">
-                <option value="">"All programs"</option>
-                {page.programs.iter().map(|p| view! { <option value=p.id selected=filter.program_id == Some(p.id)>{p.name.clone()}</option> }).collect_view()}
-            </select>
-            <select name="tier" aria-label="Tier">
-                <option value="">"Any tier"</option>
-                {page.tiers.iter().map(|t| view! { <option value=t.clone() selected=filter.tier.as_deref() == Some(t.as_str())>{t.clone()}</option> }).collect_view()}
-            </select>
-            <select name="source" aria-label="Acquisition source">
-                <option value="">"Any source"</option>
-                {page.sources.iter().map(|s| view! { <option value=s.clone() selected=filter.source.as_deref() == Some(s.as_str())>{s.clone()}</option> }).collect_view()}
-            </select>
-            <select name="owner" aria-label="Relationship owner">
-                <option value="">"Any owner"</option>
-                {page.owners.iter().map(|o| view! { <option value=o.id selected=filter.owner == Some(o.id)>{o.name.clone()}</option> }).collect_view()}
-            </select>
-            <select name="health" aria-label="Health">
-                <option value="">"Any health"</option>
-                {HealthBand::ALL.iter().map(|h| view! { <option value=h.as_str() selected=filter.health == Some(*h)>{h.label()}</option> }).collect_view()}
-            </select>
+            <FilterSelect name="program" label="Program" any="All programs" selected=filter.program_id.map(|p| p.to_string())
+                options=page.programs.iter().map(|p| (p.id.to_string(), p.name.clone())).collect()/>
+            <FilterSelect name="tier" label="Tier" any="Any tier" selected=filter.tier.clone()
+                options=page.tiers.iter().map(|t| (t.clone(), t.clone())).collect()/>
+            <FilterSelect name="source" label="Acquisition source" any="Any source" selected=filter.source.clone()
+                options=page.sources.iter().map(|s| (s.clone(), s.clone())).collect()/>
+            <FilterSelect name="owner" label="Relationship owner" any="Any owner" selected=filter.owner.map(|o| o.to_string())
+                options=page.owners.iter().map(|o| (o.id.to_string(), o.name.clone())).collect()/>
+            <FilterSelect name="health" label="Health" any="Any health" selected=filter.health.map(|h| h.as_str().to_string())
+                options=HealthBand::ALL.iter().map(|h| (h.as_str().to_string(), h.label().to_string())).collect()/>
             {(!page.fields.is_empty()).then(|| view! {
                 <select name="cf_key" aria-label="Custom field">
                     <option value="">"Custom field…"</option>

@@ -2,7 +2,7 @@
 //! errors, then import with a progress bar.
 
 use crate::api::partners::{load_import, poll_import, StartImport};
-use crate::components::{ActionError, Async, DataTable, ErrorNote, PageHead, TeamShell};
+use crate::components::{ActionError, Async, DataTable, ErrorNote, PageHead, TeamShell, FromDirectory};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,11 +15,7 @@ pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.read().get("error");
     view! {
-        <TeamShell>
-            <Title text="Import"/>
-            <PageHead title="Import from CSV" intro="Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing.">
-                <a class="btn" href="/directory">"← Directory"</a>
-            </PageHead>
+        <FromDirectory title="Import" heading="Import from CSV" intro="Bring partners, their links and historical conversions over from another platform. Nothing is written until you confirm after a dry run; partners are matched by email, so importing the same file twice changes nothing.">
             {move || error().map(|e| view! { <div class="error" role="alert">{e}</div> })}
             <form class="card form-grid" method="post" action="/directory/import" enctype="multipart/form-data">
                 <label>"What the file holds"
@@ -32,7 +28,7 @@ pub fn ImportPage() -> impl IntoView {
                 <label>"CSV file (UTF-8, header row, up to 20 MB)"<input type="file" name="file" accept=".csv,text/csv" required/></label>
                 <button class="btn btn-primary" type="submit">"Upload and map columns"</button>
             </form>
-        </TeamShell>
+        </FromDirectory>
     }
 }
 

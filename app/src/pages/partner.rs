@@ -3,7 +3,7 @@
 //! search, paging and CSV export. Also the "add partner" form.
 
 use crate::api::partners::{load_compliance, load_profile, load_timeline, AddNote, ChangeEnrollment, CreatePartner, ReviewDocument, UpdatePartner};
-use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, PageHead, Pager, StatusBadge, TeamShell, TierBadge};
+use crate::components::{ActionError, Async, DataTable, HealthPill, Outcome, PageHead, Pager, StatusBadge, TeamShell, TierBadge, FromDirectory};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -377,11 +377,7 @@ pub fn NewPartnerPage() -> impl IntoView {
         <label>{label}<input type="text" prop:value=sig on:input=move |ev| sig.set(event_target_value(&ev))/></label>
     };
     view! {
-        <TeamShell>
-            <Title text="Add partner"/>
-            <PageHead title="Add a partner" intro="Custom attributes and enrollments can be set on the profile afterwards.">
-                <a class="btn" href="/directory">"← Directory"</a>
-            </PageHead>
+        <FromDirectory title="Add partner" heading="Add a partner" intro="Custom attributes and enrollments can be set on the profile afterwards.">
             <div class="card form-grid">
                 {input("Email", email)}
                 {input("Name", name)}
@@ -406,6 +402,6 @@ pub fn NewPartnerPage() -> impl IntoView {
                 }>"Add partner"</button>
             </div>
             <ActionError action=create/>
-        </TeamShell>
+        </FromDirectory>
     }
 }

@@ -1,9 +1,8 @@
 //! Segments (saved directory filters with live counts) and the account's custom fields.
 
 use crate::api::partners::{list_fields, list_segments, DefineField, DeleteSegment, RemoveField};
-use crate::components::{ActionError, Async, DataTable, Outcome, PageHead, TeamShell};
+use crate::components::{ActionError, Async, DataTable, FromDirectory, Outcome};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use models::{CustomFieldDef, FieldKind};
 
 /// `/directory/segments`.
@@ -12,11 +11,7 @@ pub fn SegmentsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteSegment>::new();
     let data = Resource::new(move || delete.version().get(), |_| list_segments());
     view! {
-        <TeamShell>
-            <Title text="Segments"/>
-            <PageHead title="Segments" intro="Saved directory filters. Members are whoever matches now; counts are live.">
-                <a class="btn" href="/directory">"← Directory"</a>
-            </PageHead>
+        <FromDirectory title="Segments" heading="Segments" intro="Saved directory filters. Members are whoever matches now; counts are live.">
             <ActionError action=delete/>
             <Async resource=data loading="Loading segments…" let:list>
                 <DataTable class="table segments" cols=["Segment", "Filter", ">Partners", ""] rows=list
@@ -36,7 +31,7 @@ pub fn SegmentsPage() -> impl IntoView {
                     }
                 }/>
             </Async>
-        </TeamShell>
+        </FromDirectory>
     }
 }
 
@@ -63,11 +58,7 @@ pub fn FieldsPage() -> impl IntoView {
         });
     };
     view! {
-        <TeamShell>
-            <Title text="Custom fields"/>
-            <PageHead title="Custom fields" intro="Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory.">
-                <a class="btn" href="/directory">"← Directory"</a>
-            </PageHead>
+        <FromDirectory title="Custom fields" heading="Custom fields" intro="Attributes your team records about partners. Values are checked on every form, bulk action, import and API call, and filter the directory.">
             <Async resource=data loading="Loading fields…" let:list>
                 <DataTable cols=["Key", "Label", "Type", "Options", "Required", ""] rows=list empty="No custom fields yet." row=move |f| {
                     let k = f.key.clone();
@@ -98,6 +89,6 @@ pub fn FieldsPage() -> impl IntoView {
             </div>
             <Outcome action=define ok=|f| format!("Saved {}.", f.label)/>
             <ActionError action=remove/>
-        </TeamShell>
+        </FromDirectory>
     }
 }
