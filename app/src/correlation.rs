@@ -54,4 +54,22 @@ mod tests {
         let e = scope(id.clone(), async { crate::ssr::fail(backend::Error::Internal("boom".into())) }).await;
         assert!(matches!(&e, AppError::Internal(got) if *got == id.to_string()), "{e:?}");
     }
+
+    #[test]
+    fn one_status_table_for_every_service_error() {
+        use crate::ssr::status_of;
+        use backend::Error as E;
+        let cases = [
+            (E::Unauthenticated, 401),
+            (E::Forbidden, 403),
+            (E::NotFound("partner"), 404),
+            (E::invalid("email", "is not an email address"), 422),
+            (E::Conflict("taken".into()), 409),
+            (E::RateLimited, 429),
+            (E::Internal("boom".into()), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(status_of(&e).as_u16(), status, "{e:?}");
+        }
+    }
 }

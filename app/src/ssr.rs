@@ -107,39 +107,55 @@ pub async fn guard(need: Need) -> Result<(AppContext, Actor), AppError> {
     Ok((ctx, actor))
 }
 
-/// Translates a service error for the page and sets the HTTP status; causes are logged, with
-/// a correlation id that the page shows.
+/// The one table from a service error to its HTTP status: server functions ([`fail`]), the REST
+/// API and the web routes (`server::edge::problem`) all answer with it.
+pub fn status_of(e: &backend::Error) -> StatusCode {
+    use backend::Error as E;
+    match e {
+        E::Unauthenticated => StatusCode::UNAUTHORIZED,
+        E::Forbidden => StatusCode::FORBIDDEN,
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Conflict(_) => StatusCode::CONFLICT,
+        E::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        E::Db(db) if backend::storage::classify(db).is_some() || backend::db::is_unavailable(db) => StatusCode::SERVICE_UNAVAILABLE,
+        E::Db(_) | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Translates a service error for the page and sets the HTTP status ([`status_of`]); causes are
+/// logged, with the request's correlation id, which the page shows.
 pub fn fail(e: backend::Error) -> AppError {
     use backend::Error as E;
-    let (status, err) = match e {
-        E::Unauthenticated => (StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
-        E::Forbidden => (StatusCode::FORBIDDEN, AppError::Forbidden),
-        E::NotFound(what) => (StatusCode::NOT_FOUND, AppError::NotFound(capitalise(what))),
-        E::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(format!("{field}: {message}"))),
-        E::Conflict(m) => (StatusCode::CONFLICT, AppError::Conflict(m)),
-        E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, AppError::RateLimited),
+    let status = status_of(&e);
+    let err = match e {
+        E::Unauthenticated => AppError::Unauthenticated,
+        E::Forbidden => AppError::Forbidden,
+        E::NotFound(what) => AppError::NotFound(capitalise(what)),
+        E::Invalid { field, message } => AppError::Invalid(format!("{field}: {message}")),
+        E::Conflict(m) => AppError::Conflict(m),
+        E::RateLimited => AppError::RateLimited,
         E::Db(db) if backend::storage::classify(&db).is_some() => {
             // Logged once per episode by the storage health, not once per request.
             let id = correlation_id();
             if let Some(ctx) = use_context::<AppContext>() {
                 ctx.storage.record_error(&E::Db(db));
             }
-            (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable(id))
+            AppError::Unavailable(id)
         }
         E::Db(db) => {
             let id = correlation_id();
             tracing::error!(correlation_id = %id, error = ?db, "database error in server function");
-            let unavailable = backend::db::is_unavailable(&db);
-            if unavailable {
-                (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable(id))
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                AppError::Unavailable(id)
             } else {
-                (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal(id))
+                AppError::Internal(id)
             }
         }
         E::Internal(m) => {
             let id = correlation_id();
             tracing::error!(correlation_id = %id, error = %m, "internal error in server function");
-            (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal(id))
+            AppError::Internal(id)
         }
     };
     // Only a server-function call answers with the error's status; a page rendered on the

@@ -95,16 +95,18 @@ impl IntoResponse for Problem {
 impl From<backend::Error> for Problem {
     fn from(e: backend::Error) -> Self {
         use backend::Error as E;
+        // The status comes from the one table the server functions use too.
+        let status = app::ssr::status_of(&e);
         match e {
             E::Unauthenticated => Problem::unauthorized(),
-            E::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "this key may not do that"),
+            E::Forbidden => Problem::new(status, "forbidden", "Forbidden", "this key may not do that"),
             E::NotFound(what) => Problem::not_found(what),
             E::Invalid { field, message } => {
                 let code = format!("invalid_{}", field.split(['.', '[']).next().unwrap_or(&field));
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid value", format!("{field}: {message}"))
+                Problem::new(status, code, "Invalid value", format!("{field}: {message}"))
             }
-            E::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", m),
-            E::RateLimited => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", "slow down"),
+            E::Conflict(m) => Problem::new(status, "conflict", "Conflict", m),
+            E::RateLimited => Problem::new(status, "rate_limited", "Too many requests", "slow down"),
             E::Db(db) if backend::storage::classify(&db).is_some() => {
                 let kind = backend::storage::classify(&db).expect("checked by the guard");
                 let detail = match kind {
@@ -115,23 +117,23 @@ impl From<backend::Error> for Problem {
                     backend::storage::FaultKind::Full => "Storage full",
                     backend::storage::FaultKind::Unavailable => "Storage unavailable",
                 };
-                let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, kind.code(), title, detail);
+                let mut p = Problem::new(status, kind.code(), title, detail);
                 p.fault = Some(StorageFault { kind, cause: db.to_string() });
                 p
             }
             E::Db(db) => {
                 let id = correlation::current();
                 tracing::error!(correlation_id = %id, error = ?db, "database error in a request");
-                if backend::db::is_unavailable(&db) {
-                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", format!("the database is unavailable; retry (reference {id})"))
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    Problem::new(status, "unavailable", "Service unavailable", format!("the database is unavailable; retry (reference {id})"))
                 } else {
-                    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("reference {id}"))
+                    Problem::new(status, "internal", "Internal error", format!("reference {id}"))
                 }
             }
             E::Internal(m) => {
                 let id = correlation::current();
                 tracing::error!(correlation_id = %id, error = %m, "internal error in a request");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("reference {id}"))
+                Problem::new(status, "internal", "Internal error", format!("reference {id}"))
             }
         }
     }
