@@ -372,7 +372,11 @@ async fn fetch_counted<E: EntityTrait>(
     page: u64,
     per_page: u64,
 ) -> crate::Result<Page<E::Model>> {
-    let items = select.offset((page - 1) * per_page).limit(per_page).all(db).await?;
+    // A page past the end (however far: a huge page number must not overflow) is empty.
+    let items = match (page - 1).checked_mul(per_page).filter(|offset| *offset < total) {
+        Some(offset) => select.offset(offset).limit(per_page).all(db).await?,
+        None => Vec::new(),
+    };
     Ok(Page { items, total, page, per_page })
 }
 

@@ -977,3 +977,24 @@ on_both!(every_error_under_the_rest_api_is_problem_json, |b: Backend| async move
     // Nothing was stored on the way.
     assert_eq!(api.conversions().await, before);
 });
+
+// Found by api-fuzz: a page number past i64 made the offset overflow (a panic, answered 500).
+on_both!(a_page_far_past_the_end_is_empty_not_a_fault, |b: Backend| async move {
+    let api = Api::new(b).await;
+    for path in ["/api/v1/partners?page=9223372036854775808", "/api/v1/commissions?page=9223372036854775808", "/api/v1/partners?page=18446744073709551615&per_page=200"] {
+        let (s, v) = api.get(path).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        assert_eq!(v["items"].as_array().map(Vec::len), Some(0), "{path}: {v}");
+    }
+    let (s, v) = api.get("/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    for (path, ops) in v["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.as_str() >= "400" {
+                    assert!(r["content"].get("application/problem+json").is_some(), "{method} {path} {status} is documented as problem+json");
+                }
+            }
+        }
+    }
+});

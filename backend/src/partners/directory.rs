@@ -291,7 +291,11 @@ async fn list_with(
     let page = std::cmp::max(q.page, 1);
     let counts = counts(db, actor.account_id, &q).await?;
     let total = counts.of(q.status);
-    let items = rows(db, actor.account_id, &q, per_page, (page - 1) * per_page).await?;
+    // A page past the end (however far: a huge page number must not overflow) is empty.
+    let items = match (page - 1).checked_mul(per_page).filter(|offset| *offset < total) {
+        Some(offset) => rows(db, actor.account_id, &q, per_page, offset).await?,
+        None => Vec::new(),
+    };
     Ok((counts, Page { items, total, page, per_page }))
 }
 

@@ -147,13 +147,45 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every error answer as the server sends it: `application/problem+json` with [`ProblemDoc`], and
+/// the statuses any operation can answer whatever its handler does (the key is checked first,
+/// bodies and query strings are parsed before it runs, and storage faults reach every route).
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", Content::new(Some(Ref::from_schema_name("ProblemDoc")))).build())
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(r)) = (status.as_str() >= "400", response) {
+                        if let Some(c) = r.content.shift_remove("application/json") {
+                            r.content.insert("application/problem+json".into(), c);
+                        }
+                    }
+                }
+                let mut always = vec![("400", "A path or query value that does not decode"), ("401", "No valid API key"), ("404", "A record the request names is not in the key's account"), ("422", "A value that breaks a rule (the field is named)"), ("500", "A server fault (logged under the correlation id)"), ("503", "Storage full or unavailable: nothing was stored; retry after Retry-After")];
+                if op.request_body.is_some() {
+                    always.extend([("413", "A body over 64 KiB"), ("415", "A body that is not application/json")]);
+                }
+                for (status, description) in always {
+                    op.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of `/api/v1`.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Trellis REST API", version = "1", description = "Send conversions and refunds server-to-server, read programs and commissions. Authenticate with `Authorization: Bearer {api key}`; a key acts for its one account. Money is a decimal string in the program's currency; times are RFC 3339 UTC."),
     paths(create_program, get_program, partners::create_partner, partners::list_partners, partners::get_partner, partners::patch_partner, partners::partner_timeline, create_link, create_conversion, refund_conversion, list_commissions, analytics_summary, analytics_cohorts),
     components(schemas(ProblemDoc)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     security(("api_key" = []))
 )]
 pub struct ApiDoc;
