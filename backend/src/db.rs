@@ -365,6 +365,12 @@ where
     fetch_counted(db, select, total, page.clamp(1, last), per_page).await
 }
 
+/// The offset of the first row of `page` (from 1) when that page has rows of the `total`; `None`
+/// for a page past the end, however far (a huge page number must not overflow).
+pub fn offset_within(page: u64, per_page: u64, total: u64) -> Option<u64> {
+    page.saturating_sub(1).checked_mul(per_page).filter(|offset| *offset < total)
+}
+
 async fn fetch_counted<E: EntityTrait>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -372,8 +378,7 @@ async fn fetch_counted<E: EntityTrait>(
     page: u64,
     per_page: u64,
 ) -> crate::Result<Page<E::Model>> {
-    // A page past the end (however far: a huge page number must not overflow) is empty.
-    let items = match (page - 1).checked_mul(per_page).filter(|offset| *offset < total) {
+    let items = match offset_within(page, per_page, total) {
         Some(offset) => select.offset(offset).limit(per_page).all(db).await?,
         None => Vec::new(),
     };

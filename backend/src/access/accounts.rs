@@ -80,11 +80,7 @@ pub async fn create_user(db: &impl ConnectionTrait, clock: &Clock, account_id: i
 
 /// The account with this slug (trimmed, lower-cased); `NotFound("account")` when none has it.
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<account::Model> {
-    account::Entity::find()
-        .filter(account::Column::Slug.eq(slug.trim().to_lowercase()))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("account"))
+    account::Entity::find().filter(account::Column::Slug.eq(slug.trim().to_lowercase())).one(db).await?.ok_or(Error::NotFound("account"))
 }
 
 #[cfg(test)]

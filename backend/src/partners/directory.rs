@@ -291,8 +291,7 @@ async fn list_with(
     let page = std::cmp::max(q.page, 1);
     let counts = counts(db, actor.account_id, &q).await?;
     let total = counts.of(q.status);
-    // A page past the end (however far: a huge page number must not overflow) is empty.
-    let items = match (page - 1).checked_mul(per_page).filter(|offset| *offset < total) {
+    let items = match crate::db::offset_within(page, per_page, total) {
         Some(offset) => rows(db, actor.account_id, &q, per_page, offset).await?,
         None => Vec::new(),
     };
